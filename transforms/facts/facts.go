@@ -1,0 +1,103 @@
+// Package facts holds the per-customer facts that every downstream computation reads: the
+// customer's counted purchases and order lines, in order, plus the few customer attributes
+// that segments may use. Facts are built in plain Go inside the bucket DoFns of the nightly
+// pipeline (one hash bucket of customers at a time) and never cross a shuffle one by one.
+//
+// A customer who bought in several currencies has one Facts per currency: money is never
+// summed across currencies.
+package facts
+
+import (
+	"sort"
+
+	"github.com/audiencesync/audiencesync/transforms/orders"
+)
+
+// Purchase is one counted order (status completed or partially_refunded).
+type Purchase struct {
+	OrderID string
+	Day     orders.Day
+	Amount  orders.Money
+	Channel string
+}
+
+// LineItem is one order line of a counted order, dated by its order.
+type LineItem struct {
+	OrderID   string
+	Day       orders.Day
+	ProductID string
+	Category  string
+	Quantity  int64
+	Amount    orders.Money
+}
+
+// Customer is everything known about one customer in one currency.
+type Customer struct {
+	CustomerID string
+	Currency   string
+	// Purchases sorted by (Day, OrderID): Purchases[0] is the first order (ties on the first
+	// day break by the smallest order id, as metrics.md asks).
+	Purchases []Purchase
+	// Lines of the counted orders, sorted by (Day, OrderID, ProductID).
+	Lines []LineItem
+	// From the customers input; zero values when the customer has no record there.
+	HasRecord        bool
+	Country          string
+	MarketingConsent bool
+	CreatedAt        orders.Day
+}
+
+// Sort puts Purchases and Lines in their canonical order. Builders call it once after
+// appending everything.
+func (c *Customer) Sort() {
+	sort.Slice(c.Purchases, func(i, j int) bool {
+		a, b := c.Purchases[i], c.Purchases[j]
+		if a.Day != b.Day {
+			return a.Day < b.Day
+		}
+		return a.OrderID < b.OrderID
+	})
+	sort.Slice(c.Lines, func(i, j int) bool {
+		a, b := c.Lines[i], c.Lines[j]
+		if a.Day != b.Day {
+			return a.Day < b.Day
+		}
+		if a.OrderID != b.OrderID {
+			return a.OrderID < b.OrderID
+		}
+		return a.ProductID < b.ProductID
+	})
+}
+
+// Orders is the number of counted orders.
+func (c *Customer) Orders() int { return len(c.Purchases) }
+
+// FirstDay is the day of the first counted order; call only when Orders() > 0.
+func (c *Customer) FirstDay() orders.Day { return c.Purchases[0].Day }
+
+// LastDay is the day of the last counted order; call only when Orders() > 0.
+func (c *Customer) LastDay() orders.Day { return c.Purchases[len(c.Purchases)-1].Day }
+
+// Revenue is the sum of counted order amounts.
+func (c *Customer) Revenue() orders.Money {
+	var s orders.Money
+	for _, p := range c.Purchases {
+		s += p.Amount
+	}
+	return s
+}
+
+// AcquisitionChannel is the channel of the first order ("" when unknown).
+func (c *Customer) AcquisitionChannel() string {
+	if len(c.Purchases) == 0 {
+		return ""
+	}
+	return c.Purchases[0].Channel
+}
+
+// Window returns the purchases with from <= Day < to, as a sub-slice (no copy).
+func (c *Customer) Window(from, to orders.Day) []Purchase {
+	lo := sort.Search(len(c.Purchases), func(i int) bool { return c.Purchases[i].Day >= from })
+	hi := sort.Search(len(c.Purchases), func(i int) bool { return c.Purchases[i].Day >= to })
+	return c.Purchases[lo:hi]
+}
