@@ -1,0 +1,84 @@
+package secret
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// Ref points at a secret in an environment variable or a file. Exactly one of Env and File is
+// set. The zero Ref means "no secret configured".
+type Ref struct {
+	Env  string `yaml:"env"`  // name of an environment variable holding the secret
+	File string `yaml:"file"` // path of a file holding the secret (surrounding whitespace is trimmed)
+}
+
+// IsZero reports whether no source is configured.
+func (r Ref) IsZero() bool { return r.Env == "" && r.File == "" }
+
+// String describes where the secret lives, never its value, so that a Ref is safe to log.
+func (r Ref) String() string {
+	switch {
+	case r.Env != "" && r.File != "":
+		return fmt.Sprintf("env %s and file %s", r.Env, r.File)
+	case r.Env != "":
+		return "env " + r.Env
+	case r.File != "":
+		return "file " + r.File
+	}
+	return "unset"
+}
+
+// Resolve reads the secret from its source and trims surrounding whitespace (a trailing
+// newline in a file is the usual case). An empty value is an error: an empty token would only
+// fail later, at the platform, with a far less clear message.
+func (r Ref) Resolve() (string, error) {
+	switch {
+	case r.Env != "" && r.File != "":
+		return "", fmt.Errorf("secret: both env %q and file %q are set: choose one", r.Env, r.File)
+	case r.Env != "":
+		v, ok := os.LookupEnv(r.Env)
+		if !ok {
+			return "", fmt.Errorf("secret: environment variable %s is not set: export it before the run", r.Env)
+		}
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return "", fmt.Errorf("secret: environment variable %s is empty", r.Env)
+		}
+		return v, nil
+	case r.File != "":
+		b, err := os.ReadFile(r.File)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				// PathError carries only op, path and errno: no content can leak.
+				return "", fmt.Errorf("secret: cannot read file %s: %v", r.File, pe.Err)
+			}
+			return "", fmt.Errorf("secret: cannot read file %s", r.File)
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return "", fmt.Errorf("secret: file %s is empty", r.File)
+		}
+		return v, nil
+	}
+	return "", errors.New("secret: no source configured: set env or file")
+}
+
+// Validate checks that exactly one source is set and that it currently resolves to a non-empty
+// value. path is the config path of the Ref, e.g. "sinks.yandex.token", and prefixes every
+// message.
+func (r Ref) Validate(path string) error {
+	switch {
+	case r.IsZero():
+		return fmt.Errorf("%s: no secret source: set %s.env (environment variable) or %s.file", path, path, path)
+	case r.Env != "" && r.File != "":
+		return fmt.Errorf("%s: both env and file are set: choose one", path)
+	}
+	if _, err := r.Resolve(); err != nil {
+		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "secret: "))
+	}
+	return nil
+}
