@@ -1,0 +1,223 @@
+// Package fileio is the one place that opens files for the pipeline, so that every reader
+// and writer works on local paths and on any scheme registered with Beam's filesystem
+// registry (gs:// through the gcs package, which the pipeline binary imports).
+//
+// Local writes are atomic: data goes to a temporary file in the same folder, is synced,
+// and is renamed over the target, so a crash never leaves a half-written table part or
+// state file behind. Object stores (gs://) commit a write when the writer is closed,
+// which is atomic too.
+package fileio
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+)
+
+// IsLocal reports whether path is a local path (no scheme).
+func IsLocal(path string) bool { return !strings.Contains(path, "://") }
+
+// Join joins path elements with "/" for URLs and the OS separator for local paths.
+func Join(base string, elem ...string) string {
+	if IsLocal(base) {
+		return filepath.Join(append([]string{base}, elem...)...)
+	}
+	return strings.TrimRight(base, "/") + "/" + strings.Join(elem, "/")
+}
+
+// WriteAtomic creates or replaces path with what write produces.
+func WriteAtomic(ctx context.Context, path string, write func(w io.Writer) error) error {
+	if IsLocal(path) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+		if err != nil {
+			return err
+		}
+		tmp := f.Name()
+		ok := false
+		defer func() {
+			if !ok {
+				f.Close()
+				os.Remove(tmp)
+			}
+		}()
+		if err := write(f); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+		ok = true
+		return nil
+	}
+	fs, err := filesystem.New(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	w, err := fs.OpenWrite(ctx, path)
+	if err != nil {
+		return err
+	}
+	if err := write(w); err != nil {
+		w.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return w.Close()
+}
+
+// WriteFile writes data to path atomically.
+func WriteFile(ctx context.Context, path string, data []byte) error {
+	return WriteAtomic(ctx, path, func(w io.Writer) error { _, err := w.Write(data); return err })
+}
+
+// ReadFile reads the whole file.
+func ReadFile(ctx context.Context, path string) ([]byte, error) {
+	if IsLocal(path) {
+		return os.ReadFile(path)
+	}
+	fs, err := filesystem.New(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer fs.Close()
+	return filesystem.Read(ctx, fs, path)
+}
+
+// ReaderAt is an open file with random access.
+type ReaderAt interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+type osReaderAt struct {
+	*os.File
+	size int64
+}
+
+func (r osReaderAt) Size() int64 { return r.size }
+
+type bytesReaderAt struct{ *bytes.Reader }
+
+func (bytesReaderAt) Close() error { return nil }
+
+// OpenReaderAt opens path for random access (Parquet footers and row groups). Remote files
+// are read into memory whole; the pipeline reads inputs as many files or row groups, so one
+// file's bytes are bounded by what one worker handles.
+func OpenReaderAt(ctx context.Context, path string) (ReaderAt, error) {
+	if IsLocal(path) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return osReaderAt{f, st.Size()}, nil
+	}
+	b, err := ReadFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return bytesReaderAt{bytes.NewReader(b)}, nil
+}
+
+// Open opens path for sequential reading.
+func Open(ctx context.Context, path string) (io.ReadCloser, error) {
+	if IsLocal(path) {
+		return os.Open(path)
+	}
+	fs, err := filesystem.New(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := fs.OpenRead(ctx, path)
+	if err != nil {
+		fs.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Size returns the file's size in bytes.
+func Size(ctx context.Context, path string) (int64, error) {
+	if IsLocal(path) {
+		st, err := os.Stat(path)
+		if err != nil {
+			return 0, err
+		}
+		return st.Size(), nil
+	}
+	fs, err := filesystem.New(ctx, path)
+	if err != nil {
+		return 0, err
+	}
+	defer fs.Close()
+	return fs.Size(ctx, path)
+}
+
+// Glob lists the files matching pattern, sorted. A missing folder gives no files.
+func Glob(ctx context.Context, pattern string) ([]string, error) {
+	var out []string
+	if IsLocal(pattern) {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			return nil, err
+		}
+		out = m
+	} else {
+		fs, err := filesystem.New(ctx, pattern)
+		if err != nil {
+			return nil, err
+		}
+		defer fs.Close()
+		out, err = fs.List(ctx, pattern)
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Exists reports whether path exists.
+func Exists(ctx context.Context, path string) bool {
+	_, err := Size(ctx, path)
+	return err == nil
+}
+
+// RemoveGlob deletes the files matching pattern (local paths only; remote stores keep
+// files, which later writes overwrite by name).
+func RemoveGlob(ctx context.Context, pattern string) error {
+	if !IsLocal(pattern) {
+		return nil
+	}
+	m, err := filepath.Glob(pattern)
+	if err != nil {
+		return err
+	}
+	for _, p := range m {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
+}
