@@ -1,0 +1,66 @@
+package httpx
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the retry and rate-limit policy of one platform. The zero value of every field
+// means its default (see Defaults); sinks embed it under the key `http` of their own config.
+type Config struct {
+	Timeout     time.Duration `yaml:"timeout"`      // per attempt, default 30s
+	MaxAttempts int           `yaml:"max_attempts"` // tries per call including the first, default 5
+	BaseBackoff time.Duration `yaml:"base_backoff"` // first backoff ceiling, default 500ms; doubles per retry, full jitter
+	MaxBackoff  time.Duration `yaml:"max_backoff"`  // ceiling of the jittered backoff, default 30s
+	// MaxWait is the longest wait a platform may ask for (Retry-After, X-RateLimit-Reset)
+	// before the call gives up instead of sleeping; default 5m.
+	MaxWait    time.Duration `yaml:"max_wait"`
+	RatePerSec float64       `yaml:"rate_per_sec"` // token bucket rate; 0 = unlimited
+	Burst      int           `yaml:"burst"`        // token bucket size, default 1 when RatePerSec > 0
+}
+
+// Defaults returns c with every zero field set to its default.
+func (c Config) Defaults() Config {
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 5
+	}
+	if c.BaseBackoff == 0 {
+		c.BaseBackoff = 500 * time.Millisecond
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = 5 * time.Minute
+	}
+	if c.RatePerSec > 0 && c.Burst == 0 {
+		c.Burst = 1
+	}
+	return c
+}
+
+// Validate checks the fields; path is the config path of c, e.g. "sinks.yandex.http".
+func (c Config) Validate(path string) error {
+	switch {
+	case c.Timeout < 0:
+		return fmt.Errorf("%s.timeout: must not be negative, got %s", path, c.Timeout)
+	case c.MaxAttempts < 0 || c.MaxAttempts > 20:
+		return fmt.Errorf("%s.max_attempts: must be between 1 and 20 (0 = default 5), got %d", path, c.MaxAttempts)
+	case c.BaseBackoff < 0:
+		return fmt.Errorf("%s.base_backoff: must not be negative, got %s", path, c.BaseBackoff)
+	case c.MaxBackoff < 0:
+		return fmt.Errorf("%s.max_backoff: must not be negative, got %s", path, c.MaxBackoff)
+	case c.MaxBackoff > 0 && c.BaseBackoff > c.MaxBackoff:
+		return fmt.Errorf("%s.base_backoff: %s is above max_backoff %s", path, c.BaseBackoff, c.MaxBackoff)
+	case c.MaxWait < 0:
+		return fmt.Errorf("%s.max_wait: must not be negative, got %s", path, c.MaxWait)
+	case c.RatePerSec < 0:
+		return fmt.Errorf("%s.rate_per_sec: must not be negative, got %g", path, c.RatePerSec)
+	case c.Burst < 0:
+		return fmt.Errorf("%s.burst: must not be negative, got %d", path, c.Burst)
+	}
+	return nil
+}
