@@ -1,0 +1,278 @@
+package clv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/audiencesync/audiencesync/transforms/facts"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+)
+
+// Cell is every calibration customer with the same (x, t_x, T): the BG/NBD likelihood, the
+// predictions and the holdout report depend on nothing else.
+type Cell struct {
+	X, TX, T float64
+	Count    int64
+	// HoldoutPurchases sums the cell's actual purchase days in the holdout window.
+	HoldoutPurchases int64
+}
+
+// RepeatCell is every repeat buyer with the same frequency x and mean repeat value m (the
+// Gamma-Gamma likelihood depends on (x, m) only).
+type RepeatCell struct {
+	X, M  float64
+	Count int64
+}
+
+// Aggregate is the mergeable summary the models are fitted on. Per-bucket aggregates are
+// merged in a Beam combine; its exported fields are its whole state (the index maps are
+// rebuilt on demand after decoding), and MarshalBinary gives a compact encoding.
+//
+// Size: customers with x = 0 collapse to one cell per T (a few hundred or thousand days),
+// repeat buyers to one cell per distinct (x, t_x, T); in weeks the values are days/7, so the
+// number of cells is the same in either unit. Repeat cells are one per distinct (x, m).
+type Aggregate struct {
+	Unit           TimeUnit
+	CalibrationEnd orders.Day
+	HoldoutEnd     orders.Day // 0: no holdout window
+	Cells          []Cell
+	Repeat         []RepeatCell
+
+	idx  map[[3]float64]int
+	ridx map[[2]float64]int
+}
+
+// NewAggregate returns an empty aggregate for the spec's unit and dates.
+func NewAggregate(s Spec) *Aggregate {
+	a := &Aggregate{Unit: s.Unit, CalibrationEnd: s.CalibrationEnd}
+	if s.HasHoldout() {
+		a.HoldoutEnd = s.HoldoutEnd
+	}
+	return a
+}
+
+func (a *Aggregate) index() {
+	if a.idx != nil {
+		return
+	}
+	a.idx = make(map[[3]float64]int, len(a.Cells))
+	for i, c := range a.Cells {
+		a.idx[[3]float64{c.X, c.TX, c.T}] = i
+	}
+	a.ridx = make(map[[2]float64]int, len(a.Repeat))
+	for i, c := range a.Repeat {
+		a.ridx[[2]float64{c.X, c.M}] = i
+	}
+}
+
+// AddCustomer adds one customer as of the calibration end. Customers whose first purchase
+// is after the calibration end are skipped (they are not in the model's population); it
+// reports whether the customer was added.
+func (a *Aggregate) AddCustomer(c *facts.Customer) bool {
+	s, ok := StatsOf(c, a.CalibrationEnd, a.Unit)
+	if !ok {
+		return false
+	}
+	var hold int64
+	if a.HoldoutEnd > a.CalibrationEnd {
+		hold = HoldoutPurchases(c, a.CalibrationEnd, a.HoldoutEnd)
+	}
+	a.Add(s, 1, hold)
+	return true
+}
+
+// Add adds count customers with statistics s (in the aggregate's unit) and holdout purchase
+// days summed over them. The Gamma-Gamma side takes repeat buyers with a positive mean.
+func (a *Aggregate) Add(s Stats, count, holdoutPurchases int64) {
+	a.index()
+	k := [3]float64{s.X, s.TX, s.T}
+	if i, ok := a.idx[k]; ok {
+		a.Cells[i].Count += count
+		a.Cells[i].HoldoutPurchases += holdoutPurchases
+	} else {
+		a.idx[k] = len(a.Cells)
+		a.Cells = append(a.Cells, Cell{X: s.X, TX: s.TX, T: s.T, Count: count, HoldoutPurchases: holdoutPurchases})
+	}
+	if s.X > 0 && s.MeanRepeatValue > 0 {
+		a.addRepeat(s.X, s.MeanRepeatValue, count)
+	}
+}
+
+func (a *Aggregate) addRepeat(x, m float64, count int64) {
+	k := [2]float64{x, m}
+	if i, ok := a.ridx[k]; ok {
+		a.Repeat[i].Count += count
+		return
+	}
+	a.ridx[k] = len(a.Repeat)
+	a.Repeat = append(a.Repeat, RepeatCell{X: x, M: m, Count: count})
+}
+
+// Merge adds o into a. Aggregates built for different units or dates do not mix.
+func (a *Aggregate) Merge(o *Aggregate) error {
+	if o == nil {
+		return nil
+	}
+	if len(a.Cells) == 0 && len(a.Repeat) == 0 && a.Unit == "" {
+		a.Unit, a.CalibrationEnd, a.HoldoutEnd = o.Unit, o.CalibrationEnd, o.HoldoutEnd
+	}
+	if a.Unit != o.Unit || a.CalibrationEnd != o.CalibrationEnd || a.HoldoutEnd != o.HoldoutEnd {
+		return fmt.Errorf("clv: cannot merge aggregates built for (%s, calibration end %s, holdout end %s) and (%s, %s, %s)",
+			a.Unit, a.CalibrationEnd, a.HoldoutEnd, o.Unit, o.CalibrationEnd, o.HoldoutEnd)
+	}
+	a.index()
+	for _, c := range o.Cells {
+		a.Add(Stats{X: c.X, TX: c.TX, T: c.T}, c.Count, c.HoldoutPurchases)
+	}
+	for _, c := range o.Repeat {
+		a.addRepeat(c.X, c.M, c.Count)
+	}
+	return nil
+}
+
+// Customers is the number of customers in the aggregate.
+func (a *Aggregate) Customers() int64 {
+	var n int64
+	for _, c := range a.Cells {
+		n += c.Count
+	}
+	return n
+}
+
+// RepeatBuyers is the number of customers the Gamma-Gamma model is fitted on.
+func (a *Aggregate) RepeatBuyers() int64 {
+	var n int64
+	for _, c := range a.Repeat {
+		n += c.Count
+	}
+	return n
+}
+
+// Sort orders the cells canonically, so that a fit does not depend on the merge order
+// (floating-point sums are order-sensitive in the last bits).
+func (a *Aggregate) Sort() {
+	sort.Slice(a.Cells, func(i, j int) bool {
+		x, y := a.Cells[i], a.Cells[j]
+		if x.X != y.X {
+			return x.X < y.X
+		}
+		if x.TX != y.TX {
+			return x.TX < y.TX
+		}
+		return x.T < y.T
+	})
+	sort.Slice(a.Repeat, func(i, j int) bool {
+		x, y := a.Repeat[i], a.Repeat[j]
+		if x.X != y.X {
+			return x.X < y.X
+		}
+		return x.M < y.M
+	})
+	a.idx, a.ridx = nil, nil
+}
+
+const aggregateMagic = "clvA1"
+
+// MarshalBinary encodes the aggregate (floats bit-exact, counts as varints).
+func (a *Aggregate) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 32+len(a.Cells)*34+len(a.Repeat)*18)
+	b = append(b, aggregateMagic...)
+	b = binary.AppendUvarint(b, uint64(len(a.Unit)))
+	b = append(b, a.Unit...)
+	b = binary.AppendVarint(b, int64(a.CalibrationEnd))
+	b = binary.AppendVarint(b, int64(a.HoldoutEnd))
+	b = binary.AppendUvarint(b, uint64(len(a.Cells)))
+	for _, c := range a.Cells {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.X))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.TX))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.T))
+		b = binary.AppendVarint(b, c.Count)
+		b = binary.AppendVarint(b, c.HoldoutPurchases)
+	}
+	b = binary.AppendUvarint(b, uint64(len(a.Repeat)))
+	for _, c := range a.Repeat {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.X))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.M))
+		b = binary.AppendVarint(b, c.Count)
+	}
+	return b, nil
+}
+
+var errShort = errors.New("clv: aggregate encoding is truncated or corrupt")
+
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (a *Aggregate) UnmarshalBinary(b []byte) error {
+	if len(b) < len(aggregateMagic) || string(b[:len(aggregateMagic)]) != aggregateMagic {
+		return fmt.Errorf("clv: not an aggregate encoding (want prefix %q)", aggregateMagic)
+	}
+	r := reader{b: b[len(aggregateMagic):]}
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		return errShort
+	}
+	*a = Aggregate{Unit: TimeUnit(r.b[:n])}
+	r.b = r.b[n:]
+	a.CalibrationEnd = orders.Day(r.varint())
+	a.HoldoutEnd = orders.Day(r.varint())
+	n = r.uvarint()
+	if n > uint64(len(r.b))/26 {
+		return errShort
+	}
+	a.Cells = make([]Cell, n)
+	for i := range a.Cells {
+		a.Cells[i] = Cell{X: r.float(), TX: r.float(), T: r.float(), Count: r.varint(), HoldoutPurchases: r.varint()}
+	}
+	n = r.uvarint()
+	if n > uint64(len(r.b))/17 {
+		return errShort
+	}
+	a.Repeat = make([]RepeatCell, n)
+	for i := range a.Repeat {
+		a.Repeat[i] = RepeatCell{X: r.float(), M: r.float(), Count: r.varint()}
+	}
+	if r.err || len(r.b) != 0 {
+		return errShort
+	}
+	return nil
+}
+
+type reader struct {
+	b   []byte
+	err bool
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = true
+		r.b = nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = true
+		r.b = nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) float() float64 {
+	if len(r.b) < 8 {
+		r.err = true
+		r.b = nil
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	return v
+}
