@@ -38,6 +38,11 @@ type SyncRequest struct {
 	Add      []Member // incremental: members to add
 	Remove   []Member // incremental: members to remove
 	All      []Member // today's whole audience (replace mode, and creation)
+	// Creation (RemoteID == ""): Add and All both hold every member. A sink first looks
+	// for an audience of this name that an earlier run created but could not record (a
+	// crash between upload and state write) and, if one exists, sets its members to All
+	// instead of creating a second audience; it returns the id in Result.RemoteID.
+	// Add, Remove and All are sorted by Key and hold no repeated Key.
 }
 
 // Result is what a platform confirmed.

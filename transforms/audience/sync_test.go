@@ -424,3 +424,41 @@ func TestBadJob(t *testing.T) {
 		t.Errorf("empty first audience: %+v %v", l, err)
 	}
 }
+
+func benchMembers(n int) []audience.Member {
+	out := make([]audience.Member, n)
+	for i := range out {
+		out[i] = audience.Member{
+			Key:   fmt.Sprintf("%032x", uint64(i)*0x9e3779b97f4a7c15),
+			Email: fmt.Sprintf("%064x", uint64(i)*31),
+			Phone: fmt.Sprintf("%064x", uint64(i)*37),
+		}
+	}
+	return out
+}
+
+// BenchmarkStateSaveLoad100k saves and loads the state of a 100,000-member audience.
+func BenchmarkStateSaveLoad100k(b *testing.B) {
+	s := &audience.FileStore{Dir: b.TempDir()}
+	st := audience.State{RemoteID: "1", RunDate: "2026-11-01", Members: audience.NormaliseMembers(benchMembers(100_000))}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Save(ctx, aud, "vk", st); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := s.Load(ctx, aud, "vk"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDiff1M diffs two 1,000,000-member audiences that differ by about 2%.
+func BenchmarkDiff1M(b *testing.B) {
+	all := audience.NormaliseMembers(benchMembers(1_020_000))
+	prev, today := all[:1_000_000], all[20_000:]
+	b.ReportAllocs()
+	for b.Loop() {
+		audience.Diff(prev, today)
+	}
+}
