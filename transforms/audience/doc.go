@@ -11,9 +11,9 @@
 //	Sync(ctx, dest, store, Job, Options)
 //	  1. StateStore.Load: the members the platform confirmed last time (sorted by Key)
 //	  2. Diff: today vs state → sorted add and remove lists (deterministic)
-//	  3. guard: more than max_remove_share (default 0.5) of the previous audience removed
-//	     in one run → status "guarded", nothing sent, state kept, ErrGuarded (unless
-//	     Options.Force)
+//	  3. guards (unless Options.Force): more than max_remove_share (default 0.5) of the
+//	     previous audience removed in one run, or state from a later run date than this
+//	     one → status "guarded", nothing sent, state kept, error wrapping ErrGuarded
 //	  4. nothing changed → status "unchanged", nothing sent
 //	  5. Destination.Sync (or, in a dry run, Destination.WritePayloads into
 //	     <out>/dry_run/<platform>/<audience>/ plus diff.json with the sizes)

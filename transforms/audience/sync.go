@@ -125,12 +125,21 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 	if mode != ModeIncremental && mode != ModeReplace {
 		return finish(StatusFailed, fmt.Errorf("%s: unknown mode %q (known: incremental, replace)", where, mode))
 	}
+	if opts.DryRun && opts.OutDir == "" {
+		return finish(StatusFailed, fmt.Errorf("%s: dry run needs an output folder (Options.OutDir)", where))
+	}
 	members := NormaliseMembers(job.Members)
 	log.Members = int64(len(members))
 
 	prev, found, err := store.Load(ctx, job.Audience, platform)
 	if err != nil {
 		return finish(StatusFailed, fmt.Errorf("%s: %w", where, err))
+	}
+	if found && prev.RunDate > job.RunDate && !opts.Force {
+		// An older --as_of (a backfill of metrics) would roll the audience back to old
+		// segment membership and consent.
+		return finish(StatusGuarded, fmt.Errorf("%s: %w: the platform already has the audience of run date %s, later than %s; nothing sent and state kept. Rerun with --force to roll the audience back on purpose",
+			where, ErrGuarded, prev.RunDate, job.RunDate))
 	}
 	create := prev.RemoteID == ""
 	var add, remove []Member

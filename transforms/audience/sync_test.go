@@ -270,6 +270,10 @@ func TestRemovalGuard(t *testing.T) {
 	if _, err := audience.Sync(context.Background(), d, s, job("2026-11-02", nil), audience.Options{}); !errors.Is(err, audience.ErrGuarded) {
 		t.Errorf("empty audience: err %v, want guarded", err)
 	}
+	// An older run date would roll the audience back: guarded unless forced.
+	if l, err := audience.Sync(context.Background(), d, s, job("2026-10-31", members(span(0, 9)...)), audience.Options{}); !errors.Is(err, audience.ErrGuarded) || !strings.Contains(l.Error, "later than 2026-10-31") {
+		t.Errorf("older run date: err %v", err)
+	}
 	// --force overrides.
 	l2 := mustSync(t, d, s, job("2026-11-02", members(span(0, 4)...)), audience.Options{Force: true})
 	if l2.Removed != 6 || !slices.Equal(d.remoteKeys(aud), keysOf(span(0, 4)...)) {
@@ -418,6 +422,9 @@ func TestBadJob(t *testing.T) {
 	l, err := audience.Sync(context.Background(), d, s, job("01.11.2026", members(1)), audience.Options{})
 	if err == nil || l.Status != audience.StatusFailed {
 		t.Errorf("bad date: %+v %v", l, err)
+	}
+	if _, err := audience.Sync(context.Background(), d, s, job("2026-11-01", members(1)), audience.Options{DryRun: true}); err == nil {
+		t.Error("dry run without an output folder accepted")
 	}
 	l, err = audience.Sync(context.Background(), d, s, job("2026-11-01", nil), audience.Options{})
 	if err != nil || l.Status != audience.StatusEmpty || len(d.calls) != 0 {
