@@ -1,0 +1,25 @@
+-- sync_log: One row per audience and platform sync.
+-- Written by the nightly pipeline (sinks/bigquery); one partition per run_date, a rerun
+-- replaces its day. Columns must match transforms/tables (checked by sql_test.go).
+CREATE TABLE IF NOT EXISTS `${project}.${dataset}.sync_log` (
+  run_date DATE NOT NULL OPTIONS(description="As-of date of the run that wrote the row"),
+  audience STRING NOT NULL OPTIONS(description="Audience name from the config"),
+  platform STRING NOT NULL OPTIONS(description="yandex, vk, meta or google"),
+  mode STRING NOT NULL OPTIONS(description="incremental or replace"),
+  dry_run BOOL NOT NULL OPTIONS(description="Nothing was sent; payloads were written to files"),
+  members INT64 NOT NULL OPTIONS(description="Hashed members in today's audience"),
+  added INT64 NOT NULL OPTIONS(description="Members added on the platform"),
+  removed INT64 NOT NULL OPTIONS(description="Members removed on the platform"),
+  sent INT64 NOT NULL OPTIONS(description="Identifiers sent"),
+  accepted INT64 NOT NULL OPTIONS(description="Identifiers the platform accepted"),
+  rejected INT64 NOT NULL OPTIONS(description="Identifiers the platform rejected"),
+  reject_reasons STRING NOT NULL OPTIONS(description="JSON object reason -> count"),
+  status STRING NOT NULL OPTIONS(description="ok, dry_run, guarded, failed, or the platform's status"),
+  error STRING NOT NULL OPTIONS(description="Error message (secrets redacted), empty when ok"),
+  requests INT64 NOT NULL OPTIONS(description="HTTP requests made"),
+  duration_ms INT64 NOT NULL OPTIONS(description="Wall time of the sync"),
+  started_at TIMESTAMP NOT NULL OPTIONS(description="When the sync started (UTC)")
+)
+PARTITION BY run_date
+CLUSTER BY platform, audience
+OPTIONS(description="One row per audience and platform sync");
