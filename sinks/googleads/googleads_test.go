@@ -1,0 +1,429 @@
+package googleads
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
+
+	"github.com/audiencesync/audiencesync/sinks/googleads/googleadstest"
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/secret"
+	"github.com/audiencesync/audiencesync/transforms/audience"
+)
+
+const (
+	testToken = "ya29.test-access-token-0123456789"
+	opAcct    = "1234567890"
+	listID    = "555000111"
+)
+
+func h(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func member(i int) audience.Member {
+	e, p := h(fmt.Sprintf("user%d@example.com", i)), h(fmt.Sprintf("+1555000%04d", i))
+	return audience.Member{Key: h(e + p), Email: e, Phone: p}
+}
+
+func members(from, to int) []audience.Member {
+	var out []audience.Member
+	for i := from; i < to; i++ {
+		out = append(out, member(i))
+	}
+	return out
+}
+
+func sorted(ms []audience.Member, phone bool) []string {
+	var out []string
+	for _, m := range ms {
+		v := m.Email
+		if phone {
+			v = m.Phone
+		}
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+type noSleep struct{ waits []time.Duration }
+
+func (n *noSleep) sleep(ctx context.Context, d time.Duration) error {
+	n.waits = append(n.waits, d)
+	return ctx.Err()
+}
+
+func newFake(t *testing.T) *googleadstest.Server {
+	fake := googleadstest.New(testToken)
+	t.Cleanup(fake.Close)
+	fake.AddUserList(opAcct, listID)
+	return fake
+}
+
+func newDest(t *testing.T, fake *googleadstest.Server, tgt Target, mod func(*Config)) (*Destination, *Client, *noSleep) {
+	t.Helper()
+	cfg := Config{Endpoint: fake.URL + "/", HTTP: httpx.Config{RatePerSec: 1000, Burst: 10}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	ns := &noSleep{}
+	c, err := NewClient(context.Background(), cfg,
+		WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: testToken})),
+		WithHTTPOptions(httpx.WithClock(time.Now, ns.sleep)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tgt == (Target{}) {
+		tgt = Target{OperatingAccountID: "123-456-7890", UserListID: listID}
+	}
+	d, err := NewDestination(c, tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, c, ns
+}
+
+func TestDocVectorsRecognisedByFake(t *testing.T) {
+	// Hashes from docs/ad-platforms.md, checked against the normalised strings first, so that
+	// the members below carry hashes Google would recognise.
+	for norm, want := range map[string]string{
+		"alexz@example.com": "509e933019bb285a134a9334b8bb679dff79d0ce023d529af4bd744d47b4fd8a",
+		"+18005550100":      "fb4f73a6ec5fdb7077d564cdd22c3554b43ce49168550c3b12c547b78c517b30",
+	} {
+		if got := h(norm); got != want {
+			t.Fatalf("sha256(%q) = %s, want %s (doc vector)", norm, got, want)
+		}
+	}
+	fake := newFake(t)
+	// The fake's directory holds the normalised forms of the doc's inputs.
+	fake.KnownIdentities("alexz@example.com", "cloudysanfrancisco@gmail.com", "jeffersonloveshiking@googlemail.com",
+		"user.name+nyc@example.com", "+18005550100", "+441134960987")
+	d, _, _ := newDest(t, fake, Target{}, nil)
+	ms := []audience.Member{
+		{Key: "1", Email: "509e933019bb285a134a9334b8bb679dff79d0ce023d529af4bd744d47b4fd8a", Phone: "fb4f73a6ec5fdb7077d564cdd22c3554b43ce49168550c3b12c547b78c517b30"},
+		{Key: "2", Email: h("cloudysanfrancisco@gmail.com")},
+		{Key: "3", Email: h("jeffersonloveshiking@googlemail.com"), Phone: h("+441134960987")},
+		{Key: "4", Email: h("user.name+nyc@example.com")},
+		// Wrongly normalised: a gmail address with its dots, a phone without "+". Accepted
+		// (a hash is a hash) but matches nobody.
+		{Key: "5", Email: h("cloudy.sanfrancisco@gmail.com"), Phone: h("18005550100")},
+	}
+	if _, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "vectors", BatchID: "b", Mode: audience.ModeIncremental, Add: ms, All: ms}); err != nil {
+		t.Fatal(err)
+	}
+	if e, p := fake.Size(listID); e != 5 || p != 3 {
+		t.Fatalf("list holds %d e-mails, %d phones; want 5 and 3", e, p)
+	}
+	if got := fake.Matched(listID); got != 6 {
+		t.Fatalf("matched %d identifiers, want the 6 correctly normalised ones", got)
+	}
+}
+
+func TestRequestFieldsChecked(t *testing.T) {
+	fake := newFake(t)
+	fake.RequireLoginAccount(opAcct, "9998887777")
+	fake.RecordBodies()
+	d, _, _ := newDest(t, fake, Target{OperatingAccountID: opAcct, UserListID: listID, LoginAccountID: "999-888-7777"}, nil)
+	m := member(0)
+	if _, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: []audience.Member{m}, Remove: members(5, 6)}); err != nil {
+		t.Fatalf("%v (fake: %s)", err, fake.LastError())
+	}
+	bodies := fake.Bodies()
+	if len(bodies) != 2 || bodies[0].Method != "ingest" || bodies[1].Method != "remove" {
+		t.Fatalf("bodies = %+v", bodies)
+	}
+	var ingest, remove map[string]any
+	json.Unmarshal(bodies[0].Body, &ingest)
+	json.Unmarshal(bodies[1].Body, &remove)
+	dest := []any{map[string]any{
+		"operatingAccount":     map[string]any{"accountType": "GOOGLE_ADS", "accountId": "1234567890"},
+		"loginAccount":         map[string]any{"accountType": "GOOGLE_ADS", "accountId": "9998887777"},
+		"productDestinationId": "555000111",
+	}}
+	wantIngest := map[string]any{
+		"destinations": dest,
+		"audienceMembers": []any{map[string]any{"userData": map[string]any{"userIdentifiers": []any{
+			map[string]any{"emailAddress": m.Email}, map[string]any{"phoneNumber": m.Phone}}}}},
+		"consent":        map[string]any{"adUserData": "CONSENT_GRANTED", "adPersonalization": "CONSENT_GRANTED"},
+		"encoding":       "HEX",
+		"termsOfService": map[string]any{"customerMatchTermsOfServiceStatus": "ACCEPTED"},
+	}
+	if diff := cmp.Diff(wantIngest, ingest); diff != "" {
+		t.Fatalf("ingest body (-want +got):\n%s", diff)
+	}
+	r := member(5)
+	wantRemove := map[string]any{
+		"destinations": dest,
+		"audienceMembers": []any{map[string]any{"userData": map[string]any{"userIdentifiers": []any{
+			map[string]any{"emailAddress": r.Email}, map[string]any{"phoneNumber": r.Phone}}}}},
+		"encoding": "HEX",
+	}
+	if diff := cmp.Diff(wantRemove, remove); diff != "" {
+		t.Fatalf("remove body (-want +got):\n%s", diff)
+	}
+	// Without the manager account the fake refuses, as Google does.
+	d2, _, _ := newDest(t, fake, Target{OperatingAccountID: opAcct, UserListID: listID}, nil)
+	_, err := d2.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: []audience.Member{m}})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.HTTPStatus != 403 || ae.Status != "PERMISSION_DENIED" || ae.Retryable() {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestOnlyDiffsOnSecondRun(t *testing.T) {
+	fake := newFake(t)
+	d, _, _ := newDest(t, fake, Target{}, nil)
+	ctx := context.Background()
+	first := members(0, 5)
+	res, err := d.Sync(ctx, audience.SyncRequest{Audience: "a", BatchID: "n1", Mode: audience.ModeIncremental, Add: first, All: first})
+	if err != nil || res.RemoteID != listID || res.Sent != 5 || res.Requests != 1 {
+		t.Fatalf("first: %+v %v", res, err)
+	}
+	today := append(members(0, 1), members(2, 6)...)
+	res, err = d.Sync(ctx, audience.SyncRequest{Audience: "a", BatchID: "n2", RemoteID: listID, Mode: audience.ModeIncremental,
+		Add: members(5, 6), Remove: members(1, 2), All: today})
+	if err != nil || res.Sent != 2 || res.Requests != 2 || res.Extra["members_ingest"] != 1 || res.Extra["members_remove"] != 1 {
+		t.Fatalf("second: %+v %v", res, err)
+	}
+	if diff := cmp.Diff(map[string]int{"ingest": 2, "remove": 1}, fake.Requests()); diff != "" {
+		t.Fatalf("requests (-want +got):\n%s", diff)
+	}
+	emails, phones := fake.Members(listID)
+	if diff := cmp.Diff(sorted(today, false), emails); diff != "" {
+		t.Fatalf("e-mails (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(sorted(today, true), phones); diff != "" {
+		t.Fatalf("phones (-want +got):\n%s", diff)
+	}
+}
+
+func TestReplaceIngestsThenRemovesAndKeepsChangedMember(t *testing.T) {
+	fake := newFake(t)
+	old := members(0, 4)
+	fake.Seed(listID, sorted(old, false), sorted(old, true))
+	d, _, _ := newDest(t, fake, Target{}, nil)
+	// Member 0 changed phone; member 1 left; member 9 joined.
+	changed := audience.Member{Key: "c", Email: old[0].Email, Phone: h("+15559999999")}
+	all := []audience.Member{changed, old[2], old[3], member(9)}
+	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Mode: audience.ModeReplace,
+		Add: []audience.Member{changed, member(9)}, Remove: []audience.Member{old[0], old[1]}, All: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emails, phones := fake.Members(listID)
+	if diff := cmp.Diff(sorted(all, false), emails); diff != "" {
+		t.Fatalf("e-mails (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(sorted(all, true), phones); diff != "" {
+		t.Fatalf("phones (-want +got):\n%s", diff)
+	}
+}
+
+func TestBatchesNeverExceedLimit(t *testing.T) {
+	fake := newFake(t)
+	d, _, _ := newDest(t, fake, Target{}, nil)
+	all := members(0, 20001)
+	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Mode: audience.ModeReplace, All: all, Remove: members(30000, 30002)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ⌈20001/10000⌉ = 3 ingests, 1 remove.
+	if diff := cmp.Diff(map[string]int{"ingest": 3, "remove": 1}, fake.Requests()); diff != "" {
+		t.Fatalf("requests (-want +got):\n%s", diff)
+	}
+	if fake.MaxMembersSeen() != 10000 || res.Sent != 20003 {
+		t.Fatalf("max members %d, result %+v", fake.MaxMembersSeen(), res)
+	}
+	if e, p := fake.Size(listID); e != 20001 || p != 20001 {
+		t.Fatalf("size %d %d", e, p)
+	}
+}
+
+func TestValidateOnlyChangesNothing(t *testing.T) {
+	fake := newFake(t)
+	fake.Seed(listID, []string{member(1).Email}, nil)
+	d, _, _ := newDest(t, fake, Target{}, func(c *Config) { c.ValidateOnly = true })
+	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(2, 4), Remove: members(1, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "validated" || res.Accepted != 0 || res.Extra["validated"] != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	if diff := cmp.Diff(map[string]int{"ingest validateOnly": 1, "remove validateOnly": 1}, fake.Requests()); diff != "" {
+		t.Fatalf("requests (-want +got):\n%s", diff)
+	}
+	emails, phones := fake.Members(listID)
+	if diff := cmp.Diff([]string{member(1).Email}, emails); diff != "" || len(phones) != 0 {
+		t.Fatalf("list changed by validateOnly: %v %v", emails, phones)
+	}
+	// A validateOnly request is still checked: a bad hash never reaches the wire, and a bad
+	// list id is refused.
+	d2, _, _ := newDest(t, fake, Target{OperatingAccountID: opAcct, UserListID: "42"}, func(c *Config) { c.ValidateOnly = true })
+	if _, err := d2.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", Add: members(0, 1)}); err == nil {
+		t.Fatal("validateOnly to an unknown list succeeded")
+	}
+}
+
+func TestRetries(t *testing.T) {
+	fake := newFake(t)
+	d, c, ns := newDest(t, fake, Target{}, nil)
+	fake.Fail(googleadstest.TooManyRequests(), googleadstest.Unavailable(), googleadstest.Fault{HTTPStatus: 500, Status: "INTERNAL", Message: "x"})
+	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Retries != 3 || len(ns.waits) != 3 || res.Accepted != 2 {
+		t.Fatalf("stats %+v waits %v result %+v", st, ns.waits, res)
+	}
+	if diff := cmp.Diff(map[string]int{"rejected": 3, "ingest": 1}, fake.Requests()); diff != "" {
+		t.Fatalf("requests (-want +got):\n%s", diff)
+	}
+	// 400 is not retried.
+	fake.Fail(googleadstest.InvalidArgument("bad"))
+	_, err = d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 2)})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.HTTPStatus != 400 || ae.Status != "INVALID_ARGUMENT" {
+		t.Fatalf("err = %v", err)
+	}
+	if got := fake.Requests()["rejected"]; got != 4 {
+		t.Fatalf("rejected = %d, want 4 (the 400 sent once)", got)
+	}
+}
+
+func TestBearerTokenRequiredAndNeverInErrors(t *testing.T) {
+	fake := googleadstest.New("another-token-value")
+	defer fake.Close()
+	fake.AddUserList(opAcct, listID)
+	d, _, _ := newDest(t, fake, Target{}, nil)
+	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 1)})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.HTTPStatus != 401 {
+		t.Fatalf("err = %v", err)
+	}
+	fake2 := newFake(t)
+	fake2.Fail(googleadstest.InvalidArgument("token " + testToken + " is odd"))
+	d2, _, _ := newDest(t, fake2, Target{}, nil)
+	_, err = d2.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 1)})
+	if err == nil || strings.Contains(err.Error(), testToken) || !strings.Contains(err.Error(), httpx.Redacted) {
+		t.Fatalf("err = %v, want the echoed token redacted", err)
+	}
+}
+
+func TestMalformedHashSendsNothing(t *testing.T) {
+	fake := newFake(t)
+	d, _, _ := newDest(t, fake, Target{}, nil)
+	bad := members(0, 2)
+	bad[1].Phone = "+18005550100"
+	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", Add: bad})
+	if err == nil || !strings.Contains(err.Error(), "Add[1].Phone") || strings.Contains(err.Error(), "8005550100") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(fake.Requests()) != 0 {
+		t.Fatalf("sent: %v", fake.Requests())
+	}
+}
+
+func TestWritePayloadsEqualsWhatSyncSends(t *testing.T) {
+	fake := newFake(t)
+	fake.RecordBodies()
+	d, _, _ := newDest(t, fake, Target{}, func(c *Config) { c.BatchSize = 3 })
+	req := audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Mode: audience.ModeIncremental, Add: members(0, 7), Remove: members(10, 12), All: members(0, 7)}
+	dir := t.TempDir()
+	dres, err := d.WritePayloads(req, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.Requests()) != 0 {
+		t.Fatalf("dry run sent %v", fake.Requests())
+	}
+	if _, err := d.Sync(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "google-*.json"))
+	sort.Strings(files)
+	sent := fake.Bodies()
+	// 7 adds at 3 a request + 2 removes: 4 requests.
+	if len(files) != 4 || len(sent) != 4 || dres.Requests != 4 || dres.Sent != 9 {
+		t.Fatalf("%d files, %d sent, dry-run result %+v", len(files), len(sent), dres)
+	}
+	for i, f := range files {
+		b, _ := os.ReadFile(f)
+		if strings.TrimSpace(string(b)) != strings.TrimSpace(string(sent[i].Body)) || !strings.HasSuffix(f, sent[i].Method+".json") {
+			t.Fatalf("%s differs from request %d:\n%s\n%s", f, i, b, sent[i].Body)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	sa := filepath.Join(dir, "sa.json")
+	os.WriteFile(sa, []byte(`{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n","client_email":"x@y.iam.gserviceaccount.com"}`), 0o600)
+	ok := Config{Credentials: secret.Ref{File: sa}}
+	if err := ok.Validate("sinks.google"); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.CredentialsType = "authorized_user" }, `sinks.google.credentials: file ` + sa + ` holds credentials of type "service_account", but credentials_type is "authorized_user"`},
+		{func(c *Config) { c.CredentialsType = "jwt" }, `sinks.google.credentials_type: unknown type "jwt" (known: service_account, authorized_user, application_default)`},
+		{func(c *Config) { c.BatchSize = 20000 }, "sinks.google.batch_size: 20000 is outside 1..10000"},
+		{func(c *Config) { c.LoginAccountID = "12a" }, `sinks.google.login_account_id: "12a" is not`},
+		{func(c *Config) { c.Credentials = secret.Ref{File: filepath.Join(dir, "missing.json")} }, "sinks.google.credentials: cannot read file"},
+	}
+	for _, tc := range cases {
+		c := ok
+		tc.mod(&c)
+		err := c.Validate("sinks.google")
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("got %v, want prefix %q", err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "MIIsecret") {
+			t.Errorf("error leaks the key: %v", err)
+		}
+	}
+	tcs := []struct {
+		t    Target
+		want string
+	}{
+		{Target{UserListID: "1"}, "audiences[0].destinations.google.operating_account_id: missing"},
+		{Target{OperatingAccountID: "123-456-7890"}, "audiences[0].destinations.google.user_list_id: missing"},
+		{Target{OperatingAccountID: "1", UserListID: "x1"}, `audiences[0].destinations.google.user_list_id: "x1" is not`},
+	}
+	for _, tc := range tcs {
+		err := tc.t.Validate("audiences[0].destinations.google")
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("got %v, want prefix %q", err, tc.want)
+		}
+	}
+}
+
+func TestServiceAccountCredentialsLoad(t *testing.T) {
+	// A syntactically valid key file with a throwaway key: NewClient must parse it (no
+	// network until the first call).
+	dir := t.TempDir()
+	key := filepath.Join(dir, "sa.json")
+	os.WriteFile(key, []byte(`{"type":"service_account","project_id":"p","private_key_id":"1","private_key":"not a pem","client_email":"x@p.iam.gserviceaccount.com","client_id":"1","token_uri":"https://oauth2.googleapis.com/token"}`), 0o600)
+	_, err := NewClient(context.Background(), Config{Credentials: secret.Ref{File: key}})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+}

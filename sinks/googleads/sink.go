@@ -1,0 +1,322 @@
+package googleads
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	datamanager "google.golang.org/api/datamanager/v1"
+
+	"github.com/audiencesync/audiencesync/transforms/audience"
+)
+
+// Destination is one Customer Match user list, bound to a Client.
+type Destination struct {
+	c *Client
+	t Target
+}
+
+var _ audience.Destination = (*Destination)(nil)
+
+// NewDestination binds target t (validated here) to client c.
+func NewDestination(c *Client, t Target) (*Destination, error) {
+	if err := t.Validate("google target"); err != nil {
+		return nil, err
+	}
+	t.OperatingAccountID = customerID(t.OperatingAccountID)
+	t.LoginAccountID = customerID(t.LoginAccountID)
+	if t.LoginAccountID == "" {
+		t.LoginAccountID = customerID(c.cfg.LoginAccountID)
+	}
+	return &Destination{c: c, t: t}, nil
+}
+
+// Platform returns "google".
+func (d *Destination) Platform() string { return Platform }
+
+type op string
+
+const (
+	opIngest op = "ingest"
+	opRemove op = "remove"
+)
+
+type step struct {
+	op      op
+	from    string
+	members []audience.Member
+}
+
+// planFor decides the calls. Both modes ingest first and remove afterwards, so the list is
+// never emptier than it should be: replace ingests today's whole audience (re-ingesting a
+// present member changes nothing) and then removes the members that left. The Data Manager API
+// cannot list members, so "the members that left" is the diff's Remove. Identifiers still used
+// by today's members are kept out of the removal.
+func (d *Destination) planFor(req audience.SyncRequest) (steps []step, skipped int64) {
+	in, from := req.Add, "Add"
+	if req.Mode == audience.ModeReplace || (req.RemoteID == "" && len(req.All) > 0) {
+		// Replace, or no state yet: bring the list up to the whole audience.
+		in, from = req.All, "All"
+	}
+	for _, s := range []step{{opIngest, from, in}, {opRemove, "Remove", stripKept(req.Remove, req.Add, req.All)}} {
+		n := countRows(s.members)
+		skipped += int64(len(s.members) - n)
+		if n > 0 {
+			steps = append(steps, s)
+		}
+	}
+	return steps, skipped
+}
+
+func (d *Destination) destinations() []*datamanager.Destination {
+	dst := &datamanager.Destination{
+		OperatingAccount:     &datamanager.ProductAccount{AccountType: "GOOGLE_ADS", AccountId: d.t.OperatingAccountID},
+		ProductDestinationId: d.t.UserListID,
+	}
+	if d.t.LoginAccountID != "" {
+		dst.LoginAccount = &datamanager.ProductAccount{AccountType: "GOOGLE_ADS", AccountId: d.t.LoginAccountID}
+	}
+	return []*datamanager.Destination{dst}
+}
+
+// batch converts the next members (from index from, skipping those without e-mail or phone)
+// into at most BatchSize audience members; it returns them and the index after the last used.
+func (d *Destination) batch(ms []audience.Member, from int) ([]*datamanager.AudienceMember, int) {
+	out := make([]*datamanager.AudienceMember, 0, min(d.c.cfg.BatchSize, len(ms)-from))
+	i := from
+	for ; i < len(ms) && len(out) < d.c.cfg.BatchSize; i++ {
+		m := &ms[i]
+		if m.Email == "" && m.Phone == "" {
+			continue
+		}
+		ids := make([]*datamanager.UserIdentifier, 0, 2)
+		if m.Email != "" {
+			ids = append(ids, &datamanager.UserIdentifier{EmailAddress: m.Email})
+		}
+		if m.Phone != "" {
+			ids = append(ids, &datamanager.UserIdentifier{PhoneNumber: m.Phone})
+		}
+		out = append(out, &datamanager.AudienceMember{UserData: &datamanager.UserData{UserIdentifiers: ids}})
+	}
+	return out, i
+}
+
+// requests calls emit with every request of the plan, in order.
+func (d *Destination) requests(steps []step, emit func(s step, seq, of int, ingest *datamanager.IngestAudienceMembersRequest, remove *datamanager.RemoveAudienceMembersRequest, rows int) error) error {
+	for _, s := range steps {
+		total := countRows(s.members)
+		n := (total + d.c.cfg.BatchSize - 1) / d.c.cfg.BatchSize
+		next := 0
+		for seq := 1; seq <= n; seq++ {
+			var ms []*datamanager.AudienceMember
+			ms, next = d.batch(s.members, next)
+			var err error
+			if s.op == opIngest {
+				err = emit(s, seq, n, &datamanager.IngestAudienceMembersRequest{
+					Destinations:    d.destinations(),
+					AudienceMembers: ms,
+					Consent:         &datamanager.Consent{AdUserData: "CONSENT_GRANTED", AdPersonalization: "CONSENT_GRANTED"},
+					Encoding:        "HEX",
+					TermsOfService:  &datamanager.TermsOfService{CustomerMatchTermsOfServiceStatus: "ACCEPTED"},
+					ValidateOnly:    d.c.cfg.ValidateOnly,
+				}, nil, len(ms))
+			} else {
+				err = emit(s, seq, n, nil, &datamanager.RemoveAudienceMembersRequest{
+					Destinations:    d.destinations(),
+					AudienceMembers: ms,
+					Encoding:        "HEX",
+					ValidateOnly:    d.c.cfg.ValidateOnly,
+				}, len(ms))
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Sync ingests and removes the members of req in requests of at most BatchSize members. With
+// validate_only every request is only checked by Google and the list is unchanged. Nothing is
+// sent when a member carries a malformed hash.
+func (d *Destination) Sync(ctx context.Context, req audience.SyncRequest) (audience.Result, error) {
+	start := time.Now()
+	res := audience.Result{RemoteID: d.t.UserListID, Extra: map[string]int64{}, RejectReasons: map[string]int64{}}
+	defer func() { res.Duration = time.Since(start) }()
+	if err := checkHashes(req); err != nil {
+		return res, err
+	}
+	steps, skipped := d.planFor(req)
+	if skipped > 0 {
+		res.Rejected += skipped
+		res.RejectReasons["no_identifier"] = skipped
+	}
+	err := d.requests(steps, func(s step, seq, of int, in *datamanager.IngestAudienceMembersRequest, rm *datamanager.RemoveAudienceMembersRequest, rows int) error {
+		var err error
+		if in != nil {
+			_, err = d.c.Ingest(ctx, in)
+		} else {
+			_, err = d.c.Remove(ctx, rm)
+		}
+		res.Requests++
+		if err != nil {
+			return fmt.Errorf("google: audience %q (user list %s of %s): %s of %d members from %s, request %d of %d: %w",
+				req.Audience, d.t.UserListID, d.t.OperatingAccountID, s.op, countRows(s.members), s.from, seq, of, err)
+		}
+		res.Sent += int64(rows)
+		res.Extra["members_"+string(s.op)] += int64(rows)
+		if d.c.cfg.ValidateOnly {
+			res.Extra["validated"] += int64(rows)
+		} else {
+			res.Accepted += int64(rows)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		res.Status = "failed"
+		return res, err
+	case d.c.cfg.ValidateOnly:
+		res.Status = "validated"
+	case len(steps) == 0:
+		res.Status = "unchanged"
+	default:
+		// The Data Manager API accepts asynchronously; matching happens within hours.
+		res.Status = "accepted"
+	}
+	return res, nil
+}
+
+// WritePayloads writes under dir, one file a request, exactly the JSON bodies Sync would send
+// (google-NNNN-ingest.json, google-NNNN-remove.json) and sends nothing.
+func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audience.Result, error) {
+	start := time.Now()
+	res := audience.Result{RemoteID: d.t.UserListID, Extra: map[string]int64{}, RejectReasons: map[string]int64{}}
+	defer func() { res.Duration = time.Since(start) }()
+	if err := checkHashes(req); err != nil {
+		return res, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, fmt.Errorf("google: dry run of audience %q: %w", req.Audience, err)
+	}
+	steps, skipped := d.planFor(req)
+	if skipped > 0 {
+		res.Rejected += skipped
+		res.RejectReasons["no_identifier"] = skipped
+	}
+	err := d.requests(steps, func(s step, seq, of int, in *datamanager.IngestAudienceMembersRequest, rm *datamanager.RemoveAudienceMembersRequest, rows int) error {
+		var body []byte
+		var err error
+		if in != nil {
+			body, err = json.Marshal(in)
+		} else {
+			body, err = json.Marshal(rm)
+		}
+		if err != nil {
+			return err
+		}
+		res.Requests++
+		path := filepath.Join(dir, fmt.Sprintf("google-%04d-%s.json", res.Requests, s.op))
+		if err := os.WriteFile(path, append(body, '\n'), 0o644); err != nil {
+			return fmt.Errorf("google: dry run of audience %q: %w", req.Audience, err)
+		}
+		res.Sent += int64(rows)
+		res.Extra["members_"+string(s.op)] += int64(rows)
+		return nil
+	})
+	res.Status = "dry_run"
+	return res, err
+}
+
+func countRows(ms []audience.Member) int {
+	n := 0
+	for i := range ms {
+		if ms[i].Email != "" || ms[i].Phone != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// checkHashes refuses a request in which an e-mail or phone is not a lowercase 64-hex
+// SHA-256 (the request says encoding HEX): that would be raw or wrongly hashed data. The error
+// names the list, index and field, never the value.
+func checkHashes(req audience.SyncRequest) error {
+	for _, l := range []struct {
+		name string
+		ms   []audience.Member
+	}{{"Add", req.Add}, {"Remove", req.Remove}, {"All", req.All}} {
+		bad, first := 0, ""
+		for i := range l.ms {
+			m := &l.ms[i]
+			for _, f := range []struct{ field, v string }{{"Email", m.Email}, {"Phone", m.Phone}} {
+				if f.v != "" && !IsSHA256Hex(f.v) {
+					if bad == 0 {
+						first = fmt.Sprintf("%s[%d].%s", l.name, i, f.field)
+					}
+					bad++
+				}
+			}
+		}
+		if bad > 0 {
+			return fmt.Errorf("google: audience %q: %d identifier(s) are not lowercase 64-hex SHA-256 hashes (first at %s); nothing was sent: identifiers must be normalised and hashed by transforms/contacts before the sink", req.Audience, bad, first)
+		}
+	}
+	return nil
+}
+
+// IsSHA256Hex reports whether s looks like a SHA-256 digest in lowercase hex.
+func IsSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// stripKept returns the members to remove with every identifier that a kept member (in add or
+// all) still uses blanked out, and drops members left with nothing: removing by that
+// identifier would take today's member out too (e.g. a customer who changed only the phone).
+func stripKept(remove []audience.Member, keep ...[]audience.Member) []audience.Member {
+	if len(remove) == 0 {
+		return nil
+	}
+	ids := make(map[string]bool, 2*len(remove))
+	for i := range remove {
+		for _, v := range []string{remove[i].Email, remove[i].Phone} {
+			if v != "" {
+				ids[v] = false
+			}
+		}
+	}
+	for _, list := range keep {
+		for i := range list {
+			for _, v := range []string{list[i].Email, list[i].Phone} {
+				if _, ok := ids[v]; ok {
+					ids[v] = true
+				}
+			}
+		}
+	}
+	out := make([]audience.Member, 0, len(remove))
+	for _, m := range remove {
+		if ids[m.Email] {
+			m.Email = ""
+		}
+		if ids[m.Phone] {
+			m.Phone = ""
+		}
+		if m.Email != "" || m.Phone != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
