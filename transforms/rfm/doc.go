@@ -8,7 +8,9 @@
 //     look-back window.
 //  2. Per bucket: Summary.Add(values); summaries of all buckets are combined with
 //     Summary.Merge into one exact, compact summary per currency (histograms keyed by the
-//     exact integer value: days, orders, Money units).
+//     exact integer value: days, orders, Money units). Keep one summary, cutpoints and model
+//     per currency: monetary values are never compared across currencies. Fit on 2M
+//     customers with ~2M distinct revenues takes about 0.4 s (bench_test.go).
 //  3. Once: Fit(summary, bins) turns the summary into Cutpoints (bins-1 thresholds per
 //     column), and Config.NewModel(cutpoints) adds the segment grid.
 //  4. Per customer again: Model.Score(values) gives the R, F, M scores and the segment;

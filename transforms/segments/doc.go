@@ -19,6 +19,9 @@
 //     membership on the previous run (History.Of), from which entered_at is carried over:
 //     unchanged when the customer was in the same segment on the previous run, else the run
 //     date. ModelMemberships does the same for the RFM segment and the k-means cluster.
+//     segment_membership has no currency column: a customer who bought in two currencies is
+//     evaluated once per currency, so the caller drops duplicate (customer, source, segment)
+//     rows.
 //
 // # Condition language
 //
