@@ -24,6 +24,9 @@ type Summary struct {
 	Audiences []SyncLog `json:"audiences,omitempty"`
 	// Counters: Beam metrics counters by name.
 	Counters map[string]int64 `json:"counters,omitempty"`
+	// Headline: base-wide figures per currency (customers, orders, revenue, aov, aov_first,
+	// aov_repeat, rpr, ltv_avg).
+	Headline map[string]map[string]float64 `json:"headline,omitempty"`
 	// CLV: model quality and parameters when the CLV model ran.
 	CLV map[string]any `json:"clv,omitempty"`
 	// Outputs: where things were written.

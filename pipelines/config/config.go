@@ -1,0 +1,109 @@
+// Package config loads and validates the pipeline's YAML config: metric settings, RFM,
+// k-means, smart segment rules, contacts hashing, audiences and their platform
+// destinations, and where secrets come from (env vars or files, never the YAML itself).
+// Each topic package owns its own Config type and validation; this package composes them,
+// rejects unknown keys with their line, and prefixes every error with the file name and the
+// field path, e.g. `config.yaml: rfm.bins: 4 (want 3 or 5)`.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"gopkg.in/yaml.v3"
+)
+
+// Version is the config schema version this build reads.
+const Version = 1
+
+// Metrics are the metric settings of metrics.md.
+type Metrics struct {
+	Period             string `yaml:"period"`               // month (default) or week; the --period flag overrides
+	ActivityWindowDays int    `yaml:"activity_window_days"` // W for CRR/churn; default 365
+	CLVLifetimeDays    int    `yaml:"clv_lifetime_days"`    // expected lifetime for simple CLV; default 730
+}
+
+// Config is the whole file.
+type Config struct {
+	Version  int             `yaml:"version"`
+	Metrics  Metrics         `yaml:"metrics"`
+	RFM      rfm.Config      `yaml:"rfm"`
+	Contacts contacts.Config `yaml:"contacts"`
+
+	// File is where the config was loaded from ("" for defaults).
+	File string `yaml:"-"`
+}
+
+// Default returns the config used when no file is given.
+func Default() *Config {
+	c := &Config{Version: Version, RFM: rfm.Defaults(), Contacts: contacts.Defaults()}
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	if c.Metrics.Period == "" {
+		c.Metrics.Period = "month"
+	}
+	if c.Metrics.ActivityWindowDays == 0 {
+		c.Metrics.ActivityWindowDays = 365
+	}
+	if c.Metrics.CLVLifetimeDays == 0 {
+		c.Metrics.CLVLifetimeDays = 730
+	}
+}
+
+// Load reads, defaults and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates config text; file names the source in errors.
+func Parse(file string, data []byte) (*Config, error) {
+	c := &Config{RFM: rfm.Defaults(), Contacts: contacts.Defaults()}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && err != io.EOF { // an empty file means all defaults
+		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	c.File = file
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return c, nil
+}
+
+// Validate checks every section; the first error names its field path.
+func (c *Config) Validate() error {
+	if c.Version != 0 && c.Version != Version {
+		return fmt.Errorf("version: %d is not supported by this build (want %d)", c.Version, Version)
+	}
+	switch c.Metrics.Period {
+	case "month", "week":
+	default:
+		return fmt.Errorf("metrics.period: %q (want month or week)", c.Metrics.Period)
+	}
+	if c.Metrics.ActivityWindowDays < 1 {
+		return fmt.Errorf("metrics.activity_window_days: %d (want >= 1)", c.Metrics.ActivityWindowDays)
+	}
+	if c.Metrics.CLVLifetimeDays < 1 {
+		return fmt.Errorf("metrics.clv_lifetime_days: %d (want >= 1)", c.Metrics.CLVLifetimeDays)
+	}
+	if err := c.RFM.Validate("rfm"); err != nil {
+		return err
+	}
+	if err := c.Contacts.Validate("contacts"); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,395 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/parquetio"
+	"github.com/audiencesync/audiencesync/transforms/tables"
+)
+
+// Namespace of every Beam counter the pipeline reports.
+const Namespace = "audiencesync"
+
+// Source is one input file.
+type Source struct {
+	Input string
+	Path  string
+}
+
+// Options configure the graph. Everything here is plain data.
+type Options struct {
+	Sources    []Source
+	Output     string
+	Buckets    int
+	SplitBytes int64
+	Settings   nightly.Settings
+	Contacts   contacts.Config
+}
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*Source)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*orders.Split)(nil)).Elem())
+	register.DoFn3x1[context.Context, Source, func(orders.Split), error](&planFn{})
+	register.Emitter1[orders.Split]()
+	register.DoFn6x1[context.Context, orders.Split, func(int, []byte), func(int, []byte), func([]byte), func(string, []byte), error](&readFn{})
+	register.Emitter2[int, []byte]()
+	register.Emitter1[[]byte]()
+	register.Emitter2[string, []byte]()
+	register.Iter1[[]byte]()
+	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(int, []byte), func(string, []byte), error](&joinFn{})
+	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(int, []byte), error](&partialFn{})
+	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(*[]byte) bool, func([]byte), error](&fitFn{})
+	register.DoFn5x1[context.Context, int, func(*[]byte) bool, []byte, func(string, []byte), error](&scoreFn{})
+	register.DoFn3x1[context.Context, string, func(*[]byte) bool, error](&deadFn{})
+}
+
+func counter(ctx context.Context, name string, n int64) {
+	if n != 0 {
+		beam.NewCounter(Namespace, name).Inc(ctx, n)
+	}
+}
+
+func counters(ctx context.Context, m map[string]int64) {
+	for k, v := range m {
+		counter(ctx, k, v)
+	}
+}
+
+// planFn cuts a source file into splits.
+type planFn struct {
+	SplitBytes int64
+}
+
+func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(orders.Split)) error {
+	splits, err := orders.Plan(ctx, src.Input, src.Path, f.SplitBytes)
+	if err != nil {
+		return err
+	}
+	for _, s := range splits {
+		emit(s)
+	}
+	return nil
+}
+
+// readFn reads one split: rows are validated, contacts hashed, and everything is batched
+// per bucket.
+type readFn struct {
+	Buckets  int
+	AsOf     int32
+	WithKeys bool
+	Contacts string // JSON of contacts.Config
+
+	hasher *contacts.Hasher
+}
+
+func (f *readFn) Setup() error {
+	var cfg contacts.Config
+	if err := json.Unmarshal([]byte(f.Contacts), &cfg); err != nil {
+		return err
+	}
+	h, err := contacts.NewHasher(cfg)
+	f.hasher = h
+	return err
+}
+
+func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
+	res, err := nightly.ReadSplit(ctx, s, nightly.ReadOptions{Buckets: f.Buckets, AsOf: orders.Day(f.AsOf), WithKeys: f.WithKeys}, f.hasher)
+	if err != nil {
+		return err
+	}
+	counters(ctx, res.Counts)
+	out := cust
+	if s.Input == orders.InputLines {
+		out = ord
+	}
+	for _, b := range sortedKeys(res.Batches) {
+		out(b, res.Batches[b])
+	}
+	for _, b := range sortedKeys(res.Keys) {
+		ord(b, res.Keys[b])
+	}
+	if res.Spend != nil {
+		spend(res.Spend)
+	}
+	if res.Dead != nil {
+		dead(s.Input, res.Dead)
+	}
+	return nil
+}
+
+func sortedKeys(m map[int][]byte) []int {
+	ks := make([]int, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
+}
+
+func collect(it func(*[]byte) bool) [][]byte {
+	var all [][]byte
+	var b []byte
+	for it(&b) {
+		all = append(all, b)
+		b = nil
+	}
+	return all
+}
+
+// joinFn joins one order bucket's lines to their orders.
+type joinFn struct {
+	Buckets int
+}
+
+func (f *joinFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bool, out func(int, []byte), dead func(string, []byte)) error {
+	byCust, d, counts, err := nightly.JoinLines(collect(vals), f.Buckets)
+	if err != nil {
+		return err
+	}
+	counters(ctx, counts)
+	for _, b := range sortedKeys(byCust) {
+		out(b, byCust[b])
+	}
+	if d != nil {
+		dead(orders.InputLines, d)
+	}
+	return nil
+}
+
+func decodeSettings(js string) (*nightly.Settings, error) {
+	var s nightly.Settings
+	if err := json.Unmarshal([]byte(js), &s); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	return &s, nil
+}
+
+// partialFn turns one customer bucket into its partial aggregate, keyed for the one-key
+// merge.
+type partialFn struct {
+	Settings string // JSON of nightly.Settings
+	settings *nightly.Settings
+}
+
+func (f *partialFn) Setup() (err error) { f.settings, err = decodeSettings(f.Settings); return }
+
+func (f *partialFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bool, out func(int, []byte)) error {
+	bd, err := nightly.BuildBucket(collect(vals))
+	if err != nil {
+		return err
+	}
+	p := nightly.NewPartial()
+	p.Add(bd, f.settings)
+	b, err := p.Encode()
+	if err != nil {
+		return err
+	}
+	out(0, b)
+	return nil
+}
+
+// fitFn merges every partial, fits the models and writes the base-wide tables.
+type fitFn struct {
+	Settings string
+	Output   string
+}
+
+func (f *fitFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bool, spendIt func(*[]byte) bool, out func([]byte)) error {
+	s, err := decodeSettings(f.Settings)
+	if err != nil {
+		return err
+	}
+	total := nightly.NewPartial()
+	for _, b := range collect(vals) {
+		p, err := nightly.DecodePartial(b)
+		if err != nil {
+			return err
+		}
+		total.Merge(p)
+	}
+	var spend []orders.Spend
+	for _, b := range collect(spendIt) {
+		d, _ := nightly.NewDec(b)
+		for d.More() {
+			spend = append(spend, d.GetSpend())
+		}
+	}
+	models, g, err := nightly.Fit(total, s, spend)
+	if err != nil {
+		return err
+	}
+	if err := writeTable(ctx, f.Output, "period_metrics", 0, g.PeriodMetrics); err != nil {
+		return err
+	}
+	if err := writeTable(ctx, f.Output, "cohort_retention", 0, g.Cohorts); err != nil {
+		return err
+	}
+	hb, _ := json.MarshalIndent(g.Headline, "", "  ")
+	if err := fileio.WriteFile(ctx, fileio.Join(f.Output, HeadlineFile), hb); err != nil {
+		return err
+	}
+	mb, err := models.Encode()
+	if err != nil {
+		return err
+	}
+	out(mb)
+	return nil
+}
+
+// HeadlineFile is where the fit step leaves the base-wide headline for the driver's
+// run summary.
+const HeadlineFile = "_headline.json"
+
+// writeTable writes one part of a table and counts its rows. Part names are a pure
+// function of the bucket, so a retried bundle overwrites its own part.
+func writeTable[T any](ctx context.Context, out, table string, part int, rows []T) error {
+	if err := parquetio.WriteFile(ctx, fileio.Join(out, table, parquetio.PartName(part)), rows); err != nil {
+		return err
+	}
+	counter(ctx, "rows_written."+table, int64(len(rows)))
+	return nil
+}
+
+// scoreFn computes and writes every per-customer output of one bucket.
+type scoreFn struct {
+	Settings string
+	Output   string
+	settings *nightly.Settings
+}
+
+func (f *scoreFn) Setup() (err error) { f.settings, err = decodeSettings(f.Settings); return }
+
+func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]byte) bool, modelBytes []byte, dead func(string, []byte)) error {
+	models, err := nightly.DecodeModels(modelBytes)
+	if err != nil {
+		return err
+	}
+	bd, err := nightly.BuildBucket(collect(vals))
+	if err != nil {
+		return err
+	}
+	counters(ctx, bd.Counts)
+	if bd.Dead != nil {
+		dead(orders.InputOrders, bd.Dead)
+	}
+	o := nightly.Score(bd, f.settings, models)
+	if err := writeTable(ctx, f.Output, "customer_metrics", bucket, o.CustomerMetrics); err != nil {
+		return err
+	}
+	if err := writeTable(ctx, f.Output, "churn_list", bucket, o.ChurnList); err != nil {
+		return err
+	}
+	if err := writeTable(ctx, f.Output, "segment_membership", bucket, o.Membership); err != nil {
+		return err
+	}
+	for seg, n := range o.SegmentCounts {
+		counter(ctx, "segment."+seg, n)
+	}
+	return nil
+}
+
+// deadFn writes one input's dead letters, sorted by line: line, id, reason, detail. Never
+// raw contact data: readers put only ids, dates, amounts and statuses in details.
+type deadFn struct {
+	Output string
+}
+
+func (f *deadFn) ProcessElement(ctx context.Context, input string, vals func(*[]byte) bool) error {
+	var all []nightly.DeadLetter
+	for _, b := range collect(vals) {
+		d, _ := nightly.NewDec(b)
+		for d.More() {
+			x := d.GetDead()
+			all = append(all, x)
+		}
+		if d.Err != nil {
+			return d.Err
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Input != all[j].Input {
+			return all[i].Input < all[j].Input
+		}
+		if all[i].Line != all[j].Line {
+			return all[i].Line < all[j].Line
+		}
+		return all[i].Reason < all[j].Reason
+	})
+	// Group by the dead letter's own input (contacts rejects travel with customers).
+	files := map[string]*strings.Builder{}
+	for _, x := range all {
+		sb := files[x.Input]
+		if sb == nil {
+			sb = &strings.Builder{}
+			sb.WriteString("line,id,reason,detail\n")
+			files[x.Input] = sb
+		}
+		fmt.Fprintf(sb, "%d,%s,%s,%s\n", x.Line, csvField(x.ID), x.Reason, csvField(x.Detail))
+	}
+	for name, sb := range files {
+		if err := fileio.WriteFile(ctx, fileio.Join(f.Output, "dead_letters", name+".csv"), []byte(sb.String())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
+
+// Build adds the nightly pipeline to s.
+func Build(s beam.Scope, o Options) error {
+	s = s.Scope("audiencesync.Nightly")
+	if o.Buckets <= 0 {
+		return fmt.Errorf("buckets must be > 0")
+	}
+	settingsJSON, err := json.Marshal(o.Settings)
+	if err != nil {
+		return err
+	}
+	contactsJSON, err := json.Marshal(o.Contacts)
+	if err != nil {
+		return err
+	}
+	hasLines := false
+	for _, src := range o.Sources {
+		hasLines = hasLines || src.Input == orders.InputLines
+	}
+	srcs := beam.CreateList(s, o.Sources)
+	splits := beam.ParDo(s, &planFn{SplitBytes: o.SplitBytes}, srcs)
+	splits = beam.Reshuffle(s, splits)
+	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), WithKeys: hasLines, Contacts: string(contactsJSON)}, splits)
+
+	deadAll := []beam.PCollection{dead}
+	byCustomer := []beam.PCollection{custB}
+	if hasLines {
+		joined, jdead := beam.ParDo2(s, &joinFn{Buckets: o.Buckets}, beam.GroupByKey(s, ordB))
+		byCustomer = append(byCustomer, joined)
+		deadAll = append(deadAll, jdead)
+	}
+	grouped := beam.GroupByKey(s, beam.Flatten(s, byCustomer...))
+
+	partials := beam.ParDo(s, &partialFn{Settings: string(settingsJSON)}, grouped)
+	models := beam.ParDo(s, &fitFn{Settings: string(settingsJSON), Output: o.Output}, beam.GroupByKey(s, partials), beam.SideInput{Input: spend})
+	sdead := beam.ParDo(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output}, grouped, beam.SideInput{Input: models})
+	deadAll = append(deadAll, sdead)
+
+	beam.ParDo0(s, &deadFn{Output: o.Output}, beam.GroupByKey(s, beam.Flatten(s, deadAll...)))
+	_ = tables.All
+	return nil
+}

@@ -1,0 +1,375 @@
+// Command nightly is the audiencesync nightly pipeline: orders and customers in; metric
+// tables, segments and audiences out. Flags → validated config → Beam graph → run → run
+// summary. The default runner is prism, in-process; the same binary runs on Dataflow
+// (--runner=dataflow) and on Flink/Spark job servers (--runner=universal --endpoint=…).
+//
+//	nightly --orders=data/sample/orders.csv --customers=data/sample/customers.csv \
+//	        --order_lines=data/sample/order_lines.csv --spend=data/sample/spend.csv \
+//	        --config=pipelines/nightly/sample-config.yaml --output=out
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beammetrics "github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/audiencesync/audiencesync/pipelines/config"
+	"github.com/audiencesync/audiencesync/pipelines/graph"
+	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/metrics"
+	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/tables"
+)
+
+var (
+	ordersFlag    = flag.String("orders", "", "orders input: CSV or Parquet file, glob, or gs:// path (required)")
+	customersFlag = flag.String("customers", "", "customers input (contacts, country, consent); without it no audiences are built")
+	linesFlag     = flag.String("order_lines", "", "optional order_lines input (categories for smart segments)")
+	spendFlag     = flag.String("spend", "", "optional acquisition spend input (for CAC)")
+	configFlag    = flag.String("config", "", "YAML config (metrics, rfm, kmeans, segments, contacts, audiences, platforms); defaults when empty")
+	outputFlag    = flag.String("output", "out", "output folder (local or gs://): <table>/part-*.parquet, dead_letters/, run_summary.json")
+	asOfFlag      = flag.String("as_of", "", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last order in the data")
+	periodFlag    = flag.String("period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
+	bucketsFlag   = flag.Int("buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
+	splitMBFlag   = flag.Int("split_mb", 32, "CSV inputs are read in splits of about this many MB")
+	logFormatFlag = flag.String("log_format", "text", "log format: text or json")
+	validateFlag  = flag.Bool("validate", false, "check the config, inputs' columns and credentials' presence, then exit without running")
+)
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `nightly: the audiencesync nightly pipeline.
+
+Reads orders (and optionally customers, order lines and acquisition spend), computes the
+repeat-sales metrics (AOV first vs repeat, CAC, LTV/CLV, CRR and churn, RPR, cohorts), RFM
+segments, and writes the metric tables as Parquet under --output, plus dead letters and
+run_summary.json. Runs on the in-process prism runner by default.
+
+Usage:
+  nightly --orders=PATH [--customers=PATH] [--order_lines=PATH] [--spend=PATH] [--config=FILE] [flags]
+
+Flags of audiencesync:
+`)
+	own := map[string]bool{}
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "log_format", "validate"} {
+		own[n] = true
+	}
+	flag.VisitAll(func(f *flag.Flag) {
+		if own[f.Name] {
+			fmt.Fprintf(os.Stderr, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
+		}
+	})
+	fmt.Fprintf(os.Stderr, `
+Runner flags (Apache Beam):
+  --runner        prism (default, in-process), universal (with --endpoint=HOST:PORT and
+                  --environment_type=LOOPBACK|DOCKER|PROCESS), dataflow (with --project,
+                  --region, --staging_location, --temp_location)
+  Run with --help_beam to list every Beam flag.
+
+Exit codes: 0 ok; 1 the run failed or a table/sink failed (see run_summary.json); 2 bad
+flags or config.
+`)
+}
+
+func main() {
+	flag.Usage = usage
+	helpBeam := flag.Bool("help_beam", false, "list every flag, Beam's included")
+	flag.Parse()
+	if *helpBeam {
+		flag.CommandLine.SetOutput(os.Stderr)
+		flag.PrintDefaults()
+		return
+	}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if *logFormatFlag == "json" {
+		h = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+	beam.Init()
+
+	ctx := context.Background()
+	job, err := prepare(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nightly:", err)
+		os.Exit(2)
+	}
+	if *validateFlag {
+		fmt.Println("nightly: config and inputs are valid")
+		return
+	}
+	sum, err := run(ctx, job, log)
+	if err != nil {
+		log.Error("run failed", "err", err)
+		os.Exit(1)
+	}
+	printSummary(os.Stdout, sum)
+	if !sum.OK {
+		os.Exit(1)
+	}
+}
+
+// job is everything decided before the graph is built.
+type job struct {
+	cfg     *config.Config
+	opts    graph.Options
+	asOf    orders.Day
+	output  string
+	started time.Time
+}
+
+func expand(ctx context.Context, input, pattern string, required bool) ([]graph.Source, error) {
+	if pattern == "" {
+		if required {
+			return nil, fmt.Errorf("--%s is required", input)
+		}
+		return nil, nil
+	}
+	var paths []string
+	for _, p := range strings.Split(pattern, ",") {
+		m, err := fileio.Glob(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %s: %w", input, p, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("--%s %s: no such file", input, p)
+		}
+		paths = append(paths, m...)
+	}
+	schema, _ := orders.SchemaFor(input)
+	var out []graph.Source
+	for _, p := range paths {
+		header, err := orders.ReadHeader(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", input, err)
+		}
+		if _, err := schema.Bind(p, header); err != nil {
+			return nil, err
+		}
+		out = append(out, graph.Source{Input: input, Path: p})
+	}
+	return out, nil
+}
+
+func prepare(ctx context.Context) (*job, error) {
+	cfg := config.Default()
+	if *configFlag != "" {
+		var err error
+		if cfg, err = config.Load(*configFlag); err != nil {
+			return nil, err
+		}
+	}
+	if *periodFlag != "" {
+		cfg.Metrics.Period = *periodFlag
+	}
+	cal, err := metrics.CalendarFor(cfg.Metrics.Period)
+	if err != nil {
+		return nil, fmt.Errorf("--period: %w", err)
+	}
+	if *bucketsFlag < 1 || *bucketsFlag > 4096 {
+		return nil, fmt.Errorf("--buckets: %d (want 1..4096)", *bucketsFlag)
+	}
+	var sources []graph.Source
+	for _, in := range []struct {
+		name, val string
+		req       bool
+	}{{orders.InputOrders, *ordersFlag, true}, {orders.InputCustomers, *customersFlag, false}, {orders.InputLines, *linesFlag, false}, {orders.InputSpend, *spendFlag, false}} {
+		s, err := expand(ctx, in.name, in.val, in.req)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, s...)
+	}
+	var asOf orders.Day
+	if *asOfFlag != "" {
+		if asOf, err = orders.ParseDay(*asOfFlag); err != nil {
+			return nil, fmt.Errorf("--as_of: %w", err)
+		}
+	} else {
+		var last orders.Day
+		found := false
+		for _, s := range sources {
+			if s.Input != orders.InputOrders {
+				continue
+			}
+			d, ok, err := orders.MaxDay(ctx, s.Path)
+			if err != nil {
+				return nil, fmt.Errorf("--as_of default: %w", err)
+			}
+			if ok && (!found || d > last) {
+				last, found = d, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("--as_of: the orders input has no valid order date; give --as_of")
+		}
+		asOf = last + 1
+	}
+	mcfg := metrics.Config{AsOf: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
+	mcfg.Defaults()
+	return &job{
+		cfg:    cfg,
+		asOf:   asOf,
+		output: *outputFlag,
+		opts: graph.Options{
+			Sources:    sources,
+			Output:     *outputFlag,
+			Buckets:    *bucketsFlag,
+			SplitBytes: int64(*splitMBFlag) << 20,
+			Settings:   nightly.Settings{Metrics: mcfg, RFM: cfg.RFM},
+			Contacts:   cfg.Contacts,
+		},
+	}, nil
+}
+
+// clearOutputs removes the part files of a previous run so that a run with fewer buckets
+// leaves no stale parts behind (local outputs; on gs:// parts are overwritten by name).
+func clearOutputs(ctx context.Context, out string) error {
+	for _, t := range tables.All {
+		if err := fileio.RemoveGlob(ctx, fileio.Join(out, t.Name, "part-*.parquet")); err != nil {
+			return err
+		}
+	}
+	return fileio.RemoveGlob(ctx, fileio.Join(out, "dead_letters", "*.csv"))
+}
+
+func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error) {
+	start := time.Now()
+	if err := clearOutputs(ctx, j.output); err != nil {
+		return nil, err
+	}
+	p, s := beam.NewPipelineWithRoot()
+	if err := graph.Build(s, j.opts); err != nil {
+		return nil, err
+	}
+	log.Info("running", "as_of", j.asOf.String(), "period", j.cfg.Metrics.Period, "inputs", len(j.opts.Sources), "buckets", j.opts.Buckets, "output", j.output)
+	res, err := beamx.RunWithMetrics(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	sum := &tables.Summary{
+		RunDate:     j.asOf.String(),
+		StartedAt:   start.UTC().Format(time.RFC3339),
+		Period:      j.cfg.Metrics.Period,
+		Runner:      runnerName(),
+		OK:          true,
+		RowsRead:    map[string]int64{},
+		DeadLetters: map[string]map[string]int64{},
+		Tables:      map[string]int64{},
+		Segments:    map[string]int64{},
+		Counters:    map[string]int64{},
+		Outputs:     map[string]string{"tables": j.output, "dead_letters": fileio.Join(j.output, "dead_letters"), "summary": fileio.Join(j.output, "run_summary.json")},
+	}
+	if res != nil {
+		fillCounters(sum, res.Metrics().AllMetrics().Counters())
+	}
+	if hb, err := fileio.ReadFile(ctx, fileio.Join(j.output, graph.HeadlineFile)); err == nil {
+		var h map[string]map[string]float64
+		if json.Unmarshal(hb, &h) == nil {
+			sum.Headline = h
+		}
+	}
+	sum.DurationS = time.Since(start).Seconds()
+	b, _ := json.MarshalIndent(sum, "", "  ")
+	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+func runnerName() string {
+	if f := flag.Lookup("runner"); f != nil && f.Value.String() != "" {
+		return f.Value.String()
+	}
+	return "prism"
+}
+
+// fillCounters sorts the Beam counters into the summary's sections. Committed values are
+// used where the runner reports them (they exclude retried bundles), else attempted.
+func fillCounters(sum *tables.Summary, cs []beammetrics.CounterResult) {
+	for _, c := range cs {
+		if c.Key.Namespace != graph.Namespace {
+			continue
+		}
+		v := c.Committed
+		if v == 0 {
+			v = c.Attempted
+		}
+		name := c.Key.Name
+		switch {
+		case strings.HasPrefix(name, "rows_read."):
+			sum.RowsRead[strings.TrimPrefix(name, "rows_read.")] += v
+		case strings.HasPrefix(name, "dead_letter."):
+			rest := strings.TrimPrefix(name, "dead_letter.")
+			in, reason, _ := strings.Cut(rest, ".")
+			if sum.DeadLetters[in] == nil {
+				sum.DeadLetters[in] = map[string]int64{}
+			}
+			sum.DeadLetters[in][reason] += v
+		case strings.HasPrefix(name, "rows_written."):
+			sum.Tables[strings.TrimPrefix(name, "rows_written.")] += v
+		case strings.HasPrefix(name, "segment."):
+			sum.Segments[strings.TrimPrefix(name, "segment.")] += v
+		default:
+			sum.Counters[name] += v
+		}
+	}
+}
+
+func printSummary(w io.Writer, s *tables.Summary) {
+	fmt.Fprintf(w, "\naudiencesync nightly run %s (%s, %s periods) finished in %.1fs\n", s.RunDate, s.Runner, s.Period, s.DurationS)
+	fmt.Fprintln(w, "rows read:")
+	for _, k := range sortedNames(s.RowsRead) {
+		fmt.Fprintf(w, "  %-20s %10d\n", k, s.RowsRead[k])
+	}
+	fmt.Fprintln(w, "dead letters (see dead_letters/<input>.csv):")
+	if len(s.DeadLetters) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	ins := make([]string, 0, len(s.DeadLetters))
+	for k := range s.DeadLetters {
+		ins = append(ins, k)
+	}
+	sort.Strings(ins)
+	for _, in := range ins {
+		for _, r := range sortedNames(s.DeadLetters[in]) {
+			fmt.Fprintf(w, "  %-20s %-28s %8d\n", in, r, s.DeadLetters[in][r])
+		}
+	}
+	fmt.Fprintln(w, "tables written:")
+	for _, k := range sortedNames(s.Tables) {
+		fmt.Fprintf(w, "  %-20s %10d rows\n", k, s.Tables[k])
+	}
+	if len(s.Segments) > 0 {
+		fmt.Fprintln(w, "segments:")
+		for _, k := range sortedNames(s.Segments) {
+			fmt.Fprintf(w, "  %-40s %8d\n", k, s.Segments[k])
+		}
+	}
+	for cur, h := range s.Headline {
+		fmt.Fprintf(w, "headline (%s): customers %.0f, orders %.0f, revenue %.2f, AOV first %.2f vs repeat %.2f, RPR %.1f%%\n",
+			cur, h["customers"], h["orders"], h["revenue"], h["aov_first"], h["aov_repeat"], h["rpr"])
+	}
+	fmt.Fprintf(w, "outputs: %s (summary: %s)\n", s.Outputs["tables"], s.Outputs["summary"])
+}
+
+func sortedNames(m map[string]int64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

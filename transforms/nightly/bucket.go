@@ -1,0 +1,99 @@
+package nightly
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/audiencesync/audiencesync/transforms/facts"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+)
+
+// BucketData is one hash bucket of customers, rebuilt from its batches: the per-customer
+// facts (sorted by customer id, then currency) and the hashed customer records.
+type BucketData struct {
+	Customers []*facts.Customer
+	Records   map[string]*CustomerRec
+	Dead      []byte
+	Counts    map[string]int64
+}
+
+// BuildBucket decodes a bucket's batches (orders, joined lines, customers) into facts.
+// An order id seen twice for the same customer is kept once and dead-lettered.
+func BuildBucket(batches [][]byte) (*BucketData, error) {
+	type key struct{ id, cur string }
+	byKey := map[key]*facts.Customer{}
+	recs := map[string]*CustomerRec{}
+	seen := map[string]struct{}{}
+	bd := &BucketData{Records: recs, Counts: map[string]int64{}}
+	var dead *Enc
+	var lines []CustLine
+	for _, b := range batches {
+		d, kind := NewDec(b)
+		switch kind {
+		case KindOrders:
+			for d.More() {
+				line, o := d.GetOrder()
+				if _, dup := seen[o.OrderID]; dup {
+					if dead == nil {
+						dead = NewEnc(KindDead)
+					}
+					dead.PutDead(&DeadLetter{Input: orders.InputOrders, Line: line, ID: o.OrderID, Reason: orders.ReasonDuplicateOrder,
+						Detail: "order " + o.OrderID + " appears more than once for customer " + o.CustomerID + "; the first is kept"})
+					bd.Counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)]++
+					continue
+				}
+				seen[o.OrderID] = struct{}{}
+				k := key{o.CustomerID, o.Currency}
+				c := byKey[k]
+				if c == nil {
+					c = &facts.Customer{CustomerID: o.CustomerID, Currency: o.Currency}
+					byKey[k] = c
+				}
+				c.Purchases = append(c.Purchases, facts.Purchase{OrderID: o.OrderID, Day: o.Day, Amount: o.Amount, Channel: o.Channel})
+			}
+		case KindCustLines:
+			for d.More() {
+				lines = append(lines, d.GetCustLine())
+			}
+		case KindCustomers:
+			for d.More() {
+				r := d.GetCustomer()
+				if _, dup := recs[r.CustomerID]; dup {
+					bd.Counts["customers_duplicate_records"]++
+					continue
+				}
+				recs[r.CustomerID] = &r
+			}
+		default:
+			return nil, fmt.Errorf("bucket: unexpected batch kind %q", kind)
+		}
+		if d.Err != nil {
+			return nil, d.Err
+		}
+	}
+	for _, l := range lines {
+		if c := byKey[key{l.CustomerID, l.Currency}]; c != nil {
+			c.Lines = append(c.Lines, facts.LineItem{OrderID: l.Line.OrderID, Day: l.Day, ProductID: l.Line.ProductID,
+				Category: l.Line.Category, Quantity: l.Line.Quantity, Amount: l.Line.Amount})
+		}
+	}
+	bd.Customers = make([]*facts.Customer, 0, len(byKey))
+	for _, c := range byKey {
+		if r := recs[c.CustomerID]; r != nil {
+			c.HasRecord, c.Country, c.MarketingConsent, c.CreatedAt = true, r.Country, r.Consent, r.CreatedAt
+		}
+		c.Sort()
+		bd.Customers = append(bd.Customers, c)
+	}
+	sort.Slice(bd.Customers, func(i, j int) bool {
+		a, b := bd.Customers[i], bd.Customers[j]
+		if a.CustomerID != b.CustomerID {
+			return a.CustomerID < b.CustomerID
+		}
+		return a.Currency < b.Currency
+	})
+	if dead != nil {
+		bd.Dead = dead.B
+	}
+	return bd, nil
+}

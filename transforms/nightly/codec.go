@@ -1,0 +1,235 @@
+package nightly
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/fnv"
+
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+)
+
+// Batches cross the pipeline's shuffles as []byte in a compact varint encoding: one
+// element per (split, bucket) instead of one per row, because every element that crosses
+// a shuffle costs microseconds and kilobytes in a runner while a few large elements cost
+// almost nothing. The first byte names the kind of batch.
+const (
+	KindOrders    byte = 'O' // counted orders, keyed by customer bucket
+	KindOrderKeys byte = 'K' // order id -> customer, currency, day, counted; keyed by order bucket
+	KindLines     byte = 'L' // order lines before the join, keyed by order bucket
+	KindCustLines byte = 'M' // order lines after the join, keyed by customer bucket
+	KindCustomers byte = 'C' // hashed customers, keyed by customer bucket
+	KindDead      byte = 'D' // dead letters
+	KindSpend     byte = 'S' // spend rows
+)
+
+// Bucket maps an id to one of n buckets (FNV-1a), stable across runs and runners.
+func Bucket(id string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(n))
+}
+
+// Enc appends fields to a batch.
+type Enc struct{ B []byte }
+
+// NewEnc starts a batch of the given kind.
+func NewEnc(kind byte) *Enc { return &Enc{B: append(make([]byte, 0, 4096), kind)} }
+
+func (e *Enc) Str(s string) { e.B = binary.AppendUvarint(e.B, uint64(len(s))); e.B = append(e.B, s...) }
+func (e *Enc) Int(v int64)  { e.B = binary.AppendVarint(e.B, v) }
+func (e *Enc) Bool(v bool) {
+	if v {
+		e.B = append(e.B, 1)
+	} else {
+		e.B = append(e.B, 0)
+	}
+}
+
+// Dec reads fields of a batch; the first error sticks.
+type Dec struct {
+	B   []byte
+	Err error
+}
+
+var errShort = errors.New("nightly: truncated batch")
+
+// NewDec opens a batch and returns its kind.
+func NewDec(b []byte) (*Dec, byte) {
+	if len(b) == 0 {
+		return &Dec{Err: errShort}, 0
+	}
+	return &Dec{B: b[1:]}, b[0]
+}
+
+// More reports whether fields remain.
+func (d *Dec) More() bool { return d.Err == nil && len(d.B) > 0 }
+
+func (d *Dec) Str() string {
+	n, k := binary.Uvarint(d.B)
+	if k <= 0 || uint64(len(d.B)-k) < n {
+		d.Err, d.B = errShort, nil
+		return ""
+	}
+	s := string(d.B[k : k+int(n)])
+	d.B = d.B[k+int(n):]
+	return s
+}
+
+func (d *Dec) Int() int64 {
+	v, k := binary.Varint(d.B)
+	if k <= 0 {
+		d.Err, d.B = errShort, nil
+		return 0
+	}
+	d.B = d.B[k:]
+	return v
+}
+
+func (d *Dec) Bool() bool {
+	if len(d.B) == 0 {
+		d.Err = errShort
+		return false
+	}
+	v := d.B[0] == 1
+	d.B = d.B[1:]
+	return v
+}
+
+// PutOrder encodes a counted order.
+func (e *Enc) PutOrder(line int64, o *orders.Order) {
+	e.Int(line)
+	e.Str(o.CustomerID)
+	e.Str(o.OrderID)
+	e.Int(int64(o.Day))
+	e.Int(int64(o.Amount))
+	e.Str(o.Currency)
+	e.Str(o.Channel)
+}
+
+// GetOrder decodes what PutOrder wrote (Status is completed, OrderedAt is unset).
+func (d *Dec) GetOrder() (int64, orders.Order) {
+	return d.Int(), orders.Order{CustomerID: d.Str(), OrderID: d.Str(), Day: orders.Day(d.Int()), Amount: orders.Money(d.Int()),
+		Currency: d.Str(), Channel: d.Str(), Status: orders.StatusCompleted}
+}
+
+// OrderKey is what the line join needs of an order.
+type OrderKey struct {
+	OrderID, CustomerID, Currency string
+	Day                           orders.Day
+	Counted                       bool
+}
+
+func (e *Enc) PutOrderKey(k OrderKey) {
+	e.Str(k.OrderID)
+	e.Str(k.CustomerID)
+	e.Str(k.Currency)
+	e.Int(int64(k.Day))
+	e.Bool(k.Counted)
+}
+
+func (d *Dec) GetOrderKey() OrderKey {
+	return OrderKey{OrderID: d.Str(), CustomerID: d.Str(), Currency: d.Str(), Day: orders.Day(d.Int()), Counted: d.Bool()}
+}
+
+// PutLine encodes a line before the join (with its input line number for dead letters).
+func (e *Enc) PutLine(line int64, l *orders.Line) {
+	e.Int(line)
+	e.Str(l.OrderID)
+	e.Str(l.ProductID)
+	e.Str(l.Category)
+	e.Int(l.Quantity)
+	e.Int(int64(l.Amount))
+}
+
+func (d *Dec) GetLine() (int64, orders.Line) {
+	n := d.Int()
+	return n, orders.Line{OrderID: d.Str(), ProductID: d.Str(), Category: d.Str(), Quantity: d.Int(), Amount: orders.Money(d.Int())}
+}
+
+// CustLine is a line after the join.
+type CustLine struct {
+	CustomerID, Currency string
+	Day                  orders.Day
+	Line                 orders.Line
+}
+
+func (e *Enc) PutCustLine(c *CustLine) {
+	e.Str(c.CustomerID)
+	e.Str(c.Currency)
+	e.Int(int64(c.Day))
+	e.Str(c.Line.OrderID)
+	e.Str(c.Line.ProductID)
+	e.Str(c.Line.Category)
+	e.Int(c.Line.Quantity)
+	e.Int(int64(c.Line.Amount))
+}
+
+func (d *Dec) GetCustLine() CustLine {
+	return CustLine{CustomerID: d.Str(), Currency: d.Str(), Day: orders.Day(d.Int()),
+		Line: orders.Line{OrderID: d.Str(), ProductID: d.Str(), Category: d.Str(), Quantity: d.Int(), Amount: orders.Money(d.Int())}}
+}
+
+// CustomerRec is a customer after the contacts transform: hashes only.
+type CustomerRec struct {
+	CustomerID string
+	Country    string
+	Consent    bool
+	CreatedAt  orders.Day
+	Hashed     contacts.Hashed
+}
+
+func (e *Enc) PutCustomer(c *CustomerRec) {
+	e.Str(c.CustomerID)
+	e.Str(c.Country)
+	e.Bool(c.Consent)
+	e.Int(int64(c.CreatedAt))
+	e.Bool(c.Hashed.Consent)
+	for i := 0; i < int(contacts.NumProfiles); i++ {
+		e.Str(c.Hashed.Email[i])
+		e.Str(c.Hashed.Phone[i])
+	}
+}
+
+func (d *Dec) GetCustomer() CustomerRec {
+	c := CustomerRec{CustomerID: d.Str(), Country: d.Str(), Consent: d.Bool(), CreatedAt: orders.Day(d.Int())}
+	c.Hashed.CustomerID = c.CustomerID
+	c.Hashed.Consent = d.Bool()
+	for i := 0; i < int(contacts.NumProfiles); i++ {
+		c.Hashed.Email[i] = d.Str()
+		c.Hashed.Phone[i] = d.Str()
+	}
+	return c
+}
+
+// DeadLetter is one rejected row: never raw contact data.
+type DeadLetter struct {
+	Input  string
+	Line   int64
+	ID     string // order or customer id when known
+	Reason string
+	Detail string
+}
+
+func (e *Enc) PutDead(x *DeadLetter) {
+	e.Str(x.Input)
+	e.Int(x.Line)
+	e.Str(x.ID)
+	e.Str(x.Reason)
+	e.Str(x.Detail)
+}
+
+func (d *Dec) GetDead() DeadLetter {
+	return DeadLetter{Input: d.Str(), Line: d.Int(), ID: d.Str(), Reason: d.Str(), Detail: d.Str()}
+}
+
+func (e *Enc) PutSpend(s *orders.Spend) {
+	e.Str(s.Period)
+	e.Str(s.Channel)
+	e.Int(int64(s.Amount))
+	e.Str(s.Currency)
+}
+
+func (d *Dec) GetSpend() orders.Spend {
+	return orders.Spend{Period: d.Str(), Channel: d.Str(), Amount: orders.Money(d.Int()), Currency: d.Str()}
+}

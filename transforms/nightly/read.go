@@ -1,0 +1,228 @@
+package nightly
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+)
+
+// ReadOptions configure reading one split.
+type ReadOptions struct {
+	Buckets  int        // customer and order hash buckets
+	AsOf     orders.Day // orders on or after it are not seen
+	WithKeys bool       // emit order keys for the order-lines join
+}
+
+// ReadResult is everything one split produced, ready to emit: one batch per bucket.
+type ReadResult struct {
+	Batches map[int][]byte // orders and customers by customer bucket; lines by order bucket
+	Keys    map[int][]byte // order keys by order bucket
+	Spend   []byte
+	Dead    []byte
+	Counts  map[string]int64 // counter name -> value (rows, dead letters by reason, ...)
+}
+
+// Counter names used in ReadResult.Counts and as Beam counters.
+func CounterRows(input string) string         { return "rows_read." + input }
+func CounterDead(input, reason string) string { return "dead_letter." + input + "." + reason }
+
+const (
+	CounterUncounted = "orders_not_purchases" // cancelled or refunded
+	CounterAfterAsOf = "orders_after_as_of"
+	CounterNoConsent = "customers_without_consent"
+	// CounterLinesNotPurchases counts lines of cancelled, refunded or after-as-of orders.
+	CounterLinesNotPurchases = "order_lines_not_purchases"
+)
+
+type bucketEncs struct {
+	kind byte
+	m    map[int]*Enc
+}
+
+func (b *bucketEncs) get(i int) *Enc {
+	e := b.m[i]
+	if e == nil {
+		e = NewEnc(b.kind)
+		b.m[i] = e
+	}
+	return e
+}
+
+func (b *bucketEncs) bytes() map[int][]byte {
+	out := make(map[int][]byte, len(b.m))
+	for k, e := range b.m {
+		out[k] = e.B
+	}
+	return out
+}
+
+// ReadSplit reads and validates one split. Raw contact data is hashed here, inside the
+// reader, so it never leaves this function: the customers batches hold hashes only.
+func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *contacts.Hasher) (*ReadResult, error) {
+	schema, ok := orders.SchemaFor(s.Input)
+	if !ok {
+		return nil, fmt.Errorf("unknown input %q", s.Input)
+	}
+	idx, err := schema.Bind(s.Path, s.Header)
+	if err != nil {
+		return nil, err
+	}
+	res := &ReadResult{Counts: map[string]int64{}}
+	dead := NewEnc(KindDead)
+	nDead := 0
+	addDead := func(line int64, id, reason, detail string) {
+		dead.PutDead(&DeadLetter{Input: s.Input, Line: line, ID: id, Reason: reason, Detail: detail})
+		res.Counts[CounterDead(s.Input, reason)]++
+		nDead++
+	}
+	batches := &bucketEncs{kindFor(s.Input), map[int]*Enc{}}
+	keys := &bucketEncs{KindOrderKeys, map[int]*Enc{}}
+	var spend *Enc
+	var rows int64
+	bad := func(line int64, err error) { rows++; addDead(line, "", orders.ReasonCSV, err.Error()) }
+	err = s.Read(ctx, idx, func(r orders.Record) error {
+		rows++
+		switch s.Input {
+		case orders.InputOrders:
+			ord, rej := orders.ParseOrder(idx, r.Fields)
+			if rej != nil {
+				addDead(r.Line, ord.OrderID, rej.Reason, rej.Detail)
+				return nil
+			}
+			counted := ord.Status.Counts() && ord.Day < o.AsOf
+			if o.WithKeys {
+				keys.get(Bucket(ord.OrderID, o.Buckets)).PutOrderKey(OrderKey{ord.OrderID, ord.CustomerID, ord.Currency, ord.Day, counted})
+			}
+			if ord.Day >= o.AsOf {
+				res.Counts[CounterAfterAsOf]++
+				return nil
+			}
+			if !counted {
+				res.Counts[CounterUncounted]++
+				return nil
+			}
+			batches.get(Bucket(ord.CustomerID, o.Buckets)).PutOrder(r.Line, &ord)
+		case orders.InputLines:
+			l, rej := orders.ParseLine(idx, r.Fields)
+			if rej != nil {
+				addDead(r.Line, l.OrderID, rej.Reason, rej.Detail)
+				return nil
+			}
+			batches.get(Bucket(l.OrderID, o.Buckets)).PutLine(r.Line, &l)
+		case orders.InputCustomers:
+			c, rej := orders.ParseCustomer(idx, r.Fields)
+			if rej != nil {
+				addDead(r.Line, c.CustomerID, rej.Reason, rej.Detail)
+				return nil
+			}
+			h, rejects := hasher.Hash(c)
+			for _, reason := range rejects {
+				if reason == contacts.ReasonNoConsent {
+					res.Counts[CounterNoConsent]++
+					continue
+				}
+				// The contact is unusable but the customer is not: count and dead-letter the
+				// reason (never the value) and keep the customer.
+				dead.PutDead(&DeadLetter{Input: "contacts", Line: r.Line, ID: c.CustomerID, Reason: reason, Detail: "from " + s.Input})
+				res.Counts[CounterDead("contacts", reason)]++
+				nDead++
+			}
+			batches.get(Bucket(c.CustomerID, o.Buckets)).PutCustomer(&CustomerRec{
+				CustomerID: c.CustomerID, Country: c.Country, Consent: c.MarketingConsent, CreatedAt: c.CreatedAt, Hashed: h})
+		case orders.InputSpend:
+			sp, rej := orders.ParseSpend(idx, r.Fields)
+			if rej != nil {
+				addDead(r.Line, "", rej.Reason, rej.Detail)
+				return nil
+			}
+			if spend == nil {
+				spend = NewEnc(KindSpend)
+			}
+			spend.PutSpend(&sp)
+		}
+		return nil
+	}, bad)
+	if err != nil {
+		return nil, fmt.Errorf("%s (%s split at %d): %w", s.Path, s.Input, s.Start, err)
+	}
+	res.Counts[CounterRows(s.Input)] = rows
+	res.Batches = batches.bytes()
+	res.Keys = keys.bytes()
+	if spend != nil {
+		res.Spend = spend.B
+	}
+	if nDead > 0 {
+		res.Dead = dead.B
+	}
+	return res, nil
+}
+
+func kindFor(input string) byte {
+	switch input {
+	case orders.InputOrders:
+		return KindOrders
+	case orders.InputLines:
+		return KindLines
+	case orders.InputCustomers:
+		return KindCustomers
+	}
+	return KindSpend
+}
+
+// JoinLines attaches order lines to their orders within one order bucket and re-buckets
+// them by customer. Lines of orders that are not purchases are dropped (counted); lines of
+// unknown orders are dead letters.
+func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead []byte, counts map[string]int64, err error) {
+	keys := map[string]OrderKey{}
+	type pending struct {
+		line int64
+		l    orders.Line
+	}
+	var lines []pending
+	for _, b := range batches {
+		d, kind := NewDec(b)
+		switch kind {
+		case KindOrderKeys:
+			for d.More() {
+				k := d.GetOrderKey()
+				keys[k.OrderID] = k
+			}
+		case KindLines:
+			for d.More() {
+				n, l := d.GetLine()
+				lines = append(lines, pending{n, l})
+			}
+		default:
+			return nil, nil, nil, fmt.Errorf("join: unexpected batch kind %q", kind)
+		}
+		if d.Err != nil {
+			return nil, nil, nil, d.Err
+		}
+	}
+	counts = map[string]int64{}
+	out := &bucketEncs{KindCustLines, map[int]*Enc{}}
+	var de *Enc
+	for _, p := range lines {
+		k, ok := keys[p.l.OrderID]
+		if !ok {
+			if de == nil {
+				de = NewEnc(KindDead)
+			}
+			de.PutDead(&DeadLetter{Input: orders.InputLines, Line: p.line, ID: p.l.OrderID, Reason: orders.ReasonUnknownOrder,
+				Detail: "order " + p.l.OrderID + " is not in the orders input (or was dead-lettered there)"})
+			counts[CounterDead(orders.InputLines, orders.ReasonUnknownOrder)]++
+			continue
+		}
+		if !k.Counted {
+			counts[CounterLinesNotPurchases]++
+			continue
+		}
+		out.get(Bucket(k.CustomerID, buckets)).PutCustLine(&CustLine{CustomerID: k.CustomerID, Currency: k.Currency, Day: k.Day, Line: p.l})
+	}
+	if de != nil {
+		dead = de.B
+	}
+	return out.bytes(), dead, counts, nil
+}

@@ -1,0 +1,35 @@
+package orders
+
+import (
+	"context"
+)
+
+// MaxDay returns the latest valid ordered_at day of an orders file, for the default --as_of
+// (the day after the last order). Rows that fail validation are skipped here; the pipeline
+// dead-letters them.
+func MaxDay(ctx context.Context, path string) (Day, bool, error) {
+	splits, err := Plan(ctx, InputOrders, path, 1<<62)
+	if err != nil {
+		return 0, false, err
+	}
+	var max Day
+	found := false
+	for _, s := range splits {
+		idx, err := OrdersSchema.Bind(path, s.Header)
+		if err != nil {
+			return 0, false, err
+		}
+		err = s.Read(ctx, Index{idx[2]}, func(r Record) error {
+			if t, ok := ParseTime(r.Fields[0]); ok {
+				if d := DayOf(t); !found || d > max {
+					max, found = d, true
+				}
+			}
+			return nil
+		}, func(int64, error) {})
+		if err != nil {
+			return 0, false, err
+		}
+	}
+	return max, found, nil
+}
