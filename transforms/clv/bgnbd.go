@@ -86,8 +86,15 @@ func (m BGNBD) ExpectedPurchases(x, tx, T, t float64) float64 {
 	lz := math.Log1p(-z) // ln(1−z)
 	var br float64       // bracket / (a−1)
 	if math.Abs(eps) > 1e-4 {
-		f := mathext.Hypergeo(a+b-1-r, eps, c, z)
-		br = (1 - math.Exp(eps*lz)*f) / eps
+		A := a + b - 1 - r
+		f := mathext.Hypergeo(A, eps, c, z)
+		prod := math.Exp(eps*lz) * f
+		if math.IsNaN(prod) || math.IsInf(prod, 0) || math.IsInf(f, 0) {
+			// Cephes overflows when a and b run into the thousands (2F1 ~ e^{a z} while
+			// (1−z)^(a−1) ~ e^{−a z}): sum the series in log space with the power folded in.
+			prod = math.Exp(eps*lz + logHyp2f1Pos(A, eps, c, z))
+		}
+		br = (1 - prod) / eps
 	} else {
 		// 2F1(A, ε; c; z) = 1 + ε·G, G = Σ_{k≥1} (A)_k (1+ε)_{k−1} / ((c)_k k!) z^k, so
 		// bracket/ε = −expm1(ε ln(1−z))/ε − (1−z)^ε · G.
@@ -201,4 +208,32 @@ func (d *bgCells) logLik(m BGNBD, grad []float64) float64 {
 		grad[0], grad[1], grad[2], grad[3] = gr*r, gal*al, ga*a, gb*b
 	}
 	return ll
+}
+
+// logHyp2f1Pos is ln 2F1(A, B; c; z) by its power series summed in log space, for A, B,
+// c > 0 and 0 ≤ z < 1 (all terms positive). It returns NaN outside that domain or when the
+// series does not settle within a million terms.
+func logHyp2f1Pos(A, B, c, z float64) float64 {
+	if !(A > 0 && B > 0 && c > 0 && z >= 0 && z < 1) {
+		return math.NaN()
+	}
+	lz := math.Log(z)
+	lt, sum := 0.0, 0.0 // ln term, and Σ exp(ln term − max) with max tracked
+	mx := 0.0
+	sum = 1
+	for k := 0; k < 1000000; k++ {
+		kf := float64(k)
+		lt += math.Log(A+kf) + math.Log(B+kf) - math.Log(c+kf) - math.Log(kf+1) + lz
+		if lt > mx {
+			sum = sum*math.Exp(mx-lt) + 1
+			mx = lt
+		} else {
+			sum += math.Exp(lt - mx)
+		}
+		// Past the peak the terms shrink at least geometrically; stop once negligible.
+		if lt < mx-40 && (A+kf)*(B+kf)*z < (c+kf)*(kf+1) {
+			return mx + math.Log(sum)
+		}
+	}
+	return math.NaN()
 }
