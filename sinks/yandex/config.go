@@ -1,0 +1,115 @@
+package yandex
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/secret"
+)
+
+// DefaultBaseURL is the management API root; every call path is relative to it.
+const DefaultBaseURL = "https://api-audience.yandex.ru/v1/management/"
+
+// Config is the platform-level block, `sinks.yandex` in the config file:
+//
+//	sinks:
+//	  yandex:
+//	    token: {env: YANDEX_AUDIENCE_TOKEN}   # OAuth token with the audience scope
+//	    writes_per_minute: 10                 # create/confirm/modify budget (default 10)
+//	    poll_interval: 15s                    # status polling (default 15s)
+//	    poll_timeout: 10m                     # give up waiting for "processed" (default 10m)
+//	    http: {timeout: 60s, rate_per_sec: 5} # see httpx.Config; rate_per_sec defaults to 5 for reads
+type Config struct {
+	BaseURL         string        `yaml:"base_url"`
+	Token           secret.Ref    `yaml:"token"`
+	WritesPerMinute float64       `yaml:"writes_per_minute"`
+	PollInterval    time.Duration `yaml:"poll_interval"`
+	PollTimeout     time.Duration `yaml:"poll_timeout"`
+	HTTP            httpx.Config  `yaml:"http"`
+}
+
+// Defaults returns c with zero fields set to their defaults.
+func (c Config) Defaults() Config {
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	if !strings.HasSuffix(c.BaseURL, "/") {
+		c.BaseURL += "/"
+	}
+	if c.WritesPerMinute == 0 {
+		c.WritesPerMinute = 10
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 15 * time.Second
+	}
+	if c.PollTimeout == 0 {
+		c.PollTimeout = 10 * time.Minute
+	}
+	if c.HTTP.RatePerSec == 0 {
+		// Yandex allows 30 requests a second; 5 leaves room for other tools on the account.
+		c.HTTP.RatePerSec = 5
+	}
+	c.HTTP = c.HTTP.Defaults()
+	return c
+}
+
+// Validate checks c, including that the token resolves; path is e.g. "sinks.yandex".
+func (c Config) Validate(path string) error {
+	if err := c.validateShape(path); err != nil {
+		return err
+	}
+	return c.Token.Validate(path + ".token")
+}
+
+// validateShape is Validate without looking at the secret, for dry runs.
+func (c Config) validateShape(path string) error {
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("%s.base_url: %q is not an http(s) URL", path, c.BaseURL)
+		}
+	}
+	if c.Token.IsZero() {
+		return fmt.Errorf("%s.token: no token source: set %s.token.env or %s.token.file (a Yandex OAuth token)", path, path, path)
+	}
+	if c.Token.Env != "" && c.Token.File != "" {
+		return fmt.Errorf("%s.token: both env and file are set: choose one", path)
+	}
+	switch {
+	case c.WritesPerMinute < 0:
+		return fmt.Errorf("%s.writes_per_minute: must not be negative, got %g", path, c.WritesPerMinute)
+	case c.PollInterval < 0:
+		return fmt.Errorf("%s.poll_interval: must not be negative, got %s", path, c.PollInterval)
+	case c.PollTimeout < 0:
+		return fmt.Errorf("%s.poll_timeout: must not be negative, got %s", path, c.PollTimeout)
+	}
+	return c.HTTP.Validate(path + ".http")
+}
+
+// Target is one audience's segment, `audiences[i].destinations.yandex`:
+//
+//	destinations:
+//	  yandex: {name: "audiencesync mattress_no_cover"}   # or {id: 12345678}
+//
+// Both fields may be empty: the segment is then named after the audience.
+type Target struct {
+	Name string `yaml:"name"` // segment name; found by name, created when missing
+	ID   int64  `yaml:"id"`   // an existing segment's id; wins over name
+}
+
+// Validate checks t; path is e.g. "audiences[2].destinations.yandex".
+func (t Target) Validate(path string) error {
+	if t.ID < 0 {
+		return fmt.Errorf("%s.id: must be a positive segment id, got %d", path, t.ID)
+	}
+	if len(t.Name) > 250 {
+		return fmt.Errorf("%s.name: %d characters, Yandex allows at most 250", path, len(t.Name))
+	}
+	if strings.TrimSpace(t.Name) != t.Name {
+		return fmt.Errorf("%s.name: %q has surrounding spaces; remove them so lookups by name match", path, t.Name)
+	}
+	return nil
+}
