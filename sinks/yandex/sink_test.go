@@ -505,7 +505,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("valid config: %v", err)
 	}
 	cases := map[string]Config{
-		"sinks.yandex.token: no token source":           {},
+		"sinks.yandex.token: no token source":            {},
 		"sinks.yandex.base_url: \"ftp://x\" is not":      {BaseURL: "ftp://x", Token: ok.Token},
 		"sinks.yandex.writes_per_minute: must not be":    {Token: ok.Token, WritesPerMinute: -1},
 		"sinks.yandex.http.max_attempts: must be":        {Token: ok.Token, HTTP: httpx.Config{MaxAttempts: 99}},
