@@ -19,15 +19,22 @@ import (
 // Platform is this sink's platform name.
 const Platform = "yandex"
 
-// Destination syncs one audience with one Yandex segment.
-type Destination struct {
-	cfg    Config
-	target Target
-	opts   options
+// Account is the Yandex account of one sinks.yandex config: the HTTP clients and their token
+// buckets. Build one per process and make every audience's Destination from it, so that all
+// audiences share the account's write quota.
+type Account struct {
+	cfg  Config
+	opts options
 
 	once   sync.Once
 	client *Client
 	err    error
+}
+
+// Destination syncs one audience with one Yandex segment.
+type Destination struct {
+	acct   *Account
+	target Target
 }
 
 var _ audience.Destination = (*Destination)(nil)
@@ -38,7 +45,7 @@ type options struct {
 	log   *slog.Logger
 }
 
-// Option configures a Destination.
+// Option configures an Account.
 type Option func(*options)
 
 // WithHTTPOptions passes options to the HTTP layer (tests: transport, clock, jitter).
@@ -56,35 +63,49 @@ func WithLogger(l *slog.Logger) Option {
 	return func(op *options) { op.log = l; op.http = append(op.http, httpx.WithLogger(l)) }
 }
 
-// New checks cfg and target and returns the destination. The token is resolved on the first
-// Sync, so dry runs (WritePayloads) need no credentials.
-func New(cfg Config, target Target, opts ...Option) (*Destination, error) {
+// NewAccount checks cfg (all but the token, which is resolved on the first Sync so that dry
+// runs need no credentials).
+func NewAccount(cfg Config, opts ...Option) (*Account, error) {
 	if err := cfg.validateShape("sinks.yandex"); err != nil {
 		return nil, err
 	}
+	a := &Account{cfg: cfg.Defaults(), opts: options{sleep: sleepCtx, log: slog.New(slog.DiscardHandler)}}
+	for _, o := range opts {
+		o(&a.opts)
+	}
+	return a, nil
+}
+
+// Destination binds the account to one audience's segment.
+func (a *Account) Destination(target Target) (*Destination, error) {
 	if err := target.Validate("destinations.yandex"); err != nil {
 		return nil, err
 	}
-	d := &Destination{cfg: cfg.Defaults(), target: target, opts: options{sleep: sleepCtx, log: slog.New(slog.DiscardHandler)}}
-	for _, o := range opts {
-		o(&d.opts)
+	return &Destination{acct: a, target: target}, nil
+}
+
+// New is NewAccount(cfg, opts...).Destination(target), for a single audience.
+func New(cfg Config, target Target, opts ...Option) (*Destination, error) {
+	a, err := NewAccount(cfg, opts...)
+	if err != nil {
+		return nil, err
 	}
-	return d, nil
+	return a.Destination(target)
 }
 
 // Platform returns "yandex".
 func (d *Destination) Platform() string { return Platform }
 
-func (d *Destination) api() (*Client, error) {
-	d.once.Do(func() {
-		tok, err := d.cfg.Token.Resolve()
+func (a *Account) api() (*Client, error) {
+	a.once.Do(func() {
+		tok, err := a.cfg.Token.Resolve()
 		if err != nil {
-			d.err = fmt.Errorf("yandex: sinks.yandex.token: %w", err)
+			a.err = fmt.Errorf("yandex: sinks.yandex.token: %w", err)
 			return
 		}
-		d.client, d.err = NewClient(d.cfg.BaseURL, tok, d.cfg.HTTP, d.cfg.WritesPerMinute, d.opts.http...)
+		a.client, a.err = NewClient(a.cfg.BaseURL, tok, a.cfg.HTTP, a.cfg.WritesPerMinute, a.opts.http...)
 	})
-	return d.client, d.err
+	return a.client, a.err
 }
 
 func (d *Destination) segmentName(req audience.SyncRequest) string {
@@ -100,7 +121,7 @@ func (d *Destination) segmentName(req audience.SyncRequest) string {
 // row changed ends up present. An empty change sends nothing.
 func (d *Destination) Sync(ctx context.Context, req audience.SyncRequest) (res audience.Result, err error) {
 	started := time.Now()
-	c, err := d.api()
+	c, err := d.acct.api()
 	if err != nil {
 		return res, err
 	}
@@ -230,7 +251,7 @@ var errStillProcessing = errors.New("still processing")
 // waitProcessed polls GET segments until the segment is processed (or few_data), at most
 // PollTimeout/PollInterval times after the first look.
 func (d *Destination) waitProcessed(ctx context.Context, c *Client, id int64) (string, error) {
-	polls := int(d.cfg.PollTimeout / max(d.cfg.PollInterval, time.Millisecond))
+	polls := int(d.acct.cfg.PollTimeout / max(d.acct.cfg.PollInterval, time.Millisecond))
 	for i := 0; ; i++ {
 		segs, err := c.ListSegments(ctx)
 		if err != nil {
@@ -254,9 +275,9 @@ func (d *Destination) waitProcessed(ctx context.Context, c *Client, id int64) (s
 			return st, fmt.Errorf("yandex: segment %d is uploaded but not confirmed; delete it in the Audiences UI and rerun", id)
 		}
 		if i >= polls {
-			return st, fmt.Errorf("yandex: segment %d: %w after %s (status %q): raise sinks.yandex.poll_timeout or rerun later", id, errStillProcessing, d.cfg.PollTimeout, st)
+			return st, fmt.Errorf("yandex: segment %d: %w after %s (status %q): raise sinks.yandex.poll_timeout or rerun later", id, errStillProcessing, d.acct.cfg.PollTimeout, st)
 		}
-		if err := d.opts.sleep(ctx, d.cfg.PollInterval); err != nil {
+		if err := d.acct.opts.sleep(ctx, d.acct.cfg.PollInterval); err != nil {
 			return st, fmt.Errorf("yandex: waiting for segment %d: %w", id, err)
 		}
 	}
@@ -269,7 +290,7 @@ func (d *Destination) finish(ctx context.Context, c *Client, id int64, res *audi
 	st, err := d.waitProcessed(ctx, c, id)
 	res.Status = st
 	if errors.Is(err, errStillProcessing) {
-		d.opts.log.Warn("yandex segment still processing", "segment", id, "status", st)
+		d.acct.opts.log.Warn("yandex segment still processing", "segment", id, "status", st)
 		return nil
 	}
 	if err != nil {
@@ -280,7 +301,7 @@ func (d *Destination) finish(ctx context.Context, c *Client, id int64, res *audi
 			res.Extra = map[string]int64{}
 		}
 		res.Extra["few_data"] = 1
-		d.opts.log.Warn("yandex segment has too few matched records to be used in ads (few_data)",
+		d.acct.opts.log.Warn("yandex segment has too few matched records to be used in ads (few_data)",
 			"segment", id, "min_rows", MinSegmentRows)
 	}
 	return nil

@@ -324,7 +324,7 @@ func TestSlowAnswerTimesOutAndRetries(t *testing.T) {
 func TestInvalidParameterNotRetried(t *testing.T) {
 	f := setup(t, nil, Target{})
 	// modify on a segment that was uploaded but never confirmed: invalid_parameter, no retry.
-	c, err := f.d.api()
+	c, err := f.d.acct.api()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func TestRawValueNeverUploaded(t *testing.T) {
 
 func TestFakeEnforcesContract(t *testing.T) {
 	f := setup(t, nil, Target{})
-	c, err := f.d.api()
+	c, err := f.d.acct.api()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,5 +518,29 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := (Target{ID: -1}).Validate("audiences[2].destinations.yandex"); err == nil || !strings.HasPrefix(err.Error(), "audiences[2].destinations.yandex.id:") {
 		t.Errorf("Target.Validate = %v", err)
+	}
+}
+
+func TestAccountSharesWriteQuota(t *testing.T) {
+	f := setup(t, nil, Target{})
+	f.srv.SetPollsUntilProcessed(0) // no poll sleeps, so only the buckets wait
+	d2, err := f.d.acct.Destination(Target{Name: "second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*Destination{f.d, d2} {
+		if _, err := d.Sync(context.Background(), createReq(members(0, 100))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Four writes through one 10/min bucket go out at 0, 6, 12 and 18 s: the clock ends at
+	// 18 s whatever the small read waits in between. Separate buckets per audience would let
+	// the second upload go right after the first audience's reads (~12 s in all).
+	var total time.Duration
+	for _, w := range f.clk.waits() {
+		total += w
+	}
+	if total != 18*time.Second {
+		t.Errorf("waits %v sum to %s, want 18s", f.clk.waits(), total)
 	}
 }
