@@ -14,7 +14,9 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/kmeans"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/segments"
 	"gopkg.in/yaml.v3"
 )
 
@@ -28,11 +30,22 @@ type Metrics struct {
 	CLVLifetimeDays    int    `yaml:"clv_lifetime_days"`    // expected lifetime for simple CLV; default 730
 }
 
+// KMeans is the k-means section: kmeans.Config plus an on/off switch.
+type KMeans struct {
+	Enabled       *bool `yaml:"enabled"` // default true
+	kmeans.Config `yaml:",inline"`
+}
+
+// On reports whether k-means runs.
+func (k KMeans) On() bool { return k.Enabled == nil || *k.Enabled }
+
 // Config is the whole file.
 type Config struct {
 	Version  int             `yaml:"version"`
 	Metrics  Metrics         `yaml:"metrics"`
 	RFM      rfm.Config      `yaml:"rfm"`
+	KMeans   KMeans          `yaml:"kmeans"`
+	Segments segments.Config `yaml:"segments"`
 	Contacts contacts.Config `yaml:"contacts"`
 
 	// File is where the config was loaded from ("" for defaults).
@@ -41,7 +54,7 @@ type Config struct {
 
 // Default returns the config used when no file is given.
 func Default() *Config {
-	c := &Config{Version: Version, RFM: rfm.Defaults(), Contacts: contacts.Defaults()}
+	c := &Config{Version: Version, RFM: rfm.Defaults(), KMeans: KMeans{Config: kmeans.Defaults()}, Contacts: contacts.Defaults()}
 	c.applyDefaults()
 	return c
 }
@@ -69,7 +82,7 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes and validates config text; file names the source in errors.
 func Parse(file string, data []byte) (*Config, error) {
-	c := &Config{RFM: rfm.Defaults(), Contacts: contacts.Defaults()}
+	c := &Config{RFM: rfm.Defaults(), KMeans: KMeans{Config: kmeans.Defaults()}, Contacts: contacts.Defaults()}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && err != io.EOF { // an empty file means all defaults
@@ -78,6 +91,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	c.File = file
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
+		if strings.HasPrefix(err.Error(), file+":") {
+			return nil, err // already names the file (and line)
+		}
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return c, nil
@@ -101,6 +117,16 @@ func (c *Config) Validate() error {
 	}
 	if err := c.RFM.Validate("rfm"); err != nil {
 		return err
+	}
+	if err := c.KMeans.Validate("kmeans"); err != nil {
+		return err
+	}
+	if len(c.Segments.Rules) > 0 {
+		// Compiling checks every rule's condition against the typed environment, so a typo
+		// fails here with the file, line and rule name.
+		if _, err := c.Segments.Compile(c.File, "segments"); err != nil {
+			return err
+		}
 	}
 	if err := c.Contacts.Validate("contacts"); err != nil {
 		return err

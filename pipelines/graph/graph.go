@@ -15,6 +15,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
+	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
@@ -35,6 +36,7 @@ type Options struct {
 	SplitBytes int64
 	Settings   nightly.Settings
 	Contacts   contacts.Config
+	StateDir   string // segment history (and audience state); "" keeps no history
 }
 
 func init() {
@@ -50,7 +52,8 @@ func init() {
 	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(int, []byte), func(string, []byte), error](&joinFn{})
 	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(int, []byte), error](&partialFn{})
 	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(*[]byte) bool, func([]byte), error](&fitFn{})
-	register.DoFn5x1[context.Context, int, func(*[]byte) bool, []byte, func(string, []byte), error](&scoreFn{})
+	register.DoFn6x1[context.Context, int, func(*[]byte) bool, []byte, func(string, []byte), func(int, []byte), error](&scoreFn{})
+	register.DoFn4x1[context.Context, int, func(*[]byte) bool, []byte, error](&centroidsFn{})
 	register.DoFn3x1[context.Context, string, func(*[]byte) bool, error](&deadFn{})
 }
 
@@ -265,12 +268,22 @@ func writeTable[T any](ctx context.Context, out, table string, part int, rows []
 type scoreFn struct {
 	Settings string
 	Output   string
-	settings *nightly.Settings
+	StateDir string
+	Buckets  int
+
+	scorer *nightly.Scorer
 }
 
-func (f *scoreFn) Setup() (err error) { f.settings, err = decodeSettings(f.Settings); return }
+func (f *scoreFn) Setup() error {
+	s, err := decodeSettings(f.Settings)
+	if err != nil {
+		return err
+	}
+	f.scorer, err = nightly.NewScorer(s)
+	return err
+}
 
-func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]byte) bool, modelBytes []byte, dead func(string, []byte)) error {
+func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]byte) bool, modelBytes []byte, dead func(string, []byte), sizes func(int, []byte)) error {
 	models, err := nightly.DecodeModels(modelBytes)
 	if err != nil {
 		return err
@@ -283,7 +296,18 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 	if bd.Dead != nil {
 		dead(orders.InputOrders, bd.Dead)
 	}
-	o := nightly.Score(bd, f.settings, models)
+	today := f.scorer.AsOf()
+	var prevRows []tables.SegmentMembership
+	if f.StateDir != "" {
+		if prevRows, err = nightly.LoadHistory(ctx, f.StateDir, bucket, f.Buckets); err != nil {
+			return err
+		}
+	}
+	hist := segments.NewHistory(prevRows, today)
+	o, err := f.scorer.Score(bd, models, hist)
+	if err != nil {
+		return err
+	}
 	if err := writeTable(ctx, f.Output, "customer_metrics", bucket, o.CustomerMetrics); err != nil {
 		return err
 	}
@@ -293,10 +317,71 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 	if err := writeTable(ctx, f.Output, "segment_membership", bucket, o.Membership); err != nil {
 		return err
 	}
+	if f.StateDir != "" {
+		if err := nightly.SaveHistory(ctx, f.StateDir, bucket, f.Buckets, hist, o.Membership); err != nil {
+			return err
+		}
+	}
 	for seg, n := range o.SegmentCounts {
 		counter(ctx, "segment."+seg, n)
 	}
+	if len(o.ClusterSizes) > 0 {
+		b, err := json.Marshal(o.ClusterSizes)
+		if err != nil {
+			return err
+		}
+		sizes(0, b)
+	}
 	return nil
+}
+
+// centroidsFn sums the cluster sizes of every bucket and writes kmeans_centroids.
+type centroidsFn struct {
+	AsOf   int32
+	Output string
+}
+
+func (f *centroidsFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bool, modelBytes []byte) error {
+	models, err := nightly.DecodeModels(modelBytes)
+	if err != nil {
+		return err
+	}
+	total := map[string][]int64{}
+	for _, b := range collect(vals) {
+		var m map[string][]int64
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		for cur, sz := range m {
+			t := total[cur]
+			for len(t) < len(sz) {
+				t = append(t, 0)
+			}
+			for i, n := range sz {
+				t[i] += n
+			}
+			total[cur] = t
+		}
+	}
+	var rows []tables.KMeansCentroid
+	for _, cur := range sortedStrings(models.KMeans) {
+		km := models.KMeans[cur]
+		sz := total[cur]
+		for len(sz) < len(km.Centroids) {
+			sz = append(sz, 0)
+		}
+		rows = append(rows, km.CentroidRows(orders.Day(f.AsOf), cur, sz)...)
+	}
+	return writeTable(ctx, f.Output, "kmeans_centroids", 0, rows)
+}
+
+func sortedStrings[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // deadFn writes one input's dead letters, sorted by line: line, id, reason, detail. Never
@@ -386,8 +471,11 @@ func Build(s beam.Scope, o Options) error {
 
 	partials := beam.ParDo(s, &partialFn{Settings: string(settingsJSON)}, grouped)
 	models := beam.ParDo(s, &fitFn{Settings: string(settingsJSON), Output: o.Output}, beam.GroupByKey(s, partials), beam.SideInput{Input: spend})
-	sdead := beam.ParDo(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output}, grouped, beam.SideInput{Input: models})
+	sdead, sizes := beam.ParDo2(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, Buckets: o.Buckets}, grouped, beam.SideInput{Input: models})
 	deadAll = append(deadAll, sdead)
+	if o.Settings.KMeansEnabled {
+		beam.ParDo0(s, &centroidsFn{AsOf: int32(o.Settings.Metrics.AsOf), Output: o.Output}, beam.GroupByKey(s, sizes), beam.SideInput{Input: models})
+	}
 
 	beam.ParDo0(s, &deadFn{Output: o.Output}, beam.GroupByKey(s, beam.Flatten(s, deadAll...)))
 	_ = tables.All

@@ -46,6 +46,9 @@ var (
 	bucketsFlag   = flag.Int("buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
 	splitMBFlag   = flag.Int("split_mb", 32, "CSV inputs are read in splits of about this many MB")
 	logFormatFlag = flag.String("log_format", "text", "log format: text or json")
+	stateDirFlag  = flag.String("state_dir", "state", "state folder (local or gs://): segment history and each audience's last confirmed members (hashes only)")
+	audiencesFlag = flag.String("audiences", "dry_run", "audience sync: dry_run (write the exact payloads under <output>/dry_run/, send nothing), send (sync to the platforms), off")
+	verboseFlag   = flag.Bool("verbose", false, "also show the runner's info logs")
 	validateFlag  = flag.Bool("validate", false, "check the config, inputs' columns and credentials' presence, then exit without running")
 )
 
@@ -63,7 +66,7 @@ Usage:
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "log_format", "validate"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "log_format", "verbose", "validate"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -92,12 +95,14 @@ func main() {
 		flag.PrintDefaults()
 		return
 	}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
-	if *logFormatFlag == "json" {
-		h = slog.NewJSONHandler(os.Stderr, nil)
+	log := newLogger(*logFormatFlag, slog.LevelInfo)
+	// The runner logs through slog's default logger; keep its chatter to warnings so the
+	// run's own progress and summary stay readable (--verbose shows everything).
+	if *verboseFlag {
+		slog.SetDefault(log)
+	} else {
+		slog.SetDefault(newLogger(*logFormatFlag, slog.LevelWarn))
 	}
-	log := slog.New(h)
-	slog.SetDefault(log)
 	beam.Init()
 
 	ctx := context.Background()
@@ -228,8 +233,10 @@ func prepare(ctx context.Context) (*job, error) {
 			Output:     *outputFlag,
 			Buckets:    *bucketsFlag,
 			SplitBytes: int64(*splitMBFlag) << 20,
-			Settings:   nightly.Settings{Metrics: mcfg, RFM: cfg.RFM},
-			Contacts:   cfg.Contacts,
+			Settings: nightly.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
+				Segments: cfg.Segments, ConfigFile: cfg.File},
+			Contacts: cfg.Contacts,
+			StateDir: *stateDirFlag,
 		},
 	}, nil
 }
@@ -372,4 +379,12 @@ func sortedNames(m map[string]int64) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+func newLogger(format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
