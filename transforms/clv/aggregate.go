@@ -276,3 +276,18 @@ func (r *reader) float() float64 {
 	r.b = r.b[8:]
 	return v
 }
+
+// EncodeAggregate and DecodeAggregate have the shapes beam.RegisterCoder expects, so the
+// pipeline can register the compact encoding for the combine's accumulator:
+//
+//	beam.RegisterCoder(reflect.TypeOf((*clv.Aggregate)(nil)), clv.EncodeAggregate, clv.DecodeAggregate)
+func EncodeAggregate(a *Aggregate) ([]byte, error) { return a.MarshalBinary() }
+
+// DecodeAggregate decodes what EncodeAggregate wrote.
+func DecodeAggregate(b []byte) (*Aggregate, error) {
+	a := &Aggregate{}
+	if err := a.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	return a, nil
+}

@@ -115,38 +115,56 @@ func (m BGNBD) ExpectedPurchases(x, tx, T, t float64) float64 {
 	return m.PAlive(x, tx, T) * (a + b + x - 1) * br
 }
 
-// bgCells is the likelihood's data: cells grouped by x so that the Γ-function terms, which
-// depend on x only, are evaluated once per distinct x.
+// bgCells is the likelihood's data, indexed so that one evaluation costs no logarithm per
+// cell: the Γ-function terms depend on x only, ln(α+T) and ln(α+t_x) on the distinct T and
+// t_x values (a few hundred or thousand days), and a cell only combines them.
 type bgCells struct {
 	xs     []float64 // distinct x
 	xCount []float64 // customers per distinct x
+	vals   []float64 // distinct T and t_x values
 	cells  []bgCell
 	n      float64 // customers
+
+	// scratch, per evaluation
+	lv, iv []float64
 }
 
 type bgCell struct {
-	x, tx, T, n float64
+	xi, ti, txi int32
+	n           float64
 }
 
 func newBGCells(cs []Cell) *bgCells {
 	d := &bgCells{}
-	pos := map[float64]int{}
+	xpos := map[float64]int32{}
+	vpos := map[float64]int32{}
+	val := func(v float64) int32 {
+		i, ok := vpos[v]
+		if !ok {
+			i = int32(len(d.vals))
+			vpos[v] = i
+			d.vals = append(d.vals, v)
+		}
+		return i
+	}
 	for _, c := range cs {
 		if c.Count == 0 {
 			continue
 		}
 		n := float64(c.Count)
-		i, ok := pos[c.X]
+		i, ok := xpos[c.X]
 		if !ok {
-			i = len(d.xs)
-			pos[c.X] = i
+			i = int32(len(d.xs))
+			xpos[c.X] = i
 			d.xs = append(d.xs, c.X)
 			d.xCount = append(d.xCount, 0)
 		}
 		d.xCount[i] += n
-		d.cells = append(d.cells, bgCell{c.X, c.TX, c.T, n})
+		d.cells = append(d.cells, bgCell{i, val(c.T), val(c.TX), n})
 		d.n += n
 	}
+	d.lv = make([]float64, len(d.vals))
+	d.iv = make([]float64, len(d.vals))
 	return d
 }
 
@@ -175,35 +193,61 @@ func (d *bgCells) logLik(m BGNBD, grad []float64) float64 {
 			gb += (mathext.Digamma(b+x) - psiABX) * n
 		}
 	}
+	for i, v := range d.vals {
+		d.lv[i] = math.Log(al + v)
+		d.iv[i] = 1 / (al + v)
+	}
+	// ln(a/(b+x−1)) per distinct x (unused for x = 0).
+	lab := make([]float64, len(d.xs))
+	ib := make([]float64, len(d.xs))
 	la := math.Log(a)
+	for i, x := range d.xs {
+		if x > 0 {
+			lab[i] = la - math.Log(b+x-1)
+			ib[i] = 1 / (b + x - 1)
+		}
+	}
+	var sT, sTX, sw4, sw4b float64 // gradient sums over the cells
 	for _, c := range d.cells {
-		lT := math.Log(al + c.T)
-		a3 := -(r + c.x) * lT
-		if c.x == 0 {
+		x := d.xs[c.xi]
+		rx := r + x
+		lT := d.lv[c.ti]
+		a3 := -rx * lT
+		if x == 0 {
 			ll += a3 * c.n
 			if grad != nil {
-				gr -= lT * c.n
-				gal -= (r + c.x) / (al + c.T) * c.n
+				sT += lT * c.n
+				sTX += rx * d.iv[c.ti] * c.n
 			}
 			continue
 		}
-		lX := math.Log(al + c.tx)
-		a4 := la - math.Log(b+c.x-1) - (r+c.x)*lX
-		lse := logSumExp(a3, a4)
+		lX := d.lv[c.txi]
+		a4 := lab[c.xi] - rx*lX
+		var lse, w3, w4 float64
+		if a3 >= a4 {
+			e := math.Exp(a4 - a3)
+			lse = a3 + math.Log1p(e)
+			w4 = e / (1 + e)
+			w3 = 1 - w4
+		} else {
+			e := math.Exp(a3 - a4)
+			lse = a4 + math.Log1p(e)
+			w3 = e / (1 + e)
+			w4 = 1 - w3
+		}
 		ll += lse * c.n
 		if grad != nil {
-			w4 := math.Exp(a4 - lse)
-			w3 := 1 - w4
-			if a3 < a4 {
-				w3 = math.Exp(a3 - lse)
-			}
-			gr -= (w3*lT + w4*lX) * c.n
-			gal -= (r + c.x) * (w3/(al+c.T) + w4/(al+c.tx)) * c.n
-			ga += w4 / a * c.n
-			gb -= w4 / (b + c.x - 1) * c.n
+			sT += (w3*lT + w4*lX) * c.n
+			sTX += rx * (w3*d.iv[c.ti] + w4*d.iv[c.txi]) * c.n
+			sw4 += w4 * c.n
+			sw4b += w4 * ib[c.xi] * c.n
 		}
 	}
 	if grad != nil {
+		gr -= sT
+		gal -= sTX
+		ga += sw4 / a
+		gb -= sw4b
 		// chain rule to log parameters
 		grad[0], grad[1], grad[2], grad[3] = gr*r, gal*al, ga*a, gb*b
 	}

@@ -37,23 +37,42 @@ const gradTol = 1e-5
 // several starts in log-parameter space, and returns the best converged optimum.
 func minimizeMulti(name string, ll func(lp, grad []float64) float64, n float64, base []float64, starts int) ([]float64, FitInfo, error) {
 	dim := len(base)
-	obj := func(x []float64) float64 {
+	// BFGS asks for the value and then the gradient at the same point; one pass over the
+	// cells computes both, so the last point's results are kept.
+	lastX := make([]float64, dim)
+	lastG := make([]float64, dim)
+	var lastF float64
+	have := false
+	eval := func(x []float64) {
+		if have && floatsEqual(x, lastX) {
+			return
+		}
+		copy(lastX, x)
+		have = true
 		for _, v := range x {
 			if math.Abs(v) > 2*maxLogParam || math.IsNaN(v) {
-				return math.Inf(1)
+				lastF = math.Inf(1)
+				for i := range lastG {
+					lastG[i] = math.NaN()
+				}
+				return
 			}
 		}
-		f := -ll(x, nil) / n
-		if math.IsNaN(f) {
-			return math.Inf(1)
+		lastF = -ll(x, lastG) / n
+		if math.IsNaN(lastF) {
+			lastF = math.Inf(1)
 		}
-		return f
+		for i := range lastG {
+			lastG[i] = -lastG[i] / n
+		}
+	}
+	obj := func(x []float64) float64 {
+		eval(x)
+		return lastF
 	}
 	grad := func(g, x []float64) {
-		ll(x, g)
-		for i := range g {
-			g[i] = -g[i] / n
-		}
+		eval(x)
+		copy(g, lastG)
 	}
 	prob := optimize.Problem{Func: obj, Grad: grad}
 	rng := rand.New(rand.NewPCG(20050101, uint64(dim))) // fixed: same data → same fit
@@ -97,7 +116,13 @@ func minimizeMulti(name string, ll func(lp, grad []float64) float64, n float64, 
 		}
 		info.ConvergedStarts++
 		if best == nil || res.F < bestF || !info.Converged {
-			best, bestF, bestStatus = x, res.F, res.Status.String()
+			st := res.Status.String()
+			if res.Status.Early() || err != nil {
+				// The line search gave up at the optimum's rounding floor; the gradient test
+				// above is what makes this start count as converged.
+				st = "gradient below tolerance (optimizer: " + st + ")"
+			}
+			best, bestF, bestStatus = x, res.F, st
 			info.Converged = true
 		}
 	}
@@ -109,6 +134,15 @@ func minimizeMulti(name string, ll func(lp, grad []float64) float64, n float64, 
 	}
 	info.LogLikelihood = -bestF * n
 	return best, info, nil
+}
+
+func floatsEqual(a, b []float64) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func expAll(x []float64) []float64 {
@@ -127,9 +161,9 @@ func FitBGNBD(cells []Cell, starts int) (BGNBD, FitInfo, error) {
 		return BGNBD{}, info, errors.New("clv: bgnbd: no customers with a purchase on or before the calibration end")
 	}
 	var sx, sT float64
-	for _, c := range d.cells {
-		sx += c.x * c.n
-		sT += c.T * c.n
+	for _, c := range cells {
+		sx += c.X * float64(c.Count)
+		sT += c.T * float64(c.Count)
 	}
 	if sx == 0 {
 		return BGNBD{}, info, errors.New("clv: bgnbd: no customer has a repeat purchase in the calibration period: the model cannot be fitted (move calibration_end later)")

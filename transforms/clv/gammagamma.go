@@ -37,46 +37,80 @@ func (g GammaGamma) ExpectedAOV(x, m float64) float64 {
 	return g.P * (g.V + x*m) / d
 }
 
-type ggCell struct{ x, m, n float64 }
-
+// ggCells is the Gamma-Gamma likelihood's data; the Γ-function terms depend on x only, so
+// they are evaluated once per distinct x, and a cell costs one logarithm.
 type ggCells struct {
-	cells []ggCell
-	n     float64
+	xs     []float64 // distinct x
+	xCount []float64
+	cells  []ggCell
+	n      float64
+	// Σ n·ln m and Σ n·x·(ln m + ln x): the data terms that are linear in p.
+	sLogM, sXLogMX float64
+}
+
+type ggCell struct {
+	xi   int32
+	x, m float64
+	n    float64
 }
 
 func newGGCells(cs []RepeatCell) *ggCells {
 	d := &ggCells{}
+	pos := map[float64]int32{}
 	for _, c := range cs {
 		if c.Count == 0 || c.X <= 0 || !(c.M > 0) {
 			continue
 		}
-		d.cells = append(d.cells, ggCell{c.X, c.M, float64(c.Count)})
-		d.n += float64(c.Count)
+		n := float64(c.Count)
+		i, ok := pos[c.X]
+		if !ok {
+			i = int32(len(d.xs))
+			pos[c.X] = i
+			d.xs = append(d.xs, c.X)
+			d.xCount = append(d.xCount, 0)
+		}
+		d.xCount[i] += n
+		d.cells = append(d.cells, ggCell{i, c.X, c.M, n})
+		d.n += n
+		lm := math.Log(c.M)
+		d.sLogM += lm * n
+		d.sXLogMX += c.X * (lm + math.Log(c.X)) * n
 	}
 	return d
 }
 
 // logLik returns the total log-likelihood and, when grad != nil, the gradient with respect
-// to (ln p, ln q, ln v).
+// to (ln p, ln q, ln v). Per customer:
+//
+//	ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln v + (px−1) ln m + px ln x − (px+q) ln(v + x m).
 func (d *ggCells) logLik(g GammaGamma, grad []float64) float64 {
 	p, q, v := g.P, g.Q, g.V
 	lg := func(u float64) float64 { l, _ := math.Lgamma(u); return l }
 	lv := math.Log(v)
-	ll := (q*lv - lg(q)) * d.n
+	ll := (q*lv-lg(q))*d.n + p*d.sXLogMX - d.sLogM
 	var gp, gq, gv float64
 	if grad != nil {
 		gq = (lv - mathext.Digamma(q)) * d.n
 		gv = q / v * d.n
+		gp = d.sXLogMX
+	}
+	for i, x := range d.xs {
+		n := d.xCount[i]
+		px := p * x
+		ll += (lg(px+q) - lg(px)) * n
+		if grad != nil {
+			dpq := mathext.Digamma(px + q)
+			gp += x * (dpq - mathext.Digamma(px)) * n
+			gq += dpq * n
+		}
 	}
 	for _, c := range d.cells {
 		px := p * c.x
-		lm, lx := math.Log(c.m), math.Log(c.x)
 		lvm := math.Log(v + c.x*c.m)
-		ll += (lg(px+q) - lg(px) + (px-1)*lm + px*lx - (px+q)*lvm) * c.n
+		ll -= (px + q) * lvm * c.n
 		if grad != nil {
-			dpq := mathext.Digamma(px + q)
-			gp += c.x * (dpq - mathext.Digamma(px) + lm + lx - lvm) * c.n
-			gq += (dpq - lvm) * c.n
+			gp -= c.x * lvm * c.n
+			gq -= lvm * c.n
 			gv -= (px + q) / (v + c.x*c.m) * c.n
 		}
 	}

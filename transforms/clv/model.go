@@ -127,18 +127,24 @@ func (m *Model) PredictCustomer(c *facts.Customer, asOf orders.Day) (Prediction,
 }
 
 // Apply writes the prediction into the customer_metrics row (nullable columns; ExpAOV and
-// PredCLV stay null without a Gamma-Gamma fit).
+// PredCLV stay null without a Gamma-Gamma fit, and every column stays null if a value is
+// not finite, which only extreme parameters can cause).
 func (p Prediction) Apply(row *tables.CustomerMetrics) {
 	f := func(v float64) *float64 { return &v }
+	row.PredPurchases, row.PAlive, row.ChurnRisk, row.ExpAOV, row.PredCLV = nil, nil, nil, nil, nil
+	if !finite(p.PredPurchases) || !finite(p.PAlive) {
+		return
+	}
 	row.PredPurchases = f(p.PredPurchases)
 	row.PAlive = f(p.PAlive)
 	row.ChurnRisk = f(p.ChurnRisk)
-	row.ExpAOV, row.PredCLV = nil, nil
-	if p.HasValue {
+	if p.HasValue && finite(p.ExpAOV) && finite(p.PredCLV) {
 		row.ExpAOV = f(math.Round(p.ExpAOV*1e4) / 1e4)
 		row.PredCLV = f(math.Round(p.PredCLV*1e4) / 1e4)
 	}
 }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Rows returns the clv_model table rows of this model for one currency: bgnbd, and
 // gamma_gamma when it was fitted.
@@ -177,4 +183,17 @@ func (m *Model) Report() Report {
 		TimeUnit: string(m.Spec.Unit), CalibrationEnd: m.Spec.CalibrationEnd.String(), HorizonDays: m.Spec.HorizonDays,
 		BGNBD: m.BGNBD, BGNBDFit: m.BGNBDFit, GammaGamma: m.GG, GammaGammaFit: m.GGFit, Holdout: m.Holdout,
 	}
+}
+
+// EncodeModel and DecodeModel serialise a model (JSON; float64 values round-trip exactly)
+// for a side input or a file, in the shapes beam.RegisterCoder expects.
+func EncodeModel(m *Model) ([]byte, error) { return json.Marshal(m) }
+
+// DecodeModel decodes what EncodeModel wrote.
+func DecodeModel(b []byte) (*Model, error) {
+	m := &Model{}
+	if err := json.Unmarshal(b, m); err != nil {
+		return nil, fmt.Errorf("clv: decoding a model: %w", err)
+	}
+	return m, nil
 }

@@ -3,6 +3,7 @@ package clv
 import (
 	"math"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -141,4 +142,30 @@ func TestCDNOW(t *testing.T) {
 	near("p", m.GG.P, 6.25, 0.005)
 	near("q", m.GG.Q, 3.74, 0.005)
 	near("v", m.GG.V, 15.44, 0.005)
+}
+
+func TestModelEncoding(t *testing.T) {
+	m := &Model{
+		Spec:  Spec{Unit: Weeks, CalibrationEnd: 10000, HoldoutEnd: 10100, HorizonDays: 365, Margin: 0.3, MonthlyDiscount: 0.01, Starts: 5},
+		BGNBD: BGNBD{0.1 + 0.2, 4.414, 0.793, 2.426}, GG: &GammaGamma{6.25, 3.74, 15.44},
+		Holdout: &HoldoutReport{Customers: 3, Buckets: []HoldoutBucket{{Frequency: "0", Customers: 3, ActualMean: 1.0 / 3}}},
+	}
+	b, err := EncodeModel(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeModel(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Stats{X: 2, TX: 10, T: 30, MeanRepeatValue: 20}
+	if !reflect.DeepEqual(got, m) || got.Predict(s) != m.Predict(s) {
+		t.Errorf("round trip changed the model:\n%+v\n%+v", got, m)
+	}
+	a := NewAggregate(m.Spec)
+	a.Add(s, 2, 1)
+	ab, _ := EncodeAggregate(a)
+	if a2, err := DecodeAggregate(ab); err != nil || a2.Customers() != 2 || a2.HoldoutEnd != 10100 {
+		t.Errorf("aggregate round trip: %+v %v", a2, err)
+	}
 }
