@@ -1,0 +1,24 @@
+# mk/report.mk — nightly HTML report targets, included by the top-level Makefile.
+#
+#   make test-report    unit tests of transforms/report (numbers on the page, no PII, history)
+#   make test-browser   render the report (of $(REPORT_OUT) when it holds a run, else a
+#                       synthetic demo run in out/report-demo), load it offline in headless
+#                       Chromium (installed from Debian when missing), fail on console errors,
+#                       save report.png and report.pdf next to it
+#   make report-screenshot  refresh docs/report.png from the browser test's screenshot
+
+GO ?= go
+REPORT_OUT ?= out
+
+.PHONY: test-report test-browser report-screenshot
+
+test-report:
+	$(GO) test ./transforms/report/...
+
+test-browser:
+	scripts/browser-test.sh $(REPORT_OUT)
+
+report-screenshot: test-browser
+	@if [ -f $(REPORT_OUT)/run_summary.json ]; then cp $(REPORT_OUT)/report.png docs/report.png; \
+	else cp out/report-demo/report.png docs/report.png; fi
+	@echo "docs/report.png updated"
