@@ -12,6 +12,9 @@ REPORT_OUT ?= out
 
 .PHONY: test-report test-browser report-screenshot
 
+# `make test` runs the browser test too (it skips itself when Chromium cannot be installed).
+TEST_EXTRA += test-browser
+
 test-report:
 	$(GO) test ./transforms/report/...
 

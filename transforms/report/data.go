@@ -74,6 +74,9 @@ type Figure struct {
 	Note  string // e.g. the period the figure is for
 	Value *float64
 	Prev  *float64 // nil on the first run or when it was undefined then
+	// LowerIsBetter marks figures whose fall is good news (churn, CAC), so the page
+	// colours the change by meaning, not by sign.
+	LowerIsBetter bool
 }
 
 // Delta is Value - Prev, nil when either is undefined.
@@ -505,12 +508,12 @@ func buildCurrency(in inputs, cur string, prev map[string]float64, warn *[]strin
 			fig("aov_repeat", "AOV repeat orders", KindMoney, note, last.AOVRepeat),
 			fig("rpr", "Repeat purchase rate", KindPct, note, last.RPR),
 			fig("crr", "Retention rate (CRR)", KindPct, note, last.CRR),
-			fig("churn_rate", "Churn rate", KindPct, note, last.ChurnRate),
-			fig("churned", "Churned customers", KindCount, note+" (churn list)", ptr(churned)),
+			lower(fig("churn_rate", "Churn rate", KindPct, note, last.ChurnRate)),
+			lower(fig("churned", "Churned customers", KindCount, note+" (churn list)", ptr(churned))),
 			fig("new_customers", "New customers", KindCount, note, ptr(float64(last.NewCustomers))),
 		)
 		if last.Spend != nil {
-			cd.Figures = append(cd.Figures, fig("cac", "CAC", KindMoney, note, last.CAC))
+			cd.Figures = append(cd.Figures, lower(fig("cac", "CAC", KindMoney, note, last.CAC)))
 		}
 	} else {
 		*warn = append(*warn, fmt.Sprintf("%s: no complete period in period_metrics (channel all): period figures are not shown", cur))
@@ -549,7 +552,7 @@ func cohortGrid(rows []tables.CohortRetention, cur string) CohortGrid {
 	sizes := map[string]int64{}
 	starts := map[string]int32{}
 	var maxOff int64 = -1
-	var maxRet float64
+	var later []float64
 	for _, r := range rows {
 		if r.Currency != cur {
 			continue
@@ -559,9 +562,13 @@ func cohortGrid(rows []tables.CohortRetention, cur string) CohortGrid {
 		starts[r.Cohort] = r.CohortStart
 		maxOff = max(maxOff, r.PeriodOffset)
 		if r.PeriodOffset > 0 {
-			maxRet = max(maxRet, r.RetentionPct)
+			later = append(later, r.RetentionPct)
 		}
 	}
+	// The colour scale tops out at the 95th percentile of later-offset retention: one tiny
+	// early cohort at 50% would otherwise wash out every other cell.
+	sort.Float64s(later)
+	maxRet := quantile(later, 0.95)
 	var g CohortGrid
 	for o := int64(0); o <= maxOff; o++ {
 		g.Offsets = append(g.Offsets, o)
@@ -581,7 +588,7 @@ func cohortGrid(rows []tables.CohortRetention, cur string) CohortGrid {
 				// small retention differences stay visible.
 				frac := 1.0
 				if o > 0 && maxRet > 0 {
-					frac = r.RetentionPct / maxRet
+					frac = min(1, r.RetentionPct/maxRet)
 				}
 				cell.Style = cellStyle(frac)
 			}
@@ -870,6 +877,8 @@ func sortedKVf(m map[string]float64) []KV {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+func lower(f Figure) Figure { f.LowerIsBetter = true; return f }
 
 // round4 rounds to 1/10,000, the precision of the tables' money, so sums of float64
 // columns do not show binary noise.

@@ -186,15 +186,21 @@ func delta(f Figure) string {
 	return s
 }
 
+// deltaClass is "up" or "down" (the sign) plus "good" or "bad" (the meaning).
 func deltaClass(f Figure) string {
 	d := f.Delta()
 	switch {
 	case d == nil:
 		return "none"
-	case *d > 0:
-		return "up"
-	case *d < 0:
-		return "down"
+	case *d == 0:
+		return "flat"
 	}
-	return "flat"
+	dir := "up"
+	if *d < 0 {
+		dir = "down"
+	}
+	if (*d > 0) != f.LowerIsBetter {
+		return dir + " good"
+	}
+	return dir + " bad"
 }

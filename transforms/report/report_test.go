@@ -254,6 +254,19 @@ func TestHeadlineFiguresAndChanges(t *testing.T) {
 			t.Errorf("%s change shows %q, want %q", tc.metric, got, tc.delta)
 		}
 	}
+	// The change is coloured by meaning: RPR down is bad news, CAC down is good news.
+	for metric, want := range map[string]string{"rpr": "delta down bad", "cac": "delta down good", "customers": "delta up good", "aov_repeat": "delta none"} {
+		n := p.one(t, "data-metric", metric)
+		var cls string
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if v, _ := attr(c, "class"); strings.HasPrefix(v, "delta") {
+				cls = v
+			}
+		}
+		if cls != want {
+			t.Errorf("%s change class %q, want %q", metric, cls, want)
+		}
+	}
 }
 
 func TestTablesOnPage(t *testing.T) {
