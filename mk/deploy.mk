@@ -1,17 +1,17 @@
-# mk/deploy.mk — deployment targets, included by the top-level Makefile.
+# mk/deploy.mk — deployment targets, included by the top-level Makefile (-include mk/*.mk).
 #
 #   make prism              build Beam's standalone prism job server (bin/prism)
 #   make worker-binary      cross-compile the pipeline for Dataflow/Flink/Spark workers (linux/amd64, static)
-#   make test-portable      run the sample on the universal runner (prism job server) and on
-#                           in-process prism, and check both outputs are equal
+#   make test-portable      sample on the universal runner (prism job server) == sample on in-process prism
 #   make dataflow-dryrun    build the Dataflow job offline (--runner=dataflow --dry_run), no credentials
+#   make deploy-check       offline syntax checks of deploy/ (DAG, JSON, YAML, HCL, scripts)
 #   make dataflow-template  build the flex-template image (Cloud Build) and spec (needs gcloud + a project)
 #   make dataflow-run       launch the flex template once (needs gcloud + a project)
-#   make deploy-check       offline syntax checks of deploy/ (DAG, JSON, YAML, HCL, scripts) + compare-tool tests
 #
+# test-portable, dataflow-dryrun and deploy-check run in `make test` (TEST_EXTRA).
 # Variables for the Google Cloud targets (see deploy/dataflow/README.md):
-#   PROJECT, REGION (europe-west1), BUCKET (staging bucket, no gs://), AR_REPO (audiencesync),
-#   IMAGE_TAG (git short hash), TEMPLATE_PATH, SERVICE_ACCOUNT.
+#   PROJECT, BUCKET (staging bucket, without gs://), REGION (europe-west1), AR_REPO (audiencesync),
+#   IMAGE_TAG (git short hash), TEMPLATE_PATH, SERVICE_ACCOUNT, AUDIENCES (dry_run|send|off).
 
 GO ?= go
 BIN ?= bin
@@ -21,39 +21,64 @@ IMAGE_TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 IMAGE ?= $(REGION)-docker.pkg.dev/$(PROJECT)/$(AR_REPO)/nightly-template:$(IMAGE_TAG)
 TEMPLATE_PATH ?= gs://$(BUCKET)/templates/audiencesync-nightly.json
 SERVICE_ACCOUNT ?= audiencesync-pipeline@$(PROJECT).iam.gserviceaccount.com
+AUDIENCES ?= dry_run
 
-.PHONY: prism worker-binary test-portable dataflow-dryrun dataflow-template dataflow-run deploy-check
+.PHONY: prism worker-binary test-portable dataflow-dryrun deploy-check dataflow-template dataflow-run
 
-# The job server version follows go.mod's Beam version, so rebuild when go.mod changes.
-prism: $(BIN)/prism
+TEST_EXTRA += test-portable dataflow-dryrun deploy-check
+
+prism: $(BIN)/prism ## build Beam's standalone prism job server (bin/prism) from the module proxy
+# The job server's version follows go.mod's Beam version: rebuild when go.mod changes.
 $(BIN)/prism: go.mod
 	@mkdir -p $(BIN)
 	$(GO) build -o $@ github.com/apache/beam/sdks/v2/go/cmd/prism
 
 # Static linux/amd64 binary: the worker binary for --runner=dataflow and for universal
-# runners with --environment_type=DOCKER|PROCESS (pass it as --worker_binary=...).
-worker-binary:
+# runners with --environment_type=DOCKER|PROCESS (pass it as --worker_binary=...). Keep
+# the symbol table (no -ldflags=-s): the Beam Go SDK resolves functions through it.
+worker-binary: ## cross-compile bin/nightly-linux-amd64 (static) for Dataflow/Flink/Spark workers
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o $(BIN)/nightly-linux-amd64 ./pipelines/nightly
 
-test-portable: $(BIN)/prism
-	PRISM=$(BIN)/prism NIGHTLY=$(BIN)/nightly GO=$(GO) scripts/portable-test.sh
+test-portable: $(BIN)/prism build sample ## sample via universal runner + prism job server == in-process prism
+	PRISM=$(BIN)/prism NIGHTLY=$(BIN)/nightly NIGHTLY_PREBUILT=1 GO=$(GO) scripts/portable-test.sh
 
-dataflow-dryrun:
-	NIGHTLY=$(BIN)/nightly GO=$(GO) scripts/dataflow-dryrun.sh
+dataflow-dryrun: build sample ## build the Dataflow job offline (graph + translation, nothing submitted)
+	NIGHTLY=$(BIN)/nightly NIGHTLY_PREBUILT=1 GO=$(GO) scripts/dataflow-dryrun.sh
+
+deploy-check: ## offline syntax checks of deploy/: Airflow DAG, template metadata, YAML, HCL, scripts
+	python3 -m py_compile deploy/airflow/audiencesync_nightly.py
+	python3 -m json.tool deploy/dataflow/metadata.json >/dev/null
+	@for f in scripts/portable-test.sh scripts/dataflow-dryrun.sh; do bash -n $$f || exit 1; done
+	@if python3 -c 'import yaml' 2>/dev/null; then \
+		python3 -c 'import sys, yaml; [list(yaml.safe_load_all(open(f))) for f in sys.argv[1:]]' \
+			deploy/k8s/*.yaml deploy/dataflow/cloudbuild.yaml && echo "deploy-check: YAML ok"; \
+	else echo "deploy-check: PyYAML missing, YAML not parsed"; fi
+	@if command -v terraform >/dev/null 2>&1; then \
+		terraform fmt -check -recursive deploy/terraform && echo "deploy-check: terraform fmt ok"; \
+	else echo "deploy-check: terraform not installed, HCL not checked"; fi
+	@if command -v gcloud >/dev/null 2>&1; then \
+		tmp=$$(mktemp -d) && \
+		CLOUDSDK_CONFIG=$$tmp CLOUDSDK_CORE_DISABLE_PROMPTS=1 CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true \
+		CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=true \
+		timeout 120 gcloud dataflow flex-template build gs://offline-check/spec.json --print-only \
+			--project=offline-check --image=example.invalid/nightly-template:check --sdk-language=GO \
+			--metadata-file=deploy/dataflow/metadata.json >/dev/null && rm -rf $$tmp && \
+		echo "deploy-check: gcloud flex-template spec (print-only) ok"; \
+	else echo "deploy-check: gcloud not installed, template spec not built"; fi
 
 define need_gcloud
 	@command -v gcloud >/dev/null 2>&1 || { \
 		echo "$@: gcloud is not installed. Install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install)," >&2; \
 		echo "    run 'gcloud auth login', then: make $@ PROJECT=<project> BUCKET=<staging bucket> [REGION=$(REGION)]" >&2; \
-		echo "    The commands it runs are listed in deploy/dataflow/README.md." >&2; exit 2; }
+		echo "    deploy/dataflow/README.md lists the commands this target runs." >&2; exit 2; }
 	@test -n "$(PROJECT)" -a -n "$(BUCKET)" || { \
 		echo "$@: set PROJECT and BUCKET, e.g. make $@ PROJECT=my-project BUCKET=my-project-dataflow" >&2; exit 2; }
 endef
 
 # Image: built remotely by Cloud Build from deploy/dataflow/Dockerfile (no local Docker
 # engine needed); spec: metadata.json + image, written to TEMPLATE_PATH.
-dataflow-template:
+dataflow-template: ## build the Dataflow flex template (needs gcloud, PROJECT=, BUCKET=)
 	$(need_gcloud)
 	gcloud builds submit . --project=$(PROJECT) --region=$(REGION) \
 		--config=deploy/dataflow/cloudbuild.yaml --substitutions=_IMAGE=$(IMAGE)
@@ -64,10 +89,7 @@ dataflow-template:
 		--service-account-email=$(SERVICE_ACCOUNT)
 	@echo "dataflow-template: spec at $(TEMPLATE_PATH), image $(IMAGE)"
 
-# One launch with today's date; parameters as in deploy/dataflow/README.md.
-# AUDIENCES=dry_run keeps audiences on files (no platform calls); send syncs them.
-AUDIENCES ?= dry_run
-dataflow-run:
+dataflow-run: ## launch the flex template once (needs gcloud, PROJECT=, BUCKET=; AUDIENCES=dry_run)
 	$(need_gcloud)
 	gcloud dataflow flex-template run "audiencesync-nightly-$$(date -u +%Y%m%d-%H%M%S)" \
 		--project=$(PROJECT) --region=$(REGION) --template-file-gcs-location=$(TEMPLATE_PATH) \
@@ -77,23 +99,3 @@ dataflow-run:
 		--parameters=output=gs://$(BUCKET)/out/$$(date -u +%Y-%m-%d) \
 		--parameters=state_dir=gs://$(BUCKET)/state \
 		--parameters=audiences=$(AUDIENCES)
-
-deploy-check:
-	python3 -m py_compile deploy/airflow/audiencesync_nightly.py
-	python3 -m json.tool deploy/dataflow/metadata.json >/dev/null
-	@if command -v gcloud >/dev/null 2>&1; then \
-		tmp=$$(mktemp -d) && CLOUDSDK_CONFIG=$$tmp CLOUDSDK_CORE_DISABLE_PROMPTS=1 \
-		gcloud dataflow flex-template build gs://offline-check/spec.json --print-only --project=offline-check \
-			--image=example.invalid/nightly-template:check --sdk-language=GO \
-			--metadata-file=deploy/dataflow/metadata.json >/dev/null && rm -rf $$tmp && \
-		echo "gcloud flex-template spec (print-only): ok"; \
-	else echo "deploy-check: gcloud not installed, template spec not built"; fi
-	@if python3 -c 'import yaml' 2>/dev/null; then \
-		python3 -c 'import sys, yaml; [list(yaml.safe_load_all(open(f))) for f in sys.argv[1:]]' deploy/k8s/*.yaml deploy/dataflow/cloudbuild.yaml && \
-		echo "YAML: ok"; \
-	else echo "deploy-check: PyYAML missing, YAML not parsed"; fi
-	for f in scripts/portable-test.sh scripts/dataflow-dryrun.sh; do bash -n $$f || exit 1; done
-	@if command -v terraform >/dev/null 2>&1; then \
-		terraform fmt -check -recursive deploy/terraform && echo "terraform fmt: ok"; \
-	else echo "deploy-check: terraform not installed, HCL not checked"; fi
-	$(GO) test ./deploy/...

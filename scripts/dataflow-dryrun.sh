@@ -57,6 +57,11 @@ for in in customers order_lines spend; do
 	[[ -f $SAMPLE/$in.csv ]] && args+=(--"$in"="$SAMPLE/$in.csv")
 done
 [[ -f $CONFIG ]] && args+=(--config="$CONFIG")
+# The runner's info logs carry the dry-run report; the pipeline hides them unless --verbose.
+FLAGS=$("$NIGHTLY" --help_beam 2>&1 || true) # captured first: grep -q would SIGPIPE it under pipefail
+if grep -Eq -- '^[[:space:]]*-{1,2}verbose([[:space:]=]|$)' <<<"$FLAGS"; then
+	args+=(--verbose=true)
+fi
 
 mkdir -p "$OUT_DIR/gcloud"
 LOG=$OUT_DIR/dryrun.log
