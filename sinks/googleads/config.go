@@ -18,6 +18,10 @@ const (
 	DefaultBatchSize  = 10000 // the Data Manager API's maximum audience members per request
 	MaxBatchSize      = 10000
 	DefaultRatePerSec = 5
+	// DefaultParallelRequests keeps a second request in flight while one is encoded or
+	// answered, so that a large upload runs at the rate limit.
+	DefaultParallelRequests = 2
+	MaxParallelRequests     = 16
 )
 
 // Credential types (Config.CredentialsType).
@@ -49,6 +53,9 @@ type Config struct {
 	ValidateOnly bool `yaml:"validate_only"`
 	// BatchSize is the number of audience members per request, at most 10,000 (the default).
 	BatchSize int `yaml:"batch_size"`
+	// ParallelRequests is how many requests of one upload may be in flight at once, 1..16,
+	// default 2. The rate limit (http.rate_per_sec) still applies to all of them together.
+	ParallelRequests int `yaml:"parallel_requests"`
 	// HTTP is the timeout, retry and rate-limit policy; http.rate_per_sec defaults to 5.
 	HTTP httpx.Config `yaml:"http"`
 }
@@ -66,6 +73,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
+	}
+	if c.ParallelRequests == 0 {
+		c.ParallelRequests = DefaultParallelRequests
 	}
 	if c.HTTP.RatePerSec == 0 {
 		c.HTTP.RatePerSec = DefaultRatePerSec
@@ -108,6 +118,9 @@ func (c Config) Validate(path string) error {
 	}
 	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
 		return fmt.Errorf("%s.batch_size: %d is outside 1..%d (the Data Manager API takes at most %d members per request)", path, c.BatchSize, MaxBatchSize, MaxBatchSize)
+	}
+	if c.ParallelRequests < 1 || c.ParallelRequests > MaxParallelRequests {
+		return fmt.Errorf("%s.parallel_requests: %d is outside 1..%d", path, c.ParallelRequests, MaxParallelRequests)
 	}
 	return c.HTTP.Validate(path + ".http")
 }

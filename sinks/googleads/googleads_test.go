@@ -363,11 +363,21 @@ func TestWritePayloadsEqualsWhatSyncSends(t *testing.T) {
 	if len(files) != 4 || len(sent) != 4 || dres.Requests != 4 || dres.Sent != 9 {
 		t.Fatalf("%d files, %d sent, dry-run result %+v", len(files), len(sent), dres)
 	}
+	// Requests of one step may run in parallel, so compare as sets; ingests come before
+	// removals in both.
+	var wrote, got []string
 	for i, f := range files {
 		b, _ := os.ReadFile(f)
-		if strings.TrimSpace(string(b)) != strings.TrimSpace(string(sent[i].Body)) || !strings.HasSuffix(f, sent[i].Method+".json") {
-			t.Fatalf("%s differs from request %d:\n%s\n%s", f, i, b, sent[i].Body)
-		}
+		wrote = append(wrote, f[strings.LastIndex(f, "-")+1:]+" "+strings.TrimSpace(string(b)))
+		got = append(got, sent[i].Method+".json "+strings.TrimSpace(string(sent[i].Body)))
+	}
+	if got[3][:11] != "remove.json" {
+		t.Fatalf("last request is %.20s, want the removal", got[3])
+	}
+	sort.Strings(wrote)
+	sort.Strings(got)
+	if diff := cmp.Diff(wrote, got); diff != "" {
+		t.Fatalf("dry-run files differ from the requests (-files +sent):\n%s", diff)
 	}
 }
 
@@ -425,5 +435,22 @@ func TestServiceAccountCredentialsLoad(t *testing.T) {
 	_, err := NewClient(context.Background(), Config{Credentials: secret.Ref{File: key}})
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
+	}
+}
+
+func TestParallelStopsOnFirstError(t *testing.T) {
+	fake := newFake(t)
+	d, _, _ := newDest(t, fake, Target{}, func(c *Config) { c.BatchSize = 2; c.ParallelRequests = 4 })
+	fake.Fail(googleadstest.InvalidArgument("bad batch"))
+	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 40), Remove: members(50, 52)})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.HTTPStatus != 400 {
+		t.Fatalf("err = %v, want the 400 (not a cancellation)", err)
+	}
+	if n := fake.Requests()["remove"]; n != 0 {
+		t.Fatalf("removal ran after a failed ingest (%d requests)", n)
+	}
+	if n := fake.Requests()["ingest"]; n > 4 {
+		t.Fatalf("%d ingests after the failure; at most the 3 already in flight (+1 race) may finish", n)
 	}
 }

@@ -92,6 +92,10 @@ func (d *Destination) Sync(ctx context.Context, req audience.SyncRequest) (audie
 	}
 	name := d.name(req)
 	id, fresh, unknown := req.RemoteID, false, false
+	if d.t.ID != "" && id != d.t.ID {
+		// The config now names another audience than the state: its content is unknown.
+		id = ""
+	}
 	if id == "" {
 		list, err := d.c.ListCustomAudiences(ctx, d.t.account())
 		res.Requests++
@@ -185,8 +189,9 @@ func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audie
 		}
 		return nil
 	}
-	id, fresh := req.RemoteID, false
-	if id == "" {
+	// Mirror Sync: a configured id without matching state means unknown content (replace).
+	id, fresh, unknown := req.RemoteID, false, d.t.ID != "" && req.RemoteID != d.t.ID
+	if d.t.ID != "" {
 		id = d.t.ID
 	}
 	if id == "" {
@@ -204,7 +209,7 @@ func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audie
 		}
 	}
 	res.RemoteID = id
-	p := d.planFor(req, fresh, false)
+	p := d.planFor(req, fresh, unknown)
 	d.account(&res, p)
 	var buf []byte
 	for _, s := range p.steps {
@@ -355,13 +360,19 @@ func IsSHA256Hex(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+		if !lowerHex[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
 
 // stripKept returns the members to remove with every identifier that a kept member (in add or
 // all) still uses blanked out, and drops members left with nothing: removing by that

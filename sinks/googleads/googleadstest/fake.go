@@ -247,7 +247,6 @@ type body struct {
 }
 
 var (
-	reHash   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	reDigits = regexp.MustCompile(`^[0-9]+$`)
 )
 
@@ -383,7 +382,7 @@ func (s *Server) handle(r *http.Request) (any, *apiErr) {
 			if (id.EmailAddress == "") == (id.PhoneNumber == "") {
 				return nil, invalid("audience_members[%d].user_data.user_identifiers[%d]: set exactly one of email_address, phone_number", i, j)
 			}
-			if !reHash.MatchString(v) {
+			if !isHash(v) {
 				return nil, invalid("audience_members[%d].user_data.user_identifiers[%d]: not a lowercase hex SHA-256 hash (encoding HEX)", i, j)
 			}
 		}
@@ -423,3 +422,24 @@ func key(h string) [32]byte {
 	copy(k[:], b)
 	return k
 }
+
+// isHash reports a lowercase 64-hex string (a regexp here dominated the fake's CPU time in
+// the million-member benchmark).
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !lowerHex[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
