@@ -74,7 +74,7 @@ if [[ -n "$errs" ]]; then
   echo "$errs"
   fail=1
 fi
-for want in 'id="run-date"' 'data-metric="customers"' 'data-metric="aov_first"' 'class="heat cohorts"' \
+for want in 'id="run-date"' 'data-metric="customers"' 'data-metric="aov_first"' 'class="heat cohorts' \
   'class="heat rfmgrid"' 'class="chart"' 'id="segments"' 'id="run"'; do
   if ! grep -q "$want" "$WORK/page.dom"; then
     echo "browser-test: FAIL: rendered DOM lacks $want"

@@ -118,6 +118,9 @@ type CurrencyData struct {
 type CohortGrid struct {
 	Offsets []int64
 	Rows    []CohortRow
+	// Compact: many offsets; cells show whole percents without the sign so the grid fits
+	// a laptop screen and a landscape page.
+	Compact bool
 }
 
 // CohortRow is one cohort.
@@ -573,6 +576,7 @@ func cohortGrid(rows []tables.CohortRetention, cur string) CohortGrid {
 	for o := int64(0); o <= maxOff; o++ {
 		g.Offsets = append(g.Offsets, o)
 	}
+	g.Compact = len(g.Offsets) > compactOffsets
 	names := make([]string, 0, len(sizes))
 	for c := range sizes {
 		names = append(names, c)
@@ -598,6 +602,9 @@ func cohortGrid(rows []tables.CohortRetention, cur string) CohortGrid {
 	}
 	return g
 }
+
+// compactOffsets is the widest cohort grid shown with one-decimal percentages.
+const compactOffsets = 16
 
 func rfm(custs []tables.CustomerMetrics) (RFMGrid, []NamedCount) {
 	var g RFMGrid

@@ -28,6 +28,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"count":      func(v int64) string { return group(strconv.FormatInt(v, 10)) },
 	"money":      money,
 	"pct":        func(v float64) string { return fixed(v, 1) + "%" },
+	"pct0":       func(v float64) string { return fixed(v, 0) },
 	"num":        num,
 	"value":      value,
 	"delta":      delta,
@@ -132,6 +133,9 @@ func money(v float64) string { return fixed(v, 2) }
 func num(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "—"
+	}
+	if math.Abs(v) < 1e-9 { // floating-point residue of a zero (e.g. a back-transformed centroid)
+		v = 0
 	}
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
 		return fixed(v, 0)
