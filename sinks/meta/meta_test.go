@@ -19,6 +19,7 @@ import (
 	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 )
 
 const (
@@ -537,5 +538,72 @@ func TestConfigValidate(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("got %v, want prefix %q", err, tc.want)
 		}
+	}
+}
+
+func TestYAMLKeys(t *testing.T) {
+	var doc struct {
+		Meta   Config `yaml:"meta"`
+		Target Target `yaml:"target"`
+	}
+	src := `
+meta:
+  base_url: https://graph.example
+  api_version: v26.0
+  access_token: {env: META_TOKEN}
+  app_secret: {file: /run/secrets/meta}
+  customer_file_source: PARTNER_PROVIDED_ONLY
+  send_extern_id: true
+  batch_size: 5000
+  http: {rate_per_sec: 2, timeout: 10s, max_attempts: 3}
+target:
+  ad_account_id: act_42
+  id: "99"
+  name: VIP
+  description: top spenders
+`
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := Config{BaseURL: "https://graph.example", APIVersion: "v26.0", AccessToken: secret.Ref{Env: "META_TOKEN"}, AppSecret: secret.Ref{File: "/run/secrets/meta"},
+		CustomerFileSource: "PARTNER_PROVIDED_ONLY", SendExternID: true, BatchSize: 5000, HTTP: httpx.Config{RatePerSec: 2, Timeout: 10 * time.Second, MaxAttempts: 3}}
+	if diff := cmp.Diff(want, doc.Meta); diff != "" {
+		t.Fatalf("config (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(Target{AdAccountID: "act_42", ID: "99", Name: "VIP", Description: "top spenders"}, doc.Target); diff != "" {
+		t.Fatalf("target (-want +got):\n%s", diff)
+	}
+}
+
+func TestRerunOfSameNightContinuesTheSession(t *testing.T) {
+	fake := metatest.New(testToken, testSecret)
+	defer fake.Close()
+	c, _ := newClient(t, fake, func(c *Config) { c.BatchSize = 2 })
+	id := fake.AddAudience(account, "r")
+	old := member(50)
+	fake.Seed(id, []string{old.Email}, []string{old.Phone})
+	d := newDest(t, c, Target{AdAccountID: account})
+	all := members(0, 7) // 4 batches: 2, 2, 2, 1
+	req := audience.SyncRequest{Audience: "r", BatchID: "2026-11-27/r/meta", RemoteID: id, Mode: audience.ModeReplace, All: all}
+	// The third batch fails for good: the run stops with the replace half done.
+	fake.FailAt("/usersreplace", 3, metatest.InvalidParam100())
+	if _, err := d.Sync(context.Background(), req); err == nil || !strings.Contains(err.Error(), "batch 3 of 4") {
+		t.Fatalf("err = %v", err)
+	}
+	if emails, _, _ := fake.Members(id); len(emails) != 1 || emails[0] != old.Email {
+		t.Fatalf("a half-done replace changed the audience: %v", emails)
+	}
+	// The rerun of the same night sends the same session from batch 1; the fake takes batches
+	// 1 and 2 as replays and the rest as new.
+	if _, err := d.Sync(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	ss := fake.Sessions()
+	if len(ss) != 1 || fmt.Sprint(ss[0].Batches) != "[2 2 2 1]" || ss[0].Replayed != 2 || !ss[0].Closed {
+		t.Fatalf("sessions = %+v, want one session of 4 batches with 2 replays", ss)
+	}
+	emails, _, _ := fake.Members(id)
+	if diff := cmp.Diff(emailsOf(all), emails); diff != "" {
+		t.Fatalf("e-mails (-want +got):\n%s", diff)
 	}
 }

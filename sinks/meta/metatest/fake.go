@@ -63,6 +63,7 @@ type SessionLog struct {
 	Batches    []int // rows per batch, in batch_seq order
 	Estimated  int
 	Closed     bool // last_batch_flag seen
+	Replayed   int  // batches received again (lost answers, reruns of the same night)
 }
 
 type sessionKey struct {
@@ -104,6 +105,7 @@ type Server struct {
 
 type matchedFault struct {
 	match string
+	skip  int // matching requests to let through first
 	f     Fault
 }
 
@@ -145,8 +147,15 @@ func (s *Server) Fail(match string, faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range faults {
-		s.faults = append(s.faults, matchedFault{match, f})
+		s.faults = append(s.faults, matchedFault{match: match, f: f})
 	}
+}
+
+// FailAt answers the nth request from now whose path contains match with f.
+func (s *Server) FailAt(match string, nth int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, matchedFault{match: match, skip: nth - 1, f: f})
 }
 
 // MarkInvalid makes the fake count rows carrying this hash as invalid entries (as Meta does
@@ -333,6 +342,10 @@ func (s *Server) handle(r *http.Request) (any, *graphError, string) {
 	s.requests[route]++
 	for i, f := range s.faults {
 		if f.match == "" || strings.Contains(path, f.match) {
+			if f.skip > 0 {
+				s.faults[i].skip--
+				break
+			}
 			s.faults = append(s.faults[:i], s.faults[i+1:]...)
 			msg := f.f.Message
 			if msg == "" {
@@ -500,11 +513,17 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 	k := sessionKey{audienceID, *sp.SessionID}
 	ss := s.sessions[k]
 	rows := len(pl.Data)
-	if ss != nil && *sp.BatchSeq == len(ss.log.Batches) && rows == ss.lastRows && ss.log.Op == op {
-		// A retry of the batch just accepted (its answer was lost): accept without effect.
-		return s.answer(audienceID, *sp.SessionID, rows, 0), nil, ""
-	}
+	replay := ss != nil && ss.log.Op == op && *sp.BatchSeq <= len(ss.log.Batches) &&
+		rows == ss.log.Batches[*sp.BatchSeq-1] && *sp.EstimatedNumTotal == ss.log.Estimated
 	switch {
+	case replay:
+		// A batch sent again: its answer was lost, or a rerun of the same night (same BatchID,
+		// same session) starts over. Rows are sets, so applying them again to an open session
+		// is harmless; a finished session is not touched again.
+		ss.log.Replayed++
+		if ss.log.Closed {
+			return s.answer(audienceID, *sp.SessionID, rows, 0), nil, ""
+		}
 	case ss == nil && *sp.BatchSeq != 1:
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: first batch must have batch_seq 1, got %d", *sp.SessionID, *sp.BatchSeq)}, ""
 	case ss == nil:
@@ -523,18 +542,22 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 	case *sp.EstimatedNumTotal != ss.log.Estimated:
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: estimated_num_total changed from %d to %d", *sp.SessionID, ss.log.Estimated, *sp.EstimatedNumTotal)}, ""
 	}
-	if ss.received+rows > ss.log.Estimated {
+	if replay {
+		// Checked when first accepted.
+	} else if ss.received+rows > ss.log.Estimated {
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: %d rows is more than estimated_num_total %d", *sp.SessionID, ss.received+rows, ss.log.Estimated)}, ""
 	}
-	if *sp.LastBatchFlag && ss.received+rows != ss.log.Estimated {
+	if !replay && *sp.LastBatchFlag && ss.received+rows != ss.log.Estimated {
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: last batch flagged after %d rows, estimated %d", *sp.SessionID, ss.received+rows, ss.log.Estimated)}, ""
 	}
-	if !*sp.LastBatchFlag && ss.received+rows == ss.log.Estimated {
+	if !replay && !*sp.LastBatchFlag && ss.received+rows == ss.log.Estimated {
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: all %d estimated rows sent but last_batch_flag is false", *sp.SessionID, ss.log.Estimated)}, ""
 	}
-	ss.received += rows
-	ss.lastRows = rows
-	ss.log.Batches = append(ss.log.Batches, rows)
+	if !replay {
+		ss.received += rows
+		ss.lastRows = rows
+		ss.log.Batches = append(ss.log.Batches, rows)
+	}
 	s.maxRows = max(s.maxRows, rows)
 	if s.record {
 		s.bodies = append(s.bodies, Request{Method: method, Path: "/" + s.Version + path, Payload: p.Get("payload"), Session: p.Get("session")})
