@@ -47,7 +47,8 @@ dataflow-dryrun: build sample ## build the Dataflow job offline (graph + transla
 	NIGHTLY=$(BIN)/nightly NIGHTLY_PREBUILT=1 GO=$(GO) scripts/dataflow-dryrun.sh
 
 deploy-check: ## offline syntax checks of deploy/: Airflow DAG, template metadata, YAML, HCL, scripts
-	python3 -m py_compile deploy/airflow/audiencesync_nightly.py
+	python3 -m py_compile deploy/airflow/audiencesync_nightly.py deploy/airflow/plugins/audiencesync_alerts.py
+	python3 deploy/airflow/test_dag_stubbed.py
 	python3 -m json.tool deploy/dataflow/metadata.json >/dev/null
 	@for f in scripts/portable-test.sh scripts/dataflow-dryrun.sh; do bash -n $$f || exit 1; done
 	@if python3 -c 'import yaml' 2>/dev/null; then \
