@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
+	"gopkg.in/yaml.v3"
 
 	"github.com/audiencesync/audiencesync/sinks/googleads/googleadstest"
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -452,5 +453,38 @@ func TestParallelStopsOnFirstError(t *testing.T) {
 	}
 	if n := fake.Requests()["ingest"]; n > 4 {
 		t.Fatalf("%d ingests after the failure; at most the 3 already in flight (+1 race) may finish", n)
+	}
+}
+
+func TestYAMLKeys(t *testing.T) {
+	var doc struct {
+		Google Config `yaml:"google"`
+		Target Target `yaml:"target"`
+	}
+	src := `
+google:
+  endpoint: https://dm.example/
+  credentials_type: authorized_user
+  credentials: {file: /run/secrets/user.json}
+  login_account_id: "111-222-3333"
+  validate_only: true
+  batch_size: 500
+  parallel_requests: 4
+  http: {rate_per_sec: 1, burst: 2}
+target:
+  operating_account_id: "123-456-7890"
+  user_list_id: "77"
+  login_account_id: "999"
+`
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Endpoint: "https://dm.example/", CredentialsType: "authorized_user", Credentials: secret.Ref{File: "/run/secrets/user.json"},
+		LoginAccountID: "111-222-3333", ValidateOnly: true, BatchSize: 500, ParallelRequests: 4, HTTP: httpx.Config{RatePerSec: 1, Burst: 2}}
+	if diff := cmp.Diff(want, doc.Google); diff != "" {
+		t.Fatalf("config (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(Target{OperatingAccountID: "123-456-7890", UserListID: "77", LoginAccountID: "999"}, doc.Target); diff != "" {
+		t.Fatalf("target (-want +got):\n%s", diff)
 	}
 }

@@ -607,3 +607,18 @@ func TestRerunOfSameNightContinuesTheSession(t *testing.T) {
 		t.Fatalf("e-mails (-want +got):\n%s", diff)
 	}
 }
+
+func TestNetworkErrorHidesToken(t *testing.T) {
+	fake := metatest.New(testToken, testSecret)
+	c, _ := newClient(t, fake, func(c *Config) { c.HTTP.MaxAttempts = 2 })
+	fake.Close() // connection refused from now on
+	_, err := newDest(t, c, Target{AdAccountID: account}).Sync(context.Background(), audience.SyncRequest{Audience: "x", BatchID: "b", Add: members(0, 1)})
+	if err == nil {
+		t.Fatal("no error from a closed server")
+	}
+	for _, s := range []string{testToken, testSecret, AppSecretProof(testSecret, testToken), "access_token="} {
+		if strings.Contains(err.Error(), s) {
+			t.Fatalf("error leaks %q: %v", s, err)
+		}
+	}
+}
