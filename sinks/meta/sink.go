@@ -122,7 +122,7 @@ func (d *Destination) Sync(ctx context.Context, req audience.SyncRequest) (audie
 	}
 	res.RemoteID = id
 	p := d.planFor(req, fresh, unknown)
-	d.account(&res, p)
+	d.countSkipped(&res, p)
 	var buf []byte
 	for _, s := range p.steps {
 		total := countRows(s.members, d.c.cfg.SendExternID)
@@ -157,8 +157,8 @@ func (d *Destination) Sync(ctx context.Context, req audience.SyncRequest) (audie
 	return res, nil
 }
 
-// account records the locally skipped rows.
-func (d *Destination) account(res *audience.Result, p plan) {
+// countSkipped records the members that had nothing to send.
+func (d *Destination) countSkipped(res *audience.Result, p plan) {
 	if p.skipped > 0 {
 		res.Rejected += p.skipped
 		res.RejectReasons["no_identifier"] += p.skipped
@@ -210,7 +210,7 @@ func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audie
 	}
 	res.RemoteID = id
 	p := d.planFor(req, fresh, unknown)
-	d.account(&res, p)
+	d.countSkipped(&res, p)
 	var buf []byte
 	for _, s := range p.steps {
 		total := countRows(s.members, d.c.cfg.SendExternID)
