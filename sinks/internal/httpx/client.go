@@ -35,12 +35,12 @@ type Client struct {
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 	rand     func() float64
-	limiter  *rate.Limiter
+	limiter  *rate.Limiter // this client's own bucket (Config.RatePerSec)
+	shared   *Shared       // buckets and pauses shared with sibling clients of the same account
 	log      *slog.Logger
 
-	mu         sync.Mutex
-	pauseUntil time.Time // from an exhausted X-RateLimit-*Remaining header
-	lastToken  string    // the last bearer token sent, redacted from errors
+	mu        sync.Mutex
+	lastToken string // the last bearer token sent, redacted from errors
 
 	requests, retries, throttled, failures, rateWaits atomic.Int64
 }
@@ -89,6 +89,29 @@ func WithRand(f func() float64) Option { return func(c *Client) { c.rand = f } }
 // platform, method, path, status, attempt and wait: never bodies, queries or headers.
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
+// Shared is the rate-limit state of one platform account used by several Clients (say one
+// for reads and a slower one for uploads): a common token bucket and the pause requested by
+// X-RateLimit-* headers. Build it with NewShared and pass it with WithShared to each client.
+type Shared struct {
+	limiter *rate.Limiter // nil = no common bucket
+	mu      sync.Mutex
+	until   time.Time
+}
+
+// NewShared makes shared state with a common bucket of ratePerSec (0 = none) and burst
+// (at least 1).
+func NewShared(ratePerSec float64, burst int) *Shared {
+	s := &Shared{}
+	if ratePerSec > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(ratePerSec), max(burst, 1))
+	}
+	return s
+}
+
+// WithShared makes the client wait on s's bucket (besides its own) and share pauses with the
+// other clients built with s.
+func WithShared(s *Shared) Option { return func(c *Client) { c.shared = s } }
+
 // New builds a Client for platform ("yandex", "vk", …), which prefixes every error.
 func New(platform string, cfg Config, opts ...Option) *Client {
 	c := &Client{
@@ -108,6 +131,9 @@ func New(platform string, cfg Config, opts ...Option) *Client {
 	}
 	if c.cfg.RatePerSec > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(c.cfg.RatePerSec), c.cfg.Burst)
+	}
+	if c.shared == nil {
+		c.shared = NewShared(0, 0)
 	}
 	return c
 }
@@ -290,40 +316,43 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, attempt int) (*
 	return resp, body, nil
 }
 
-// waitTurn blocks for a pause requested by rate-limit headers and for the token bucket.
+// waitTurn blocks for a pause requested by rate-limit headers, then for the client's own
+// bucket and the shared one.
 func (c *Client) waitTurn(ctx context.Context) error {
-	c.mu.Lock()
-	until := c.pauseUntil
-	c.mu.Unlock()
+	c.shared.mu.Lock()
+	until := c.shared.until
+	c.shared.mu.Unlock()
 	if d := until.Sub(c.now()); d > 0 {
 		c.rateWaits.Add(1)
 		if err := c.sleep(ctx, d); err != nil {
 			return err
 		}
 	}
-	if c.limiter == nil {
-		return nil
-	}
-	now := c.now()
-	r := c.limiter.ReserveN(now, 1)
-	if !r.OK() {
-		return errors.New("rate limiter cannot grant a request: burst must be at least 1")
-	}
-	if d := r.DelayFrom(now); d > 0 {
-		c.rateWaits.Add(1)
-		if err := c.sleep(ctx, d); err != nil {
-			r.CancelAt(c.now())
-			return err
+	for _, lim := range [2]*rate.Limiter{c.limiter, c.shared.limiter} {
+		if lim == nil {
+			continue
+		}
+		now := c.now()
+		r := lim.ReserveN(now, 1)
+		if !r.OK() {
+			return errors.New("rate limiter cannot grant a request: burst must be at least 1")
+		}
+		if d := r.DelayFrom(now); d > 0 {
+			c.rateWaits.Add(1)
+			if err := c.sleep(ctx, d); err != nil {
+				r.CancelAt(c.now())
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 func (c *Client) pause(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if until := c.now().Add(d); until.After(c.pauseUntil) {
-		c.pauseUntil = until
+	c.shared.mu.Lock()
+	defer c.shared.mu.Unlock()
+	if until := c.now().Add(d); until.After(c.shared.until) {
+		c.shared.until = until
 	}
 }
 

@@ -405,3 +405,18 @@ func TestCustomClassifier(t *testing.T) {
 		t.Errorf("waits (-want +got):\n%s (requests %d)", diff, n.Load())
 	}
 }
+
+func TestSharedLimitsAcrossClients(t *testing.T) {
+	srv, _ := script(t, answer(200, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "2"), answer(200))
+	clk := newFakeClock()
+	sh := NewShared(1, 1) // one request a second over both clients
+	a := newTestClient(clk, Config{}, 0, WithShared(sh))
+	b := newTestClient(clk, Config{}, 0, WithShared(sh))
+	get(t, a, srv.URL) // t=0; answer asks for a 2s pause
+	get(t, b, srv.URL) // waits the 2s pause (the shared bucket has refilled by then)
+	get(t, a, srv.URL) // t=2: the shared bucket was used at t=2, so 1s
+	want := []time.Duration{2 * time.Second, time.Second}
+	if diff := cmp.Diff(want, clk.waits()); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+}

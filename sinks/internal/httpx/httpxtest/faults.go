@@ -6,7 +6,9 @@
 package httpxtest
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -85,6 +87,10 @@ func (f *Faults) Wrap(h http.Handler, errBody func(status int) string) http.Hand
 			return
 		}
 		if ft.Delay > 0 {
+			// Read the body first: only then does net/http watch the connection and cancel
+			// r.Context() when the client gives up.
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			t := time.NewTimer(ft.Delay)
 			select {
 			case <-r.Context().Done():
