@@ -136,12 +136,17 @@ func NewClient(baseURL, token string, hcfg httpx.Config, writesPerMinute float64
 		return nil, fmt.Errorf("yandex: base URL %q: %v", baseURL, err)
 	}
 	c := &Client{base: u, token: token}
+	// Reads and writes share the account's request bucket (http.rate_per_sec); writes also
+	// wait on the create/modify quota bucket.
 	common := append([]httpx.Option{
 		httpx.WithClassifier(classify),
 		httpx.WithAuthHeader(c.authorize),
 		httpx.WithSecrets(func() []string { return []string{c.token} }),
+		httpx.WithShared(httpx.NewShared(hcfg.RatePerSec, hcfg.Burst)),
 	}, opts...)
-	c.read = httpx.New("yandex", hcfg, common...)
+	rcfg := hcfg
+	rcfg.RatePerSec, rcfg.Burst = 0, 0
+	c.read = httpx.New("yandex", rcfg, common...)
 	wcfg := hcfg
 	wcfg.RatePerSec = writesPerMinute / 60
 	wcfg.Burst = 1

@@ -143,9 +143,11 @@ func TestFirstSyncCreatesThenDiffsThenNothing(t *testing.T) {
 	if diff := cmp.Diff(wantCalls, f.srv.WriteCalls()); diff != "" {
 		t.Errorf("write calls (-want +got):\n%s", diff)
 	}
-	// Writes share a 10-a-minute bucket: confirm waited 6s after the upload; then one poll
-	// interval (15s) while the segment was is_processed.
-	if diff := cmp.Diff([]time.Duration{6 * time.Second, 15 * time.Second}, f.clk.waits()); diff != "" {
+	// All calls share the 5/s bucket, writes also a 10-a-minute one: GET at 0; upload waits
+	// 200ms for the shared bucket (t=0.2s); confirm waits for the write bucket until t=6s;
+	// the poll GET waits 200ms behind confirm; one poll interval (15s) while is_processed.
+	want := []time.Duration{200 * time.Millisecond, 5800 * time.Millisecond, 200 * time.Millisecond, 15 * time.Second}
+	if diff := cmp.Diff(want, f.clk.waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 
@@ -401,11 +403,16 @@ func TestPollingBoundedAndProcessingWaited(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "still processing") || !strings.Contains(err.Error(), "poll_timeout") {
 		t.Errorf("err = %v", err)
 	}
+	// The poll budget is 30s/10s = 3 sleeps after the first look, per wait: 3 at the end of
+	// the creation and 3 before the refused change.
+	n := 0
 	for _, w := range f.clk.waits() {
-		// poll interval, the 10/min write bucket, the 5/s read bucket
-		if w != 10*time.Second && w != 6*time.Second && w != 200*time.Millisecond {
-			t.Errorf("unexpected wait %s", w)
+		if w == 10*time.Second {
+			n++
 		}
+	}
+	if n != 6 {
+		t.Errorf("%d poll sleeps in %v, want 6", n, f.clk.waits())
 	}
 }
 
@@ -533,14 +540,15 @@ func TestAccountSharesWriteQuota(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Four writes through one 10/min bucket go out at 0, 6, 12 and 18 s: the clock ends at
-	// 18 s whatever the small read waits in between. Separate buckets per audience would let
-	// the second upload go right after the first audience's reads (~12 s in all).
+	// Worked out by hand (s): 1st audience GET 0, upload 0→0.2 (shared 5/s bucket), confirm
+	// →6 (write bucket), poll GET →6.2; 2nd audience GET →6.4, upload →12 (write bucket, shared
+	// with the 1st audience), confirm →18, poll GET →18.2. With a write bucket per audience the
+	// 2nd upload would go at 6.6 and everything end near 12.8s.
 	var total time.Duration
 	for _, w := range f.clk.waits() {
 		total += w
 	}
-	if total != 18*time.Second {
-		t.Errorf("waits %v sum to %s, want 18s", f.clk.waits(), total)
+	if total != 18200*time.Millisecond {
+		t.Errorf("waits %v sum to %s, want 18.2s", f.clk.waits(), total)
 	}
 }
