@@ -12,7 +12,6 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/orders"
-	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
@@ -296,55 +295,6 @@ func readHistory(ctx context.Context, outDir string) (History, error) {
 	return h, nil
 }
 
-// inputs are the tables of one run.
-type inputs struct {
-	summary   tables.Summary
-	customers []tables.CustomerMetrics
-	periods   []tables.PeriodMetrics
-	cohorts   []tables.CohortRetention
-	churn     []tables.ChurnList
-	members   []tables.SegmentMembership
-	centroids []tables.KMeansCentroid
-	syncs     []tables.SyncLog
-	clv       []tables.CLVModel
-}
-
-func readTable[T any](ctx context.Context, outDir, name string, dst *[]T) error {
-	rows, err := parquetio.ReadDir[T](ctx, fileio.Join(outDir, name))
-	if err != nil {
-		return fmt.Errorf("report: read table %s under %s: %w", name, outDir, err)
-	}
-	*dst = rows
-	return nil
-}
-
-func readInputs(ctx context.Context, outDir string) (inputs, error) {
-	var in inputs
-	sp := fileio.Join(outDir, SummaryFile)
-	b, err := fileio.ReadFile(ctx, sp)
-	if err != nil {
-		return in, fmt.Errorf("report: read %s: %w (the pipeline writes the run summary before the report)", sp, err)
-	}
-	if err := json.Unmarshal(b, &in.summary); err != nil {
-		return in, fmt.Errorf("report: %s is not a run summary: %w", sp, err)
-	}
-	for _, err := range []error{
-		readTable(ctx, outDir, "customer_metrics", &in.customers),
-		readTable(ctx, outDir, "period_metrics", &in.periods),
-		readTable(ctx, outDir, "cohort_retention", &in.cohorts),
-		readTable(ctx, outDir, "churn_list", &in.churn),
-		readTable(ctx, outDir, "segment_membership", &in.members),
-		readTable(ctx, outDir, "kmeans_centroids", &in.centroids),
-		readTable(ctx, outDir, "sync_log", &in.syncs),
-		readTable(ctx, outDir, "clv_model", &in.clv),
-	} {
-		if err != nil {
-			return in, err
-		}
-	}
-	return in, nil
-}
-
 // Build reads the run's tables, summary and history under outDir and aggregates them.
 func Build(ctx context.Context, outDir string) (Data, error) {
 	in, err := readInputs(ctx, outDir)
@@ -375,17 +325,15 @@ func onDate[T any](rows []T, day int32, date func(T) int32, table string, warn *
 
 func build(in inputs, h History) (Data, error) {
 	s := in.summary
-	day, err := orders.ParseDay(s.RunDate)
-	if err != nil {
-		return Data{}, fmt.Errorf("report: run_summary.json run_date: %w", err)
-	}
 	d := Data{RunDate: s.RunDate}
-	rd := int32(day)
-	in.customers = onDate(in.customers, rd, func(r tables.CustomerMetrics) int32 { return r.RunDate }, "customer_metrics", &d.Warnings)
+	rd := in.day
+	for _, t := range []string{"customer_metrics", "churn_list", "segment_membership"} {
+		if n := in.otherDate[t]; n > 0 {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s: %d rows are not dated %s and are left out", t, n, s.RunDate))
+		}
+	}
 	in.periods = onDate(in.periods, rd, func(r tables.PeriodMetrics) int32 { return r.RunDate }, "period_metrics", &d.Warnings)
 	in.cohorts = onDate(in.cohorts, rd, func(r tables.CohortRetention) int32 { return r.RunDate }, "cohort_retention", &d.Warnings)
-	in.churn = onDate(in.churn, rd, func(r tables.ChurnList) int32 { return r.RunDate }, "churn_list", &d.Warnings)
-	in.members = onDate(in.members, rd, func(r tables.SegmentMembership) int32 { return r.RunDate }, "segment_membership", &d.Warnings)
 	in.centroids = onDate(in.centroids, rd, func(r tables.KMeansCentroid) int32 { return r.RunDate }, "kmeans_centroids", &d.Warnings)
 	in.syncs = onDate(in.syncs, rd, func(r tables.SyncLog) int32 { return r.RunDate }, "sync_log", &d.Warnings)
 	in.clv = onDate(in.clv, rd, func(r tables.CLVModel) int32 { return r.RunDate }, "clv_model", &d.Warnings)
@@ -436,8 +384,8 @@ func build(in inputs, h History) (Data, error) {
 // currencies lists every currency with customers, periods or cohorts, sorted.
 func currencies(in inputs) []string {
 	seen := map[string]bool{}
-	for _, r := range in.customers {
-		seen[r.Currency] = true
+	for c := range in.customers {
+		seen[c] = true
 	}
 	for _, r := range in.periods {
 		seen[r.Currency] = true
@@ -455,11 +403,9 @@ func currencies(in inputs) []string {
 
 func buildCurrency(in inputs, cur string, prev map[string]float64, warn *[]string) CurrencyData {
 	cd := CurrencyData{Currency: cur}
-	var custs []tables.CustomerMetrics
-	for _, r := range in.customers {
-		if r.Currency == cur {
-			custs = append(custs, r)
-		}
+	custs := in.customers[cur]
+	if custs == nil {
+		custs = newCustAgg()
 	}
 	var periods []tables.PeriodMetrics // channel "all", by period start
 	for _, r := range in.periods {
@@ -475,21 +421,7 @@ func buildCurrency(in inputs, cur string, prev map[string]float64, warn *[]strin
 		}
 	}
 
-	var orderSum int64
-	var revenue, active float64
-	for _, c := range custs {
-		orderSum += c.Orders
-		revenue += c.Revenue
-		if c.Active {
-			active++
-		}
-	}
-	var churned float64
-	for _, c := range in.churn {
-		if c.Currency == cur {
-			churned++
-		}
-	}
+	churned := float64(in.churned[cur])
 	fig := func(key, label, kind, note string, v *float64) Figure {
 		f := Figure{Key: key, Label: label, Kind: kind, Note: note, Value: v}
 		if pv, ok := prev[key]; ok {
@@ -498,10 +430,10 @@ func buildCurrency(in inputs, cur string, prev map[string]float64, warn *[]strin
 		return f
 	}
 	cd.Figures = []Figure{
-		fig("customers", "Customers", KindCount, "to date", ptr(float64(len(custs)))),
-		fig("active_customers", "Active customers", KindCount, "bought within the activity window", ptr(active)),
-		fig("orders", "Orders", KindCount, "to date", ptr(float64(orderSum))),
-		fig("revenue", "Revenue", KindMoney, "to date", ptr(round4(revenue))),
+		fig("customers", "Customers", KindCount, "to date", ptr(float64(custs.customers))),
+		fig("active_customers", "Active customers", KindCount, "bought within the activity window", ptr(float64(custs.active))),
+		fig("orders", "Orders", KindCount, "to date", ptr(float64(custs.orders))),
+		fig("revenue", "Revenue", KindMoney, "to date", ptr(round4(custs.revenue))),
 	}
 	if last != nil {
 		cd.LastPeriod = last.Period
@@ -541,8 +473,8 @@ func buildCurrency(in inputs, cur string, prev map[string]float64, warn *[]strin
 	cd.AOVChart = charts("AOV")(aovChart(complete, cur))
 	cd.RateChart = charts("RPR and CRR")(rateChart(complete))
 	cd.RFM, cd.RFMSegments = rfm(custs)
-	cd.Clusters, cd.ClusterExtra = clusters(in.centroids, cur, int64(len(custs)))
-	cd.CLV = clvData(custs, in.clv, cur, warn)
+	cd.Clusters, cd.ClusterExtra = clusters(in.centroids, cur, custs.customers)
+	cd.CLV = clvData(custs.clv, in.clv, cur, warn)
 	return cd
 }
 
@@ -606,37 +538,16 @@ func cohortGrid(rows []tables.CohortRetention, cur string) CohortGrid {
 // compactOffsets is the widest cohort grid shown with one-decimal percentages.
 const compactOffsets = 16
 
-func rfm(custs []tables.CustomerMetrics) (RFMGrid, []NamedCount) {
-	var g RFMGrid
-	type key struct{ r, f int64 }
-	counts := map[key]int64{}
-	revs := map[key]float64{}
+func rfm(a *custAgg) (RFMGrid, []NamedCount) {
+	g := RFMGrid{Best: a.best, Unscored: a.unscored}
+	type key = [2]int64
+	counts, revs := map[key]int64{}, map[key]float64{}
 	rs, fs := map[int64]bool{}, map[int64]bool{}
-	segs := map[string]*NamedCount{}
-	for _, c := range custs {
-		if c.RFMBest != 0 {
-			g.Best = c.RFMBest
-		}
-		if c.RFMRecency <= 0 || c.RFMFrequency <= 0 {
-			g.Unscored++
-		} else {
-			k := key{c.RFMRecency, c.RFMFrequency}
-			counts[k]++
-			revs[k] += c.Revenue
-			rs[c.RFMRecency], fs[c.RFMFrequency] = true, true
-		}
-		name := c.RFMSegment
-		if name == "" {
-			name = "(none)"
-		}
-		s := segs[name]
-		if s == nil {
-			s = &NamedCount{Name: name}
-			segs[name] = s
-		}
-		s.Count++
-		s.Revenue += c.Revenue
+	for k, c := range a.cells {
+		counts[k], revs[k] = c.count, c.revenue
+		rs[k[0]], fs[k[1]] = true, true
 	}
+	segs := a.segs
 	if len(counts) == 0 {
 		return RFMGrid{}, nil
 	}
@@ -677,7 +588,7 @@ func rfm(custs []tables.CustomerMetrics) (RFMGrid, []NamedCount) {
 	}
 	var named []NamedCount
 	for _, s := range segs {
-		s.Share = float64(s.Count) / float64(len(custs)) * 100
+		s.Share = float64(s.Count) / float64(a.customers) * 100
 		s.Revenue = round4(s.Revenue)
 		named = append(named, *s)
 	}
@@ -734,13 +645,7 @@ func clusters(rows []tables.KMeansCentroid, cur string, customers int64) ([]Clus
 	return out, extra
 }
 
-func clvData(custs []tables.CustomerMetrics, models []tables.CLVModel, cur string, warn *[]string) *CLVData {
-	var vals []float64
-	for _, c := range custs {
-		if c.PredCLV != nil && !math.IsNaN(*c.PredCLV) {
-			vals = append(vals, *c.PredCLV)
-		}
-	}
+func clvData(vals []float64, models []tables.CLVModel, cur string, warn *[]string) *CLVData {
 	var ms []tables.CLVModel
 	for _, m := range models {
 		if m.Currency == cur {
@@ -794,11 +699,9 @@ func quantile(sorted []float64, q float64) float64 {
 }
 
 func buildSegments(in inputs, prev map[string]int64, today map[string]int64) []SegmentRow {
-	counts := map[[2]string]int64{}
-	for _, m := range in.members {
-		counts[[2]string{m.Source, m.Segment}]++
-	}
-	if len(in.members) == 0 {
+	counts := in.segments
+	if len(counts) == 0 {
+		counts = map[[2]string]int64{}
 		// Without the membership table, fall back to the summary's counts, whose names
 		// carry the source as a prefix (rfm:, kmeans:, rule:).
 		for name, n := range in.summary.Segments {

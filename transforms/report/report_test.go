@@ -465,3 +465,26 @@ func TestNoCACWithoutSpend(t *testing.T) {
 		t.Errorf("CAC shown without spend")
 	}
 }
+
+func TestOtherRunDatesAreLeftOut(t *testing.T) {
+	ds := fixture()
+	old := ds.CustomerMetrics[0]
+	old.RunDate, old.Revenue = runDay-1, 1000
+	ds.CustomerMetrics = append(ds.CustomerMetrics, old)
+	ds.Segments = append(ds.Segments, tables.SegmentMembership{RunDate: runDay - 1, CustomerID: "CUST-ALPHA-9", Segment: "mattress_cover", Source: "rule"})
+	dir := t.TempDir()
+	if err := reporttest.WriteDir(context.Background(), dir, ds); err != nil {
+		t.Fatal(err)
+	}
+	d, p := render(t, dir)
+	if v, _ := attr(p.one(t, "data-metric", "revenue"), "data-value"); v != "500.75" {
+		t.Errorf("revenue %s, want 500.75 without the row of another date", v)
+	}
+	if v, _ := attr(p.one(t, "data-segment", "rule:mattress_cover"), "data-value"); v != "2" {
+		t.Errorf("segment members %s, want 2", v)
+	}
+	want := []string{"customer_metrics: 1 rows are not dated 2026-11-27 and are left out", "segment_membership: 1 rows are not dated 2026-11-27 and are left out"}
+	if strings.Join(d.Warnings, "|") != strings.Join(want, "|") {
+		t.Errorf("warnings %q, want %q", d.Warnings, want)
+	}
+}
