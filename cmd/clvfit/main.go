@@ -133,6 +133,11 @@ func run(args []string, out io.Writer) error {
 		} else {
 			fmt.Fprintf(out, "%s: Gamma-Gamma not fitted: %s\n", cur, m.GGFit.Error)
 		}
+		for _, w := range []string{m.BGNBDFit.Warning, m.GGFit.Warning} {
+			if w != "" {
+				fmt.Fprintf(out, "%s: warning: %s\n", cur, w)
+			}
+		}
 		if h := m.Holdout; h != nil {
 			fmt.Fprintf(out, "%s: holdout %s..%s (%.2f %s): customers=%d actual=%.0f predicted=%.1f\n",
 				cur, h.CalibrationEnd, h.HoldoutEnd, h.Duration, spec.Unit, h.Customers, h.Actual, h.Predicted)
@@ -223,7 +228,7 @@ func readOrders(r io.Reader) (map[key]*facts.Customer, int, error) {
 			}
 		}
 		amt, aerr := orders.ParseMoney(get("amount"))
-		if terr != nil || aerr != nil || get("customer_id") == "" || get("currency") == "" {
+		if terr != nil || aerr != nil || get("customer_id") == "" || !isCurrency(get("currency")) {
 			skipped++
 			continue
 		}
@@ -236,4 +241,17 @@ func readOrders(r io.Reader) (map[key]*facts.Customer, int, error) {
 		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: get("order_id"), Day: orders.DayOf(t), Amount: amt})
 	}
 	return custs, skipped, nil
+}
+
+// isCurrency accepts an ISO 4217-shaped code (three ASCII letters), as the pipeline's reader does.
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }

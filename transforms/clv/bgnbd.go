@@ -80,6 +80,9 @@ func (m BGNBD) ExpectedPurchases(x, tx, T, t float64) float64 {
 		return 0
 	}
 	r, al, a, b := m.R, m.Alpha, m.A, m.B
+	if a > quadMinA {
+		return m.PAlive(x, tx, T) * aliveExpectedQuad(r+x, al+T, a, b+x, t)
+	}
 	z := t / (al + T + t)
 	c := a + b + x - 1
 	eps := a - 1
@@ -113,6 +116,47 @@ func (m BGNBD) ExpectedPurchases(x, tx, T, t float64) float64 {
 		br = e1 - math.Exp(eps*lz)*g
 	}
 	return m.PAlive(x, tx, T) * (a + b + x - 1) * br
+}
+
+// quadMinA is the a above which ExpectedPurchases integrates over p instead of using 2F1:
+// Cephes' series needs ~a terms (70 µs at a = 1000, 600 µs at 10^4) and overflows beyond.
+const quadMinA = 200
+
+// aliveExpectedQuad is E[(1 − (k/(k+p t))^s) / p] for p ~ Beta(A, B): the expected purchases
+// in t of an alive customer, with λ ~ Gamma(s = r+x, k = α+T) integrated out analytically
+// (E[e^{−λpt}] = (k/(k+pt))^s) and p ~ its posterior Beta(a, b+x) integrated numerically.
+// In u = logit p the Beta density is smooth, unimodal and has exponential tails; the
+// substitution u = u* + σ·sinh(τ) around its mode u* = ln(A/B), σ = sqrt(1/A + 1/B), and the
+// trapezoid rule in τ converge exponentially (steps of 0.1σ near the mode).
+func aliveExpectedQuad(s, k, A, B, t float64) float64 {
+	lnorm := lgammaf(A) + lgammaf(B) - lgammaf(A+B)
+	um := math.Log(A / B)
+	sd := math.Sqrt(1/A + 1/B)
+	// Reach 45 e-folds into each tail: the left decays like e^{A u}, the right like e^{−B u}.
+	tmax := math.Asinh(math.Max(45/(A*sd), 45/(B*sd)) + 14)
+	const h = 0.1
+	var sum float64
+	for tau := -tmax; tau <= tmax+1e-12; tau += h {
+		sh := math.Sinh(tau)
+		u := um + sd*sh
+		lp := -softplus(-u) // ln p
+		lq := -softplus(u)  // ln(1−p)
+		p := math.Exp(lp)
+		lf := A*lp + B*lq - lnorm // ln density of u
+		g := -math.Expm1(-s*math.Log1p(p*t/k)) / p
+		sum += math.Exp(lf) * g * sd * math.Cosh(tau)
+	}
+	return sum * h
+}
+
+func lgammaf(v float64) float64 { l, _ := math.Lgamma(v); return l }
+
+// softplus is ln(1 + e^v) without overflow.
+func softplus(v float64) float64 {
+	if v > 0 {
+		return v + math.Log1p(math.Exp(-v))
+	}
+	return math.Log1p(math.Exp(v))
 }
 
 // bgCells is the likelihood's data, indexed so that one evaluation costs no logarithm per

@@ -76,7 +76,8 @@ var bgCases = []struct {
 	{"days b<1 r>1", BGNBD{2.5, 90, 0.4, 0.8}, 7, 200, 210, 90},
 	{"weeks a~1", BGNBD{0.6, 8, 1.00002, 3}, 3, 20, 35, 26},
 	{"weeks a=1", BGNBD{0.6, 8, 1, 3}, 1, 5, 35, 26},
-	{"large a,b", BGNBD{1.2, 40, 400, 3000}, 12, 500, 700, 365},
+	{"a,b in the hundreds (2F1)", BGNBD{1.2, 40, 150, 3000}, 12, 500, 700, 365},
+	{"large a,b (quadrature over p)", BGNBD{1.2, 40, 400, 3000}, 12, 500, 700, 365},
 	{"huge a,b (cephes overflows)", BGNBD{3, 2, 5000, 40000}, 40, 900, 1000, 365},
 }
 
@@ -141,5 +142,22 @@ func TestBGNBDNoOverflow(t *testing.T) {
 	}
 	if e := m.ExpectedPurchases(400, 900, 1000, 365); math.IsNaN(e) || e < 0 {
 		t.Fatalf("E[Y] = %v", e)
+	}
+}
+
+// Above quadMinA the expected purchases come from a quadrature over p instead of 2F1; where
+// both work (a up to a few hundred) they must agree.
+func TestExpectedPurchasesPathsAgree(t *testing.T) {
+	for _, a := range []float64{30, 100, 199} {
+		for _, bm := range []float64{0.01, 3, 100} {
+			m := BGNBD{0.6, 40, a, a * bm}
+			for _, x := range []float64{0, 1, 9} {
+				closed := m.ExpectedPurchases(x, 200, 300, 365)
+				quad := m.PAlive(x, 200, 300) * aliveExpectedQuad(m.R+x, m.Alpha+300, m.A, m.B+x, 365)
+				if relErr(quad, closed) > 1e-9 {
+					t.Errorf("a=%g b=%g x=%g: 2F1 %.12g, quadrature %.12g", a, m.B, x, closed, quad)
+				}
+			}
+		}
 	}
 }

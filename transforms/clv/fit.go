@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"gonum.org/v1/gonum/optimize"
 )
@@ -20,6 +21,23 @@ type FitInfo struct {
 	Starts          int    `json:"starts"`
 	ConvergedStarts int    `json:"converged_starts"`
 	Error           string `json:"error,omitempty"`
+	// Warning flags a fit that converged with a parameter near the edge of the parameter
+	// space (e^±12): valid, but the model is close to a simpler limit (see the text).
+	Warning string `json:"warning,omitempty"`
+}
+
+// boundaryWarning describes parameters beyond e^±12 (1.6e5 or 6e-6).
+func boundaryWarning(names []string, vals []float64, hint string) string {
+	var far []string
+	for i, v := range vals {
+		if math.Abs(math.Log(v)) > 12 {
+			far = append(far, fmt.Sprintf("%s=%.3g", names[i], v))
+		}
+	}
+	if len(far) == 0 {
+		return ""
+	}
+	return "parameters near the boundary (" + strings.Join(far, ", ") + "): " + hint
 }
 
 // ErrNotConverged is wrapped by fit errors when no starting point converged.
@@ -183,6 +201,8 @@ func FitBGNBD(cells []Cell, starts int) (BGNBD, FitInfo, error) {
 		return BGNBD{}, fi, err
 	}
 	p := expAll(x)
+	fi.Warning = boundaryWarning([]string{"r", "alpha", "a", "b"}, p,
+		"large a and b mean a nearly common dropout probability a/(a+b); large r and alpha a nearly common purchase rate r/alpha")
 	return BGNBD{R: p[0], Alpha: p[1], A: p[2], B: p[3]}, fi, nil
 }
 
@@ -209,5 +229,7 @@ func FitGammaGamma(cells []RepeatCell, starts int) (GammaGamma, FitInfo, error) 
 		return GammaGamma{}, fi, err
 	}
 	p := expAll(x)
+	fi.Warning = boundaryWarning([]string{"p", "q", "v"}, p,
+		"large q and v mean spend varies little between customers, so the expected AOV is close to the population mean p·v/(q−1)")
 	return GammaGamma{P: p[0], Q: p[1], V: p[2]}, fi, nil
 }
