@@ -300,12 +300,20 @@ func (c *Client) CreateSegment(ctx context.Context, s Segment) (Segment, error) 
 func (c *Client) authed(ctx context.Context, hc *httpx.Client, op, method, path string, body []byte, ctype string, out any) (*http.Response, error) {
 	resp, err := c.do(ctx, hc, op, method, path, body, ctype, out)
 	var ae *APIError
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized && c.tokens != nil {
+	var te *tokenError
+	if !errors.As(err, &te) && errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized && c.tokens != nil {
 		c.tokens.invalidate()
 		resp, err = c.do(ctx, hc, op, method, path, body, ctype, out)
 	}
 	return resp, err
 }
+
+// tokenError marks a failure of the token call made for an API call, so that a refused
+// client secret is not retried as if the API had refused the token.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
 
 func (c *Client) do(ctx context.Context, hc *httpx.Client, op, method, path string, body []byte, ctype string, out any) (*http.Response, error) {
 	var (
@@ -328,7 +336,7 @@ func (c *Client) do(ctx context.Context, hc *httpx.Client, op, method, path stri
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) { // the token source failed: report the token call's own error
-			return resp, fmt.Errorf("vk: %s: getting an access token: %w", op, ae)
+			return resp, &tokenError{fmt.Errorf("vk: %s: getting an access token: %w", op, ae)}
 		}
 		var se *httpx.StatusError
 		if errors.As(err, &se) {

@@ -361,6 +361,9 @@ func TestWrongSecretClearErrorWithoutSecret(t *testing.T) {
 		t.Fatalf("error leaks the secret: %v", err)
 	}
 	t.Logf("wrong secret: %v", err)
+	if f.srv.Calls() != 0 || f.srv.Minted() != 0 {
+		t.Errorf("calls %d minted %d after a refused secret", f.srv.Calls(), f.srv.Minted())
+	}
 	if !strings.Contains(err.Error(), "invalid_client") || !strings.Contains(err.Error(), "sinks.vk.client_secret") {
 		t.Errorf("error not clear: %v", err)
 	}

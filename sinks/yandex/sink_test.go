@@ -1,11 +1,15 @@
 package yandex
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -443,6 +447,24 @@ func TestFakeEnforcesContract(t *testing.T) {
 	_, err = c.UploadCSVFile(context.Background(), []byte(member(1).Email+"\n"+member(2).Email+"\n"))
 	if err == nil || !strings.Contains(err.Error(), "first row must name the columns") {
 		t.Errorf("headerless file accepted: %v", err)
+	}
+	// The file under another multipart field name.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("data", "a.csv")
+	fw.Write([]byte("email\n" + member(1).Email + "\n"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", f.srv.BaseURL()+"segments/upload_csv_file", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "OAuth "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `multipart field \"file\" is required`) {
+		t.Errorf("field \"data\" accepted: %d %s", resp.StatusCode, body)
 	}
 	// Confirm without hashed:true.
 	csv, _, _ := BuildCSV(members(0, 3))
