@@ -55,6 +55,10 @@ deploy-check: ## offline syntax checks of deploy/: Airflow DAG, template metadat
 		python3 -c 'import sys, yaml; [list(yaml.safe_load_all(open(f))) for f in sys.argv[1:]]' \
 			deploy/k8s/*.yaml deploy/dataflow/cloudbuild.yaml && echo "deploy-check: YAML ok"; \
 	else echo "deploy-check: PyYAML missing, YAML not parsed"; fi
+	python3 deploy/k8s/check_manifests.py
+	@if command -v kubectl >/dev/null 2>&1; then \
+		kubectl kustomize deploy/k8s >/dev/null && echo "deploy-check: kustomize render ok"; \
+	else echo "deploy-check: kubectl not installed, kustomization not rendered"; fi
 	@if command -v terraform >/dev/null 2>&1; then \
 		terraform fmt -check -recursive deploy/terraform && echo "deploy-check: terraform fmt ok"; \
 	else echo "deploy-check: terraform not installed, HCL not checked"; fi
