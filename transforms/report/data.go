@@ -279,8 +279,7 @@ func (h History) with(e HistoryEntry) History {
 	return out
 }
 
-func readHistory(ctx context.Context, outDir string) (History, error) {
-	p := fileio.Join(outDir, HistoryFile)
+func readHistory(ctx context.Context, p string) (History, error) {
 	if !fileio.Exists(ctx, p) {
 		return History{}, nil
 	}
@@ -297,11 +296,25 @@ func readHistory(ctx context.Context, outDir string) (History, error) {
 
 // Build reads the run's tables, summary and history under outDir and aggregates them.
 func Build(ctx context.Context, outDir string) (Data, error) {
+	return BuildWithHistory(ctx, outDir, "")
+}
+
+// historyPath is the history file: historyPath when set, else outDir/HistoryFile.
+func historyPath(outDir, p string) string {
+	if p != "" {
+		return p
+	}
+	return fileio.Join(outDir, HistoryFile)
+}
+
+// BuildWithHistory is Build with the history kept at historyPath (e.g. under the
+// pipeline's state folder); "" means outDir/history/report_history.json.
+func BuildWithHistory(ctx context.Context, outDir, historyFile string) (Data, error) {
 	in, err := readInputs(ctx, outDir)
 	if err != nil {
 		return Data{}, err
 	}
-	h, err := readHistory(ctx, outDir)
+	h, err := readHistory(ctx, historyPath(outDir, historyFile))
 	if err != nil {
 		return Data{}, err
 	}

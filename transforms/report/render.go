@@ -50,7 +50,14 @@ func Render(w io.Writer, d Data) error {
 // today's figures in outDir/history/report_history.json (after the page, so a failed
 // render leaves the history as it was).
 func Write(ctx context.Context, outDir string) error {
-	d, err := Build(ctx, outDir)
+	return WriteWithHistory(ctx, outDir, "")
+}
+
+// WriteWithHistory is Write with the history kept at historyFile ("" = the default under
+// outDir). Point it at the state folder when the output folder is not kept between runs.
+func WriteWithHistory(ctx context.Context, outDir, historyFile string) error {
+	hp := historyPath(outDir, historyFile)
+	d, err := BuildWithHistory(ctx, outDir, hp)
 	if err != nil {
 		return err
 	}
@@ -61,7 +68,7 @@ func Write(ctx context.Context, outDir string) error {
 	if err := fileio.WriteFile(ctx, fileio.Join(outDir, ReportFile), buf.Bytes()); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	h, err := readHistory(ctx, outDir)
+	h, err := readHistory(ctx, hp)
 	if err != nil {
 		return err
 	}
@@ -69,7 +76,7 @@ func Write(ctx context.Context, outDir string) error {
 	if err != nil {
 		return fmt.Errorf("report: encode history: %w", err)
 	}
-	if err := fileio.WriteFile(ctx, fileio.Join(outDir, HistoryFile), append(b, '\n')); err != nil {
+	if err := fileio.WriteFile(ctx, hp, append(b, '\n')); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil

@@ -488,3 +488,27 @@ func TestOtherRunDatesAreLeftOut(t *testing.T) {
 		t.Errorf("warnings %q, want %q", d.Warnings, want)
 	}
 }
+
+func TestHistoryElsewhere(t *testing.T) {
+	dir := writeFixture(t) // its out/history holds 2026-11-26, which must not be read
+	hist := filepath.Join(t.TempDir(), "state", "report_history.json")
+	ctx := context.Background()
+	if err := report.WriteWithHistory(ctx, dir, hist); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, report.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := text(parse(t, string(b)).one(t, "id", "prev-date")); got != "no earlier run" {
+		t.Errorf("prev-date %q: the history under the output folder was read", got)
+	}
+	var h report.History
+	hb, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(hb, &h); err != nil || len(h.Runs) != 1 || h.Runs[0].RunDate != "2026-11-27" {
+		t.Fatalf("history at %s: %+v (%v)", hist, h, err)
+	}
+}
