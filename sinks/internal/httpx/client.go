@@ -19,6 +19,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// refusedWaitHeader carries, on the final response, a wait the client refused to make
+// (above MaxWait), so that the StatusError can say so.
+const refusedWaitHeader = "X-Httpx-Refused-Wait"
+
 // maxBody bounds how much of an answer is read; audience APIs answer with small JSON.
 const maxBody = 32 << 20
 
@@ -166,13 +170,14 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, []b
 	if resp.StatusCode >= 400 {
 		c.failures.Add(1)
 		return resp, body, &StatusError{
-			Platform:   c.platform,
-			Method:     req.Method,
-			Path:       req.URL.Path,
-			StatusCode: resp.StatusCode,
-			Body:       truncate(c.redact(string(body)), maxErrBody),
-			Retryable:  retryable,
-			Attempts:   attempts,
+			Platform:    c.platform,
+			Method:      req.Method,
+			Path:        req.URL.Path,
+			StatusCode:  resp.StatusCode,
+			Body:        truncate(c.redact(string(body)), maxErrBody),
+			Retryable:   retryable,
+			Attempts:    attempts,
+			RefusedWait: resp.Header.Get(refusedWaitHeader),
 		}
 	}
 	return resp, body, nil
@@ -246,10 +251,13 @@ func (c *Client) roundTrip(ctx context.Context, req *http.Request) (resp *http.R
 			return resp, body, attempt, true, nil
 		}
 		if wait > c.cfg.MaxWait {
-			e := fmt.Errorf("the platform asked to wait %s, more than max_wait %s: raise max_wait or run later", wait, c.cfg.MaxWait)
+			c.log.Warn("platform asked for a wait above max_wait; giving up", "platform", c.platform,
+				"method", req.Method, "path", req.URL.Path, "wait", wait, "max_wait", c.cfg.MaxWait)
 			if resp != nil {
+				resp.Header.Set(refusedWaitHeader, wait.String())
 				return resp, body, attempt, true, nil
 			}
+			e := fmt.Errorf("the platform asked to wait %s, more than max_wait %s: raise max_wait or run later", wait, c.cfg.MaxWait)
 			return nil, nil, attempt, true, fail(attempt, e)
 		}
 		if j := time.Duration(c.rand() * float64(bo.NextBackOff())); j > wait {

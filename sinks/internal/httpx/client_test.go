@@ -192,7 +192,7 @@ func TestWaitAboveMaxWaitGivesUp(t *testing.T) {
 	c := newTestClient(clk, Config{MaxWait: time.Minute}, 0)
 	_, _, err := get(t, c, srv.URL)
 	var se *StatusError
-	if !errors.As(err, &se) || se.StatusCode != 429 || !se.Retryable {
+	if !errors.As(err, &se) || se.StatusCode != 429 || !se.Retryable || !strings.Contains(err.Error(), "asked to wait 1h0m0s, more than max_wait") {
 		t.Fatalf("err = %v", err)
 	}
 	if n.Load() != 1 || len(clk.waits()) != 0 {

@@ -20,12 +20,17 @@ type StatusError struct {
 	Body       string // redacted, at most 1 KiB
 	Retryable  bool   // the platform said "try later": a later run may succeed
 	Attempts   int
+	// RefusedWait is set when the platform asked for a wait above Config.MaxWait (e.g. "1h0m0s").
+	RefusedWait string
 }
 
 func (e *StatusError) Error() string {
 	hint := "the request was rejected: fix the request or the credentials"
 	if e.Retryable {
 		hint = "the platform kept failing or throttling: retry later"
+	}
+	if e.RefusedWait != "" {
+		hint = "the platform asked to wait " + e.RefusedWait + ", more than max_wait: raise max_wait or run later"
 	}
 	if e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden {
 		hint = "check the token and its permissions"
