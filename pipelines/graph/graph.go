@@ -188,7 +188,7 @@ type partialFn struct {
 func (f *partialFn) Setup() (err error) { f.settings, err = decodeSettings(f.Settings); return }
 
 func (f *partialFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bool, out func(int, []byte)) error {
-	bd, err := nightly.BuildBucket(collect(vals))
+	bd, err := nightly.BuildBucket(collect(vals), false)
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 	if err != nil {
 		return err
 	}
-	bd, err := nightly.BuildBucket(collect(vals))
+	bd, err := nightly.BuildBucket(collect(vals), true)
 	if err != nil {
 		return err
 	}

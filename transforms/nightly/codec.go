@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"hash/fnv"
 
@@ -31,7 +32,25 @@ func Bucket(id string, n int) int {
 }
 
 // Enc appends fields to a batch.
-type Enc struct{ B []byte }
+type Enc struct {
+	B    []byte
+	syms map[string]uint64
+}
+
+// Sym writes a low-cardinality string (currency, channel, category) once per batch and
+// afterwards as a small number.
+func (e *Enc) Sym(s string) {
+	if id, ok := e.syms[s]; ok {
+		e.B = binary.AppendUvarint(e.B, id)
+		return
+	}
+	if e.syms == nil {
+		e.syms = map[string]uint64{}
+	}
+	e.syms[s] = uint64(len(e.syms) + 1)
+	e.B = append(e.B, 0)
+	e.Str(s)
+}
 
 // NewEnc starts a batch of the given kind.
 func NewEnc(kind byte) *Enc { return &Enc{B: append(make([]byte, 0, 4096), kind)} }
@@ -48,8 +67,29 @@ func (e *Enc) Bool(v bool) {
 
 // Dec reads fields of a batch; the first error sticks.
 type Dec struct {
-	B   []byte
-	Err error
+	B    []byte
+	Err  error
+	syms []string
+}
+
+// Sym reads what Enc.Sym wrote.
+func (d *Dec) Sym() string {
+	id, k := binary.Uvarint(d.B)
+	if k <= 0 {
+		d.Err, d.B = errShort, nil
+		return ""
+	}
+	d.B = d.B[k:]
+	if id == 0 {
+		s := d.Str()
+		d.syms = append(d.syms, s)
+		return s
+	}
+	if int(id) > len(d.syms) {
+		d.Err, d.B = errShort, nil
+		return ""
+	}
+	return d.syms[id-1]
 }
 
 var errShort = errors.New("nightly: truncated batch")
@@ -103,14 +143,14 @@ func (e *Enc) PutOrder(line int64, o *orders.Order) {
 	e.Str(o.OrderID)
 	e.Int(int64(o.Day))
 	e.Int(int64(o.Amount))
-	e.Str(o.Currency)
-	e.Str(o.Channel)
+	e.Sym(o.Currency)
+	e.Sym(o.Channel)
 }
 
 // GetOrder decodes what PutOrder wrote (Status is completed, OrderedAt is unset).
 func (d *Dec) GetOrder() (int64, orders.Order) {
 	return d.Int(), orders.Order{CustomerID: d.Str(), OrderID: d.Str(), Day: orders.Day(d.Int()), Amount: orders.Money(d.Int()),
-		Currency: d.Str(), Channel: d.Str(), Status: orders.StatusCompleted}
+		Currency: d.Sym(), Channel: d.Sym(), Status: orders.StatusCompleted}
 }
 
 // OrderKey is what the line join needs of an order.
@@ -123,13 +163,13 @@ type OrderKey struct {
 func (e *Enc) PutOrderKey(k OrderKey) {
 	e.Str(k.OrderID)
 	e.Str(k.CustomerID)
-	e.Str(k.Currency)
+	e.Sym(k.Currency)
 	e.Int(int64(k.Day))
 	e.Bool(k.Counted)
 }
 
 func (d *Dec) GetOrderKey() OrderKey {
-	return OrderKey{OrderID: d.Str(), CustomerID: d.Str(), Currency: d.Str(), Day: orders.Day(d.Int()), Counted: d.Bool()}
+	return OrderKey{OrderID: d.Str(), CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()), Counted: d.Bool()}
 }
 
 // PutLine encodes a line before the join (with its input line number for dead letters).
@@ -137,14 +177,14 @@ func (e *Enc) PutLine(line int64, l *orders.Line) {
 	e.Int(line)
 	e.Str(l.OrderID)
 	e.Str(l.ProductID)
-	e.Str(l.Category)
+	e.Sym(l.Category)
 	e.Int(l.Quantity)
 	e.Int(int64(l.Amount))
 }
 
 func (d *Dec) GetLine() (int64, orders.Line) {
 	n := d.Int()
-	return n, orders.Line{OrderID: d.Str(), ProductID: d.Str(), Category: d.Str(), Quantity: d.Int(), Amount: orders.Money(d.Int())}
+	return n, orders.Line{OrderID: d.Str(), ProductID: d.Str(), Category: d.Sym(), Quantity: d.Int(), Amount: orders.Money(d.Int())}
 }
 
 // CustLine is a line after the join.
@@ -156,18 +196,18 @@ type CustLine struct {
 
 func (e *Enc) PutCustLine(c *CustLine) {
 	e.Str(c.CustomerID)
-	e.Str(c.Currency)
+	e.Sym(c.Currency)
 	e.Int(int64(c.Day))
 	e.Str(c.Line.OrderID)
 	e.Str(c.Line.ProductID)
-	e.Str(c.Line.Category)
+	e.Sym(c.Line.Category)
 	e.Int(c.Line.Quantity)
 	e.Int(int64(c.Line.Amount))
 }
 
 func (d *Dec) GetCustLine() CustLine {
-	return CustLine{CustomerID: d.Str(), Currency: d.Str(), Day: orders.Day(d.Int()),
-		Line: orders.Line{OrderID: d.Str(), ProductID: d.Str(), Category: d.Str(), Quantity: d.Int(), Amount: orders.Money(d.Int())}}
+	return CustLine{CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()),
+		Line: orders.Line{OrderID: d.Str(), ProductID: d.Str(), Category: d.Sym(), Quantity: d.Int(), Amount: orders.Money(d.Int())}}
 }
 
 // CustomerRec is a customer after the contacts transform: hashes only.
@@ -179,26 +219,93 @@ type CustomerRec struct {
 	Hashed     contacts.Hashed
 }
 
+// PutCustomer stores the hashes as raw bytes, each distinct hash once: most profiles share
+// a normalised value and algorithm (Yandex, Meta and often Google hash the same e-mail),
+// so a customer's eight hex strings shrink to two to five 16- or 32-byte values.
 func (e *Enc) PutCustomer(c *CustomerRec) {
 	e.Str(c.CustomerID)
 	e.Str(c.Country)
 	e.Bool(c.Consent)
 	e.Int(int64(c.CreatedAt))
 	e.Bool(c.Hashed.Consent)
-	for i := 0; i < int(contacts.NumProfiles); i++ {
-		e.Str(c.Hashed.Email[i])
-		e.Str(c.Hashed.Phone[i])
+	var uniq [2 * contacts.NumProfiles]string
+	var idx [2 * contacts.NumProfiles]byte
+	n := 0
+	for i := 0; i < 2*int(contacts.NumProfiles); i++ {
+		h := c.Hashed.Email[i%int(contacts.NumProfiles)]
+		if i >= int(contacts.NumProfiles) {
+			h = c.Hashed.Phone[i-int(contacts.NumProfiles)]
+		}
+		if h == "" {
+			continue
+		}
+		j := 0
+		for j < n && uniq[j] != h {
+			j++
+		}
+		if j == n {
+			uniq[n] = h
+			n++
+		}
+		idx[i] = byte(j + 1)
 	}
+	e.B = append(e.B, byte(n))
+	for _, h := range uniq[:n] {
+		raw, err := hex.DecodeString(h)
+		if err != nil { // not hex: keep the text (never expected from contacts)
+			e.B = append(e.B, 0)
+			e.Str(h)
+			continue
+		}
+		e.B = append(e.B, 1)
+		e.Str(string(raw))
+	}
+	e.B = append(e.B, idx[:]...)
 }
 
-func (d *Dec) GetCustomer() CustomerRec {
+// GetCustomer decodes PutCustomer; with withHashes false it skips the hashes (the
+// aggregate stage never needs them).
+func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
 	c := CustomerRec{CustomerID: d.Str(), Country: d.Str(), Consent: d.Bool(), CreatedAt: orders.Day(d.Int())}
 	c.Hashed.CustomerID = c.CustomerID
 	c.Hashed.Consent = d.Bool()
-	for i := 0; i < int(contacts.NumProfiles); i++ {
-		c.Hashed.Email[i] = d.Str()
-		c.Hashed.Phone[i] = d.Str()
+	if len(d.B) == 0 {
+		d.Err = errShort
+		return c
 	}
+	n := int(d.B[0])
+	d.B = d.B[1:]
+	var uniq [2 * contacts.NumProfiles]string
+	for i := 0; i < n; i++ {
+		if len(d.B) == 0 {
+			d.Err = errShort
+			return c
+		}
+		isHex := d.B[0] == 1
+		d.B = d.B[1:]
+		v := d.Str()
+		if withHashes && isHex {
+			v = hex.EncodeToString([]byte(v))
+		}
+		uniq[i] = v
+	}
+	np := int(contacts.NumProfiles)
+	if len(d.B) < 2*np {
+		d.Err = errShort
+		return c
+	}
+	if withHashes {
+		for i := 0; i < 2*np; i++ {
+			if k := d.B[i]; k > 0 {
+				if i < np {
+					c.Hashed.Email[i] = uniq[k-1]
+				} else {
+					c.Hashed.Phone[i-np] = uniq[k-1]
+				}
+			}
+		}
+	}
+	d.B = d.B[2*np:]
 	return c
 }
 
