@@ -193,6 +193,11 @@ func (c *Client) HTTPClient() *http.Client {
 type transport struct{ c *Client }
 
 func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		// The RoundTripper contract: the body is closed, even on errors. Attempts read
+		// copies from GetBody (or this body once, when there is no GetBody).
+		defer req.Body.Close()
+	}
 	resp, _, _, _, err := t.c.roundTrip(req.Context(), req)
 	if err != nil {
 		t.c.failures.Add(1)
