@@ -543,3 +543,23 @@ func TestRateLimitHeadersHonoured(t *testing.T) {
 		t.Errorf("waits %v, want a 1s pause after X-RateLimit-RPS-Remaining: 0", w)
 	}
 }
+
+func TestAgencyGrant(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.AgencyClientName = "client-login" })
+	res, err := f.dest(t, Target{Type: TypeEmails}).Sync(context.Background(), createReq(members(0, 2000)))
+	if err != nil || !res.Created || f.srv.Minted() != 1 {
+		t.Fatalf("Sync = %+v, %v; minted %d", res, err, f.srv.Minted())
+	}
+	// The cache is bound to the agency client: an account for the plain client ignores it.
+	f.cfg.AgencyClientName = ""
+	c, err := f.account(t).API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListUsersLists(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if f.srv.Minted() != 2 {
+		t.Errorf("minted %d, want 2 (a cached agency token must not be used for another client)", f.srv.Minted())
+	}
+}
