@@ -60,7 +60,7 @@ func WithLogger(l *slog.Logger) Option {
 	return func(op *options) { op.log = l; op.http = append(op.http, httpx.WithLogger(l)) }
 }
 
-// WithStateDir puts the token cache at <dir>/vk/token-<client_id>.json unless
+// WithStateDir puts the token cache at <dir>/vk/token-<client_id>[-<agency client>].json unless
 // sinks.vk.token_cache names a file. dir may be local or gs://.
 func WithStateDir(dir string) Option { return func(op *options) { op.stateDir = dir } }
 
@@ -100,7 +100,11 @@ func (a *Account) TokenCachePath() string {
 	case a.cfg.TokenCache != "":
 		return a.cfg.TokenCache
 	case a.opts.stateDir != "":
-		return fileio.Join(a.opts.stateDir, "vk", "token-"+safeName(a.cfg.ClientID)+".json")
+		name := "token-" + safeName(a.cfg.ClientID)
+		if a.cfg.AgencyClientName != "" {
+			name += "-" + safeName(a.cfg.AgencyClientName)
+		}
+		return fileio.Join(a.opts.stateDir, "vk", name+".json")
 	}
 	return ""
 }
