@@ -512,3 +512,31 @@ func TestHistoryElsewhere(t *testing.T) {
 		t.Fatalf("history at %s: %+v (%v)", hist, h, err)
 	}
 }
+
+// A run that wrote no tables (e.g. every input row was rejected) still gets a page with
+// its summary and dead letters.
+func TestEmptyRun(t *testing.T) {
+	dir := t.TempDir()
+	ds := reporttest.Dataset{Summary: tables.Summary{RunDate: "2026-11-27", OK: false, Errors: []string{"orders: no valid rows"},
+		DeadLetters: map[string]map[string]int64{"orders": {"bad_date": 5}}}}
+	if err := reporttest.WriteDir(context.Background(), dir, ds); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Write(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, report.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parse(t, string(b))
+	if v, _ := attr(p.one(t, "data-stage", "orders", "data-reason", "bad_date"), "data-count"); v != "5" {
+		t.Errorf("dead letters %s, want 5", v)
+	}
+	if v, _ := attr(p.one(t, "id", "run-status"), "data-ok"); v != "false" {
+		t.Errorf("run-status data-ok %s", v)
+	}
+	if n := len(p.find("data-metric", "customers")); n != 0 {
+		t.Errorf("headline figures on an empty run: %d", n)
+	}
+}
