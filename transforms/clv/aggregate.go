@@ -38,8 +38,11 @@ type Aggregate struct {
 	Unit           TimeUnit
 	CalibrationEnd orders.Day
 	HoldoutEnd     orders.Day // 0: no holdout window
-	Cells          []Cell
-	Repeat         []RepeatCell
+	// SampleRate < 1 keeps only the customers whose id hashes below it (see
+	// Config.FitSampleRate); 0 or 1 keeps everyone.
+	SampleRate float64
+	Cells      []Cell
+	Repeat     []RepeatCell
 
 	idx  map[[3]float64]int
 	ridx map[[2]float64]int
@@ -47,7 +50,7 @@ type Aggregate struct {
 
 // NewAggregate returns an empty aggregate for the spec's unit and dates.
 func NewAggregate(s Spec) *Aggregate {
-	a := &Aggregate{Unit: s.Unit, CalibrationEnd: s.CalibrationEnd}
+	a := &Aggregate{Unit: s.Unit, CalibrationEnd: s.CalibrationEnd, SampleRate: s.FitSampleRate}
 	if s.HasHoldout() {
 		a.HoldoutEnd = s.HoldoutEnd
 	}
@@ -69,9 +72,12 @@ func (a *Aggregate) index() {
 }
 
 // AddCustomer adds one customer as of the calibration end. Customers whose first purchase
-// is after the calibration end are skipped (they are not in the model's population); it
-// reports whether the customer was added.
+// is after the calibration end are skipped (they are not in the model's population), and
+// so are those outside the sample when SampleRate < 1; it reports whether c was added.
 func (a *Aggregate) AddCustomer(c *facts.Customer) bool {
+	if a.SampleRate > 0 && a.SampleRate < 1 && sampleUnit(c.CustomerID) >= a.SampleRate {
+		return false
+	}
 	s, ok := StatsOf(c, a.CalibrationEnd, a.Unit)
 	if !ok {
 		return false
@@ -82,6 +88,19 @@ func (a *Aggregate) AddCustomer(c *facts.Customer) bool {
 	}
 	a.Add(s, 1, hold)
 	return true
+}
+
+// sampleUnit maps a customer id to [0, 1) by 64-bit FNV-1a, a fixed function so that every
+// bucket and every run samples the same customers.
+func sampleUnit(id string) float64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	// FNV's low bits mix poorly for short ids; fold the high half in before scaling.
+	h ^= h >> 29
+	return float64(h>>11) / (1 << 53)
 }
 
 // Add adds count customers with statistics s (in the aggregate's unit) and holdout purchase
@@ -117,11 +136,11 @@ func (a *Aggregate) Merge(o *Aggregate) error {
 		return nil
 	}
 	if len(a.Cells) == 0 && len(a.Repeat) == 0 && a.Unit == "" {
-		a.Unit, a.CalibrationEnd, a.HoldoutEnd = o.Unit, o.CalibrationEnd, o.HoldoutEnd
+		a.Unit, a.CalibrationEnd, a.HoldoutEnd, a.SampleRate = o.Unit, o.CalibrationEnd, o.HoldoutEnd, o.SampleRate
 	}
-	if a.Unit != o.Unit || a.CalibrationEnd != o.CalibrationEnd || a.HoldoutEnd != o.HoldoutEnd {
-		return fmt.Errorf("clv: cannot merge aggregates built for (%s, calibration end %s, holdout end %s) and (%s, %s, %s)",
-			a.Unit, a.CalibrationEnd, a.HoldoutEnd, o.Unit, o.CalibrationEnd, o.HoldoutEnd)
+	if a.Unit != o.Unit || a.CalibrationEnd != o.CalibrationEnd || a.HoldoutEnd != o.HoldoutEnd || a.SampleRate != o.SampleRate {
+		return fmt.Errorf("clv: cannot merge aggregates built for (%s, calibration end %s, holdout end %s, sample rate %v) and (%s, %s, %s, %v)",
+			a.Unit, a.CalibrationEnd, a.HoldoutEnd, a.SampleRate, o.Unit, o.CalibrationEnd, o.HoldoutEnd, o.SampleRate)
 	}
 	a.index()
 	for _, c := range o.Cells {
@@ -174,7 +193,7 @@ func (a *Aggregate) Sort() {
 	a.idx, a.ridx = nil, nil
 }
 
-const aggregateMagic = "clvA1"
+const aggregateMagic = "clvA2"
 
 // MarshalBinary encodes the aggregate (floats bit-exact, counts as varints).
 func (a *Aggregate) MarshalBinary() ([]byte, error) {
@@ -184,6 +203,7 @@ func (a *Aggregate) MarshalBinary() ([]byte, error) {
 	b = append(b, a.Unit...)
 	b = binary.AppendVarint(b, int64(a.CalibrationEnd))
 	b = binary.AppendVarint(b, int64(a.HoldoutEnd))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(a.SampleRate))
 	b = binary.AppendUvarint(b, uint64(len(a.Cells)))
 	for _, c := range a.Cells {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.X))
@@ -217,6 +237,7 @@ func (a *Aggregate) UnmarshalBinary(b []byte) error {
 	r.b = r.b[n:]
 	a.CalibrationEnd = orders.Day(r.varint())
 	a.HoldoutEnd = orders.Day(r.varint())
+	a.SampleRate = r.float()
 	n = r.uvarint()
 	if n > uint64(len(r.b))/26 {
 		return errShort

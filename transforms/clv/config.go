@@ -28,6 +28,7 @@ const (
 //	  calibration_end: 2024-06-30 # fit on orders up to and including this day (default: the run's as-of date)
 //	  holdout_end: 2024-12-31     # optional: compare predictions with actual purchases after calibration_end
 //	  starts: 5                   # optimiser starting points per model (default 5)
+//	  fit_sample_rate: 1          # share of customers the models are fitted on (default 1 = all)
 type Config struct {
 	Enabled bool `yaml:"enabled"`
 	// TimeUnit is days or weeks (days/7, not rounded). Weeks is the published convention
@@ -50,11 +51,18 @@ type Config struct {
 	HoldoutEnd string `yaml:"holdout_end"`
 	// Starts is the number of optimiser starting points per model.
 	Starts int `yaml:"starts"`
+	// FitSampleRate, in (0, 1], fits the models on a deterministic sample of customers
+	// (chosen by a hash of the customer id, so every run and every bucket picks the same
+	// ones). The aggregate holds about one cell per repeat buyer, so for many millions of
+	// customers a rate such as 0.1 bounds its size and the fit time; the estimates from a
+	// million customers are already far more precise than the model is right. Predictions
+	// are made for every customer either way. 0 means 1.
+	FitSampleRate float64 `yaml:"fit_sample_rate"`
 }
 
 // Defaults returns the configuration used when the config file says nothing (disabled).
 func Defaults() Config {
-	return Config{TimeUnit: string(Weeks), HorizonDays: 365, Margin: 1, DiscountPeriod: DiscountPerYear, Starts: 5}
+	return Config{TimeUnit: string(Weeks), HorizonDays: 365, Margin: 1, DiscountPeriod: DiscountPerYear, Starts: 5, FitSampleRate: 1}
 }
 
 func (c Config) withDefaults() Config {
@@ -73,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Starts == 0 {
 		c.Starts = d.Starts
+	}
+	if c.FitSampleRate == 0 {
+		c.FitSampleRate = 1
 	}
 	return c
 }
@@ -99,6 +110,9 @@ func (c Config) Validate(path string) error {
 	}
 	if c.Starts < 1 || c.Starts > 100 {
 		return fmt.Errorf("%s.starts: %d is out of range (want 1..100)", path, c.Starts)
+	}
+	if !(c.FitSampleRate > 0 && c.FitSampleRate <= 1) {
+		return fmt.Errorf("%s.fit_sample_rate: %v is out of range (want 0 < rate <= 1, e.g. 0.1 to fit on a tenth of the customers)", path, c.FitSampleRate)
 	}
 	var cal, hold orders.Day
 	var err error
@@ -132,6 +146,7 @@ type Spec struct {
 	Margin          float64
 	MonthlyDiscount float64 // discount rate per month (converted from a yearly rate)
 	Starts          int
+	FitSampleRate   float64
 }
 
 // HasHoldout reports whether a holdout window is configured.
@@ -146,7 +161,7 @@ func (c Config) Resolve(path string, asOf orders.Day) (Spec, error) {
 	}
 	c = c.withDefaults()
 	unit, _ := ParseTimeUnit(c.TimeUnit)
-	s := Spec{Unit: unit, CalibrationEnd: asOf, HorizonDays: c.HorizonDays, Margin: c.Margin, Starts: c.Starts}
+	s := Spec{Unit: unit, CalibrationEnd: asOf, HorizonDays: c.HorizonDays, Margin: c.Margin, Starts: c.Starts, FitSampleRate: c.FitSampleRate}
 	if c.CalibrationEnd != "" {
 		s.CalibrationEnd, _ = orders.ParseDay(c.CalibrationEnd)
 		if s.CalibrationEnd > asOf {

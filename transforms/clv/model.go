@@ -170,6 +170,7 @@ type Report struct {
 	TimeUnit       string         `json:"time_unit"`
 	CalibrationEnd string         `json:"calibration_end"`
 	HorizonDays    float64        `json:"horizon_days"`
+	FitSampleRate  float64        `json:"fit_sample_rate"`
 	BGNBD          BGNBD          `json:"bgnbd"`
 	BGNBDFit       FitInfo        `json:"bgnbd_fit"`
 	GammaGamma     *GammaGamma    `json:"gamma_gamma,omitempty"`
@@ -180,8 +181,15 @@ type Report struct {
 // Report summarises the model for the run summary.
 func (m *Model) Report() Report {
 	return Report{
-		TimeUnit: string(m.Spec.Unit), CalibrationEnd: m.Spec.CalibrationEnd.String(), HorizonDays: m.Spec.HorizonDays,
-		BGNBD: m.BGNBD, BGNBDFit: m.BGNBDFit, GammaGamma: m.GG, GammaGammaFit: m.GGFit, Holdout: m.Holdout,
+		TimeUnit:       string(m.Spec.Unit),
+		CalibrationEnd: m.Spec.CalibrationEnd.String(),
+		HorizonDays:    m.Spec.HorizonDays,
+		FitSampleRate:  m.Spec.FitSampleRate,
+		BGNBD:          m.BGNBD,
+		BGNBDFit:       m.BGNBDFit,
+		GammaGamma:     m.GG,
+		GammaGammaFit:  m.GGFit,
+		Holdout:        m.Holdout,
 	}
 }
 

@@ -1,6 +1,7 @@
 package clv
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -136,6 +137,7 @@ func TestConfigValidate(t *testing.T) {
 		{Config{DiscountRate: -0.1}, "clv.discount_rate: -0.1 is out of range"},
 		{Config{DiscountPeriod: "quarter"}, `clv.discount_period: unknown period "quarter"`},
 		{Config{Starts: 1000}, "clv.starts: 1000 is out of range"},
+		{Config{FitSampleRate: 1.5}, "clv.fit_sample_rate: 1.5 is out of range"},
 		{Config{CalibrationEnd: "2024-13-01"}, `clv.calibration_end: date "2024-13-01" is not YYYY-MM-DD`},
 		{Config{HoldoutEnd: "2024-06-01"}, "clv.holdout_end: set calibration_end too"},
 		{Config{CalibrationEnd: "2024-06-01", HoldoutEnd: "2024-06-01"}, "clv.holdout_end: 2024-06-01 is not after calibration_end 2024-06-01"},
@@ -156,5 +158,29 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := (Config{CalibrationEnd: "2024-08-01"}).Resolve("clv", asOf); err == nil || !strings.Contains(err.Error(), "after the run's as-of date") {
 		t.Errorf("calibration end after as-of: %v", err)
+	}
+}
+
+// With fit_sample_rate 0.25, about a quarter of the customers enter the aggregate (binomial
+// sd for 20,000 ids: sqrt(20000·0.25·0.75) ≈ 61, so ±300 is ~5 sd), the same ones every
+// time, and aggregates with different rates do not merge.
+func TestAggregateSample(t *testing.T) {
+	d0 := orders.DayFromDate(2024, 1, 1)
+	spec := Spec{Unit: Weeks, CalibrationEnd: d0 + 30, FitSampleRate: 0.25}
+	a, b := NewAggregate(spec), NewAggregate(spec)
+	var in int
+	for i := 0; i < 20000; i++ {
+		c := cust(fmt.Sprintf("C%07d", i), d0, [2]float64{0, 1})
+		if a.AddCustomer(c) {
+			in++
+		}
+		b.AddCustomer(c)
+	}
+	if in < 5000-300 || in > 5000+300 || a.Customers() != int64(in) || b.Customers() != a.Customers() {
+		t.Errorf("sampled %d of 20000 (want about 5000); repeat %d", in, b.Customers())
+	}
+	full := NewAggregate(Spec{Unit: Weeks, CalibrationEnd: d0 + 30, FitSampleRate: 1})
+	if err := full.Merge(a); err == nil {
+		t.Error("merging different sample rates: want an error")
 	}
 }
