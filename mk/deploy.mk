@@ -60,7 +60,7 @@ deploy-check: ## offline syntax checks of deploy/: Airflow DAG, template metadat
 		kubectl kustomize deploy/k8s >/dev/null && echo "deploy-check: kustomize render ok"; \
 	else echo "deploy-check: kubectl not installed, kustomization not rendered"; fi
 	@if command -v terraform >/dev/null 2>&1; then \
-		terraform fmt -check -recursive deploy/terraform && echo "deploy-check: terraform fmt ok"; \
+		TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive deploy/terraform && echo "deploy-check: terraform fmt ok"; \
 	else echo "deploy-check: terraform not installed, HCL not checked"; fi
 	@if command -v gcloud >/dev/null 2>&1; then \
 		tmp=$$(mktemp -d) && \
