@@ -312,6 +312,7 @@ func clvHistogram(sorted []float64, cur string) (template.HTML, int64, error) {
 	h.FillColor = blues[6]
 	h.LineStyle.Color = color.White
 	p.Add(h)
+	p.X.Tick.Marker = numTicks{}
 	p.Y.Min = 0
 	svg, err := toSVG(p, 420, 230, "Histogram of predicted CLV per customer in "+cur)
 	return svg, clipped, err

@@ -76,6 +76,8 @@ type Figure struct {
 	// LowerIsBetter marks figures whose fall is good news (churn, CAC), so the page
 	// colours the change by meaning, not by sign.
 	LowerIsBetter bool
+	// Neutral: a change is neither good nor bad news (segment and audience sizes).
+	Neutral bool
 }
 
 // Delta is Value - Prev, nil when either is undefined.
@@ -729,7 +731,7 @@ func buildSegments(in inputs, prev map[string]int64, today map[string]int64) []S
 	for k, n := range counts {
 		key := k[0] + ":" + k[1]
 		today[key] = n
-		f := Figure{Key: "segment:" + key, Label: k[1], Kind: KindCount, Value: ptr(float64(n))}
+		f := Figure{Key: "segment:" + key, Label: k[1], Kind: KindCount, Value: ptr(float64(n)), Neutral: true}
 		if p, ok := prev[key]; ok {
 			f.Prev = ptr(float64(p))
 		} else if prev != nil {
@@ -751,7 +753,7 @@ func buildAudiences(syncs []tables.SyncLog, prev map[string]int64, today map[str
 	for _, s := range syncs {
 		key := s.Audience + "/" + s.Platform
 		today[key] = s.Members
-		f := Figure{Key: "audience:" + key, Label: key, Kind: KindCount, Value: ptr(float64(s.Members))}
+		f := Figure{Key: "audience:" + key, Label: key, Kind: KindCount, Value: ptr(float64(s.Members)), Neutral: true}
 		if p, ok := prev[key]; ok {
 			f.Prev = ptr(float64(p))
 		}

@@ -210,6 +210,9 @@ func deltaClass(f Figure) string {
 	if *d < 0 {
 		dir = "down"
 	}
+	if f.Neutral {
+		return dir
+	}
 	if (*d > 0) != f.LowerIsBetter {
 		return dir + " good"
 	}

@@ -328,6 +328,15 @@ func TestTablesOnPage(t *testing.T) {
 		t.Errorf("vk row shows %q", got)
 	}
 	checkAttrs(p.one(t, "data-audience", "mattress_cover", "data-platform", "meta"), "data-status", "failed")
+	// Sizes going up or down are news, not good or bad news.
+	for _, n := range p.find("class", "num delta down") {
+		if v, _ := attr(n, "data-delta"); v != "-3" && v != "-2" {
+			t.Errorf("neutral delta %q", v)
+		}
+	}
+	if n := len(p.find("class", "num delta down")); n != 2 {
+		t.Errorf("neutral falling sizes: %d cells, want 2 (segment -3, audience -2)", n)
+	}
 	// Dead letters from the summary.
 	checkAttrs(p.one(t, "data-stage", "contacts", "data-reason", "phone_invalid"), "data-count", "12")
 	checkAttrs(p.one(t, "data-stage", "orders", "data-reason", "bad_amount"), "data-count", "3")
