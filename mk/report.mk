@@ -15,13 +15,13 @@ REPORT_OUT ?= out
 # `make test` runs the browser test too (it skips itself when Chromium cannot be installed).
 TEST_EXTRA += test-browser
 
-test-report:
+test-report: ## unit tests of the HTML report (page numbers vs tables, no PII, history)
 	$(GO) test ./transforms/report/...
 
-test-browser:
+test-browser: ## load the report offline in headless Chromium; fail on console errors; report.png + report.pdf
 	scripts/browser-test.sh $(REPORT_OUT)
 
-report-screenshot: test-browser
+report-screenshot: test-browser ## refresh docs/report.png from the browser test
 	@if [ -f $(REPORT_OUT)/run_summary.json ]; then cp $(REPORT_OUT)/report.png docs/report.png; \
 	else cp out/report-demo/report.png docs/report.png; fi
 	@echo "docs/report.png updated"
