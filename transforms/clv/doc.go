@@ -33,10 +33,17 @@
 //  5. model.Rows(runDate, currency) → clv_model rows; model.Report() → run_summary.json's
 //     clv[currency], including the holdout report when holdout_end is set.
 //
+// Aggregate size: customers with x = 0 share one cell per T, but repeat buyers are nearly
+// all distinct in (x, t_x, T) and (x, m): 200,000 simulated customers over three years give
+// ~152,000 cells and ~157,000 repeat cells (a few MB). For tens of millions of customers set
+// fit_sample_rate (a deterministic hash sample) to bound the aggregate and the fit time.
+//
 // # Formulas
 //
 // BG/NBD log-likelihood, P(alive) and conditional expected purchases are FHL 2005 eqs. 6,
-// 12 and 10 (see BGNBD's methods for the numerically stable forms used). Gamma-Gamma:
+// 12 and 10 (see BGNBD's methods for the numerically stable forms used: log-sum-exp for the
+// likelihood, Euler's transformation of the 2F1 term, a series near a = 1, and a quadrature
+// over the dropout probability when a > 200, where the 2F1 series is slow or overflows). Gamma-Gamma:
 // E[M|x,m] = p(v + x m)/(px + q − 1). CLV over the horizon H (days):
 //
 //	CLV = margin × E[M|x,m] × Σ_{k=1..K} (E[Y(t_k)] − E[Y(t_{k−1})]) / (1+d)^k
@@ -51,4 +58,7 @@
 // 1997-09-30 inclusive, weeks, cmd/clvfit gives r=0.2426, α=4.4136, a=0.7929, b=2.4259,
 // LL=−9582.43 (published: 0.243, 4.414, 0.793, 2.426, LL −9582.4) and Gamma-Gamma
 // p=6.2496, q=3.7442, v=15.4435 on 946 repeat buyers (published: 6.25, 3.74, 15.44).
+// Every customer's (x, t_x, T, mean repeat value) also matches the published CDNOW summary
+// (lifetimes' cdnow_customers_summary_with_transactions.csv, 2 decimals). TestCDNOW repeats
+// the check when CLV_CDNOW names a local copy of the file (the data is not committed).
 package clv
