@@ -437,19 +437,25 @@ func csvField(s string) string {
 	return s
 }
 
+// Outputs are the graph's PCollections that tests and callers may look at.
+type Outputs struct {
+	Models      beam.PCollection // one element: the encoded nightly.Models
+	DeadLetters beam.PCollection // KV<input, batch>
+}
+
 // Build adds the nightly pipeline to s.
-func Build(s beam.Scope, o Options) error {
+func Build(s beam.Scope, o Options) (*Outputs, error) {
 	s = s.Scope("audiencesync.Nightly")
 	if o.Buckets <= 0 {
-		return fmt.Errorf("buckets must be > 0")
+		return nil, fmt.Errorf("buckets must be > 0")
 	}
 	settingsJSON, err := json.Marshal(o.Settings)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	contactsJSON, err := json.Marshal(o.Contacts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hasLines := false
 	for _, src := range o.Sources {
@@ -477,7 +483,7 @@ func Build(s beam.Scope, o Options) error {
 		beam.ParDo0(s, &centroidsFn{AsOf: int32(o.Settings.Metrics.AsOf), Output: o.Output}, beam.GroupByKey(s, sizes), beam.SideInput{Input: models})
 	}
 
-	beam.ParDo0(s, &deadFn{Output: o.Output}, beam.GroupByKey(s, beam.Flatten(s, deadAll...)))
-	_ = tables.All
-	return nil
+	deadLetters := beam.Flatten(s, deadAll...)
+	beam.ParDo0(s, &deadFn{Output: o.Output}, beam.GroupByKey(s, deadLetters))
+	return &Outputs{Models: models, DeadLetters: deadLetters}, nil
 }

@@ -266,7 +266,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	if err := graph.Build(s, j.opts); err != nil {
+	if _, err := graph.Build(s, j.opts); err != nil {
 		return nil, err
 	}
 	log.Info("running", "as_of", j.asOf.String(), "period", j.cfg.Metrics.Period, "inputs", len(j.opts.Sources), "buckets", j.opts.Buckets, "output", j.output)

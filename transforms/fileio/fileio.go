@@ -56,6 +56,11 @@ func WriteAtomic(ctx context.Context, path string, write func(w io.Writer) error
 		if err := f.Sync(); err != nil {
 			return err
 		}
+		// CreateTemp makes 0600 files; outputs are meant to be shared like any other file
+		// (secret files such as token caches set their own mode).
+		if err := f.Chmod(0o644); err != nil {
+			return err
+		}
 		if err := f.Close(); err != nil {
 			return err
 		}

@@ -1,0 +1,180 @@
+package graph
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/kmeans"
+	"github.com/audiencesync/audiencesync/transforms/metrics"
+	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/parquetio"
+	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/tables"
+)
+
+func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+
+// The hand-computed shop of transforms/metrics (W = 60 days, as of 2024-04-01), now as
+// input files with a cancelled order, an order after the as-of date, a duplicate order
+// id, a malformed row and order lines, run through the whole graph.
+const ordersCSV = `order_id,customer_id,ordered_at,status,amount,currency,channel,ignored_extra
+a1,A,2024-01-05T10:00:00Z,completed,100,RUB,ads,x
+a2,A,2024-01-20,completed,50.00,RUB,ads,x
+a3,A,2024-03-10,partially_refunded,200,RUB,,x
+b1,B,2024-01-15,completed,300,RUB,seo,x
+c1,C,2024-02-02,completed,80,RUB,ads,x
+c2,C,2024-02-03,completed,120,RUB,ads,x
+c9,C,2024-02-04,cancelled,999,RUB,ads,x
+d1,D,2023-12-10,completed,400,RUB,,x
+d2,D,2024-02-25,completed,100,RUB,,x
+d2,D,2024-02-26,completed,100,RUB,,x
+z1,A,2024-04-02,completed,5000,RUB,ads,x
+bad,A,2024-02-30,completed,10,RUB,ads,x
+`
+
+const customersCSV = `customer_id,email,phone,country,marketing_consent,created_at
+A,  Alex.Z@Example.com ,8 (999) 555-11-11,RU,true,2024-01-01
+B,b@example.com,,RU,false,2024-01-01
+C,not-an-email,,RU,yes,2024-01-01
+D,,,RU,true,
+`
+
+const linesCSV = `order_id,product_id,category,quantity,amount
+a1,P1,Mattress,1,100
+c9,P2,pillow,1,999
+zz,P3,pillow,1,1
+`
+
+func write(t *testing.T, dir, name, body string) string {
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestNightlyGraphOnHandShop(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	asOf := orders.DayFromDate(2024, time.April, 1)
+	mc := metrics.Config{AsOf: asOf, ActivityWindowDays: 60}
+	mc.Defaults()
+	km := kmeans.Defaults()
+	km.K = 2
+	opts := Options{
+		Sources: []Source{
+			{orders.InputOrders, write(t, dir, "orders.csv", ordersCSV)},
+			{orders.InputCustomers, write(t, dir, "customers.csv", customersCSV)},
+			{orders.InputLines, write(t, dir, "lines.csv", linesCSV)},
+		},
+		Output:   out,
+		Buckets:  4,
+		Settings: nightly.Settings{Metrics: mc, RFM: rfm.Defaults(), KMeans: km, KMeansEnabled: true},
+		Contacts: contacts.Defaults(),
+		StateDir: filepath.Join(dir, "state"),
+	}
+	p, s := beam.NewPipelineWithRoot()
+	o, err := Build(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passert.Count(s, o.Models, "models", 1)
+	if err := ptest.Run(p); err != nil {
+		t.Fatal(err)
+	}
+
+	cm, err := parquetio.ReadDir[tables.CustomerMetrics](ctx, filepath.Join(out, "customer_metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(cm, func(i, j int) bool { return cm[i].CustomerID < cm[j].CustomerID })
+	if len(cm) != 4 {
+		t.Fatalf("customer_metrics has %d rows, want 4 (A, B, C, D)", len(cm))
+	}
+	// A: a1 100 + a2 50 + a3 200 (z1 is after the as-of date, "bad" is dead-lettered).
+	if a := cm[0]; a.CustomerID != "A" || a.Orders != 3 || a.Revenue != 350 || a.RecencyDays != 22 || a.RFMScore == "" || a.Cluster < 0 {
+		t.Errorf("A = %+v", a)
+	}
+	// C: the cancelled c9 does not count.
+	if c := cm[2]; c.Orders != 2 || c.Revenue != 200 {
+		t.Errorf("C = orders %d revenue %v, want 2 and 200", c.Orders, c.Revenue)
+	}
+	// D: the duplicate d2 is kept once.
+	if d := cm[3]; d.Orders != 2 || d.Revenue != 500 {
+		t.Errorf("D = orders %d revenue %v, want 2 and 500", d.Orders, d.Revenue)
+	}
+	if !cm[1].Churned || cm[0].Churned {
+		t.Errorf("churned flags: A %v B %v, want false, true", cm[0].Churned, cm[1].Churned)
+	}
+
+	churn, _ := parquetio.ReadDir[tables.ChurnList](ctx, filepath.Join(out, "churn_list"))
+	if len(churn) != 1 || churn[0].CustomerID != "B" || churn[0].Period != "2024-03" || churn[0].Revenue != 300 {
+		t.Errorf("churn_list = %+v, want B in 2024-03 with revenue 300", churn)
+	}
+
+	pm, _ := parquetio.ReadDir[tables.PeriodMetrics](ctx, filepath.Join(out, "period_metrics"))
+	var march *tables.PeriodMetrics
+	for i := range pm {
+		if pm[i].Channel == "all" && pm[i].Period == "2024-03" {
+			march = &pm[i]
+		}
+	}
+	if march == nil || march.ActiveStart != 4 || march.ActiveEnd != 3 || march.CRR == nil || math.Abs(*march.CRR-75) > 1e-9 {
+		t.Errorf("March = %+v, want S=4 E=3 CRR=75", march)
+	}
+	cr, _ := parquetio.ReadDir[tables.CohortRetention](ctx, filepath.Join(out, "cohort_retention"))
+	if len(cr) != 9 {
+		t.Errorf("cohort_retention has %d rows, want 9", len(cr))
+	}
+	cents, _ := parquetio.ReadDir[tables.KMeansCentroid](ctx, filepath.Join(out, "kmeans_centroids"))
+	var size int64
+	for _, c := range cents {
+		size += c.Size
+	}
+	if len(cents) != 2 || size != 4 {
+		t.Errorf("kmeans_centroids: %d clusters with %d customers, want 2 and 4", len(cents), size)
+	}
+
+	dead, err := os.ReadFile(filepath.Join(out, "dead_letters", "orders.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"11,d2,duplicate_order_id", "13,bad,bad_date"} {
+		if !strings.Contains(string(dead), want) {
+			t.Errorf("dead_letters/orders.csv lacks %q:\n%s", want, dead)
+		}
+	}
+	lines, _ := os.ReadFile(filepath.Join(out, "dead_letters", "order_lines.csv"))
+	if !strings.Contains(string(lines), "4,zz,line_of_unknown_order") {
+		t.Errorf("dead_letters/order_lines.csv:\n%s", lines)
+	}
+	cdead, _ := os.ReadFile(filepath.Join(out, "dead_letters", "contacts.csv"))
+	if !strings.Contains(string(cdead), "4,C,email_invalid") || strings.Contains(string(cdead), "not-an-email") {
+		t.Errorf("dead_letters/contacts.csv must name C's reason without the value:\n%s", cdead)
+	}
+	// No raw contact data in any output file.
+	filepath.Walk(out, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(path)
+		for _, raw := range []string{"Example.com", "example.com", "555-11-11", "79995551111", "not-an-email"} {
+			if strings.Contains(string(b), raw) {
+				t.Errorf("%s contains raw contact data %q", path, raw)
+			}
+		}
+		return nil
+	})
+}
