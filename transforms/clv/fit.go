@@ -202,7 +202,7 @@ func FitBGNBD(cells []Cell, starts int) (BGNBD, FitInfo, error) {
 	}
 	p := expAll(x)
 	fi.Warning = boundaryWarning([]string{"r", "alpha", "a", "b"}, p,
-		"large a and b mean a nearly common dropout probability a/(a+b); large r and alpha a nearly common purchase rate r/alpha")
+		"the model is close to a limiting case (a → 0 or b → ∞: almost no dropout; a and b → ∞: one common dropout probability a/(a+b); r and alpha → ∞: one common purchase rate r/alpha); predictions remain usable but these parameters are poorly determined")
 	return BGNBD{R: p[0], Alpha: p[1], A: p[2], B: p[3]}, fi, nil
 }
 

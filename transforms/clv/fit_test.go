@@ -1,8 +1,10 @@
 package clv
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -163,6 +165,24 @@ func TestFitFromOrdersWithHoldout(t *testing.T) {
 }
 
 func TestFitErrors(t *testing.T) {
+	// A log-likelihood that grows without bound along ln θ₀: every start runs off.
+	unbounded := func(lp, g []float64) float64 {
+		if g != nil {
+			g[0], g[1] = 1, -2*lp[1]
+		}
+		return lp[0] - lp[1]*lp[1]
+	}
+	_, info, err := minimizeMulti("test", unbounded, 1, []float64{0, 1}, 3)
+	if !errors.Is(err, ErrNotConverged) || info.Converged || !strings.Contains(err.Error(), "no start of 3 converged") {
+		t.Errorf("unbounded likelihood: %v, %+v", err, info)
+	}
+	// Everyone bought last on the calibration end: no sign of dropout, the fit goes to the
+	// boundary a → 0 / b → ∞ and says so.
+	_, info, err = FitBGNBD([]Cell{{X: 5, TX: 30, T: 30, Count: 100}, {X: 1, TX: 30, T: 30, Count: 100}, {X: 8, TX: 30, T: 30, Count: 100}}, 3)
+	if err == nil && !strings.Contains(info.Warning, "near the boundary") {
+		t.Errorf("no dropout: neither an error nor a warning: %+v", info)
+	}
+
 	agg := NewAggregate(Spec{Unit: Weeks})
 	agg.Add(Stats{X: 0, T: 10}, 100, 0)
 	if _, _, err := FitBGNBD(agg.Cells, 3); err == nil {
