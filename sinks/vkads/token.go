@@ -137,7 +137,7 @@ func (ts *tokenSource) save(ctx context.Context) {
 	}
 	b, err := json.MarshalIndent(ts.cur, "", "  ")
 	if err == nil {
-		err = fileio.WriteFile(ctx, ts.path, b)
+		err = fileio.WriteFilePrivate(ctx, ts.path, b)
 	}
 	if err != nil {
 		ts.log.Warn("vk token cache not written; the next run will need a new token", "path", ts.path,

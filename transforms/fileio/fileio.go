@@ -32,8 +32,18 @@ func Join(base string, elem ...string) string {
 	return strings.TrimRight(base, "/") + "/" + strings.Join(elem, "/")
 }
 
-// WriteAtomic creates or replaces path with what write produces.
+// WriteAtomic creates or replaces path with what write produces (mode 0644 locally).
 func WriteAtomic(ctx context.Context, path string, write func(w io.Writer) error) error {
+	return writeAtomic(ctx, path, 0o644, write)
+}
+
+// WriteFilePrivate writes data to path atomically, readable by its owner only (0600
+// locally): token caches and other secrets.
+func WriteFilePrivate(ctx context.Context, path string, data []byte) error {
+	return writeAtomic(ctx, path, 0o600, func(w io.Writer) error { _, err := w.Write(data); return err })
+}
+
+func writeAtomic(ctx context.Context, path string, mode os.FileMode, write func(w io.Writer) error) error {
 	if IsLocal(path) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
@@ -56,9 +66,9 @@ func WriteAtomic(ctx context.Context, path string, write func(w io.Writer) error
 		if err := f.Sync(); err != nil {
 			return err
 		}
-		// CreateTemp makes 0600 files; outputs are meant to be shared like any other file
-		// (secret files such as token caches set their own mode).
-		if err := f.Chmod(0o644); err != nil {
+		// CreateTemp makes 0600 files; outputs are meant to be shared like any other file,
+		// secrets (WriteFilePrivate) keep 0600.
+		if err := f.Chmod(mode); err != nil {
 			return err
 		}
 		if err := f.Close(); err != nil {
