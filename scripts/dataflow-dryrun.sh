@@ -21,7 +21,8 @@
 #
 # Usage: scripts/dataflow-dryrun.sh [extra nightly flags]   (or: make dataflow-dryrun)
 # Environment: NIGHTLY (default bin/nightly; built unless NIGHTLY_PREBUILT=1), SAMPLE,
-# CONFIG, PROJECT, REGION, BUCKET, OUT_DIR (where the job log and summary go).
+# CONFIG, PROJECT, REGION, BUCKET, OUT_DIR (where the job log and summary go), KEEP=1 (keep
+# them after a PASS).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -83,4 +84,9 @@ if [[ $rc != 0 ]] || ! grep -q "Dry-run: not submitting job!" "$LOG"; then
 	exit 1
 fi
 transforms=$(grep -o 'unique_name:' "$LOG" | wc -l | tr -d ' ')
-echo "dataflow-dryrun: PASS — Dataflow job built offline, $transforms transforms in the pipeline proto, not submitted (log with the Job JSON: $LOG)"
+if [[ ${KEEP:-} == 1 ]]; then
+	echo "dataflow-dryrun: PASS — Dataflow job built offline, $transforms transforms in the pipeline proto, not submitted (log with the Job JSON: $LOG)"
+else
+	rm -rf "$OUT_DIR"
+	echo "dataflow-dryrun: PASS — Dataflow job built offline, $transforms transforms in the pipeline proto, not submitted (KEEP=1 keeps the log with the Job JSON)"
+fi

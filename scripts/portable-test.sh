@@ -19,6 +19,7 @@
 #                              all interfaces (":port"), so this is what keeps it off the network.
 #   KEEP=1                     keep the temporary directory even on PASS
 #   EXTRA_ARGS="..."           more flags for both runs
+#   RUN_TIMEOUT=600            seconds allowed for each pipeline run (a stuck job server fails the test)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -30,12 +31,12 @@ CONFIG=${CONFIG:-pipelines/nightly/sample-config.yaml}
 NETNS=${NETNS:-auto}
 COMPARE=${COMPARE:-bin/portable-compare}
 GO=${GO:-go}
+RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 say() { echo "portable-test: $*" >&2; }
 fail() {
-	say "FAIL: $*"
 	echo "portable-test: FAIL ($*) — logs and outputs kept in ${WORK:-?}"
 	exit 1
 }
@@ -114,7 +115,7 @@ else
 	INPROC=$WORK/inproc
 	say "run 1/2: in-process prism -> $INPROC"
 	# shellcheck disable=SC2046
-	"$NIGHTLY" "${common[@]}" $(state_of inproc) --output="$INPROC" >"$WORK/inproc.log" 2>&1 ||
+	timeout "$RUN_TIMEOUT" "$NIGHTLY" "${common[@]}" $(state_of inproc) --output="$INPROC" >"$WORK/inproc.log" 2>&1 ||
 		{ tail -n 30 "$WORK/inproc.log" >&2; fail "in-process run failed (see $WORK/inproc.log)"; }
 fi
 INPROC_S=$(secs "$T1" "$(now)")
@@ -145,7 +146,7 @@ T3=$(now)
 PORTABLE=$WORK/portable
 say "run 2/2: universal runner via 127.0.0.1:$PORT (LOOPBACK workers) -> $PORTABLE"
 # shellcheck disable=SC2046
-"$NIGHTLY" "${common[@]}" $(state_of portable) --output="$PORTABLE" \
+timeout "$RUN_TIMEOUT" "$NIGHTLY" "${common[@]}" $(state_of portable) --output="$PORTABLE" \
 	--runner=universal --endpoint="127.0.0.1:$PORT" --environment_type=LOOPBACK \
 	>"$WORK/portable.log" 2>&1 ||
 	{ tail -n 30 "$WORK/portable.log" >&2; fail "universal-runner run failed (see $WORK/portable.log, $WORK/prism.log)"; }
