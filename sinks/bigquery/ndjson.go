@@ -62,8 +62,12 @@ func (c *column) appendValue(b []byte, f reflect.Value) []byte {
 		case math.IsInf(x, -1):
 			return append(b, `"-Infinity"`...)
 		}
-		// Shortest form that parses back to the same float64: no digits lost, none invented.
-		return strconv.AppendFloat(b, x, 'g', -1, 64)
+		// Shortest form that parses back to the same float64 (no digits lost, none
+		// invented), without an exponent in the range money lives in, as encoding/json does.
+		if a := math.Abs(x); a != 0 && (a < 1e-6 || a >= 1e21) {
+			return strconv.AppendFloat(b, x, 'g', -1, 64)
+		}
+		return strconv.AppendFloat(b, x, 'f', -1, 64)
 	case reflect.Bool:
 		return strconv.AppendBool(b, f.Bool())
 	case reflect.String:

@@ -1,0 +1,174 @@
+//go:build bqemulator
+
+package bigquery_test
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	bq "cloud.google.com/go/bigquery"
+	"github.com/google/go-cmp/cmp"
+
+	bqsink "github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/sinks/bigquery/bqtest"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+)
+
+// ordersCSV is an orders input as the CSV reader would get it.
+var ordersCSV = [][]string{
+	{"order_id", "customer_id", "ordered_at", "status", "amount", "currency", "channel"},
+	{"o1", "c1", "2026-01-05T10:00:00Z", "completed", "1500.50", "RUB", "yandex"},
+	{"o2", "c1", "2026-02-01T12:30:00.25Z", "partially_refunded", "99.9999", "RUB", ""},
+	{"o3", "c2", "2026-02-03T00:00:00Z", "cancelled", "0", "USD", "vk"},
+	{"o4", "c3", "2025-12-31T23:59:59Z", "completed", "-12.3", "EUR", "meta"},
+}
+
+// A shop's orders table in BigQuery holds typed columns, not text.
+var ordersSchema = bq.Schema{
+	{Name: "order_id", Type: bq.StringFieldType, Required: true},
+	{Name: "customer_id", Type: bq.StringFieldType, Required: true},
+	{Name: "ordered_at", Type: bq.TimestampFieldType, Required: true},
+	{Name: "status", Type: bq.StringFieldType},
+	{Name: "amount", Type: bq.NumericFieldType},
+	{Name: "currency", Type: bq.StringFieldType},
+	{Name: "channel", Type: bq.StringFieldType},
+	{Name: "internal_note", Type: bq.StringFieldType},
+}
+
+var customersCSV = [][]string{
+	{"customer_id", "email", "phone", "country", "marketing_consent", "created_at"},
+	{"c1", "Anna@Example.com", "+7 (912) 345-67-89", "RU", "true", "2025-11-02"},
+	{"c2", "", "", "", "false", "2026-01-15"},
+}
+
+var customersSchema = bq.Schema{
+	{Name: "customer_id", Type: bq.StringFieldType, Required: true},
+	{Name: "email", Type: bq.StringFieldType},
+	{Name: "phone", Type: bq.StringFieldType},
+	{Name: "country", Type: bq.StringFieldType},
+	{Name: "marketing_consent", Type: bq.BooleanFieldType},
+	{Name: "created_at", Type: bq.DateFieldType},
+}
+
+// parsedOrder is what the CSV path makes of an orders row; the BigQuery text must parse to
+// the same values.
+type parsedOrder struct {
+	ID, Customer string
+	At           time.Time
+	Status       orders.Status
+	Amount       orders.Money
+	Currency     string
+	Channel      string
+}
+
+func parseOrder(t *testing.T, header, row []string) parsedOrder {
+	t.Helper()
+	m := map[string]string{}
+	for i, h := range header {
+		m[h] = row[i]
+	}
+	at, err := time.Parse(time.RFC3339Nano, m["ordered_at"])
+	if err != nil {
+		t.Fatalf("ordered_at: %v", err)
+	}
+	st, ok := orders.ParseStatus(m["status"])
+	if !ok {
+		t.Fatalf("status %q", m["status"])
+	}
+	amt, err := orders.ParseMoney(m["amount"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parsedOrder{m["order_id"], m["customer_id"], at.UTC(), st, amt, m["currency"], m["channel"]}
+}
+
+// TestReadOrdersLikeCSV: orders and customers seeded into typed BigQuery tables come back
+// through bq:// as the text the CSV input holds: equal after the same parsing, and equal
+// text except the documented normal forms (NUMERIC without trailing zeros).
+func TestReadOrdersLikeCSV(t *testing.T) {
+	c, ctx := bqtest.Client(t)
+	cfg := c.Config()
+	if err := bqtest.SeedRecords(ctx, c, "shop_orders", ordersSchema, ordersCSV); err != nil {
+		t.Fatal(err)
+	}
+	if err := bqtest.SeedRecords(ctx, c, "shop_customers", customersSchema, customersCSV); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := withReadAPI(ctx, c, bqsink.ReadREST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rest.Close()
+	ordersSrc := "bq://" + cfg.Project + "." + cfg.Dataset + ".shop_orders"
+	// "utm_source" is not in the table: like a CSV file without that optional column, it
+	// is left out of the header.
+	cols := []string{"order_id", "customer_id", "ordered_at", "status", "amount", "currency", "channel", "utm_source"}
+	wantText := [][]string{
+		{"o1", "c1", "2026-01-05T10:00:00Z", "completed", "1500.5", "RUB", "yandex"},
+		{"o2", "c1", "2026-02-01T12:30:00.25Z", "partially_refunded", "99.9999", "RUB", ""},
+		{"o3", "c2", "2026-02-03T00:00:00Z", "cancelled", "0", "USD", "vk"},
+		{"o4", "c3", "2025-12-31T23:59:59Z", "completed", "-12.3", "EUR", "meta"},
+	}
+	for api, rc := range map[string]*bqsink.Client{"storage": c, "rest": rest} {
+		t.Run(api, func(t *testing.T) {
+			header, rows, err := bqtest.ReadAll(ctx, rc, ordersSrc, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(ordersCSV[0], header); diff != "" {
+				t.Errorf("header (-want +got):\n%s", diff)
+			}
+			rows = sorted(rows)
+			if diff := cmp.Diff(wantText, rows); diff != "" {
+				t.Errorf("orders text (-want +got):\n%s", diff)
+			}
+			for i, row := range rows {
+				if i+1 >= len(ordersCSV) {
+					break
+				}
+				if got, want := parseOrder(t, header, row), parseOrder(t, ordersCSV[0], ordersCSV[i+1]); got != want {
+					t.Errorf("order %d parses to %+v, the CSV row to %+v", i, got, want)
+				}
+			}
+			h, crows, err := bqtest.ReadAll(ctx, rc, "bq://"+cfg.Project+"."+cfg.Dataset+".shop_customers", customersCSV[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(customersCSV[0], h); diff != "" {
+				t.Errorf("customers header (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(customersCSV[1:], sorted(crows)); diff != "" {
+				t.Errorf("customers (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// A query source: its result table is read the same way.
+	q := "SELECT order_id, amount FROM `" + cfg.Project + "." + cfg.Dataset + ".shop_orders` WHERE currency = 'RUB'"
+	_, rows, err := bqtest.ReadAll(ctx, c, "bq://"+cfg.Project+"?query="+url.QueryEscape(q), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]string{{"o1", "1500.5"}, {"o2", "99.9999"}}, sorted(rows)); diff != "" {
+		t.Errorf("query source (-want +got):\n%s", diff)
+	}
+
+	// Splits: plain data a Beam DoFn can read one by one.
+	splits, err := c.Splits(ctx, ordersSrc, []string{"order_id"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, s := range splits {
+		if s.Stream == "" || len(s.ArrowSchema) == 0 {
+			t.Errorf("storage split without stream/schema: %+v", s)
+		}
+		if err := c.ReadSplit(ctx, s, func([]string) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 4 {
+		t.Errorf("splits read %d rows, want 4", n)
+	}
+}
