@@ -13,6 +13,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/audiencesync/audiencesync/pipelines/audiences"
+	"github.com/audiencesync/audiencesync/transforms/audience"
+	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/kmeans"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
@@ -47,6 +50,10 @@ type Config struct {
 	KMeans   KMeans          `yaml:"kmeans"`
 	Segments segments.Config `yaml:"segments"`
 	Contacts contacts.Config `yaml:"contacts"`
+	CLV      clv.Config      `yaml:"clv"`
+
+	Audiences []audience.Config `yaml:"audiences"`
+	Sinks     audiences.Sinks   `yaml:"sinks"`
 
 	// File is where the config was loaded from ("" for defaults).
 	File string `yaml:"-"`
@@ -54,7 +61,7 @@ type Config struct {
 
 // Default returns the config used when no file is given.
 func Default() *Config {
-	c := &Config{Version: Version, RFM: rfm.Defaults(), KMeans: KMeans{Config: kmeans.Defaults()}, Contacts: contacts.Defaults()}
+	c := &Config{Version: Version, RFM: rfm.Defaults(), KMeans: KMeans{Config: kmeans.Defaults()}, Contacts: contacts.Defaults(), CLV: clv.Defaults()}
 	c.applyDefaults()
 	return c
 }
@@ -82,7 +89,7 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes and validates config text; file names the source in errors.
 func Parse(file string, data []byte) (*Config, error) {
-	c := &Config{RFM: rfm.Defaults(), KMeans: KMeans{Config: kmeans.Defaults()}, Contacts: contacts.Defaults()}
+	c := &Config{RFM: rfm.Defaults(), KMeans: KMeans{Config: kmeans.Defaults()}, Contacts: contacts.Defaults(), CLV: clv.Defaults()}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && err != io.EOF { // an empty file means all defaults
@@ -131,5 +138,15 @@ func (c *Config) Validate() error {
 	if err := c.Contacts.Validate("contacts"); err != nil {
 		return err
 	}
-	return nil
+	if err := c.CLV.Validate("clv"); err != nil {
+		return err
+	}
+	_, err := c.AudiencePlan(false)
+	return err
+}
+
+// AudiencePlan decodes the audiences' destinations; withSecrets also checks that every
+// platform in use has its credentials (sending, and --validate).
+func (c *Config) AudiencePlan(withSecrets bool) (*audiences.Plan, error) {
+	return audiences.NewPlan(c.Audiences, c.Sinks, c.Contacts, withSecrets)
 }

@@ -29,10 +29,12 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
+	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
@@ -50,6 +52,7 @@ var (
 	logFormatFlag = flag.String("log_format", "text", "log format: text or json")
 	stateDirFlag  = flag.String("state_dir", "state", "state folder (local or gs://): segment history and each audience's last confirmed members (hashes only)")
 	audiencesFlag = flag.String("audiences", "dry_run", "audience sync: dry_run (write the exact payloads under <output>/dry_run/, send nothing), send (sync to the platforms), off")
+	forceFlag     = flag.Bool("force_removals", false, "let an audience sync remove more than its max_remove_share (default 50%) of the audience")
 	verboseFlag   = flag.Bool("verbose", false, "also show the runner's info logs")
 	validateFlag  = flag.Bool("validate", false, "check the config, inputs' columns and credentials' presence, then exit without running")
 )
@@ -68,7 +71,7 @@ Usage:
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "log_format", "verbose", "validate"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -205,6 +208,15 @@ func prepare(ctx context.Context) (*job, error) {
 		}
 		sources = append(sources, s...)
 	}
+	switch *audiencesFlag {
+	case "dry_run", "send", "off":
+	default:
+		return nil, fmt.Errorf("--audiences: %q (want dry_run, send or off)", *audiencesFlag)
+	}
+	plan, err := cfg.AudiencePlan(*audiencesFlag == "send" || *validateFlag)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
 	var asOf orders.Day
 	if *asOfFlag != "" {
 		if asOf, err = orders.ParseDay(*asOfFlag); err != nil {
@@ -232,6 +244,12 @@ func prepare(ctx context.Context) (*job, error) {
 	}
 	mcfg := metrics.Config{AsOf: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
 	mcfg.Defaults()
+	var spec clv.Spec
+	if cfg.CLV.Enabled {
+		if spec, err = cfg.CLV.Resolve("clv", asOf); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.File, err)
+		}
+	}
 	return &job{
 		cfg:    cfg,
 		asOf:   asOf,
@@ -242,9 +260,12 @@ func prepare(ctx context.Context) (*job, error) {
 			Buckets:    *bucketsFlag,
 			SplitBytes: int64(*splitMBFlag) << 20,
 			Settings: nightly.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
-				Segments: cfg.Segments, ConfigFile: cfg.File},
-			Contacts: cfg.Contacts,
-			StateDir: *stateDirFlag,
+				Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled, CLV: spec},
+			Contacts:     cfg.Contacts,
+			StateDir:     *stateDirFlag,
+			Audiences:    plan,
+			AudienceMode: *audiencesFlag,
+			Force:        *forceFlag,
 		},
 	}, nil
 }
@@ -295,6 +316,29 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		if json.Unmarshal(hb, &h) == nil {
 			sum.Headline = h
 		}
+	}
+	if cb, err := fileio.ReadFile(ctx, fileio.Join(j.output, graph.CLVFile)); err == nil {
+		var c map[string]any
+		if json.Unmarshal(cb, &c) == nil {
+			sum.CLV = c
+		}
+	}
+	for _, f := range []string{graph.HeadlineFile, graph.CLVFile} {
+		fileio.RemoveGlob(ctx, fileio.Join(j.output, f))
+	}
+	if j.opts.Audiences != nil && len(j.opts.Audiences.Targets) > 0 && j.opts.AudienceMode != "off" {
+		logs, err := parquetio.ReadDir[tables.SyncLog](ctx, fileio.Join(j.output, "sync_log"))
+		if err != nil {
+			return nil, err
+		}
+		sum.Audiences = logs
+		for _, l := range logs {
+			if l.Status == "failed" || l.Status == "guarded" {
+				sum.OK = false
+				sum.Errors = append(sum.Errors, fmt.Sprintf("audience %s on %s: %s: %s", l.Audience, l.Platform, l.Status, l.Error))
+			}
+		}
+		sum.Outputs["dry_run"] = fileio.Join(j.output, "dry_run")
 	}
 	sum.DurationS = time.Since(start).Seconds()
 	b, _ := json.MarshalIndent(sum, "", "  ")
@@ -372,6 +416,16 @@ func printSummary(w io.Writer, s *tables.Summary) {
 		for _, k := range sortedNames(s.Segments) {
 			fmt.Fprintf(w, "  %-40s %8d\n", k, s.Segments[k])
 		}
+	}
+	if len(s.Audiences) > 0 {
+		fmt.Fprintln(w, "audiences (see sync_log; dry-run payloads under dry_run/):")
+		fmt.Fprintf(w, "  %-24s %-8s %-10s %9s %9s %9s %9s\n", "audience", "platform", "status", "members", "added", "removed", "sent")
+		for _, a := range s.Audiences {
+			fmt.Fprintf(w, "  %-24s %-8s %-10s %9d %9d %9d %9d\n", a.Audience, a.Platform, a.Status, a.Members, a.Added, a.Removed, a.Sent)
+		}
+	}
+	for _, e := range s.Errors {
+		fmt.Fprintln(w, "ERROR:", e)
 	}
 	for cur, h := range s.Headline {
 		fmt.Fprintf(w, "headline (%s): customers %.0f, orders %.0f, revenue %.2f, AOV first %.2f vs repeat %.2f, RPR %.1f%%\n",

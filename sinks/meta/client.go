@@ -36,7 +36,14 @@ type Client struct {
 // Option changes how NewClient builds a Client.
 type Option func(*options)
 
-type options struct{ http []httpx.Option }
+type options struct {
+	http    []httpx.Option
+	noCreds bool
+}
+
+// WithoutCredentials builds a client for dry runs: secrets are neither required nor read,
+// WritePayloads works, and any call that would reach the API fails.
+func WithoutCredentials() Option { return func(x *options) { x.noCreds = true } }
 
 // WithHTTPOptions passes options to the underlying httpx client (tests use a transport or a
 // fake clock here).
@@ -48,6 +55,18 @@ func WithHTTPOptions(o ...httpx.Option) Option {
 // per run and binds it to each Meta audience with NewDestination.
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	cfg = cfg.Defaults()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.noCreds {
+		if err := cfg.ValidateSettings("sinks.meta"); err != nil {
+			return nil, err
+		}
+		// An unroutable base URL: nothing can be sent by accident.
+		cfg.BaseURL = "http://dry-run.invalid"
+		return &Client{cfg: cfg, base: cfg.BaseURL + "/" + cfg.APIVersion, http: httpx.New(Platform, cfg.HTTP, o.http...)}, nil
+	}
 	if err := cfg.Validate("sinks.meta"); err != nil {
 		return nil, err
 	}
@@ -58,10 +77,6 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	appSecret, err := cfg.AppSecret.Resolve()
 	if err != nil {
 		return nil, fmt.Errorf("meta: app_secret: %w", err)
-	}
-	var o options
-	for _, f := range opts {
-		f(&o)
 	}
 	proof := AppSecretProof(appSecret, token)
 	secrets := []string{token, appSecret, proof, url.QueryEscape(token), url.QueryEscape(appSecret)}

@@ -72,18 +72,23 @@ func (c Config) Defaults() Config {
 // Validate checks c (defaults applied or not); path is its config path, e.g. "sinks.meta".
 // Secrets are resolved to prove they exist, never printed.
 func (c Config) Validate(path string) error {
+	if err := c.ValidateSettings(path); err != nil {
+		return err
+	}
+	if err := c.AccessToken.Validate(path + ".access_token"); err != nil {
+		return err
+	}
+	return c.AppSecret.Validate(path + ".app_secret")
+}
+
+// ValidateSettings checks everything but the secrets' presence (dry runs need no secrets).
+func (c Config) ValidateSettings(path string) error {
 	c = c.Defaults()
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%s.base_url: %q is not an http(s) URL (default %s)", path, c.BaseURL, DefaultBaseURL)
 	}
 	if !reVersion.MatchString(c.APIVersion) {
 		return fmt.Errorf("%s.api_version: %q is not a Graph API version like %s", path, c.APIVersion, DefaultAPIVersion)
-	}
-	if err := c.AccessToken.Validate(path + ".access_token"); err != nil {
-		return err
-	}
-	if err := c.AppSecret.Validate(path + ".app_secret"); err != nil {
-		return err
 	}
 	if !contains(customerFileSources, c.CustomerFileSource) {
 		return fmt.Errorf("%s.customer_file_source: unknown value %q (known: %s)", path, c.CustomerFileSource, strings.Join(customerFileSources, ", "))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/kmeans"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/orders"
@@ -23,6 +24,8 @@ type Settings struct {
 	KMeansEnabled bool
 	Segments      segments.Config
 	ConfigFile    string // for rule error messages
+	CLVEnabled    bool
+	CLV           clv.Spec
 }
 
 // Partial is one bucket's contribution to the base-wide figures: period and cohort
@@ -32,11 +35,12 @@ type Partial struct {
 	Metrics *metrics.Agg
 	RFM     map[string]*rfm.Summary   // by currency
 	KMeans  map[string]*kmeans.Sample // by currency
+	CLV     map[string]*clv.Aggregate // by currency
 }
 
 // NewPartial returns an empty partial.
 func NewPartial() *Partial {
-	return &Partial{Metrics: metrics.NewAgg(), RFM: map[string]*rfm.Summary{}, KMeans: map[string]*kmeans.Sample{}}
+	return &Partial{Metrics: metrics.NewAgg(), RFM: map[string]*rfm.Summary{}, KMeans: map[string]*kmeans.Sample{}, CLV: map[string]*clv.Aggregate{}}
 }
 
 // Add counts a bucket.
@@ -48,6 +52,14 @@ func (p *Partial) Add(bd *BucketData, s *Settings) {
 	var x []float64
 	for _, c := range bd.Customers {
 		p.Metrics.Add(c, s.Metrics)
+		if s.CLVEnabled {
+			a := p.CLV[c.Currency]
+			if a == nil {
+				a = clv.NewAggregate(s.CLV)
+				p.CLV[c.Currency] = a
+			}
+			a.AddCustomer(c)
+		}
 		v, ok := rfm.Measure(c, s.Metrics.AsOf, s.RFM.LookbackDays)
 		if !ok {
 			continue
@@ -71,7 +83,7 @@ func (p *Partial) Add(bd *BucketData, s *Settings) {
 }
 
 // Merge adds o into p.
-func (p *Partial) Merge(o *Partial) {
+func (p *Partial) Merge(o *Partial) error {
 	p.Metrics.Merge(o.Metrics)
 	for cur, s := range o.RFM {
 		if d := p.RFM[cur]; d != nil {
@@ -87,6 +99,16 @@ func (p *Partial) Merge(o *Partial) {
 			p.KMeans[cur] = s
 		}
 	}
+	for cur, a := range o.CLV {
+		if d := p.CLV[cur]; d != nil {
+			if err := d.Merge(a); err != nil {
+				return err
+			}
+		} else {
+			p.CLV[cur] = a
+		}
+	}
+	return nil
 }
 
 func gobEncode(v any) ([]byte, error) {
@@ -95,31 +117,73 @@ func gobEncode(v any) ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// partialWire is Partial on the wire: the CLV aggregate has its own encoding.
+type partialWire struct {
+	Metrics *metrics.Agg
+	RFM     map[string]*rfm.Summary
+	KMeans  map[string]*kmeans.Sample
+	CLV     map[string][]byte
+}
+
 // Encode serialises a partial (gob) for the pipeline's one-key merge.
-func (p *Partial) Encode() ([]byte, error) { return gobEncode(p) }
+func (p *Partial) Encode() ([]byte, error) {
+	w := partialWire{Metrics: p.Metrics, RFM: p.RFM, KMeans: p.KMeans, CLV: map[string][]byte{}}
+	for cur, a := range p.CLV {
+		b, err := clv.EncodeAggregate(a)
+		if err != nil {
+			return nil, err
+		}
+		w.CLV[cur] = b
+	}
+	return gobEncode(&w)
+}
 
 // DecodePartial reverses Encode.
 func DecodePartial(b []byte) (*Partial, error) {
+	var w partialWire
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&w); err != nil {
+		return nil, err
+	}
 	p := NewPartial()
-	return p, gob.NewDecoder(bytes.NewReader(b)).Decode(p)
+	if w.Metrics != nil {
+		p.Metrics = w.Metrics
+	}
+	for k, v := range w.RFM {
+		p.RFM[k] = v
+	}
+	for k, v := range w.KMeans {
+		p.KMeans[k] = v
+	}
+	for cur, ab := range w.CLV {
+		a, err := clv.DecodeAggregate(ab)
+		if err != nil {
+			return nil, err
+		}
+		p.CLV[cur] = a
+	}
+	return p, nil
 }
 
 // Models are the base-wide results every bucket needs to score its customers.
 type Models struct {
 	RFM    map[string]rfm.Model     // by currency
 	KMeans map[string]*kmeans.Model // by currency
+	CLV    map[string][]byte        // by currency, clv.EncodeModel
 }
 
 // Global is what the single fit step produces besides the models.
 type Global struct {
 	PeriodMetrics []tables.PeriodMetrics
 	Cohorts       []tables.CohortRetention
+	CLVModels     []tables.CLVModel
+	CLVReport     map[string]any                // currency -> clv.Report, or the fit error
 	Headline      map[string]map[string]float64 // currency -> figure -> value
 }
 
 // Fit computes the models and the base-wide tables from the merged partial.
 func Fit(p *Partial, s *Settings, spend []orders.Spend) (*Models, *Global, error) {
-	m := &Models{RFM: map[string]rfm.Model{}, KMeans: map[string]*kmeans.Model{}}
+	m := &Models{RFM: map[string]rfm.Model{}, KMeans: map[string]*kmeans.Model{}, CLV: map[string][]byte{}}
+	g := &Global{Headline: map[string]map[string]float64{}, CLVReport: map[string]any{}}
 	for _, cur := range sortedCurrencies(p.RFM) {
 		cut, err := rfm.Fit(p.RFM[cur], s.RFM.Bins)
 		if err != nil {
@@ -140,7 +204,25 @@ func Fit(p *Partial, s *Settings, spend []orders.Spend) (*Models, *Global, error
 	if len(spend) > 0 {
 		sp = metrics.SpendTable(spend)
 	}
-	g := &Global{Headline: map[string]map[string]float64{}}
+	if s.CLVEnabled {
+		for _, cur := range sortedCurrencies(p.CLV) {
+			// A model that cannot be fitted (too few repeat buyers, no convergence) leaves
+			// the CLV columns null for that currency and says why in the run summary; the
+			// rest of the run is unaffected.
+			model, err := clv.Fit(p.CLV[cur], s.CLV)
+			if err != nil {
+				g.CLVReport[cur] = map[string]string{"error": err.Error()}
+				continue
+			}
+			b, err := clv.EncodeModel(model)
+			if err != nil {
+				return nil, nil, err
+			}
+			m.CLV[cur] = b
+			g.CLVModels = append(g.CLVModels, model.Rows(s.Metrics.AsOf, cur)...)
+			g.CLVReport[cur] = model.Report()
+		}
+	}
 	g.PeriodMetrics, g.Cohorts = metrics.Finalize(p.Metrics, s.Metrics, sp)
 	for cur, t := range p.Metrics.Totals {
 		g.Headline[cur] = metrics.Headline(t)
@@ -179,11 +261,13 @@ type BucketOutput struct {
 // Scorer computes every per-customer output of a bucket. Build one per worker (rules are
 // compiled once); it is not safe for concurrent use.
 type Scorer struct {
-	s     *Settings
-	rules *segments.Rules
-	eval  *segments.Evaluator
-	fz    *kmeans.Featurizer
-	x     []float64
+	clvModels map[string]*clv.Model
+	clvFrom   map[string][]byte
+	s         *Settings
+	rules     *segments.Rules
+	eval      *segments.Evaluator
+	fz        *kmeans.Featurizer
+	x         []float64
 }
 
 // NewScorer compiles the segment rules.
@@ -222,6 +306,13 @@ func (sc *Scorer) Score(bd *BucketData, m *Models, prev segments.History) (*Buck
 		v, hasRFM := rfm.Measure(c, cfg.AsOf, s.RFM.LookbackDays)
 		if model, ok := m.RFM[c.Currency]; ok && hasRFM {
 			model.Score(v).Fill(&row)
+		}
+		if cm, err := sc.clvModel(m, c.Currency); err != nil {
+			return nil, err
+		} else if cm != nil {
+			if pr, ok := cm.PredictCustomer(c, cfg.AsOf); ok {
+				pr.Apply(&row)
+			}
 		}
 		if km := m.KMeans[c.Currency]; km != nil && hasRFM && sc.fz != nil {
 			sc.x = sc.fz.Extract(sc.x[:0], c, v)
@@ -300,4 +391,36 @@ func uniq(s []string) []string {
 		}
 	}
 	return out
+}
+
+// clvModel decodes a currency's CLV model once per Models value.
+func (sc *Scorer) clvModel(m *Models, cur string) (*clv.Model, error) {
+	b := m.CLV[cur]
+	if b == nil {
+		return nil, nil
+	}
+	if sc.clvFrom == nil || !sameMap(sc.clvFrom, m.CLV) {
+		sc.clvModels, sc.clvFrom = map[string]*clv.Model{}, m.CLV
+	}
+	if cm := sc.clvModels[cur]; cm != nil {
+		return cm, nil
+	}
+	cm, err := clv.DecodeModel(b)
+	if err != nil {
+		return nil, err
+	}
+	sc.clvModels[cur] = cm
+	return cm, nil
+}
+
+func sameMap(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || len(w) != len(v) || (len(v) > 0 && &w[0] != &v[0]) {
+			return false
+		}
+	}
+	return true
 }
