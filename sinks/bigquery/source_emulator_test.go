@@ -5,7 +5,6 @@ package bigquery_test
 import (
 	"net/url"
 	"testing"
-	"time"
 
 	bq "cloud.google.com/go/bigquery"
 	"github.com/google/go-cmp/cmp"
@@ -21,7 +20,7 @@ var ordersCSV = [][]string{
 	{"o1", "c1", "2026-01-05T10:00:00Z", "completed", "1500.50", "RUB", "yandex"},
 	{"o2", "c1", "2026-02-01T12:30:00.25Z", "partially_refunded", "99.9999", "RUB", ""},
 	{"o3", "c2", "2026-02-03T00:00:00Z", "cancelled", "0", "USD", "vk"},
-	{"o4", "c3", "2025-12-31T23:59:59Z", "completed", "-12.3", "EUR", "meta"},
+	{"o4", "c3", "2025-12-31", "completed", "12.3", "EUR", "meta"},
 }
 
 // A shop's orders table in BigQuery holds typed columns, not text.
@@ -51,36 +50,40 @@ var customersSchema = bq.Schema{
 	{Name: "created_at", Type: bq.DateFieldType},
 }
 
-// parsedOrder is what the CSV path makes of an orders row; the BigQuery text must parse to
-// the same values.
-type parsedOrder struct {
-	ID, Customer string
-	At           time.Time
-	Status       orders.Status
-	Amount       orders.Money
-	Currency     string
-	Channel      string
-}
-
-func parseOrder(t *testing.T, header, row []string) parsedOrder {
+// parseOrders runs the CSV path's own validator (orders.OrdersSchema.Bind +
+// orders.ParseOrder) over a header and rows.
+func parseOrders(t *testing.T, header []string, rows [][]string) []orders.Order {
 	t.Helper()
-	m := map[string]string{}
-	for i, h := range header {
-		m[h] = row[i]
-	}
-	at, err := time.Parse(time.RFC3339Nano, m["ordered_at"])
-	if err != nil {
-		t.Fatalf("ordered_at: %v", err)
-	}
-	st, ok := orders.ParseStatus(m["status"])
-	if !ok {
-		t.Fatalf("status %q", m["status"])
-	}
-	amt, err := orders.ParseMoney(m["amount"])
+	idx, err := orders.OrdersSchema.Bind("orders", header)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return parsedOrder{m["order_id"], m["customer_id"], at.UTC(), st, amt, m["currency"], m["channel"]}
+	var out []orders.Order
+	for _, r := range rows {
+		o, rej := orders.ParseOrder(idx, r)
+		if rej != nil {
+			t.Fatalf("row %v rejected: %+v", r, rej)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func parseCustomers(t *testing.T, header []string, rows [][]string) []orders.Customer {
+	t.Helper()
+	idx, err := orders.CustomersSchema.Bind("customers", header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []orders.Customer
+	for _, r := range rows {
+		c, rej := orders.ParseCustomer(idx, r)
+		if rej != nil {
+			t.Fatalf("customer row rejected: %+v", rej)
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // TestReadOrdersLikeCSV: orders and customers seeded into typed BigQuery tables come back
@@ -108,7 +111,7 @@ func TestReadOrdersLikeCSV(t *testing.T) {
 		{"o1", "c1", "2026-01-05T10:00:00Z", "completed", "1500.5", "RUB", "yandex"},
 		{"o2", "c1", "2026-02-01T12:30:00.25Z", "partially_refunded", "99.9999", "RUB", ""},
 		{"o3", "c2", "2026-02-03T00:00:00Z", "cancelled", "0", "USD", "vk"},
-		{"o4", "c3", "2025-12-31T23:59:59Z", "completed", "-12.3", "EUR", "meta"},
+		{"o4", "c3", "2025-12-31T00:00:00Z", "completed", "12.3", "EUR", "meta"},
 	}
 	for api, rc := range map[string]*bqsink.Client{"storage": c, "rest": rest} {
 		t.Run(api, func(t *testing.T) {
@@ -123,13 +126,9 @@ func TestReadOrdersLikeCSV(t *testing.T) {
 			if diff := cmp.Diff(wantText, rows); diff != "" {
 				t.Errorf("orders text (-want +got):\n%s", diff)
 			}
-			for i, row := range rows {
-				if i+1 >= len(ordersCSV) {
-					break
-				}
-				if got, want := parseOrder(t, header, row), parseOrder(t, ordersCSV[0], ordersCSV[i+1]); got != want {
-					t.Errorf("order %d parses to %+v, the CSV row to %+v", i, got, want)
-				}
+			// The same validator gives the same orders from both sources.
+			if diff := cmp.Diff(parseOrders(t, ordersCSV[0], ordersCSV[1:]), parseOrders(t, header, rows)); diff != "" {
+				t.Errorf("parsed orders, CSV vs BigQuery (-csv +bq):\n%s", diff)
 			}
 			h, crows, err := bqtest.ReadAll(ctx, rc, "bq://"+cfg.Project+"."+cfg.Dataset+".shop_customers", customersCSV[0])
 			if err != nil {
@@ -138,8 +137,12 @@ func TestReadOrdersLikeCSV(t *testing.T) {
 			if diff := cmp.Diff(customersCSV[0], h); diff != "" {
 				t.Errorf("customers header (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(customersCSV[1:], sorted(crows)); diff != "" {
+			crows = sorted(crows)
+			if diff := cmp.Diff(customersCSV[1:], crows); diff != "" {
 				t.Errorf("customers (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(parseCustomers(t, customersCSV[0], customersCSV[1:]), parseCustomers(t, h, crows)); diff != "" {
+				t.Errorf("parsed customers, CSV vs BigQuery (-csv +bq):\n%s", diff)
 			}
 		})
 	}

@@ -3,6 +3,7 @@
 package bigquery_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,6 +137,35 @@ func TestWriteOutputDirRoundTrip(t *testing.T) {
 		})
 	}
 
+	// The BI views compute over the loaded rows; expected values worked out from the
+	// fixtures above.
+	views := []struct {
+		sql  string
+		want [][]string
+	}{
+		{"SELECT cohort, currency, cohort_size, m00, m01, m02 FROM `%s.cohort_pivot`",
+			[][]string{{"2026-01", "RUB", "200", "100", "25", ""}}},
+		{"SELECT period, currency, aov, aov_first, aov_repeat, repeat_to_first_ratio FROM `%s.aov_trend`",
+			[][]string{{"2026-02", "RUB", "20000", "", "", ""}}},
+		// c1 entered champions on the run date, c2 a week before; c2 entered vip today.
+		{"SELECT run_date, source, segment, members, entered FROM `%s.segment_sizes`",
+			[][]string{{"2026-03-01", "rfm", "champions", "2", "1"}, {"2026-03-01", "rule", "vip", "1", "1"}}},
+		// One dry run: 4 of 5 accepted; no run with status ok.
+		{"SELECT platform, last_run_date, syncs, failed, dry_runs, sent, accepted, accept_rate, last_ok_run_date FROM `%s.sync_health`",
+			[][]string{{"vk", "2026-03-01", "1", "0", "1", "5", "4", "0.8", ""}}},
+		{"SELECT customer_id FROM `%s.customer_metrics_latest`", [][]string{{"c1"}, {"c2"}}},
+	}
+	for _, v := range views {
+		q := fmt.Sprintf(v.sql, cfg.Project+"."+cfg.Dataset)
+		rows, err := bqtest.Query(ctx, c, q)
+		if err != nil {
+			t.Errorf("%s: %v", q, err)
+			continue
+		}
+		if diff := cmp.Diff(v.want, sorted(rows)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", q, diff)
+		}
+	}
 }
 
 // TestEnsureTableCreates: a missing dataset and table are created from the Go schema with
