@@ -35,6 +35,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
+	"github.com/audiencesync/audiencesync/transforms/report"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
@@ -345,6 +346,24 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
 		return nil, err
 	}
+	// The report reads the tables and the summary just written. It keeps its history of
+	// headline figures (for "change since the previous run") in the state folder, which
+	// outlives output folders.
+	hist := ""
+	if j.opts.StateDir != "" {
+		hist = fileio.Join(j.opts.StateDir, "report_history.json")
+	}
+	if err := report.WriteWithHistory(ctx, j.output, hist); err != nil {
+		log.Error("report not written", "err", err)
+		sum.OK = false
+		sum.Errors = append(sum.Errors, "report: "+err.Error())
+	} else {
+		sum.Outputs["report"] = fileio.Join(j.output, "report.html")
+	}
+	b, _ = json.MarshalIndent(sum, "", "  ")
+	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
+		return nil, err
+	}
 	return sum, nil
 }
 
@@ -431,7 +450,7 @@ func printSummary(w io.Writer, s *tables.Summary) {
 		fmt.Fprintf(w, "headline (%s): customers %.0f, orders %.0f, revenue %.2f, AOV first %.2f vs repeat %.2f, RPR %.1f%%\n",
 			cur, h["customers"], h["orders"], h["revenue"], h["aov_first"], h["aov_repeat"], h["rpr"])
 	}
-	fmt.Fprintf(w, "outputs: %s (summary: %s)\n", s.Outputs["tables"], s.Outputs["summary"])
+	fmt.Fprintf(w, "outputs: tables in %s, summary %s, report %s\n", s.Outputs["tables"], s.Outputs["summary"], s.Outputs["report"])
 }
 
 func sortedNames(m map[string]int64) []string {
