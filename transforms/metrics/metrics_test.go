@@ -112,7 +112,7 @@ func TestPeriodMetricsHandShop(t *testing.T) {
 	}
 	type want struct {
 		orders, buyers, newc, firstO, repO, s, e, churned, repBuyers int64
-		rev, aov, aovFirst, aovRepeat, crr, rpr                       float64
+		rev, aov, aovFirst, aovRepeat, crr, rpr                      float64
 	}
 	nan := math.NaN()
 	for key, w := range map[string]want{
