@@ -53,21 +53,34 @@ func WriteOutputDir(ctx context.Context, cfg Config, outDir string, runDate orde
 func (c *Client) WriteOutputDir(ctx context.Context, outDir string, runDate orders.Day) (map[string]int64, error) {
 	written := map[string]int64{}
 	for _, t := range tables.All {
-		dir := filepath.Join(outDir, t.Name)
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			continue
-		}
-		rows, err := readParquetDir(dir, reflect.TypeOf(t.Row))
+		n, found, err := c.WriteOutputTable(ctx, outDir, t.Name, runDate)
 		if err != nil {
 			return written, err
 		}
-		n, err := c.writeRows(ctx, t, runDate, rows)
-		if err != nil {
-			return written, err
+		if found {
+			written[t.Name] = n
 		}
-		written[t.Name] = n
 	}
 	return written, nil
+}
+
+// WriteOutputTable loads one table of the Parquet output directory (for a Beam DoFn that
+// gets one table name per element). found is false when outDir has no directory for it.
+func (c *Client) WriteOutputTable(ctx context.Context, outDir, table string, runDate orders.Day) (n int64, found bool, err error) {
+	t, ok := tables.ByName(table)
+	if !ok {
+		return 0, false, fmt.Errorf("bigquery: unknown table %q (see transforms/tables.All)", table)
+	}
+	dir := filepath.Join(outDir, t.Name)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return 0, false, nil
+	}
+	rows, err := readParquetDir(dir, reflect.TypeOf(t.Row))
+	if err != nil {
+		return 0, true, err
+	}
+	n, err = c.writeRows(ctx, t, runDate, rows)
+	return n, true, err
 }
 
 // readParquetDir reads outDir/<table>/part-*.parquet into a []rowType value.
