@@ -81,7 +81,7 @@ func TestDDLMatchesGoSchema(t *testing.T) {
 					t.Errorf("column %s is %s, Go-derived %s", c[1], c[2], w.Type)
 				}
 				if c[2] == "FLOAT" {
-					t.Errorf("column %s: write FLOAT64, not FLOAT (the emulator reads FLOAT as 32-bit)", c[1])
+					t.Errorf("column %s: write FLOAT64, not FLOAT (the emulator makes a DDL FLOAT 32-bit)", c[1])
 				}
 				if (c[3] != "") != w.Required {
 					t.Errorf("column %s: NOT NULL is %v, Go REQUIRED is %v", c[1], c[3] != "", w.Required)
