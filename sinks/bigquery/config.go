@@ -53,6 +53,11 @@ type Config struct {
 	ReadStreams int `yaml:"read_streams"`
 	// Replace is partition (default) or delete; see ReplacePartition and ReplaceDelete.
 	Replace string `yaml:"replace"`
+	// UploadChunkMB is the chunk size of the resumable upload that feeds a load job; each
+	// running load buffers one chunk. 0: the client's default (16 MiB). Negative: one
+	// streamed request, no resumable chunks (no resume after a broken connection; the
+	// emulator needs it for loads over 16 MiB, its resumable uploads fail).
+	UploadChunkMB int `yaml:"upload_chunk_mb"`
 	// Labels are put on every job and on created tables (cost attribution).
 	Labels map[string]string `yaml:"labels"`
 }
@@ -120,6 +125,9 @@ func (c Config) Validate(path string) error {
 	}
 	if c.ReadStreams < 1 || c.ReadStreams > 1000 {
 		return fmt.Errorf("%s: %d is out of range 1..1000", p("read_streams"), c.ReadStreams)
+	}
+	if c.UploadChunkMB > 1024 {
+		return fmt.Errorf("%s: %d MiB is more than 1024", p("upload_chunk_mb"), c.UploadChunkMB)
 	}
 	switch c.Replace {
 	case ReplacePartition, ReplaceDelete:

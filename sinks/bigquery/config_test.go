@@ -40,6 +40,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.ReadEndpoint = "nohost" }, `bigquery.read_endpoint: "nohost" is not host:port`},
 		{func(c *Config) { c.ReadAPI = "grpc" }, `bigquery.read_api: unknown API "grpc" (known: storage, rest)`},
 		{func(c *Config) { c.ReadStreams = -1 }, "bigquery.read_streams: -1 is out of range 1..1000"},
+		{func(c *Config) { c.UploadChunkMB = 2048 }, "bigquery.upload_chunk_mb: 2048 MiB is more than 1024"},
 		{func(c *Config) { c.Replace = "truncate" }, `bigquery.replace: unknown mode "truncate" (known: partition, delete)`},
 		{func(c *Config) { c.Labels = map[string]string{"Team": "x"} }, `bigquery.labels: key "Team"`},
 		{func(c *Config) { c.Labels = map[string]string{"team": "CRM"} }, `bigquery.labels.team: value "CRM"`},

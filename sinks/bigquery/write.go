@@ -177,6 +177,12 @@ func (c *Client) load(ctx context.Context, rt *rowType, dest string, disp bq.Tab
 	l.WriteDisposition = disp
 	l.CreateDisposition = bq.CreateNever // ensureTable made it, with partitioning and clustering
 	l.Labels = c.labels()
+	switch {
+	case c.cfg.UploadChunkMB < 0:
+		l.MediaOptions = append(l.MediaOptions, googleapi.ChunkSize(0))
+	case c.cfg.UploadChunkMB > 0:
+		l.MediaOptions = append(l.MediaOptions, googleapi.ChunkSize(c.cfg.UploadChunkMB<<20))
+	}
 	job, err := l.Run(ctx)
 	if err != nil {
 		return err

@@ -48,6 +48,8 @@ var seq atomic.Int64
 //   - adding columns (tables.patch or ALTER TABLE ADD COLUMN) changes the metadata only,
 //     so loads into a drifted table fail;
 //   - deleting a dataset that holds views can crash it;
+//   - resumable uploads (the client's path for loads over 16 MiB) fail with "upload job
+//     is missing configuration.load" (hence upload_chunk_mb: -1);
 //   - CREATE TABLE IF NOT EXISTS answers 409 for an existing table and CREATE OR REPLACE
 //     VIEW cannot replace (ApplySQL copes with both).
 func Config(t testing.TB) bqsink.Config {
@@ -72,6 +74,8 @@ func Config(t testing.TB) bqsink.Config {
 		Replace: bqsink.ReplaceDelete,
 		// The emulator serves one stream per read session.
 		ReadStreams: 1,
+		// The emulator fails resumable uploads: send each load in one request.
+		UploadChunkMB: -1,
 	}
 	if cfg.ReadEndpoint == "" {
 		cfg.ReadAPI = bqsink.ReadREST
