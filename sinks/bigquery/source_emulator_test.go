@@ -4,6 +4,8 @@ package bigquery_test
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 
 	bq "cloud.google.com/go/bigquery"
@@ -173,5 +175,34 @@ func TestReadOrdersLikeCSV(t *testing.T) {
 	}
 	if n != 4 {
 		t.Errorf("splits read %d rows, want 4", n)
+	}
+}
+
+// TestSeedCSVFile: a CSV input file (with an extra column the reader ignores) seeded into a
+// typed table reads back as the same orders the CSV validator makes of the file.
+func TestSeedCSVFile(t *testing.T) {
+	c, ctx := bqtest.Client(t)
+	cfg := c.Config()
+	path := filepath.Join(t.TempDir(), "orders.csv")
+	csvText := "order_id,customer_id,ordered_at,status,amount,currency,channel,note\n" +
+		"O1,C1,2026-08-29,refunded,15517.00,RUB,ads,x\n" +
+		"O2,C2,2025-12-04 10:11:12,completed,62484.5,RUB,,y\n"
+	if err := os.WriteFile(path, []byte(csvText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := bqtest.SeedCSVFile(ctx, c, "orders_in", bqtest.OrdersSchema, path); err != nil {
+		t.Fatal(err)
+	}
+	header, rows, err := bqtest.ReadAll(ctx, c, "bq://"+cfg.Project+"."+cfg.Dataset+".orders_in", orders.OrdersSchema.Columns())
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvRows := [][]string{
+		{"O1", "C1", "2026-08-29", "refunded", "15517.00", "RUB", "ads", "x"},
+		{"O2", "C2", "2025-12-04 10:11:12", "completed", "62484.5", "RUB", "", "y"},
+	}
+	csvHeader := []string{"order_id", "customer_id", "ordered_at", "status", "amount", "currency", "channel", "note"}
+	if diff := cmp.Diff(parseOrders(t, csvHeader, csvRows), parseOrders(t, header, sorted(rows))); diff != "" {
+		t.Errorf("parsed orders, CSV vs BigQuery (-csv +bq):\n%s", diff)
 	}
 }

@@ -10,6 +10,7 @@ package bqtest
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -246,4 +247,84 @@ func ReadAll(ctx context.Context, c *bqsink.Client, src string, columns []string
 func Query(ctx context.Context, c *bqsink.Client, sql string) ([][]string, error) {
 	_, rows, err := ReadAll(ctx, c, "bq://"+c.Config().Project+"?query="+url.QueryEscape(sql), nil)
 	return rows, err
+}
+
+// Typed schemas of the four inputs as a shop's warehouse would hold them (TIMESTAMP,
+// NUMERIC, BOOL, DATE rather than text), for seeding the emulator from the CSV inputs.
+var (
+	OrdersSchema = bq.Schema{
+		{Name: "order_id", Type: bq.StringFieldType, Required: true},
+		{Name: "customer_id", Type: bq.StringFieldType, Required: true},
+		{Name: "ordered_at", Type: bq.TimestampFieldType, Required: true},
+		{Name: "status", Type: bq.StringFieldType},
+		{Name: "amount", Type: bq.NumericFieldType},
+		{Name: "currency", Type: bq.StringFieldType},
+		{Name: "channel", Type: bq.StringFieldType},
+	}
+	CustomersSchema = bq.Schema{
+		{Name: "customer_id", Type: bq.StringFieldType, Required: true},
+		{Name: "email", Type: bq.StringFieldType},
+		{Name: "phone", Type: bq.StringFieldType},
+		{Name: "country", Type: bq.StringFieldType},
+		{Name: "marketing_consent", Type: bq.BooleanFieldType},
+		{Name: "created_at", Type: bq.DateFieldType},
+	}
+	OrderLinesSchema = bq.Schema{
+		{Name: "order_id", Type: bq.StringFieldType, Required: true},
+		{Name: "product_id", Type: bq.StringFieldType},
+		{Name: "category", Type: bq.StringFieldType},
+		{Name: "quantity", Type: bq.IntegerFieldType},
+		{Name: "amount", Type: bq.NumericFieldType},
+	}
+	SpendSchema = bq.Schema{
+		{Name: "period", Type: bq.StringFieldType},
+		{Name: "channel", Type: bq.StringFieldType},
+		{Name: "amount", Type: bq.NumericFieldType},
+		{Name: "currency", Type: bq.StringFieldType},
+	}
+)
+
+// SeedCSVFile loads a CSV input file (header first) into a new typed table, keeping only
+// the columns schema has (extra CSV columns are dropped, as the CSV reader ignores them).
+// Use it to feed the same file to the CSV path and, as bq://PROJECT.DATASET.table, to the
+// BigQuery path of the pipeline, then compare the outputs.
+func SeedCSVFile(ctx context.Context, c *bqsink.Client, table string, schema bq.Schema, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("bqtest: %w", err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return fmt.Errorf("bqtest: read %s: %w", path, err)
+	}
+	if len(records) == 0 {
+		return fmt.Errorf("bqtest: %s is empty", path)
+	}
+	keep := map[string]bool{}
+	for _, fs := range schema {
+		keep[fs.Name] = true
+	}
+	var idx []int
+	for i, h := range records[0] {
+		if keep[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] {
+			idx = append(idx, i)
+		}
+	}
+	out := make([][]string, len(records))
+	for r, rec := range records {
+		row := make([]string, len(idx))
+		for j, i := range idx {
+			if i < len(rec) {
+				row[j] = rec[i]
+			}
+		}
+		if r == 0 {
+			for j := range row {
+				row[j] = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(row[j], "\ufeff")))
+			}
+		}
+		out[r] = row
+	}
+	return SeedRecords(ctx, c, table, schema, out)
 }
