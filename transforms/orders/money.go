@@ -77,7 +77,11 @@ func ParseMoney(s string) (Money, error) {
 		if c < '0' || c > '9' {
 			return 0, fmt.Errorf("amount %q is not a number", orig)
 		}
-		v += int64(c-'0') * mul
+		d := int64(c-'0') * mul
+		if v > math.MaxInt64-d { // the fraction can push a maximal whole part past int64
+			return 0, fmt.Errorf("amount %q is too large", orig)
+		}
+		v += d
 		mul /= 10
 	}
 	if neg {
