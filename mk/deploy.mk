@@ -40,8 +40,14 @@ worker-binary: ## cross-compile bin/nightly-linux-amd64 (static) for Dataflow/Fl
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o $(BIN)/nightly-linux-amd64 ./pipelines/nightly
 
-test-portable: $(BIN)/prism build sample ## sample via universal runner + prism job server == in-process prism
-	PRISM=$(BIN)/prism NIGHTLY=$(BIN)/nightly NIGHTLY_PREBUILT=1 GO=$(GO) scripts/portable-test.sh
+# The Go SDK's boot program: what a DOCKER/PROCESS worker runs to fetch and start the worker binary.
+$(BIN)/beam-boot: go.mod
+	@mkdir -p $(BIN)
+	$(GO) build -o $@ github.com/apache/beam/sdks/v2/go/container
+
+test-portable: $(BIN)/prism $(BIN)/beam-boot build sample worker-binary ## sample via universal runner (LOOPBACK + PROCESS/worker binary) on a prism job server == in-process prism
+	PRISM=$(BIN)/prism NIGHTLY=$(BIN)/nightly NIGHTLY_PREBUILT=1 GO=$(GO) \
+		WORKER_BINARY=$(BIN)/nightly-linux-amd64 BEAM_BOOT=$(BIN)/beam-boot scripts/portable-test.sh
 
 dataflow-dryrun: build sample ## build the Dataflow job offline (graph + translation, nothing submitted)
 	NIGHTLY=$(BIN)/nightly NIGHTLY_PREBUILT=1 GO=$(GO) scripts/dataflow-dryrun.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# portable-test.sh: run the nightly pipeline twice on the sample data — once on the
-# in-process prism runner, once submitted through the portable (universal) runner to a
-# standalone prism job server — and check both wrote the same tables and summary counts.
+# portable-test.sh: run the nightly pipeline on the sample data on the in-process prism
+# runner and submitted through the portable (universal) runner to a standalone prism job
+# server (LOOPBACK workers, and with WORKER_BINARY also PROCESS workers running the staged
+# worker binary), and check every run wrote the same tables and summary counts.
 # This is the cheapest proof that the pipeline is portable: the universal runner
 # serialises the graph, ships it over the Job API and runs the SDK harness as an external
 # worker, exactly as on Flink, Spark or Dataflow.
@@ -19,6 +20,11 @@
 #                              all interfaces (":port"), so this is what keeps it off the network.
 #   KEEP=1                     keep the temporary directory even on PASS
 #   EXTRA_ARGS="..."           more flags for both runs
+#   WORKER_BINARY=PATH        also run with --environment_type=PROCESS: the job server starts the Go
+#                              SDK boot program (BEAM_BOOT) which fetches this staged, static
+#                              linux/amd64 binary and runs it as the SDK harness — the worker-binary
+#                              path of Flink/Spark/Dataflow (make test-portable sets both)
+#   BEAM_BOOT=PATH             boot binary (go build github.com/apache/beam/sdks/v2/go/container)
 #   RUN_TIMEOUT=600            seconds allowed for each pipeline run (a stuck job server fails the test)
 set -euo pipefail
 
@@ -76,6 +82,11 @@ if [[ ${PORTABLE_IN_NETNS:-} != 1 ]]; then
 fi
 
 # ---- run ----
+if [[ -n ${WORKER_BINARY:-} ]]; then
+	[[ -x $WORKER_BINARY && -x ${BEAM_BOOT:-} ]] || { echo "portable-test: FAIL (WORKER_BINARY=$WORKER_BINARY needs an executable BEAM_BOOT)"; exit 1; }
+	WORKER_BINARY=$(readlink -f "$WORKER_BINARY")
+	export BEAM_BOOT=$(readlink -f "$BEAM_BOOT") # read by boot-wrapper.sh, which prism starts
+fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/portable-test.XXXXXX")
 PRISM_PID=
 cleanup() {
@@ -113,7 +124,7 @@ if [[ -n ${INPROC_DIR:-} ]]; then
 	say "reusing in-process output $INPROC"
 else
 	INPROC=$WORK/inproc
-	say "run 1/2: in-process prism -> $INPROC"
+	say "run 1/3: in-process prism -> $INPROC"
 	# shellcheck disable=SC2046
 	timeout "$RUN_TIMEOUT" "$NIGHTLY" "${common[@]}" $(state_of inproc) --output="$INPROC" >"$WORK/inproc.log" 2>&1 ||
 		{ tail -n 30 "$WORK/inproc.log" >&2; fail "in-process run failed (see $WORK/inproc.log)"; }
@@ -144,7 +155,7 @@ JS_S=$(secs "$T2" "$(now)")
 
 T3=$(now)
 PORTABLE=$WORK/portable
-say "run 2/2: universal runner via 127.0.0.1:$PORT (LOOPBACK workers) -> $PORTABLE"
+say "run 2/3: universal runner via 127.0.0.1:$PORT (LOOPBACK workers) -> $PORTABLE"
 # shellcheck disable=SC2046
 timeout "$RUN_TIMEOUT" "$NIGHTLY" "${common[@]}" $(state_of portable) --output="$PORTABLE" \
 	--runner=universal --endpoint="127.0.0.1:$PORT" --environment_type=LOOPBACK \
@@ -152,12 +163,31 @@ timeout "$RUN_TIMEOUT" "$NIGHTLY" "${common[@]}" $(state_of portable) --output="
 	{ tail -n 30 "$WORK/portable.log" >&2; fail "universal-runner run failed (see $WORK/portable.log, $WORK/prism.log)"; }
 PORTABLE_S=$(secs "$T3" "$(now)")
 
+# 2b. PROCESS workers: the staged worker binary, started by the SDK's boot program.
+PROCESS_S=
+if [[ -n ${WORKER_BINARY:-} ]]; then
+	T5=$(now)
+	PROCESS_OUT=$WORK/process
+	say "run 3/3: universal runner, PROCESS workers running $WORKER_BINARY -> $PROCESS_OUT"
+	# shellcheck disable=SC2046
+	timeout "$RUN_TIMEOUT" "$NIGHTLY" "${common[@]}" $(state_of process) --output="$PROCESS_OUT" \
+		--runner=universal --endpoint="127.0.0.1:$PORT" --environment_type=PROCESS \
+		--environment_config="{\"command\":\"$ROOT/deploy/portable/boot-wrapper.sh\"}" \
+		--worker_binary="$WORKER_BINARY" >"$WORK/process.log" 2>&1 ||
+		{ tail -n 30 "$WORK/process.log" >&2; fail "PROCESS-environment run failed (see $WORK/process.log, $WORK/prism.log)"; }
+	PROCESS_S=$(secs "$T5" "$(now)")
+fi
+
 # 3. Compare.
 T4=$(now)
 if ! "$COMPARE" "$INPROC" "$PORTABLE" | tee "$WORK/compare.txt"; then
-	fail "outputs differ (see $WORK/compare.txt)"
+	fail "LOOPBACK outputs differ from in-process (see $WORK/compare.txt)"
+fi
+if [[ -n $PROCESS_S ]] && ! "$COMPARE" "$INPROC" "$PROCESS_OUT" | tee "$WORK/compare-process.txt"; then
+	fail "PROCESS outputs differ from in-process (see $WORK/compare-process.txt)"
 fi
 CMP_S=$(secs "$T4" "$(now)")
 
-echo "portable-test: PASS — universal runner on prism job server == in-process prism" \
-	"(build ${PORTABLE_BUILD_S:-0}s, in-process ${INPROC_S}s, job server start ${JS_S}s, portable ${PORTABLE_S}s, compare ${CMP_S}s)"
+what="universal runner (LOOPBACK${PROCESS_S:+ and PROCESS with the worker binary}) on prism job server == in-process prism"
+echo "portable-test: PASS — $what" \
+	"(build ${PORTABLE_BUILD_S:-0}s, in-process ${INPROC_S}s, job server start ${JS_S}s, loopback ${PORTABLE_S}s${PROCESS_S:+, process ${PROCESS_S}s}, compare ${CMP_S}s)"
