@@ -141,6 +141,23 @@ func ParseBool(s string) (bool, bool) {
 	return false, false
 }
 
+// quoteSafe quotes a customers field for a reject detail unless it could be contact data:
+// in a row with shifted columns (an unquoted e-mail field holding a comma) the phone lands
+// in country, the e-mail in phone, and so on, and dead letters must never hold either.
+// Anything with an '@' or five or more digits is described by its length only.
+func quoteSafe(v string) string {
+	digits := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] >= '0' && v[i] <= '9' {
+			digits++
+		}
+	}
+	if digits >= 5 || strings.Contains(v, "@") {
+		return "(a " + strconv.Itoa(len(v)) + "-byte value, not shown: it may be contact data; see the row in the file)"
+	}
+	return strconv.Quote(v)
+}
+
 // ParseCustomer validates one customers record bound with CustomersSchema. E-mail and
 // phone are kept raw here and never appear in a Reject: the contacts transform validates
 // and hashes them.
@@ -154,17 +171,17 @@ func ParseCustomer(idx Index, rec []string) (Customer, *Reject) {
 	c.Phone = idx.Get(rec, 2)
 	c.Country = strings.ToUpper(strings.TrimSpace(idx.Get(rec, 3)))
 	if c.Country != "" && (len(c.Country) != 2 || c.Country[0] < 'A' || c.Country[0] > 'Z' || c.Country[1] < 'A' || c.Country[1] > 'Z') {
-		return c, reject(ReasonBadCountry, "customer "+c.CustomerID+": country "+strconv.Quote(c.Country)+" is not ISO 3166 alpha-2")
+		return c, reject(ReasonBadCountry, "customer "+c.CustomerID+": country "+quoteSafe(c.Country)+" is not ISO 3166 alpha-2")
 	}
 	cs := idx.Get(rec, 4)
 	var ok bool
 	if c.MarketingConsent, ok = ParseBool(cs); !ok {
-		return c, reject(ReasonBadConsent, "customer "+c.CustomerID+": marketing_consent "+strconv.Quote(cs)+" is not true/false")
+		return c, reject(ReasonBadConsent, "customer "+c.CustomerID+": marketing_consent "+quoteSafe(cs)+" is not true/false")
 	}
 	if ca := strings.TrimSpace(idx.Get(rec, 5)); ca != "" {
 		t, ok := ParseTime(ca)
 		if !ok {
-			return c, reject(ReasonBadDate, "customer "+c.CustomerID+": created_at "+strconv.Quote(ca)+" is not a date")
+			return c, reject(ReasonBadDate, "customer "+c.CustomerID+": created_at "+quoteSafe(ca)+" is not a date")
 		}
 		c.CreatedAt = DayOf(t)
 	}
