@@ -23,6 +23,8 @@ type Split struct {
 	End       int64    // CSV: byte offset (exclusive); Parquet: row group index + 1
 	FirstLine int64    // CSV: physical line of the first record; Parquet: row number of the first row (1-based)
 	Header    []string // the file's column names
+	// Ext carries what an external source (Format "bq") needs to read the split; opaque here.
+	Ext []byte
 }
 
 // FormatOf guesses the format from the file name.
@@ -107,10 +109,13 @@ func planCSV(ctx context.Context, input, path string, target int64) ([]Split, er
 				inQuote = !inQuote
 				continue
 			}
-			if c != '\n' || inQuote {
+			if c != '\n' {
 				continue
 			}
-			line++
+			line++ // every newline is a physical line, also one inside a quoted field
+			if inQuote {
+				continue
+			}
 			pos := off + int64(i) + 1
 			if !headerDone {
 				headerDone = true
@@ -118,7 +123,7 @@ func planCSV(ctx context.Context, input, path string, target int64) ([]Split, er
 				continue
 			}
 			if pos-start >= target {
-				splits = append(splits, Split{input, path, "csv", start, pos, startLine, header})
+				splits = append(splits, Split{Input: input, Path: path, Format: "csv", Start: start, End: pos, FirstLine: startLine, Header: header})
 				start, startLine = pos, line
 			}
 		}
@@ -134,7 +139,7 @@ func planCSV(ctx context.Context, input, path string, target int64) ([]Split, er
 		start = off
 	}
 	if off > start {
-		splits = append(splits, Split{input, path, "csv", start, off, startLine, header})
+		splits = append(splits, Split{Input: input, Path: path, Format: "csv", Start: start, End: off, FirstLine: startLine, Header: header})
 	}
 	return splits, nil
 }
@@ -152,7 +157,9 @@ func (s Split) Read(ctx context.Context, idx Index, fn func(Record) error, bad f
 	defer ra.Close()
 	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(ra, s.Start, s.End-s.Start), 1<<20))
 	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
+	// Strict quotes (RFC 4180), unlike ReadHeader: Plan cuts splits by the same quote rules,
+	// and a lazy reader would let an unterminated quote swallow every later row of the split
+	// into one field without a word. A malformed row is reported through bad instead.
 	r.ReuseRecord = true
 	out := make([]string, len(idx))
 	for {
@@ -160,16 +167,21 @@ func (s Split) Read(ctx context.Context, idx Index, fn func(Record) error, bad f
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := r.FieldPos(0)
-		line += int(s.FirstLine) - 1
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				bad(int64(pe.StartLine)+s.FirstLine-1, err)
+				// Lines in the message are the file's, not the split's (the error text names
+				// only positions, never the row's content).
+				abs := *pe
+				abs.StartLine += int(s.FirstLine) - 1
+				abs.Line += int(s.FirstLine) - 1
+				bad(int64(abs.StartLine), &abs)
 				continue
 			}
 			return err
 		}
+		line, _ := r.FieldPos(0) // only valid after a successful Read
+		line += int(s.FirstLine) - 1
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}
