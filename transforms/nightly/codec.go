@@ -86,7 +86,7 @@ func (d *Dec) Sym() string {
 		d.syms = append(d.syms, s)
 		return s
 	}
-	if int(id) > len(d.syms) {
+	if id > uint64(len(d.syms)) { // compared as uint64: int(id) of a corrupt id can be negative
 		d.Err, d.B = errShort, nil
 		return ""
 	}

@@ -1,0 +1,320 @@
+package nightly
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/audiencesync/audiencesync/transforms/audience"
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+)
+
+func TestBucket(t *testing.T) {
+	// FNV-1a 32-bit test vectors (the FNV reference): "" -> 0x811c9dc5, "a" -> 0xe40c292c,
+	// "foobar" -> 0xbf9cf968.
+	cases := []struct {
+		id   string
+		n    int
+		want int
+	}{
+		{"", 1000, 0x811c9dc5 % 1000}, // 2166136261 -> 261
+		{"a", 1000, 220},              // 3826002220
+		{"a", 7, 5},                   // 3826002220 = 7 * 546571745 + 5
+		{"foobar", 1000, 720},         // 3214735720
+		{"foobar", 1, 0},
+	}
+	for _, c := range cases {
+		if got := Bucket(c.id, c.n); got != c.want {
+			t.Errorf("Bucket(%q, %d) = %d, want %d", c.id, c.n, got, c.want)
+		}
+	}
+	for _, n := range []int{1, 2, 3, 64, 1000} {
+		for i := 0; i < 2000; i++ {
+			id := "C" + strings.Repeat("x", i%7) + string(rune('0'+i%10)) + string(rune('a'+i%26))
+			b := Bucket(id, n)
+			if b < 0 || b >= n || b != Bucket(id, n) {
+				t.Fatalf("Bucket(%q, %d) = %d", id, n, b)
+			}
+		}
+	}
+}
+
+func TestSymBytes(t *testing.T) {
+	e := NewEnc(KindOrders)
+	for _, s := range []string{"RUB", "RUB", "EUR", "RUB", "", "", "EUR"} {
+		e.Sym(s)
+	}
+	// New symbol: 0 then the string (length + bytes), taking id len+1; known: its id.
+	want := []byte{'O',
+		0, 3, 'R', 'U', 'B', // RUB -> id 1
+		1,                   // RUB
+		0, 3, 'E', 'U', 'R', // EUR -> id 2
+		1,    // RUB
+		0, 0, // "" -> id 3
+		3, // ""
+		2, // EUR
+	}
+	if !bytes.Equal(e.B, want) {
+		t.Fatalf("bytes %v, want %v", e.B, want)
+	}
+	d, kind := NewDec(e.B)
+	if kind != KindOrders {
+		t.Fatalf("kind %q", kind)
+	}
+	var got []string
+	for d.More() {
+		got = append(got, d.Sym())
+	}
+	if d.Err != nil || !reflect.DeepEqual(got, []string{"RUB", "RUB", "EUR", "RUB", "", "", "EUR"}) {
+		t.Errorf("decoded %q, %v", got, d.Err)
+	}
+	// A reference to a symbol never defined is an error, not a panic.
+	d, _ = NewDec([]byte{'O', 5})
+	if d.Sym(); d.Err == nil {
+		t.Error("undefined symbol accepted")
+	}
+	d, _ = NewDec([]byte{'O', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}) // id 2^64-1
+	if d.Sym(); d.Err == nil {
+		t.Error("huge symbol id accepted")
+	}
+}
+
+func TestOrderRoundTrip(t *testing.T) {
+	in := []orders.Order{
+		{OrderID: "O1", CustomerID: "C1", Day: 19732, Amount: 1000000, Currency: "RUB", Channel: "ads"},
+		{OrderID: "O2", CustomerID: "C1", Day: 19763, Amount: 505000, Currency: "RUB", Channel: ""},
+		{OrderID: "O3", CustomerID: "Ж-2", Day: -5, Amount: -1, Currency: "EUR", Channel: "ads"},
+	}
+	e := NewEnc(KindOrders)
+	for i := range in {
+		e.PutOrder(int64(10+i), &in[i])
+	}
+	d, kind := NewDec(e.B)
+	if kind != KindOrders {
+		t.Fatal(kind)
+	}
+	for i := range in {
+		line, o := d.GetOrder()
+		want := in[i]
+		want.Status = orders.StatusCompleted // only counted orders travel
+		if line != int64(10+i) || o != want {
+			t.Errorf("order %d: line %d %+v, want %+v", i, line, o, want)
+		}
+	}
+	if d.More() || d.Err != nil {
+		t.Errorf("trailing data or error: %v", d.Err)
+	}
+}
+
+func TestOtherRoundTrips(t *testing.T) {
+	keys := []OrderKey{{"O1", "C1", "RUB", 19732, true}, {"O2", "C2", "RUB", 19733, false}, {"O3", "C1", "USD", 0, true}}
+	e := NewEnc(KindOrderKeys)
+	for _, k := range keys {
+		e.PutOrderKey(k)
+	}
+	d, _ := NewDec(e.B)
+	for _, k := range keys {
+		if got := d.GetOrderKey(); got != k {
+			t.Errorf("order key %+v, want %+v", got, k)
+		}
+	}
+	checkEnd(t, d)
+
+	lines := []orders.Line{{OrderID: "O1", ProductID: "P1", Category: "mattress", Quantity: 1, Amount: 1000000}, {OrderID: "O1", ProductID: "P2", Category: "mattress", Quantity: 0, Amount: 0}, {OrderID: "O9", ProductID: "P3", Category: "", Quantity: 3, Amount: 5}}
+	e = NewEnc(KindLines)
+	for i := range lines {
+		e.PutLine(int64(i+2), &lines[i])
+	}
+	d, _ = NewDec(e.B)
+	for i := range lines {
+		if n, l := d.GetLine(); n != int64(i+2) || l != lines[i] {
+			t.Errorf("line %d, %+v; want %d, %+v", n, l, i+2, lines[i])
+		}
+	}
+	checkEnd(t, d)
+
+	cls := []CustLine{{"C1", "RUB", 19732, lines[0]}, {"C1", "RUB", 19732, lines[1]}, {"C2", "EUR", 1, lines[2]}}
+	e = NewEnc(KindCustLines)
+	for i := range cls {
+		e.PutCustLine(&cls[i])
+	}
+	d, _ = NewDec(e.B)
+	for _, c := range cls {
+		if got := d.GetCustLine(); got != c {
+			t.Errorf("cust line %+v, want %+v", got, c)
+		}
+	}
+	checkEnd(t, d)
+
+	dead := []DeadLetter{{"orders", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", 0, "", "", ""}}
+	e = NewEnc(KindDead)
+	for i := range dead {
+		e.PutDead(&dead[i])
+	}
+	d, _ = NewDec(e.B)
+	for _, x := range dead {
+		if got := d.GetDead(); got != x {
+			t.Errorf("dead %+v, want %+v", got, x)
+		}
+	}
+	checkEnd(t, d)
+
+	spend := []orders.Spend{{Period: "2024-01", Channel: "ads", Amount: 4000005000, Currency: "RUB"}, {Period: "2024-02", Channel: "", Amount: 0, Currency: "EUR"}}
+	e = NewEnc(KindSpend)
+	for i := range spend {
+		e.PutSpend(&spend[i])
+	}
+	d, _ = NewDec(e.B)
+	for _, s := range spend {
+		if got := d.GetSpend(); got != s {
+			t.Errorf("spend %+v, want %+v", got, s)
+		}
+	}
+	checkEnd(t, d)
+
+	mem := []audience.Member{{Key: "k1", Email: "e1", Phone: "p1", ExternID: "x"}, {Key: "k2"}}
+	e = NewEnc(KindMembers)
+	for i := range mem {
+		e.PutMember(&mem[i])
+	}
+	d, _ = NewDec(e.B)
+	for _, m := range mem {
+		if got := d.GetMember(); got != m {
+			t.Errorf("member %+v, want %+v", got, m)
+		}
+	}
+	checkEnd(t, d)
+}
+
+func checkEnd(t *testing.T, d *Dec) {
+	t.Helper()
+	if d.Err != nil || d.More() {
+		t.Errorf("after the last record: err %v, %d bytes left", d.Err, len(d.B))
+	}
+}
+
+var (
+	shaE = strings.Repeat("ab", 32) // 32-byte hashes as hex
+	shaP = strings.Repeat("cd", 32)
+	md5E = strings.Repeat("01", 16) // 16-byte hashes as hex
+	md5P = strings.Repeat("23", 16)
+)
+
+func sampleCustomers() []CustomerRec {
+	return []CustomerRec{
+		{CustomerID: "C1", Country: "RU", Consent: true, CreatedAt: 19723, Hashed: contacts.Hashed{CustomerID: "C1", Consent: true,
+			Email: [contacts.NumProfiles]string{shaE, md5E, shaE, shaE},
+			Phone: [contacts.NumProfiles]string{shaP, md5P, shaP, ""}}},
+		// No consent: nothing hashed.
+		{CustomerID: "C2", Country: "", Consent: false, CreatedAt: 0, Hashed: contacts.Hashed{CustomerID: "C2"}},
+		// Phone only, and a value that is not hex (kept as text).
+		{CustomerID: "C3", Country: "KZ", Consent: true, CreatedAt: -1, Hashed: contacts.Hashed{CustomerID: "C3", Consent: true,
+			Phone: [contacts.NumProfiles]string{shaP, "not-hex", shaP, shaP}}},
+	}
+}
+
+func TestCustomerRoundTrip(t *testing.T) {
+	in := sampleCustomers()
+	e := NewEnc(KindCustomers)
+	e.PutCustomer(&in[0])
+	// By hand: id "C1" 1+2, country "RU" 1+2, consent 1, CreatedAt 19723 zigzag 39446 is a
+	// 3-byte varint, hashed consent 1, count 1, four distinct hashes (sha e-mail, md5
+	// e-mail, sha phone, md5 phone) as a hex flag + length + raw bytes: 34+18+34+18 = 104,
+	// then 8 index bytes: 3+3+1+3+1+1+104+8 = 124, plus the kind byte.
+	if len(e.B) != 125 {
+		t.Errorf("C1 encodes to %d bytes, want 125 (each distinct hash once, raw)", len(e.B))
+	}
+	if idx := e.B[len(e.B)-8:]; !bytes.Equal(idx, []byte{1, 2, 1, 1, 3, 4, 3, 0}) {
+		t.Errorf("index bytes %v, want [1 2 1 1 3 4 3 0]", idx)
+	}
+	e.PutCustomer(&in[1])
+	e.PutCustomer(&in[2])
+
+	d, _ := NewDec(e.B)
+	for i := range in {
+		if got := d.GetCustomer(true); !reflect.DeepEqual(got, in[i]) {
+			t.Errorf("customer %d:\n got %+v\nwant %+v", i, got, in[i])
+		}
+	}
+	checkEnd(t, d)
+
+	// Without hashes the other fields still decode, and every record stays in step.
+	d, _ = NewDec(e.B)
+	for i := range in {
+		got := d.GetCustomer(false)
+		want := in[i]
+		want.Hashed.Email, want.Hashed.Phone = [contacts.NumProfiles]string{}, [contacts.NumProfiles]string{}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("customer %d without hashes:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+	checkEnd(t, d)
+}
+
+// Every cut of a batch decodes without a panic; a cut inside a record is an error.
+func TestTruncatedBatches(t *testing.T) {
+	type batch struct {
+		name       string
+		b          []byte
+		boundaries map[int]bool
+		decode     func(d *Dec)
+	}
+	var batches []batch
+	{
+		e := NewEnc(KindOrders)
+		bd := map[int]bool{len(e.B): true}
+		for i, o := range []orders.Order{{OrderID: "O1", CustomerID: "C1", Day: 19732, Amount: 1000000, Currency: "RUB", Channel: "ads"}, {OrderID: "O2", CustomerID: "C1", Day: 19763, Amount: 5, Currency: "RUB"}} {
+			e.PutOrder(int64(i), &o)
+			bd[len(e.B)] = true
+		}
+		batches = append(batches, batch{"orders", e.B, bd, func(d *Dec) { d.GetOrder() }})
+	}
+	{
+		e := NewEnc(KindCustomers)
+		bd := map[int]bool{len(e.B): true}
+		for _, c := range sampleCustomers() {
+			e.PutCustomer(&c)
+			bd[len(e.B)] = true
+		}
+		batches = append(batches, batch{"customers", e.B, bd, func(d *Dec) { d.GetCustomer(true) }})
+		batches = append(batches, batch{"customers without hashes", e.B, bd, func(d *Dec) { d.GetCustomer(false) }})
+	}
+	{
+		e := NewEnc(KindCustLines)
+		bd := map[int]bool{len(e.B): true}
+		e.PutCustLine(&CustLine{"C1", "RUB", 19732, orders.Line{OrderID: "O1", ProductID: "P1", Category: "mattress", Quantity: 1, Amount: 1000000}})
+		bd[len(e.B)] = true
+		batches = append(batches, batch{"cust lines", e.B, bd, func(d *Dec) { d.GetCustLine() }})
+	}
+	for _, bt := range batches {
+		for cut := 0; cut <= len(bt.b); cut++ {
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Errorf("%s cut at %d of %d: panic %v", bt.name, cut, len(bt.b), r)
+					}
+				}()
+				d, _ := NewDec(bt.b[:cut])
+				n := 0
+				for d.More() && n < 100 {
+					bt.decode(d)
+					n++
+				}
+				if cut == 0 {
+					if d.Err == nil {
+						t.Errorf("%s: empty batch without error", bt.name)
+					}
+					return
+				}
+				if bt.boundaries[cut] && d.Err != nil {
+					t.Errorf("%s cut at record boundary %d: %v", bt.name, cut, d.Err)
+				}
+				if !bt.boundaries[cut] && d.Err == nil {
+					t.Errorf("%s cut at %d inside a record: no error", bt.name, cut)
+				}
+			}()
+		}
+	}
+}
