@@ -13,6 +13,34 @@ type ReadOptions struct {
 	Buckets  int        // customer and order hash buckets
 	AsOf     orders.Day // orders on or after it are not seen
 	WithKeys bool       // emit order keys for the order-lines join
+	// External reads splits of Format "bq" (BigQuery); nil when no such input is used.
+	External External
+}
+
+// External reads a split of a non-file source: emit gets each row in the split's Header
+// order, as the text a CSV file would hold.
+type External interface {
+	ReadSplit(ctx context.Context, s orders.Split, emit func(row []string) error) error
+}
+
+// readRecords reads a file split, or an external one through o.External, calling fn with
+// fields in the schema's column order. External rows are numbered from 1 within the split.
+func readRecords(ctx context.Context, s orders.Split, idx orders.Index, o ReadOptions, fn func(orders.Record) error, bad func(int64, error)) error {
+	if s.Format != "bq" {
+		return s.Read(ctx, idx, fn, bad)
+	}
+	if o.External == nil {
+		return fmt.Errorf("%s: no reader for %s sources", s.Path, s.Format)
+	}
+	out := make([]string, len(idx))
+	var line int64
+	return o.External.ReadSplit(ctx, s, func(row []string) error {
+		line++
+		for i := range idx {
+			out[i] = idx.Get(row, i)
+		}
+		return fn(orders.Record{Line: line, Fields: out})
+	})
 }
 
 // ReadResult is everything one split produced, ready to emit: one batch per bucket.
@@ -82,7 +110,7 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 	var spend *Enc
 	var rows int64
 	bad := func(line int64, err error) { rows++; addDead(line, "", orders.ReasonCSV, err.Error()) }
-	err = s.Read(ctx, idx, func(r orders.Record) error {
+	err = readRecords(ctx, s, idx, o, func(r orders.Record) error {
 		rows++
 		switch s.Input {
 		case orders.InputOrders:
@@ -187,7 +215,11 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead [
 		case KindOrderKeys:
 			for d.More() {
 				k := d.GetOrderKey()
-				keys[k.OrderID] = k
+				// A duplicated order id keeps its first key, as BuildBucket keeps the first
+				// order: its lines must carry the kept order's day, customer and status.
+				if _, dup := keys[k.OrderID]; !dup {
+					keys[k.OrderID] = k
+				}
 			}
 		case KindLines:
 			for d.More() {

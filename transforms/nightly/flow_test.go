@@ -1,0 +1,410 @@
+package nightly
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/audiencesync/audiencesync/transforms/clv"
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/facts"
+	"github.com/audiencesync/audiencesync/transforms/metrics"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/rfm"
+)
+
+// The tiny shop. Days since 1970-01-01 by hand: 2024-01-01 = 19723, so 2024-01-10 = 19732,
+// 2024-01-20 = 19742, 2024-02-10 = 19763, 2024-03-01 = 19783 (2024 is a leap year),
+// 2023-12-01 = 19692.
+const (
+	shopOrders = `order_id,customer_id,ordered_at,status,amount,currency,channel
+O1,C1,2024-01-10,completed,100,RUB,ads
+O2,C1,2024-02-10T12:00:00Z,completed,50.5,RUB,
+O1,C1,2024-01-11,completed,999,RUB,seo
+O3,C2,2024-01-15,cancelled,70,RUB,ads
+O4,C2,2024-03-01,completed,10,RUB,ads
+O5,C3,2024-01-20,partially_refunded,30,eur,email
+O6,,2024-01-20,completed,30,RUB,
+`
+	shopLines = `order_id,product_id,category,quantity,amount
+O1,P1,Mattress,1,100
+O3,P2,pillow,2,70
+O4,P3,pillow,1,10
+O9,P4,pillow,1,5
+O2,P5,bed linen,two,50
+O5,P6,service,1,30
+`
+	shopCustomers = `customer_id,email,phone,country,marketing_consent,created_at
+C1, Ivan.Petrov@Example.com ,+7 916 123-45-67,RU,true,2023-12-01
+C2,petr.sidorov@example.com,+7 916 765-43-21,RU,false,2024-01-01
+C3,not-an-email,12-34,RU,yes,
+C4,maria@example.com,,RU,maybe,
+`
+	asOf orders.Day = 19783 // 2024-03-01: O4 (that day) is after the as-of
+)
+
+func readInput(t *testing.T, input, content string, o ReadOptions, h *contacts.Hasher) *ReadResult {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), input+".csv")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	splits, err := orders.Plan(context.Background(), input, p, 1<<20)
+	if err != nil || len(splits) != 1 {
+		t.Fatalf("plan: %v, %d splits", err, len(splits))
+	}
+	res, err := ReadSplit(context.Background(), splits[0], o, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func decodeDead(t *testing.T, b []byte) []DeadLetter {
+	t.Helper()
+	if b == nil {
+		return nil
+	}
+	d, kind := NewDec(b)
+	if kind != KindDead {
+		t.Fatalf("dead batch kind %q", kind)
+	}
+	var out []DeadLetter
+	for d.More() {
+		out = append(out, d.GetDead())
+	}
+	if d.Err != nil {
+		t.Fatal(d.Err)
+	}
+	return out
+}
+
+func hexSum(b []byte) string { return hex.EncodeToString(b) }
+func sha(s string) string    { s2 := sha256.Sum256([]byte(s)); return hexSum(s2[:]) }
+func md5hex(s string) string { s2 := md5.Sum([]byte(s)); return hexSum(s2[:]) }
+
+func TestReadJoinBuild(t *testing.T) {
+	h, err := contacts.NewHasher(contacts.Defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := ReadOptions{Buckets: 1, AsOf: asOf, WithKeys: true}
+	ro := readInput(t, orders.InputOrders, shopOrders, opt, h)
+	rl := readInput(t, orders.InputLines, shopLines, opt, h)
+	rc := readInput(t, orders.InputCustomers, shopCustomers, opt, h)
+
+	// Orders: 7 rows; O6 has no customer; O3 is cancelled; O4 is on the as-of day.
+	wantCounts := map[string]int64{
+		"rows_read.orders":                     7,
+		"dead_letter.orders.empty_customer_id": 1,
+		CounterUncounted:                       1,
+		CounterAfterAsOf:                       1,
+	}
+	if !reflect.DeepEqual(ro.Counts, wantCounts) {
+		t.Errorf("orders counts %v, want %v", ro.Counts, wantCounts)
+	}
+	if dl := decodeDead(t, ro.Dead); len(dl) != 1 || dl[0] != (DeadLetter{"orders", 8, "O6", orders.ReasonEmptyCustomerID, dl[0].Detail}) {
+		t.Errorf("orders dead letters %+v", dl)
+	}
+	// Lines: O2's quantity is bad (line 6).
+	wantCounts = map[string]int64{"rows_read.order_lines": 6, "dead_letter.order_lines.bad_quantity": 1}
+	if !reflect.DeepEqual(rl.Counts, wantCounts) {
+		t.Errorf("lines counts %v, want %v", rl.Counts, wantCounts)
+	}
+	if dl := decodeDead(t, rl.Dead); len(dl) != 1 || dl[0].Line != 6 || dl[0].ID != "O2" || dl[0].Reason != orders.ReasonBadQuantity {
+		t.Errorf("lines dead letters %+v", dl)
+	}
+	// Customers: C2 without consent (counted, kept); C3's contacts unusable (dead-lettered
+	// by reason, customer kept); C4's consent is unreadable (row dead-lettered).
+	if rc.Counts["rows_read.customers"] != 4 || rc.Counts[CounterNoConsent] != 1 ||
+		rc.Counts["dead_letter.customers.bad_marketing_consent"] != 1 || rc.Counts["dead_letter.contacts.email_invalid"] != 1 {
+		t.Errorf("customers counts %v", rc.Counts)
+	}
+	cdead := decodeDead(t, rc.Dead)
+	var reasons []string
+	for _, d := range cdead {
+		for _, v := range []string{"ivan", "petrov", "916", "not-an-email", "12-34", "maria", "example.com"} {
+			if strings.Contains(strings.ToLower(d.Detail+d.ID+d.Reason), v) {
+				t.Errorf("dead letter %+v holds contact data %q", d, v)
+			}
+		}
+		switch d.Input {
+		case "contacts":
+			if d.ID != "C3" || d.Line != 4 {
+				t.Errorf("contact dead letter %+v, want C3 at line 4", d)
+			}
+			reasons = append(reasons, d.Reason)
+		case orders.InputCustomers:
+			if d.ID != "C4" || d.Line != 5 || d.Reason != orders.ReasonBadConsent {
+				t.Errorf("customer dead letter %+v", d)
+			}
+		default:
+			t.Errorf("dead letter %+v", d)
+		}
+	}
+	if len(reasons) != 2 || reasons[0] != contacts.ReasonEmailInvalid || !strings.HasPrefix(reasons[1], "phone_") {
+		t.Errorf("contact reasons %v, want email_invalid and a phone reason", reasons)
+	}
+
+	// Join: O3 (cancelled) and O4 (after as-of) lines are not purchases; O9 is unknown.
+	keyBatches := [][]byte{}
+	for _, b := range ro.Keys {
+		keyBatches = append(keyBatches, b)
+	}
+	for _, b := range rl.Batches {
+		keyBatches = append(keyBatches, b)
+	}
+	byCust, jdead, jcounts, err := JoinLines(keyBatches, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(jcounts, map[string]int64{CounterLinesNotPurchases: 2, "dead_letter.order_lines.line_of_unknown_order": 1}) {
+		t.Errorf("join counts %v", jcounts)
+	}
+	if dl := decodeDead(t, jdead); len(dl) != 1 || dl[0].Input != orders.InputLines || dl[0].Line != 5 || dl[0].ID != "O9" || dl[0].Reason != orders.ReasonUnknownOrder {
+		t.Errorf("join dead letters %+v", dl)
+	}
+
+	bd, err := BuildBucket([][]byte{ro.Batches[0], byCust[0], rc.Batches[0]}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*facts.Customer{
+		{CustomerID: "C1", Currency: "RUB",
+			Purchases: []facts.Purchase{pu("O1", 19732, 1000000, "ads"), pu("O2", 19763, 505000, "")},
+			Lines:     []facts.LineItem{li("O1", 19732, "P1", "mattress", 1, 1000000)},
+			HasRecord: true, Country: "RU", MarketingConsent: true, CreatedAt: 19692},
+		{CustomerID: "C3", Currency: "EUR",
+			Purchases: []facts.Purchase{pu("O5", 19742, 300000, "email")},
+			Lines:     []facts.LineItem{li("O5", 19742, "P6", "service", 1, 300000)},
+			HasRecord: true, Country: "RU", MarketingConsent: true},
+	}
+	if !reflect.DeepEqual(bd.Customers, want) {
+		for _, c := range bd.Customers {
+			t.Logf("got %+v", *c)
+		}
+		t.Errorf("bucket customers differ")
+	}
+	if !reflect.DeepEqual(bd.Counts, map[string]int64{"dead_letter.orders.duplicate_order_id": 1}) {
+		t.Errorf("bucket counts %v", bd.Counts)
+	}
+	if dl := decodeDead(t, bd.Dead); len(dl) != 1 || dl[0].Line != 4 || dl[0].ID != "O1" || dl[0].Reason != orders.ReasonDuplicateOrder {
+		t.Errorf("duplicate dead letters %+v", dl)
+	}
+	if len(bd.Records) != 3 || bd.Records["C2"] == nil || bd.Records["C2"].Hashed.Consent {
+		t.Errorf("records %+v", bd.Records)
+	}
+	// C1's hashes follow ad-platforms.md: e-mail trimmed and lower-cased, phone as digits
+	// with the country code; SHA-256 for Yandex and Meta, MD5 (the default) for VK.
+	r1 := bd.Records["C1"].Hashed
+	if r1.Email[contacts.Yandex] != sha("ivan.petrov@example.com") || r1.Email[contacts.Meta] != r1.Email[contacts.Yandex] ||
+		r1.Email[contacts.VK] != md5hex("ivan.petrov@example.com") ||
+		r1.Phone[contacts.Yandex] != sha("79161234567") || r1.Phone[contacts.VK] != md5hex("79161234567") {
+		t.Errorf("C1 hashes %+v", r1)
+	}
+	// The same bucket without hashes: facts identical, no hash strings.
+	bd2, err := BuildBucket([][]byte{rc.Batches[0], byCust[0], ro.Batches[0]}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(bd2.Customers, want) || bd2.Records["C1"].Hashed.Email[0] != "" {
+		t.Errorf("without hashes: %+v", bd2.Records["C1"])
+	}
+	// A batch of a kind the bucket does not take is an error.
+	if _, err := BuildBucket([][]byte{rl.Batches[0]}, false); err == nil {
+		t.Error("BuildBucket took a lines batch")
+	}
+	if _, _, _, err := JoinLines([][]byte{ro.Batches[0]}, 1); err == nil {
+		t.Error("JoinLines took an orders batch")
+	}
+}
+
+// With several buckets every batch holds only its bucket's ids.
+func TestReadBuckets(t *testing.T) {
+	h, _ := contacts.NewHasher(contacts.Defaults())
+	const n = 4
+	opt := ReadOptions{Buckets: n, AsOf: asOf, WithKeys: true}
+	ro := readInput(t, orders.InputOrders, shopOrders, opt, h)
+	total := 0
+	for b, batch := range ro.Batches {
+		d, _ := NewDec(batch)
+		for d.More() {
+			_, o := d.GetOrder()
+			total++
+			if Bucket(o.CustomerID, n) != b {
+				t.Errorf("order %s of %s in bucket %d, want %d", o.OrderID, o.CustomerID, b, Bucket(o.CustomerID, n))
+			}
+		}
+	}
+	if total != 4 { // O1 twice, O2, O5
+		t.Errorf("%d counted orders, want 4", total)
+	}
+	keys := 0
+	for b, batch := range ro.Keys {
+		d, _ := NewDec(batch)
+		for d.More() {
+			k := d.GetOrderKey()
+			keys++
+			if Bucket(k.OrderID, n) != b {
+				t.Errorf("key %s in bucket %d", k.OrderID, b)
+			}
+		}
+	}
+	if keys != 6 { // every valid order, counted or not
+		t.Errorf("%d order keys, want 6", keys)
+	}
+	// Without WithKeys no keys are emitted.
+	if r := readInput(t, orders.InputOrders, shopOrders, ReadOptions{Buckets: n, AsOf: asOf}, h); len(r.Keys) != 0 {
+		t.Errorf("keys without WithKeys: %d", len(r.Keys))
+	}
+	// Spend goes to one batch.
+	rs := readInput(t, orders.InputSpend, "period,channel,amount,currency\n2024-01,ads,100,RUB\n2024-13,ads,1,RUB\n", opt, h)
+	d, kind := NewDec(rs.Spend)
+	if kind != KindSpend {
+		t.Fatalf("spend kind %q", kind)
+	}
+	if s := d.GetSpend(); s != (orders.Spend{Period: "2024-01", Channel: "ads", Amount: 1000000, Currency: "RUB"}) || d.More() {
+		t.Errorf("spend %+v", s)
+	}
+	if rs.Counts["dead_letter.spend.bad_period"] != 1 {
+		t.Errorf("spend counts %v", rs.Counts)
+	}
+}
+
+func testSettings(t *testing.T) *Settings {
+	cal, err := metrics.CalendarFor("month")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.Config{AsOf: asOf, Calendar: cal}
+	m.Defaults()
+	spec, err := clv.Defaults().Resolve("clv", asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Settings{Metrics: m, RFM: rfm.Defaults(), CLVEnabled: true, CLV: spec}
+}
+
+// shopBuckets are three buckets' worth of customers.
+func shopBuckets() []*BucketData {
+	c := func(id, cur string, ps ...facts.Purchase) *facts.Customer {
+		return &facts.Customer{CustomerID: id, Currency: cur, Purchases: ps}
+	}
+	return []*BucketData{
+		{Customers: []*facts.Customer{c("C1", "RUB", pu("O1", 19732, 1000000, "ads"), pu("O2", 19763, 505000, ""))}},
+		{Customers: []*facts.Customer{c("C3", "EUR", pu("O5", 19742, 300000, "email"))}},
+		{Customers: []*facts.Customer{c("C5", "RUB", pu("O7", 19500, 200000, "seo"), pu("O8", 19600, 100000, ""), pu("O9", 19780, 50000, "ads")),
+			c("C6", "RUB", pu("O10", 19740, 70000, "ads"))}},
+	}
+}
+
+func partialOf(t *testing.T, bds ...*BucketData) *Partial {
+	p := NewPartial()
+	for _, bd := range bds {
+		p.Add(bd, testSettings(t))
+	}
+	return p
+}
+
+func TestPartialRoundTripAndMerge(t *testing.T) {
+	b := shopBuckets()
+	// Base-wide totals by hand. RUB: C1 (2 orders, 150.5), C5 (3 orders, 35), C6 (1, 7):
+	// 3 customers, 2 repeat, 6 orders, 3 first (100+20+7 = 127), 3 repeat (50.5+10+5 = 65.5).
+	wantRUB := metrics.Totals{Customers: 3, RepeatCustomers: 2, Orders: 6, FirstOrders: 3, RepeatOrders: 3,
+		Revenue: 1925000, RevenueFirst: 1270000, RevenueRepeat: 655000}
+	wantEUR := metrics.Totals{Customers: 1, Orders: 1, FirstOrders: 1, Revenue: 300000, RevenueFirst: 300000}
+
+	all := partialOf(t, b[0], b[1], b[2])
+	if got := *all.Metrics.Totals["RUB"]; got != wantRUB {
+		t.Errorf("RUB totals %+v, want %+v", got, wantRUB)
+	}
+	if got := *all.Metrics.Totals["EUR"]; got != wantEUR {
+		t.Errorf("EUR totals %+v, want %+v", got, wantEUR)
+	}
+
+	// Encode/Decode keeps everything.
+	enc, err := all.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := DecodePartial(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(dec.Metrics, all.Metrics) {
+		t.Errorf("metrics changed through Encode/Decode")
+	}
+	if len(dec.RFM) != 2 || len(dec.CLV) != 2 || dec.CLV["RUB"].Customers() != all.CLV["RUB"].Customers() {
+		t.Errorf("rfm %d, clv %d currencies after decode", len(dec.RFM), len(dec.CLV))
+	}
+	if _, err := DecodePartial(enc[:len(enc)/2]); err == nil {
+		t.Error("half a partial decoded")
+	}
+
+	// (A+B)+C, A+(B+C), C+(A+B) and all-at-once agree, also through Encode/Decode.
+	roundTrip := func(p *Partial) *Partial {
+		b, err := p.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := DecodePartial(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	merge := func(x, y *Partial) *Partial {
+		if err := x.Merge(y); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	left := merge(merge(partialOf(t, b[0]), partialOf(t, b[1])), partialOf(t, b[2]))
+	right := merge(partialOf(t, b[0]), merge(partialOf(t, b[1]), partialOf(t, b[2])))
+	swapped := merge(partialOf(t, b[2]), roundTrip(merge(roundTrip(partialOf(t, b[0])), partialOf(t, b[1]))))
+	withEmpty := merge(merge(NewPartial(), partialOf(t, b[0], b[1], b[2])), NewPartial())
+	for name, p := range map[string]*Partial{"(A+B)+C": left, "A+(B+C)": right, "C+(A+B)": swapped, "0+ABC+0": withEmpty} {
+		if !reflect.DeepEqual(normal(p.Metrics), normal(all.Metrics)) {
+			t.Errorf("%s: metrics differ from all-at-once", name)
+		}
+		for cur, a := range all.CLV {
+			if p.CLV[cur] == nil || p.CLV[cur].Customers() != a.Customers() || p.CLV[cur].RepeatBuyers() != a.RepeatBuyers() {
+				t.Errorf("%s: CLV %s differs", name, cur)
+			}
+		}
+		if len(p.RFM) != len(all.RFM) {
+			t.Errorf("%s: %d RFM currencies", name, len(p.RFM))
+		}
+	}
+}
+
+// normal makes an Agg comparable: series trimmed of empty edge cells (a merge may widen a
+// series with zero cells).
+func normal(a *metrics.Agg) *metrics.Agg {
+	out := metrics.NewAgg()
+	out.Merge(a)
+	for _, s := range out.Series {
+		for len(s.Cells) > 0 && s.Cells[0] == (metrics.Cell{}) {
+			s.Cells = s.Cells[1:]
+			s.Base++
+		}
+		for len(s.Cells) > 0 && s.Cells[len(s.Cells)-1] == (metrics.Cell{}) {
+			s.Cells = s.Cells[:len(s.Cells)-1]
+		}
+	}
+	return out
+}
+
+func pu(id string, d orders.Day, a orders.Money, ch string) facts.Purchase {
+	return facts.Purchase{OrderID: id, Day: d, Amount: a, Channel: ch}
+}
+
+func li(id string, d orders.Day, prod, cat string, q int64, a orders.Money) facts.LineItem {
+	return facts.LineItem{OrderID: id, Day: d, ProductID: prod, Category: cat, Quantity: q, Amount: a}
+}
