@@ -1,0 +1,133 @@
+package config
+
+import (
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+)
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string // substrings of the error
+	}{
+		{"unknown top-level key", "version: 1\nmetrics:\n  period: month\nmetrix: {}\n",
+			[]string{"cfg.yaml", "line 4", "metrix"}},
+		{"unknown nested key", "metrics:\n  perod: week\n",
+			[]string{"cfg.yaml", "line 2", "perod"}},
+		{"rfm bins", "rfm:\n  bins: 4\n", []string{"cfg.yaml: rfm.bins:", "4"}},
+		{"period", "metrics:\n  period: fortnight\n", []string{"cfg.yaml: metrics.period:", "fortnight"}},
+		{"activity window", "metrics:\n  activity_window_days: -1\n", []string{"cfg.yaml: metrics.activity_window_days:"}},
+		{"version", "version: 2\n", []string{"cfg.yaml: version:", "2"}},
+		{"segment rule unknown field in condition", "segments:\n  rules:\n    - name: ok_rule\n      condition: aov > 1\n    - name: typo_rule\n      condition: aovv > 1000\n",
+			[]string{"cfg.yaml:6:", "typo_rule", "aovv"}},
+		{"segment rule unknown yaml key", "segments:\n  rules:\n    - name: r\n      conditon: aov > 1\n",
+			[]string{"cfg.yaml", "line 4", "conditon"}},
+		{"vk_hash none", "contacts:\n  vk_hash: none\n", []string{"cfg.yaml: contacts.vk_hash:", "none"}},
+		{"default region", "contacts:\n  default_region: XX\n", []string{"cfg.yaml: contacts.default_region:", "XX"}},
+		{"unknown platform", "audiences:\n  - name: a\n    source: {segments: [\"rfm:champions\"]}\n    destinations:\n      tiktok: {name: x}\n",
+			[]string{"cfg.yaml: audiences[0].destinations.tiktok:", "unknown platform"}},
+		{"source naming nothing", "audiences:\n  - name: a\n    source: {}\n    destinations:\n      yandex: {name: x}\n",
+			[]string{"cfg.yaml: audiences[0].source.segments:", "empty"}},
+		{"second audience bad", "audiences:\n  - name: a\n    source: {segments: [\"rfm:champions\"]}\n    destinations: {yandex: {}}\n  - name: b\n    source: {segments: [\"rfm:champions\"]}\n    destinations: {vk: {type: phonez}}\n",
+			[]string{"cfg.yaml: audiences[1].destinations.vk.type:", "phonez"}},
+		{"clv margin", "clv:\n  margin: 1.5\n", []string{"cfg.yaml: clv.margin:", "1.5"}},
+		{"kmeans", "kmeans:\n  k: -1\n", []string{"cfg.yaml: kmeans."}},
+		{"not yaml", "metrics: [1, 2\n", []string{"cfg.yaml"}},
+	}
+	for _, c := range cases {
+		_, err := Parse("cfg.yaml", []byte(c.yaml))
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not contain %q", c.name, err, w)
+			}
+		}
+		// The file is named once, not twice.
+		if strings.Count(err.Error(), "cfg.yaml") != 1 {
+			t.Errorf("%s: error %q names the file %d times", c.name, err, strings.Count(err.Error(), "cfg.yaml"))
+		}
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	for _, text := range []string{"", "# only a comment\n", "version: 1\n"} {
+		c, err := Parse("empty.yaml", []byte(text))
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		// The documented defaults, by hand.
+		if c.Metrics.Period != "month" || c.Metrics.ActivityWindowDays != 365 || c.Metrics.CLVLifetimeDays != 730 {
+			t.Errorf("%q: metrics %+v", text, c.Metrics)
+		}
+		if c.RFM.Bins != 5 || c.RFM.LookbackDays != 365 || !c.KMeans.On() {
+			t.Errorf("%q: rfm %+v, kmeans on %v", text, c.RFM, c.KMeans.On())
+		}
+		if c.Contacts != (contacts.Config{DefaultRegion: "RU", VKHash: "md5"}) {
+			t.Errorf("%q: contacts %+v", text, c.Contacts)
+		}
+		if len(c.Audiences) != 0 || len(c.Segments.Rules) != 0 || c.File != "empty.yaml" {
+			t.Errorf("%q: audiences %d, rules %d, file %q", text, len(c.Audiences), len(c.Segments.Rules), c.File)
+		}
+		// The same as Default() apart from where it came from and the version written.
+		d := Default()
+		c.File, c.Version, d.Version = "", 0, 0
+		if !reflect.DeepEqual(c, d) {
+			t.Errorf("%q: Parse(empty) = %+v\nDefault() = %+v", text, c, d)
+		}
+		if _, err := c.AudiencePlan(true); err != nil {
+			t.Errorf("no audiences, with secrets: %v", err)
+		}
+	}
+	if err := Default().Validate(); err != nil {
+		t.Errorf("Default() does not validate: %v", err)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("metrics: {period: week, activity_window_days: 90}\nrfm: {bins: 3}\nkmeans: {enabled: false}\ncontacts: {vk_hash: sha256}\nclv: {margin: 0.3}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.Period != "week" || c.Metrics.ActivityWindowDays != 90 || c.Metrics.CLVLifetimeDays != 730 ||
+		c.RFM.Bins != 3 || c.RFM.LookbackDays != 365 || c.KMeans.On() || c.Contacts.VKHash != "sha256" || c.Contacts.DefaultRegion != "RU" || c.CLV.Margin != 0.3 {
+		t.Errorf("overrides: %+v", c)
+	}
+}
+
+// The sample config shipped with the pipeline must keep parsing as the code changes.
+func TestSampleConfig(t *testing.T) {
+	const path = "../nightly/sample-config.yaml"
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Segments.Rules) != 6 || len(c.Audiences) != 4 || c.Sinks.VK == nil || c.Sinks.Meta == nil || c.Sinks.Google == nil || c.Sinks.Yandex == nil {
+		t.Errorf("sample: %d rules, %d audiences, sinks %+v", len(c.Segments.Rules), len(c.Audiences), c.Sinks)
+	}
+	// Dry run needs no secrets: 2 + 2 + 2 + 1 targets.
+	p, err := c.AudiencePlan(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Targets) != 7 {
+		t.Errorf("%d targets, want 7", len(p.Targets))
+	}
+	if _, err := Load("does-not-exist.yaml"); err == nil || !strings.Contains(err.Error(), "does-not-exist.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+	// A copy with an unknown key fails with the key's line.
+	data, _ := os.ReadFile(path)
+	bad := strings.Replace(string(data), "  bins: 5", "  binz: 5", 1)
+	line := 1 + strings.Count(bad[:strings.Index(bad, "binz")], "\n")
+	if _, err := Parse("sample.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "line "+strconv.Itoa(line)) {
+		t.Errorf("sample with binz (line %d): %v", line, err)
+	}
+}
