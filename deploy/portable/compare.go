@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -35,15 +36,19 @@ type Options struct {
 	Ignore []string
 	// Examples is how many differing rows to quote per table (0 = none).
 	Examples int
+	// SkipFiles are base-name patterns (path.Match) of non-Parquet files not to compare,
+	// e.g. a report that embeds the run's wall clock.
+	SkipFiles []string
 }
 
-// DefaultOptions ignore the sync log's wall-clock columns and allow 1e-9 relative float
-// difference.
+// DefaultOptions ignore the sync log's wall-clock columns and the HTML report (it shows the
+// run's duration), and allow 1e-9 relative float difference.
 func DefaultOptions() Options {
 	return Options{
 		Tolerance: 1e-9,
 		Ignore:    []string{"sync_log.started_at", "sync_log.duration_ms"},
 		Examples:  5,
+		SkipFiles: []string{"report.html", "*.log"},
 	}
 }
 
@@ -67,9 +72,23 @@ func (t TableResult) Equal() bool {
 	return t.OnlyA == 0 && t.OnlyB == 0 && len(t.SchemaDiff) == 0
 }
 
+// FileResult compares one non-Parquet file (dead letters, dry-run audience payloads) as a
+// multiset of lines. Lines are never quoted: payloads hold hashed contacts.
+type FileResult struct {
+	Path         string // relative to the output root, "/"-separated
+	InA, InB     bool
+	LinesA       int
+	LinesB       int
+	OnlyA, OnlyB int // lines without a partner on the other side
+}
+
+// Equal reports whether the file exists on both sides with the same lines.
+func (f FileResult) Equal() bool { return f.InA && f.InB && f.OnlyA == 0 && f.OnlyB == 0 }
+
 // Report is the outcome of CompareDirs.
 type Report struct {
 	Tables      []TableResult
+	Files       []FileResult
 	SummaryDiff []string // differences in run_summary.json counts
 	SummaryNote string   // e.g. "absent in both"
 }
@@ -78,6 +97,11 @@ type Report struct {
 func (r *Report) Equal() bool {
 	for _, t := range r.Tables {
 		if !t.Equal() {
+			return false
+		}
+	}
+	for _, f := range r.Files {
+		if !f.Equal() {
 			return false
 		}
 	}
@@ -106,6 +130,22 @@ func (r *Report) String() string {
 		for _, e := range t.Examples {
 			fmt.Fprintf(&b, "    %s\n", e)
 		}
+	}
+	same := 0
+	for _, f := range r.Files {
+		switch {
+		case f.Equal():
+			same++
+		case !f.InA:
+			fmt.Fprintf(&b, "%-22s DIFFERENT only in B (%d lines)\n", f.Path, f.LinesB)
+		case !f.InB:
+			fmt.Fprintf(&b, "%-22s DIFFERENT only in A (%d lines)\n", f.Path, f.LinesA)
+		default:
+			fmt.Fprintf(&b, "%-22s DIFFERENT lines %d/%d, only in A: %d, only in B: %d\n", f.Path, f.LinesA, f.LinesB, f.OnlyA, f.OnlyB)
+		}
+	}
+	if len(r.Files) > 0 {
+		fmt.Fprintf(&b, "%-22s %d of %d equal (line multisets: dead letters, dry-run payloads)\n", "other files", same, len(r.Files))
 	}
 	switch {
 	case r.SummaryNote != "":
@@ -154,6 +194,12 @@ func CompareDirs(dirA, dirB string, opts Options) (*Report, error) {
 		}
 		rep.Tables = append(rep.Tables, res)
 	}
+
+	files, err := compareOtherFiles(dirA, dirB, opts.SkipFiles)
+	if err != nil {
+		return nil, err
+	}
+	rep.Files = files
 
 	sa, errA := os.ReadFile(filepath.Join(dirA, SummaryFile))
 	sb, errB := os.ReadFile(filepath.Join(dirB, SummaryFile))
@@ -546,4 +592,107 @@ func floatClose(x, y, tol float64) bool {
 	}
 	scale := math.Max(1, math.Max(math.Abs(x), math.Abs(y)))
 	return math.Abs(x-y) <= tol*scale
+}
+
+// otherFiles lists the non-Parquet files under root (relative, "/"-separated), leaving out
+// run_summary.json (compared on its counts), hidden and "_" files, and skip patterns.
+func otherFiles(root string, skip []string) (map[string]string, error) {
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() || strings.HasSuffix(name, ".parquet") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if rel == SummaryFile {
+			return nil
+		}
+		for _, pat := range skip {
+			if ok, _ := path.Match(pat, name); ok {
+				return nil
+			}
+		}
+		out[rel] = p
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("portable: walk %s: %w", root, err)
+	}
+	return out, nil
+}
+
+func compareOtherFiles(dirA, dirB string, skip []string) ([]FileResult, error) {
+	fa, err := otherFiles(dirA, skip)
+	if err != nil {
+		return nil, err
+	}
+	fb, err := otherFiles(dirB, skip)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(fa)+len(fb))
+	for n := range fa {
+		names = append(names, n)
+	}
+	for n := range fb {
+		if _, ok := fa[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var out []FileResult
+	for _, n := range names {
+		r := FileResult{Path: n}
+		counts := map[string]int{}
+		if p, ok := fa[n]; ok {
+			r.InA = true
+			lines, err := readLines(p)
+			if err != nil {
+				return nil, err
+			}
+			r.LinesA = len(lines)
+			for _, l := range lines {
+				counts[l]++
+			}
+		}
+		if p, ok := fb[n]; ok {
+			r.InB = true
+			lines, err := readLines(p)
+			if err != nil {
+				return nil, err
+			}
+			r.LinesB = len(lines)
+			for _, l := range lines {
+				counts[l]--
+			}
+		}
+		for _, c := range counts {
+			if c > 0 {
+				r.OnlyA += c
+			} else {
+				r.OnlyB -= c
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func readLines(p string) ([]string, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("portable: read %s: %w", p, err)
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil, nil
+	}
+	return strings.Split(s, "\n"), nil
 }

@@ -290,3 +290,58 @@ func TestSummaryCountsOnly(t *testing.T) {
 		t.Fatalf("a summary on one side only must differ, got %q", rep.SummaryDiff)
 	}
 }
+
+func TestOtherFilesAsLineMultisets(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	writeParts(t, filepath.Join(a, "customer_metrics"), sampleRows())
+	writeParts(t, filepath.Join(b, "customer_metrics"), sampleRows())
+	for _, d := range []string{a, b} {
+		if err := os.MkdirAll(filepath.Join(d, "dry_run", "yandex", "lapsed"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(d, "dead_letters"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const hashA = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
+	const hashB = "a665a45920422f9d417e4867efdc4fb8a04a1f3fff1fa07e998e86f7f7a27ae3"
+	writeFile(t, filepath.Join(a, "dry_run", "yandex", "lapsed", "upload.csv"), "phone\n"+hashA+"\n"+hashB+"\n")
+	writeFile(t, filepath.Join(b, "dry_run", "yandex", "lapsed", "upload.csv"), "phone\n"+hashB+"\n"+hashA+"\n")
+	writeFile(t, filepath.Join(a, "dead_letters", "orders.csv"), "line,reason\n7,bad_amount\n")
+	writeFile(t, filepath.Join(b, "dead_letters", "orders.csv"), "line,reason\n7,bad_amount\n")
+	// The report shows the run's duration: skipped by default.
+	writeFile(t, filepath.Join(a, "report.html"), "<p>took 4.0s</p>\n")
+	writeFile(t, filepath.Join(b, "report.html"), "<p>took 9.1s</p>\n")
+
+	rep, err := CompareDirs(a, b, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Equal() || len(rep.Files) != 2 {
+		t.Fatalf("same lines in another order must be equal, report.html skipped; got %d files:\n%s", len(rep.Files), rep)
+	}
+
+	// One hash changed: one line only in A, one only in B, and no line is quoted.
+	const hashC = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	writeFile(t, filepath.Join(b, "dry_run", "yandex", "lapsed", "upload.csv"), "phone\n"+hashB+"\n"+hashC+"\n")
+	// A payload file only in B.
+	writeFile(t, filepath.Join(b, "dry_run", "yandex", "lapsed", "confirm.json"), "{}\n")
+	rep, err = CompareDirs(a, b, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]FileResult{}
+	for _, f := range rep.Files {
+		byPath[f.Path] = f
+	}
+	up := byPath["dry_run/yandex/lapsed/upload.csv"]
+	if rep.Equal() || up.LinesA != 3 || up.LinesB != 3 || up.OnlyA != 1 || up.OnlyB != 1 {
+		t.Fatalf("upload.csv: got %+v, want 3/3 lines, 1 only in A, 1 only in B", up)
+	}
+	if c := byPath["dry_run/yandex/lapsed/confirm.json"]; c.InA || !c.InB || c.Equal() {
+		t.Errorf("confirm.json only in B: got %+v", c)
+	}
+	if out := rep.String(); strings.Contains(out, hashA) || strings.Contains(out, hashC) {
+		t.Errorf("the report must not quote payload lines:\n%s", out)
+	}
+}

@@ -10,8 +10,12 @@
 // Floating-point cells may differ by a small tolerance because runners may combine
 // partial sums in a different order. run_summary.json is compared on its counts: wall-clock
 // fields (started_at, duration_s, duration_ms), the runner name and output paths are
-// dropped first, and arrays are compared as multisets.
+// dropped first, and arrays are compared as multisets. Every other file (dead letters,
+// dry-run audience payloads) is compared as a multiset of lines, counted but never quoted,
+// since payloads hold hashed contacts; files that embed the wall clock (report.html) are
+// skipped.
 //
 // The package is plain Go (parquet-go only, no Beam) so the compare tool builds in seconds;
-// the command lives in ./compare and scripts/portable-test.sh drives it.
+// the command lives in ./compare and scripts/portable-test.sh drives it. boot-wrapper.sh is
+// the PROCESS-environment command of that test (see its header).
 package portable

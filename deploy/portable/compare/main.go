@@ -1,5 +1,6 @@
 // Command compare checks that two nightly-pipeline output directories hold the same rows,
-// irrespective of part-file boundaries and row order, and the same run_summary.json counts.
+// irrespective of part-file boundaries and row order, the same run_summary.json counts, and
+// the same lines in every other file (dead letters, dry-run audience payloads).
 //
 //	go run ./deploy/portable/compare [-tol 1e-9] [-ignore table.col,...] out/inproc out/portable
 //
@@ -20,6 +21,7 @@ func main() {
 	tol := flag.Float64("tol", def.Tolerance, "allowed relative difference of float cells (0 = exact)")
 	ignore := flag.String("ignore", strings.Join(def.Ignore, ","), "comma-separated columns to drop before comparing: table.column or *.column")
 	examples := flag.Int("examples", def.Examples, "differing rows to quote per table")
+	skipFiles := flag.String("skip_files", strings.Join(def.SkipFiles, ","), "comma-separated base-name patterns of non-Parquet files not to compare")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: compare [flags] DIR_A DIR_B\n\nCompares every <table>/*.parquet and run_summary.json of two pipeline outputs.\n\n")
 		flag.PrintDefaults()
@@ -33,6 +35,11 @@ func main() {
 	for _, s := range strings.Split(*ignore, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			opts.Ignore = append(opts.Ignore, s)
+		}
+	}
+	for _, s := range strings.Split(*skipFiles, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			opts.SkipFiles = append(opts.SkipFiles, s)
 		}
 	}
 	a, b := flag.Arg(0), flag.Arg(1)
