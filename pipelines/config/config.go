@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/pipelines/audiences"
+	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
@@ -54,6 +55,10 @@ type Config struct {
 
 	Audiences []audience.Config `yaml:"audiences"`
 	Sinks     audiences.Sinks   `yaml:"sinks"`
+
+	// BigQuery is where the metric tables are loaded (when project and dataset are set) and
+	// how bq:// inputs are read. The --bq_* flags override it.
+	BigQuery bigquery.Config `yaml:"bigquery"`
 
 	// File is where the config was loaded from ("" for defaults).
 	File string `yaml:"-"`
@@ -140,6 +145,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.CLV.Validate("clv"); err != nil {
 		return err
+	}
+	if c.BigQuery.Project != "" || c.BigQuery.Dataset != "" {
+		if err := c.BigQuery.Validate("bigquery"); err != nil {
+			return err
+		}
 	}
 	_, err := c.AudiencePlan(false)
 	return err

@@ -12,6 +12,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/audiencesync/audiencesync/pipelines/audiences"
+	"github.com/audiencesync/audiencesync/pipelines/bqio"
+	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
@@ -40,6 +42,9 @@ type Options struct {
 	Settings   nightly.Settings
 	Contacts   contacts.Config
 	StateDir   string // segment history (and audience state); "" keeps no history
+
+	// BigQuery settings for bq:// inputs (JSON of sinks/bigquery.Config); "" when none.
+	BigQuery string
 
 	// Audiences: nil or AudienceMode "off" builds no audiences.
 	Audiences    *audiences.Plan
@@ -89,13 +94,26 @@ func counters(ctx context.Context, m map[string]int64) {
 	}
 }
 
-// planFn cuts a source file into splits.
+// planFn cuts a source file into splits, or a bq:// source into read streams.
 type planFn struct {
 	SplitBytes int64
+	BigQuery   string
 }
 
 func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(orders.Split)) error {
-	splits, err := orders.Plan(ctx, src.Input, src.Path, f.SplitBytes)
+	var splits []orders.Split
+	var err error
+	if bqio.IsSource(src.Path) {
+		var cfg bigquery.Config
+		if f.BigQuery != "" {
+			if err := json.Unmarshal([]byte(f.BigQuery), &cfg); err != nil {
+				return err
+			}
+		}
+		splits, err = bqio.Plan(ctx, cfg, src.Input, src.Path)
+	} else {
+		splits, err = orders.Plan(ctx, src.Input, src.Path, f.SplitBytes)
+	}
 	if err != nil {
 		return err
 	}
@@ -112,8 +130,10 @@ type readFn struct {
 	AsOf     int32
 	WithKeys bool
 	Contacts string // JSON of contacts.Config
+	BigQuery string // JSON of sinks/bigquery.Config; "" without bq:// inputs
 
 	hasher *contacts.Hasher
+	bq     *bqio.Reader
 }
 
 func (f *readFn) Setup() error {
@@ -123,11 +143,30 @@ func (f *readFn) Setup() error {
 	}
 	h, err := contacts.NewHasher(cfg)
 	f.hasher = h
-	return err
+	if err != nil {
+		return err
+	}
+	if f.BigQuery != "" {
+		f.bq = &bqio.Reader{}
+		if err := json.Unmarshal([]byte(f.BigQuery), &f.bq.Config); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *readFn) Teardown() {
+	if f.bq != nil {
+		f.bq.Close()
+	}
 }
 
 func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
-	res, err := nightly.ReadSplit(ctx, s, nightly.ReadOptions{Buckets: f.Buckets, AsOf: orders.Day(f.AsOf), WithKeys: f.WithKeys}, f.hasher)
+	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: orders.Day(f.AsOf), WithKeys: f.WithKeys}
+	if f.bq != nil {
+		ro.External = f.bq
+	}
+	res, err := nightly.ReadSplit(ctx, s, ro, f.hasher)
 	if err != nil {
 		return err
 	}
@@ -631,9 +670,9 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 		hasLines = hasLines || src.Input == orders.InputLines
 	}
 	srcs := beam.CreateList(s, o.Sources)
-	splits := beam.ParDo(s, &planFn{SplitBytes: o.SplitBytes}, srcs)
+	splits := beam.ParDo(s, &planFn{SplitBytes: o.SplitBytes, BigQuery: o.BigQuery}, srcs)
 	splits = beam.Reshuffle(s, splits)
-	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), WithKeys: hasLines, Contacts: string(contactsJSON)}, splits)
+	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), WithKeys: hasLines, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
 
 	deadAll := []beam.PCollection{dead}
 	byCustomer := []beam.PCollection{custB}

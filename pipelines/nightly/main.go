@@ -29,8 +29,10 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/audiencesync/audiencesync/pipelines/bqio"
 	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
+	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
@@ -56,6 +58,11 @@ var (
 	stateDirFlag  = flag.String("state_dir", "state", "state folder (local or gs://): segment history and each audience's last confirmed members (hashes only)")
 	audiencesFlag = flag.String("audiences", "dry_run", "audience sync: dry_run (write the exact payloads under <output>/dry_run/, send nothing), send (sync to the platforms), off")
 	forceFlag     = flag.Bool("force_removals", false, "let an audience sync remove more than its max_remove_share (default 50%) of the audience")
+	bqProject     = flag.String("bq_project", "", "BigQuery project to load the metric tables into (with --bq_dataset; Application Default Credentials)")
+	bqDataset     = flag.String("bq_dataset", "", "BigQuery dataset of the metric tables (created when missing)")
+	bqLocation    = flag.String("bq_location", "", "BigQuery location of a new dataset, e.g. EU")
+	bqEndpoint    = flag.String("bq_endpoint", "", "BigQuery API endpoint override (an emulator in tests); no authentication then")
+	bqApplySQL    = flag.Bool("bq_apply_sql", false, "also create/update the tables' DDL and the BI views in sql/ before loading")
 	cpuProfile    = flag.String("cpuprofile", "", "write a CPU profile of the whole run (in-process runners) to this file")
 	verboseFlag   = flag.Bool("verbose", false, "also show the runner's info logs")
 	validateFlag  = flag.Bool("validate", false, "check the config, inputs' columns and credentials' presence, then exit without running")
@@ -75,7 +82,7 @@ Usage:
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "cpuprofile"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -160,6 +167,7 @@ func realMain() int {
 
 // job is everything decided before the graph is built.
 type job struct {
+	loadBQ  bool // load the tables into BigQuery after the run
 	cfg     *config.Config
 	opts    graph.Options
 	asOf    orders.Day
@@ -167,12 +175,18 @@ type job struct {
 	started time.Time
 }
 
-func expand(ctx context.Context, input, pattern string, required bool) ([]graph.Source, error) {
+func expand(ctx context.Context, bq bigquery.Config, input, pattern string, required bool) ([]graph.Source, error) {
 	if pattern == "" {
 		if required {
 			return nil, fmt.Errorf("--%s is required", input)
 		}
 		return nil, nil
+	}
+	if bqio.IsSource(pattern) {
+		if err := bqio.CheckColumns(ctx, bq, input, pattern); err != nil {
+			return nil, err
+		}
+		return []graph.Source{{Input: input, Path: pattern}}, nil
 	}
 	var paths []string
 	for _, p := range strings.Split(pattern, ",") {
@@ -218,12 +232,30 @@ func prepare(ctx context.Context) (*job, error) {
 	if *bucketsFlag < 1 || *bucketsFlag > 4096 {
 		return nil, fmt.Errorf("--buckets: %d (want 1..4096)", *bucketsFlag)
 	}
+	if *bqProject != "" {
+		cfg.BigQuery.Project = *bqProject
+	}
+	if *bqDataset != "" {
+		cfg.BigQuery.Dataset = *bqDataset
+	}
+	if *bqLocation != "" {
+		cfg.BigQuery.Location = *bqLocation
+	}
+	if *bqEndpoint != "" {
+		cfg.BigQuery.Endpoint = *bqEndpoint
+	}
+	loadBQ := cfg.BigQuery.Project != "" && cfg.BigQuery.Dataset != ""
+	if loadBQ {
+		if err := cfg.BigQuery.Validate("bigquery"); err != nil {
+			return nil, err
+		}
+	}
 	var sources []graph.Source
 	for _, in := range []struct {
 		name, val string
 		req       bool
 	}{{orders.InputOrders, *ordersFlag, true}, {orders.InputCustomers, *customersFlag, false}, {orders.InputLines, *linesFlag, false}, {orders.InputSpend, *spendFlag, false}} {
-		s, err := expand(ctx, in.name, in.val, in.req)
+		s, err := expand(ctx, cfg.BigQuery, in.name, in.val, in.req)
 		if err != nil {
 			return nil, err
 		}
@@ -250,7 +282,13 @@ func prepare(ctx context.Context) (*job, error) {
 			if s.Input != orders.InputOrders {
 				continue
 			}
-			d, ok, err := orders.MaxDay(ctx, s.Path)
+			maxDay := orders.MaxDay
+			if bqio.IsSource(s.Path) {
+				maxDay = func(ctx context.Context, p string) (orders.Day, bool, error) {
+					return bqio.MaxOrderDay(ctx, cfg.BigQuery, p)
+				}
+			}
+			d, ok, err := maxDay(ctx, s.Path)
 			if err != nil {
 				return nil, fmt.Errorf("--as_of default: %w", err)
 			}
@@ -271,7 +309,12 @@ func prepare(ctx context.Context) (*job, error) {
 			return nil, fmt.Errorf("%s: %w", cfg.File, err)
 		}
 	}
+	bqJSON, err := json.Marshal(cfg.BigQuery)
+	if err != nil {
+		return nil, err
+	}
 	return &job{
+		loadBQ: loadBQ,
 		cfg:    cfg,
 		asOf:   asOf,
 		output: *outputFlag,
@@ -287,6 +330,7 @@ func prepare(ctx context.Context) (*job, error) {
 			Audiences:    plan,
 			AudienceMode: *audiencesFlag,
 			Force:        *forceFlag,
+			BigQuery:     string(bqJSON),
 		},
 	}, nil
 }
@@ -365,6 +409,21 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	b, _ := json.MarshalIndent(sum, "", "  ")
 	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
 		return nil, err
+	}
+	if j.loadBQ {
+		// Load jobs from the Parquet the pipeline staged: one per table, each replacing the
+		// run date's partition, so a rerun never duplicates a day.
+		n, err := bqio.WriteTables(ctx, j.cfg.BigQuery, j.output, j.asOf, *bqApplySQL)
+		if err != nil {
+			log.Error("bigquery load failed", "err", err)
+			sum.OK = false
+			sum.Errors = append(sum.Errors, "bigquery: "+err.Error())
+		} else {
+			sum.Outputs["bigquery"] = j.cfg.BigQuery.Project + "." + j.cfg.BigQuery.Dataset
+			for t, rows := range n {
+				sum.Counters["bigquery_rows."+t] = rows
+			}
+		}
 	}
 	// The runner's buffers are garbage now: collect them before the report allocates, or
 	// the report pays for scanning them in GC assists.

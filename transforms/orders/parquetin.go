@@ -46,7 +46,7 @@ func planParquet(ctx context.Context, input, path string) ([]Split, error) {
 	var splits []Split
 	row := int64(1)
 	for i, rg := range f.RowGroups() {
-		splits = append(splits, Split{input, path, "parquet", int64(i), int64(i) + 1, row, header})
+		splits = append(splits, Split{Input: input, Path: path, Format: "parquet", Start: int64(i), End: int64(i) + 1, FirstLine: row, Header: header})
 		row += rg.NumRows()
 	}
 	return splits, nil

@@ -1,0 +1,360 @@
+package audiences
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/audiencesync/audiencesync/sinks/secret"
+	"github.com/audiencesync/audiencesync/transforms/audience"
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"gopkg.in/yaml.v3"
+)
+
+func parseAudiences(t *testing.T, text string) []audience.Config {
+	t.Helper()
+	var a []audience.Config
+	if err := yaml.Unmarshal([]byte(text), &a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func parseSinks(t *testing.T, text string) Sinks {
+	t.Helper()
+	var s Sinks
+	if err := yaml.Unmarshal([]byte(text), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const twoAudiences = `
+- name: zeta
+  source: {segments: ["rule:a"]}
+  mode: replace
+  destinations:
+    yandex: {name: "zeta list"}
+    google: {operating_account_id: "123-456-7890", user_list_id: "42"}
+- name: alpha
+  source: {segments: ["rfm:champions"], exclude: ["rfm:lost"]}
+  identifiers: [email]
+  destinations:
+    vk: {type: emails, name: "alpha vk"}
+    meta: {ad_account_id: "act_1234567890", name: "alpha meta"}
+`
+
+func TestNewPlanSortedAndDecoded(t *testing.T) {
+	p, err := NewPlan(parseAudiences(t, twoAudiences), Sinks{}, contacts.Defaults(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, tg := range p.Targets {
+		keys = append(keys, tg.Audience+"/"+tg.Platform)
+	}
+	if want := []string{"alpha/meta", "alpha/vk", "zeta/google", "zeta/yandex"}; !reflect.DeepEqual(keys, want) {
+		t.Fatalf("targets %v, want %v", keys, want)
+	}
+	am, av, zg, zy := p.Targets[0], p.Targets[1], p.Targets[2], p.Targets[3]
+	if am.Meta == nil || am.Meta.AdAccountID != "act_1234567890" || am.Meta.Name != "alpha meta" || am.VK != nil || am.Yandex != nil || am.Google != nil {
+		t.Errorf("alpha/meta %+v", am)
+	}
+	if av.VK == nil || av.VK.Type != "emails" || av.VK.Name != "alpha vk" || !reflect.DeepEqual(av.Identifiers, []string{"email"}) ||
+		av.Mode != audience.ModeIncremental || av.MaxRemoveShare != nil || !reflect.DeepEqual(av.Source.Exclude, []string{"rfm:lost"}) {
+		t.Errorf("alpha/vk %+v", av)
+	}
+	if zg.Google == nil || zg.Google.OperatingAccountID != "123-456-7890" || zg.Google.UserListID != "42" || zg.Mode != audience.ModeReplace {
+		t.Errorf("zeta/google %+v", zg)
+	}
+	if zy.Yandex == nil || zy.Yandex.Name != "zeta list" || !reflect.DeepEqual(zy.Identifiers, []string{"email", "phone"}) {
+		t.Errorf("zeta/yandex %+v", zy)
+	}
+	if zy.Key() != "zeta\x00yandex" {
+		t.Errorf("key %q", zy.Key())
+	}
+}
+
+func TestNewPlanErrors(t *testing.T) {
+	vk := "- name: a\n  source: {segments: [\"rfm:champions\"]}\n  destinations:\n    vk: {type: %s}\n"
+	cases := []struct {
+		name, auds, sinks string
+		c                 contacts.Config
+		want              []string
+	}{
+		{"vk type", strings.Replace(vk, "%s", "phonez", 1), "", contacts.Defaults(),
+			[]string{"audiences[0].destinations.vk.type", "phonez", "phones, emails"}},
+		{"vk hash differs", strings.Replace(vk, "%s", "phones", 1), "vk: {client_id: x, client_secret: {env: X}, hash: sha256}", contacts.Defaults(),
+			[]string{"sinks.vk.hash", `"sha256"`, "contacts.vk_hash", `"md5"`}},
+		{"vk hash differs, default sink", strings.Replace(vk, "%s", "phones", 1), "vk: {client_id: x, client_secret: {env: X}}", contacts.Config{DefaultRegion: "RU", VKHash: "sha256"},
+			[]string{"sinks.vk.hash", `"md5"`, "contacts.vk_hash", `"sha256"`}},
+		{"meta account", "- name: a\n  source: {segments: [x]}\n  destinations:\n    meta: {ad_account_id: abc}\n", "", contacts.Defaults(),
+			[]string{"audiences[0].destinations.meta.ad_account_id"}},
+		{"google list", "- name: a\n  source: {segments: [x]}\n  destinations:\n    google: {operating_account_id: \"1\"}\n", "", contacts.Defaults(),
+			[]string{"audiences[0].destinations.google.user_list_id"}},
+		{"yandex unknown key", "- name: a\n  source: {segments: [x]}\n  destinations:\n    yandex: {nmae: x}\n", "", contacts.Defaults(),
+			[]string{"nmae"}},
+		{"meta settings checked in dry run", "- name: a\n  source: {segments: [x]}\n  destinations:\n    meta: {ad_account_id: \"1\"}\n", "meta: {batch_size: 20000}", contacts.Defaults(),
+			[]string{"sinks.meta.batch_size"}},
+	}
+	for _, c := range cases {
+		_, err := NewPlan(parseAudiences(t, c.auds), parseSinks(t, c.sinks), c.c, false)
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", c.name, err, w)
+			}
+		}
+	}
+}
+
+const allSinks = `
+yandex: {token: {env: AUDSYNC_TEST_YANDEX}}
+vk: {client_id: "123", client_secret: {env: AUDSYNC_TEST_VK}}
+meta: {access_token: {env: AUDSYNC_TEST_META_TOKEN}, app_secret: {env: AUDSYNC_TEST_META_SECRET}}
+`
+
+func TestNewPlanSecrets(t *testing.T) {
+	const secretValue = "s3cr3t-VALUE-never-printed"
+	auds := parseAudiences(t, `
+- name: a
+  source: {segments: ["rule:a"]}
+  destinations:
+    yandex: {}
+    vk: {type: phones}
+    meta: {ad_account_id: "1"}
+`)
+	// Dry run: neither sink blocks nor secrets are needed.
+	if _, err := NewPlan(auds, Sinks{}, contacts.Defaults(), false); err != nil {
+		t.Errorf("dry run without sinks: %v", err)
+	}
+	if _, err := NewPlan(auds, parseSinks(t, allSinks), contacts.Defaults(), false); err != nil {
+		t.Errorf("dry run with unset secret variables: %v", err)
+	}
+	// Sending: a platform in use without a sinks block is named.
+	for _, plat := range []string{"yandex", "vk", "meta"} {
+		s := parseSinks(t, allSinks)
+		switch plat {
+		case "yandex":
+			s.Yandex = nil
+		case "vk":
+			s.VK = nil
+		case "meta":
+			s.Meta = nil
+		}
+		for _, v := range []string{"AUDSYNC_TEST_YANDEX", "AUDSYNC_TEST_VK", "AUDSYNC_TEST_META_TOKEN", "AUDSYNC_TEST_META_SECRET"} {
+			t.Setenv(v, secretValue)
+		}
+		_, err := NewPlan(auds, s, contacts.Defaults(), true)
+		if err == nil || !strings.Contains(err.Error(), "sinks."+plat+": missing") || !strings.Contains(err.Error(), `audience "a"`) {
+			t.Errorf("send without sinks.%s: %v", plat, err)
+		}
+	}
+	// Sending with every variable set works; an unset one is named, and no value appears.
+	for _, v := range []string{"AUDSYNC_TEST_YANDEX", "AUDSYNC_TEST_VK", "AUDSYNC_TEST_META_TOKEN", "AUDSYNC_TEST_META_SECRET"} {
+		t.Setenv(v, secretValue)
+	}
+	if _, err := NewPlan(auds, parseSinks(t, allSinks), contacts.Defaults(), true); err != nil {
+		t.Fatalf("send with all secrets: %v", err)
+	}
+	for _, v := range []string{"AUDSYNC_TEST_YANDEX", "AUDSYNC_TEST_VK", "AUDSYNC_TEST_META_TOKEN", "AUDSYNC_TEST_META_SECRET"} {
+		for _, w := range []string{"AUDSYNC_TEST_YANDEX", "AUDSYNC_TEST_VK", "AUDSYNC_TEST_META_TOKEN", "AUDSYNC_TEST_META_SECRET"} {
+			t.Setenv(w, secretValue)
+		}
+		os.Unsetenv(v)
+		_, err := NewPlan(auds, parseSinks(t, allSinks), contacts.Defaults(), true)
+		if err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("unset %s: %v", v, err)
+		} else if strings.Contains(err.Error(), secretValue) {
+			t.Errorf("unset %s: error %q shows a secret value", v, err)
+		}
+	}
+	// A platform not in use needs no secrets even when its block is present.
+	yOnly := parseAudiences(t, "- name: y\n  source: {segments: [x]}\n  destinations: {yandex: {}}\n")
+	t.Setenv("AUDSYNC_TEST_YANDEX", secretValue)
+	os.Unsetenv("AUDSYNC_TEST_VK")
+	if _, err := NewPlan(yOnly, parseSinks(t, allSinks), contacts.Defaults(), true); err != nil {
+		t.Errorf("vk block present but unused: %v", err)
+	}
+}
+
+func hashed(consent bool, email, phone string) *contacts.Hashed {
+	h := &contacts.Hashed{CustomerID: "C", Consent: consent}
+	for p := contacts.Profile(0); p < contacts.NumProfiles; p++ {
+		if email != "" {
+			h.Email[p] = email + "-" + p.String()
+		}
+		if phone != "" {
+			h.Phone[p] = phone + "-" + p.String()
+		}
+	}
+	return h
+}
+
+func TestMembersAdd(t *testing.T) {
+	auds := parseAudiences(t, `
+- name: both
+  source: {segments: ["rule:a", "rfm:champions"], exclude: ["rfm:lost"]}
+  destinations:
+    yandex: {}
+    vk: {type: emails}
+- name: phones
+  source: {segments: ["rule:a"]}
+  destinations:
+    vk: {type: phones}
+`)
+	p, err := NewPlan(auds, Sinks{}, contacts.Defaults(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMembers(p)
+	// Targets in key order: both/vk, both/yandex, phones/vk.
+	var names []string
+	for _, tg := range m.Targets() {
+		names = append(names, tg.Audience+"/"+tg.Platform)
+	}
+	if !reflect.DeepEqual(names, []string{"both/vk", "both/yandex", "phones/vk"}) {
+		t.Fatalf("targets %v", names)
+	}
+	type got struct {
+		i   int
+		mem audience.Member
+	}
+	run := func(h *contacts.Hashed, segs ...string) []got {
+		var out []got
+		m.Add(h, segs, func(i int, mem audience.Member) { out = append(out, got{i, mem}) })
+		return out
+	}
+	// Consent, both contacts, in rule:a.
+	out := run(hashed(true, "e", "p"), "rule:a")
+	if len(out) != 3 {
+		t.Fatalf("members %+v, want 3", out)
+	}
+	// VK emails list: the VK e-mail hash only; Yandex: both; VK phones list: phone only.
+	if out[0].i != 0 || out[0].mem.Email != "e-vk" || out[0].mem.Phone != "" {
+		t.Errorf("both/vk member %+v", out[0])
+	}
+	if out[1].i != 1 || out[1].mem.Email != "e-yandex" || out[1].mem.Phone != "p-yandex" {
+		t.Errorf("both/yandex member %+v", out[1])
+	}
+	if out[2].i != 2 || out[2].mem.Email != "" || out[2].mem.Phone != "p-vk" {
+		t.Errorf("phones/vk member %+v", out[2])
+	}
+	for _, o := range out {
+		if o.mem.Key == "" {
+			t.Errorf("member without key %+v", o)
+		}
+	}
+	// No consent: in no audience, even with hashes and matching segments.
+	if out := run(hashed(false, "e", "p"), "rule:a", "rfm:champions"); len(out) != 0 {
+		t.Errorf("no consent: %+v", out)
+	}
+	// Exclusion wins over inclusion.
+	if out := run(hashed(true, "e", "p"), "rfm:champions", "rule:a", "rfm:lost"); len(out) != 1 || out[0].i != 2 {
+		t.Errorf("excluded from both: %+v", out)
+	}
+	// Phone only: not in the VK e-mails list.
+	out = run(hashed(true, "", "p"), "rule:a")
+	var idx []int
+	for _, o := range out {
+		idx = append(idx, o.i)
+	}
+	if !reflect.DeepEqual(idx, []int{1, 2}) {
+		t.Errorf("phone-only customer in targets %v, want [1 2] (not both/vk)", idx)
+	}
+	// No matching segment: nothing.
+	if out := run(hashed(true, "e", "p"), "rule:b"); len(out) != 0 {
+		t.Errorf("unmatched: %+v", out)
+	}
+}
+
+func TestDestinationsDryRun(t *testing.T) {
+	// No credentials anywhere: sinks blocks absent or pointing at unset variables and a
+	// missing file.
+	os.Unsetenv("AUDSYNC_TEST_META_TOKEN")
+	os.Unsetenv("AUDSYNC_TEST_META_SECRET")
+	auds := parseAudiences(t, `
+- name: m
+  source: {segments: [x]}
+  destinations:
+    meta: {ad_account_id: "act_1234567890", name: "m"}
+    google: {operating_account_id: "123-456-7890", user_list_id: "42"}
+`)
+	for name, sinks := range map[string]Sinks{
+		"no sinks": {},
+		"unresolvable sinks": parseSinks(t, `
+meta: {access_token: {env: AUDSYNC_TEST_META_TOKEN}, app_secret: {env: AUDSYNC_TEST_META_SECRET}}
+google: {credentials_type: service_account, credentials: {file: /nonexistent/google-sa.json}}
+`),
+	} {
+		p, err := NewPlan(auds, sinks, contacts.Defaults(), false)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		d := NewDestinations(p, true, t.TempDir(), nil)
+		members := []audience.Member{{Key: "k1", Email: strings.Repeat("a", 64), Phone: strings.Repeat("b", 64)}, {Key: "k2", Email: strings.Repeat("c", 64)}}
+		for _, tg := range p.Targets {
+			dest, err := d.For(context.Background(), tg)
+			if err != nil {
+				t.Errorf("%s: For(%s): %v", name, tg.Platform, err)
+				continue
+			}
+			if dest.Platform() != tg.Platform {
+				t.Errorf("%s: platform %q, want %q", name, dest.Platform(), tg.Platform)
+			}
+			// Same client for a second target of the platform.
+			if again, err := d.For(context.Background(), tg); err != nil || again == nil {
+				t.Errorf("%s: second For(%s): %v", name, tg.Platform, err)
+			}
+			dir := filepath.Join(t.TempDir(), tg.Platform)
+			req := audience.SyncRequest{Audience: "m", RunDate: "2024-03-01", BatchID: "b1", Mode: audience.ModeIncremental, Add: members, All: members}
+			if _, err := dest.WritePayloads(req, dir); err != nil {
+				t.Errorf("%s: %s WritePayloads: %v", name, tg.Platform, err)
+				continue
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "*"))
+			if len(files) == 0 {
+				t.Errorf("%s: %s wrote no payload files", name, tg.Platform)
+			}
+			for _, f := range files {
+				b, _ := os.ReadFile(f)
+				if !strings.Contains(string(b), strings.Repeat("a", 64)) {
+					t.Errorf("%s: %s payload %s lacks the member's hash", name, tg.Platform, filepath.Base(f))
+				}
+			}
+		}
+	}
+	if _, err := NewDestinations(&Plan{}, true, "", nil).For(context.Background(), Target{Platform: "tiktok"}); err == nil {
+		t.Error("unknown platform accepted")
+	}
+}
+
+// Dry runs of Yandex and VK audiences: the plan accepts them without sinks blocks, so the
+// destinations must build without them too.
+func TestDestinationsDryRunYandexVK(t *testing.T) {
+	auds := parseAudiences(t, `
+- name: y
+  source: {segments: [x]}
+  destinations:
+    yandex: {name: "y"}
+    vk: {type: emails}
+`)
+	p, err := NewPlan(auds, Sinks{}, contacts.Defaults(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDestinations(p, true, t.TempDir(), nil)
+	for _, tg := range p.Targets {
+		if _, err := d.For(context.Background(), tg); err != nil {
+			t.Errorf("dry run For(%s) without a sinks block: %v", tg.Platform, err)
+		}
+	}
+}
+
+var _ = secret.Ref{}
