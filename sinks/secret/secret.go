@@ -13,10 +13,24 @@ import (
 type Ref struct {
 	Env  string `yaml:"env"`  // name of an environment variable holding the secret
 	File string `yaml:"file"` // path of a file holding the secret (surrounding whitespace is trimmed)
+	// SecretManager is a Google Secret Manager version,
+	// projects/PROJECT/secrets/NAME/versions/VERSION (or .../versions/latest), read with
+	// Application Default Credentials: the way to give Dataflow workers their credentials.
+	SecretManager string `yaml:"secretmanager"`
 }
 
 // IsZero reports whether no source is configured.
-func (r Ref) IsZero() bool { return r.Env == "" && r.File == "" }
+func (r Ref) IsZero() bool { return r.Env == "" && r.File == "" && r.SecretManager == "" }
+
+func (r Ref) sources() int {
+	n := 0
+	for _, s := range []string{r.Env, r.File, r.SecretManager} {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
 
 // String describes where the secret lives, never its value, so that a Ref is safe to log.
 func (r Ref) String() string {
@@ -27,6 +41,8 @@ func (r Ref) String() string {
 		return "env " + r.Env
 	case r.File != "":
 		return "file " + r.File
+	case r.SecretManager != "":
+		return "secret manager " + r.SecretManager
 	}
 	return "unset"
 }
@@ -36,8 +52,10 @@ func (r Ref) String() string {
 // fail later, at the platform, with a far less clear message.
 func (r Ref) Resolve() (string, error) {
 	switch {
-	case r.Env != "" && r.File != "":
-		return "", fmt.Errorf("secret: both env %q and file %q are set: choose one", r.Env, r.File)
+	case r.sources() > 1:
+		return "", fmt.Errorf("secret: more than one source is set (%s): choose one", r)
+	case r.SecretManager != "":
+		return accessSecretManager(r.SecretManager)
 	case r.Env != "":
 		v, ok := os.LookupEnv(r.Env)
 		if !ok {
@@ -64,7 +82,7 @@ func (r Ref) Resolve() (string, error) {
 		}
 		return v, nil
 	}
-	return "", errors.New("secret: no source configured: set env or file")
+	return "", errors.New("secret: no source configured: set env, file or secretmanager")
 }
 
 // Validate checks that exactly one source is set and that it currently resolves to a non-empty
@@ -73,9 +91,9 @@ func (r Ref) Resolve() (string, error) {
 func (r Ref) Validate(path string) error {
 	switch {
 	case r.IsZero():
-		return fmt.Errorf("%s: no secret source: set %s.env (environment variable) or %s.file", path, path, path)
-	case r.Env != "" && r.File != "":
-		return fmt.Errorf("%s: both env and file are set: choose one", path)
+		return fmt.Errorf("%s: no secret source: set %s.env (environment variable), %s.file or %s.secretmanager", path, path, path, path)
+	case r.sources() > 1:
+		return fmt.Errorf("%s: more than one of env, file and secretmanager is set: choose one", path)
 	}
 	if _, err := r.Resolve(); err != nil {
 		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "secret: "))

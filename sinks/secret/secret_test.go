@@ -40,7 +40,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{Ref{Env: "AS_TEST_SET"}, ""},
 		{Ref{}, "sinks.x.token: no secret source"},
-		{Ref{Env: "AS_TEST_SET", File: empty}, "sinks.x.token: both env and file"},
+		{Ref{Env: "AS_TEST_SET", File: empty}, "sinks.x.token: more than one of env, file and secretmanager"},
 		{Ref{Env: "AS_TEST_MISSING_VAR"}, "sinks.x.token: environment variable AS_TEST_MISSING_VAR is not set"},
 		{Ref{Env: "AS_TEST_EMPTY"}, "environment variable AS_TEST_EMPTY is empty"},
 		{Ref{File: empty}, "file " + empty + " is empty"},
