@@ -10,16 +10,20 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"
+	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/sinks/vkads"
 	"github.com/audiencesync/audiencesync/sinks/yandex"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"golang.org/x/oauth2"
+	"gopkg.in/yaml.v3"
 )
 
 // Sinks is the config's `sinks:` section: one block per platform with base URLs,
@@ -72,22 +76,22 @@ func NewPlan(auds []audience.Config, sinks Sinks, c contacts.Config, withSecrets
 			switch plat {
 			case "yandex":
 				t.Yandex = &yandex.Target{}
-				if err = a.DecodeDestination(plat, t.Yandex); err == nil {
+				if err = decodeDestination(a, plat, path, t.Yandex); err == nil {
 					err = t.Yandex.Validate(path)
 				}
 			case "vk":
 				t.VK = &vkads.Target{}
-				if err = a.DecodeDestination(plat, t.VK); err == nil {
+				if err = decodeDestination(a, plat, path, t.VK); err == nil {
 					err = t.VK.Validate(path)
 				}
 			case "meta":
 				t.Meta = &meta.Target{}
-				if err = a.DecodeDestination(plat, t.Meta); err == nil {
+				if err = decodeDestination(a, plat, path, t.Meta); err == nil {
 					err = t.Meta.Validate(path)
 				}
 			case "google":
 				t.Google = &googleads.Target{}
-				if err = a.DecodeDestination(plat, t.Google); err == nil {
+				if err = decodeDestination(a, plat, path, t.Google); err == nil {
 					err = t.Google.Validate(path)
 				}
 			default:
@@ -105,6 +109,53 @@ func NewPlan(auds []audience.Config, sinks Sinks, c contacts.Config, withSecrets
 	}
 	sort.Slice(p.Targets, func(i, j int) bool { return p.Targets[i].Key() < p.Targets[j].Key() })
 	return p, nil
+}
+
+// decodeDestination decodes one destination block and rejects keys its target type does not
+// have, with their line: the config's KnownFields check does not reach the yaml.Node values
+// the blocks are kept in, so a typo such as `nmae:` would otherwise be ignored silently.
+func decodeDestination(a *audience.Config, plat, path string, v any) error {
+	if err := a.DecodeDestination(plat, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	n := a.Destinations[plat]
+	return checkKeys(&n, reflect.TypeOf(v), path)
+}
+
+// checkKeys reports the first key of mapping n that names no yaml field of struct type t,
+// recursing into nested structs.
+func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = f.Type
+		names = append(names, name)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		ft, ok := fields[k.Value]
+		if !ok {
+			return fmt.Errorf("%s.%s: unknown key (line %d; known: %s)", path, k.Value, k.Line, strings.Join(names, ", "))
+		}
+		if err := checkKeys(n.Content[i+1], ft, path+"."+k.Value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s Sinks) validate(used map[string]string, c contacts.Config, withSecrets bool) error {
@@ -223,6 +274,9 @@ func NewDestinations(p *Plan, dryRun bool, stateDir string, log *slog.Logger) *D
 	return &Destinations{plan: p, dryRun: dryRun, stateDir: stateDir, log: log}
 }
 
+// dryRunNoSecret names a secret that dry runs never resolve.
+const dryRunNoSecret = "AUDIENCESYNC_DRY_RUN_NO_SECRET"
+
 // For returns the destination of one target.
 func (d *Destinations) For(ctx context.Context, t Target) (audience.Destination, error) {
 	d.mu.Lock()
@@ -234,6 +288,11 @@ func (d *Destinations) For(ctx context.Context, t Target) (audience.Destination,
 			cfg := yandex.Config{}
 			if s.Yandex != nil {
 				cfg = *s.Yandex
+			}
+			if d.dryRun && cfg.Token.IsZero() {
+				// The plan lets a dry run go without sinks.yandex; WritePayloads never reads
+				// the token, so a reference that is never resolved satisfies the account.
+				cfg.Token = secret.Ref{Env: dryRunNoSecret}
 			}
 			a, err := yandex.NewAccount(cfg, yandex.WithLogger(d.log))
 			if err != nil {
@@ -247,6 +306,14 @@ func (d *Destinations) For(ctx context.Context, t Target) (audience.Destination,
 			cfg := vkads.Config{}
 			if s.VK != nil {
 				cfg = *s.VK
+			}
+			if d.dryRun { // as for Yandex: a dry run needs no sinks.vk block
+				if strings.TrimSpace(cfg.ClientID) == "" {
+					cfg.ClientID = "dry-run"
+				}
+				if cfg.ClientSecret.IsZero() {
+					cfg.ClientSecret = secret.Ref{Env: dryRunNoSecret}
+				}
 			}
 			opts := []vkads.Option{vkads.WithLogger(d.log)}
 			if d.stateDir != "" {
