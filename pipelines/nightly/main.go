@@ -9,14 +9,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
-	"runtime"
+	goruntime "runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
@@ -63,6 +65,7 @@ var (
 	bqLocation    = flag.String("bq_location", "", "BigQuery location of a new dataset, e.g. EU")
 	bqEndpoint    = flag.String("bq_endpoint", "", "BigQuery API endpoint override (an emulator in tests); no authentication then")
 	bqApplySQL    = flag.Bool("bq_apply_sql", false, "also create/update the tables' DDL and the BI views in sql/ before loading")
+	alertWebhook  = flag.String("alert_webhook", "", "URL to POST a JSON alert to when the run fails (run date, errors, summary path; no contact data)")
 	cpuProfile    = flag.String("cpuprofile", "", "write a CPU profile of the whole run (in-process runners) to this file")
 	verboseFlag   = flag.Bool("verbose", false, "also show the runner's info logs")
 	validateFlag  = flag.Bool("validate", false, "check the config, inputs' columns and credentials' presence, then exit without running")
@@ -82,7 +85,7 @@ Usage:
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "cpuprofile"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "alert_webhook", "cpuprofile"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -131,6 +134,7 @@ func realMain() int {
 	if !*verboseFlag {
 		beamlog.LogLevel = "warn"
 	}
+	defaultWorkerBinary()
 	beam.Init()
 	log := newLogger(*logFormatFlag, slog.LevelInfo)
 
@@ -153,16 +157,89 @@ func realMain() int {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	if dataflowDryRun() {
+		// Beam's Dataflow runner builds and prints the job offline and submits nothing:
+		// there are no results to summarise.
+		if _, err := run(ctx, job, log); err != nil {
+			log.Error("dataflow dry run failed", "err", err)
+			return 1
+		}
+		fmt.Println("nightly: Dataflow job graph built offline (--dry_run); nothing was submitted")
+		return 0
+	}
 	sum, err := run(ctx, job, log)
 	if err != nil {
 		log.Error("run failed", "err", err)
+		alert(ctx, log, job, nil, err)
 		return 1
 	}
 	printSummary(os.Stdout, sum)
 	if !sum.OK {
+		alert(ctx, log, job, sum, nil)
 		return 1
 	}
 	return 0
+}
+
+// dataflowDryRun reports whether Beam's Dataflow runner was asked for an offline dry run.
+func dataflowDryRun() bool {
+	f := flag.Lookup("dry_run")
+	return f != nil && f.Value.String() == "true" && runnerName() == "dataflow"
+}
+
+// defaultWorkerBinary makes a static linux/amd64 build its own worker binary on remote
+// runners: without --worker_binary, Beam would try to `go build` the pipeline from source,
+// which a flex-template launcher has neither the source nor a Go toolchain for.
+func defaultWorkerBinary() {
+	f := flag.Lookup("worker_binary")
+	if f == nil || f.Value.String() != "" || runnerName() == "prism" || runnerName() == "direct" {
+		return
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || goruntime.GOOS != "linux" || goruntime.GOARCH != "amd64" {
+		return
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "CGO_ENABLED" && s.Value == "0" {
+			if exe, err := os.Executable(); err == nil {
+				flag.Set("worker_binary", exe)
+			}
+			return
+		}
+	}
+}
+
+// alert posts a short JSON message to --alert_webhook. It holds the run date, the errors
+// (which never contain contact data: readers and sinks redact) and where the summary is.
+func alert(ctx context.Context, log *slog.Logger, j *job, sum *tables.Summary, runErr error) {
+	if *alertWebhook == "" {
+		return
+	}
+	msg := map[string]any{"pipeline": "audiencesync-nightly", "run_date": j.asOf.String(), "ok": false,
+		"summary": fileio.Join(j.output, "run_summary.json")}
+	if runErr != nil {
+		msg["errors"] = []string{runErr.Error()}
+	} else if sum != nil {
+		msg["errors"] = sum.Errors
+	}
+	b, _ := json.Marshal(msg)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *alertWebhook, bytes.NewReader(b))
+	if err != nil {
+		log.Error("alert webhook", "err", err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Error("alert webhook not delivered", "err", err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		log.Error("alert webhook refused", "status", resp.StatusCode)
+	}
 }
 
 // job is everything decided before the graph is built.
@@ -360,6 +437,9 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if err != nil {
 		return nil, err
 	}
+	if dataflowDryRun() {
+		return nil, nil
+	}
 	sum := &tables.Summary{
 		RunDate:     j.asOf.String(),
 		StartedAt:   start.UTC().Format(time.RFC3339),
@@ -427,7 +507,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	}
 	// The runner's buffers are garbage now: collect them before the report allocates, or
 	// the report pays for scanning them in GC assists.
-	runtime.GC()
+	goruntime.GC()
 	// The report reads the tables and the summary just written. It keeps its history of
 	// headline figures (for "change since the previous run") in the state folder, which
 	// outlives output folders.
