@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audiencesync/audiencesync/transforms/orders"
+)
+
+var files = []string{"orders.csv", "order_lines.csv", "customers.csv", "spend.csv"}
+
+func generate(t *testing.T, seed uint64, broken bool) (string, map[string][]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := run(dir, 300, 1500, seed, broken); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f] = b
+	}
+	return dir, out
+}
+
+func TestDeterministic(t *testing.T) {
+	_, a := generate(t, 42, true)
+	_, b := generate(t, 42, true)
+	for _, f := range files {
+		if !bytes.Equal(a[f], b[f]) {
+			t.Errorf("%s differs between two runs with the same flags", f)
+		}
+	}
+	_, c := generate(t, 43, true)
+	if bytes.Equal(a["orders.csv"], c["orders.csv"]) || bytes.Equal(a["customers.csv"], c["customers.csv"]) {
+		t.Error("another seed gives the same data")
+	}
+	if err := run(t.TempDir(), 0, 10, 1, true); err == nil {
+		t.Error("0 customers accepted")
+	}
+	if err := run(t.TempDir(), 10, 5, 1, true); err == nil {
+		t.Error("fewer orders than customers accepted")
+	}
+}
+
+// rejects parses every row of a generated file with the pipeline's validators and returns
+// the reason of each rejected row by its first column.
+func rejects(t *testing.T, input, path string) (rows int, out map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	splits, err := orders.Plan(ctx, input, path, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, _ := orders.SchemaFor(input)
+	out = map[string]string{}
+	for _, s := range splits {
+		idx, err := schema.Bind(path, s.Header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Read(ctx, idx, func(r orders.Record) error {
+			rows++
+			var rej *orders.Reject
+			switch input {
+			case orders.InputOrders:
+				_, rej = orders.ParseOrder(idx, r.Fields)
+			case orders.InputLines:
+				_, rej = orders.ParseLine(idx, r.Fields)
+			case orders.InputCustomers:
+				_, rej = orders.ParseCustomer(idx, r.Fields)
+			case orders.InputSpend:
+				_, rej = orders.ParseSpend(idx, r.Fields)
+			}
+			if rej != nil {
+				key := r.Fields[0]
+				if key == "" {
+					key = "(empty)"
+				}
+				out[key] = rej.Reason
+			}
+			return nil
+		}, func(line int64, err error) { t.Errorf("%s line %d: %v", input, line, err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rows, out
+}
+
+func TestBrokenRows(t *testing.T) {
+	dir, data := generate(t, 42, true)
+	// The broken rows, each with the reason the pipeline gives it (worked out from the
+	// row: "12,3x" unquoted shifts the columns, so "3x" is read as the currency).
+	wantOrders := map[string]string{
+		"B0000001": orders.ReasonBadDate,
+		"B0000002": orders.ReasonBadCurrency,
+		"B0000003": orders.ReasonEmptyCustomerID,
+		"B0000004": orders.ReasonUnknownStatus,
+		"(empty)":  orders.ReasonEmptyOrderID,
+		"B0000006": orders.ReasonBadAmount,
+		"B0000007": orders.ReasonBadCurrency,
+	}
+	_, got := rejects(t, orders.InputOrders, filepath.Join(dir, "orders.csv"))
+	if !mapsEqual(got, wantOrders) {
+		t.Errorf("orders rejects %v, want %v (generated rows must all be valid)", got, wantOrders)
+	}
+	_, got = rejects(t, orders.InputLines, filepath.Join(dir, "order_lines.csv"))
+	if !mapsEqual(got, map[string]string{"O10000001": orders.ReasonBadQuantity}) {
+		t.Errorf("lines rejects %v", got)
+	}
+	_, got = rejects(t, orders.InputCustomers, filepath.Join(dir, "customers.csv"))
+	if !mapsEqual(got, map[string]string{"C9999991": orders.ReasonBadConsent, "(empty)": orders.ReasonEmptyCustomerID}) {
+		t.Errorf("customers rejects %v", got)
+	}
+	if rows, got := rejects(t, orders.InputSpend, filepath.Join(dir, "spend.csv")); len(got) != 0 || rows != 36*4 {
+		// Nov 2023 .. Oct 2026 is 36 months, four paid channels each.
+		t.Errorf("spend: %d rows, rejects %v; want 144 rows, none rejected", rows, got)
+	}
+	// The line of an unknown order points at an order that does not exist.
+	if bytes.Contains(data["orders.csv"], []byte("\nB9999999,")) || !bytes.Contains(data["order_lines.csv"], []byte("\nB9999999,P1,")) {
+		t.Error("B9999999 must be a line without an order")
+	}
+	// Without -broken none of them is written.
+	_, clean := generate(t, 42, false)
+	for _, f := range files {
+		if bytes.Contains(clean[f], []byte("B000000")) || bytes.Contains(clean[f], []byte("B9999999")) || bytes.Contains(clean[f], []byte("C9999991")) {
+			t.Errorf("%s has broken rows with broken=false", f)
+		}
+		if f != "spend.csv" && !bytes.HasPrefix(data[f], clean[f]) {
+			t.Errorf("%s: the broken rows should only be appended", f)
+		}
+	}
+}
+
+func TestShape(t *testing.T) {
+	_, data := generate(t, 42, false)
+	customers := strings.Count(string(data["customers.csv"]), "\n") - 1
+	if customers != 300 {
+		t.Errorf("%d customers, want 300", customers)
+	}
+	for _, want := range []string{"mattress cover", "air conditioner", "insurance", "service"} {
+		if !bytes.Contains(data["order_lines.csv"], []byte(","+want+",")) {
+			t.Errorf("no %q lines", want)
+		}
+	}
+	for _, want := range []string{",cancelled,", ",refunded,", ",partially_refunded,", ",false,"} {
+		if !bytes.Contains(data["orders.csv"], []byte(want)) && !bytes.Contains(data["customers.csv"], []byte(want)) {
+			t.Errorf("no %q rows", want)
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
