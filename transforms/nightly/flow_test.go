@@ -408,3 +408,42 @@ func pu(id string, d orders.Day, a orders.Money, ch string) facts.Purchase {
 func li(id string, d orders.Day, prod, cat string, q int64, a orders.Money) facts.LineItem {
 	return facts.LineItem{OrderID: id, Day: d, ProductID: prod, Category: cat, Quantity: q, Amount: a}
 }
+
+// A CSV syntax error is a dead letter with the file's line and no row content, and the rows
+// around it are still read.
+func TestReadSplitCSVSyntax(t *testing.T) {
+	h, _ := contacts.NewHasher(contacts.Defaults())
+	content := "customer_id,email,phone,country,marketing_consent,created_at\n" +
+		"C1,a@example.com,,RU,true,\n" +
+		"C2,bo\"b@example.com,+79161234567,RU,true,\n" + // bare quote: line 3
+		"C3,c@example.com,,RU,true,\n" +
+		"C4,\"d@example.com,+79167654321,RU,true,\n" // never closed: line 5 to the end
+	res := readInput(t, orders.InputCustomers, content, ReadOptions{Buckets: 1, AsOf: asOf}, h)
+	if res.Counts["rows_read.customers"] != 4 || res.Counts["dead_letter.customers.csv_syntax"] != 2 {
+		t.Errorf("counts %v", res.Counts)
+	}
+	var lines []int64
+	for _, d := range decodeDead(t, res.Dead) {
+		if d.Reason != orders.ReasonCSV {
+			t.Errorf("dead letter %+v", d)
+			continue
+		}
+		lines = append(lines, d.Line)
+		for _, v := range []string{"example.com", "b@", "9161234567", "9167654321"} {
+			if strings.Contains(d.Detail, v) {
+				t.Errorf("csv dead letter %+v quotes the row", d)
+			}
+		}
+	}
+	if !reflect.DeepEqual(lines, []int64{3, 5}) {
+		t.Errorf("csv dead letters at lines %v, want [3 5]", lines)
+	}
+	d, _ := NewDec(res.Batches[0])
+	var ids []string
+	for d.More() {
+		ids = append(ids, d.GetCustomer(false).CustomerID)
+	}
+	if !reflect.DeepEqual(ids, []string{"C1", "C3"}) {
+		t.Errorf("customers read %v, want [C1 C3]", ids)
+	}
+}
