@@ -35,5 +35,7 @@
 // local path or any URL scheme that transforms/fileio supports (gs://).
 //
 // WritePayloadFile and WritePayloadStream are the one atomic way for sinks to write dry-run
-// payload files.
+// payload files. IsSHA256Hex / IsHexHash, CheckHashes and StripKept are the sinks' shared
+// last checks before sending: every identifier a lowercase hex digest (nothing raw leaves), and
+// no removal by an identifier that one of today's members still uses.
 package audience
