@@ -64,7 +64,8 @@ func (d *Destination) planFor(req audience.SyncRequest) (steps []step, skipped i
 		// Replace, or no state for this list yet: bring the list up to the whole audience.
 		in, from = req.All, "All"
 	}
-	for _, s := range []step{{opIngest, from, in}, {opRemove, "Remove", stripKept(req.Remove, req.Add, req.All)}} {
+	// false: Google is sent e-mail and phone only, so ExternID neither matches nor keeps a member.
+	for _, s := range []step{{opIngest, from, in}, {opRemove, "Remove", audience.StripKept(req.Remove, false, req.Add, req.All)}} {
 		n := countRows(s.members)
 		skipped += int64(len(s.members) - n)
 		if n > 0 {
@@ -216,7 +217,7 @@ func (d *Destination) Sync(ctx context.Context, req audience.SyncRequest) (audie
 	start := time.Now()
 	res := audience.Result{RemoteID: d.t.UserListID, Extra: map[string]int64{}, RejectReasons: map[string]int64{}}
 	defer func() { res.Duration = time.Since(start) }()
-	if err := checkHashes(req); err != nil {
+	if err := audience.CheckHashes(Platform, req); err != nil {
 		return res, err
 	}
 	steps, skipped := d.planFor(req)
@@ -269,7 +270,7 @@ func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audie
 	start := time.Now()
 	res := audience.Result{RemoteID: d.t.UserListID, Extra: map[string]int64{}, RejectReasons: map[string]int64{}}
 	defer func() { res.Duration = time.Since(start) }()
-	if err := checkHashes(req); err != nil {
+	if err := audience.CheckHashes(Platform, req); err != nil {
 		return res, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -314,88 +315,6 @@ func countRows(ms []audience.Member) int {
 	return n
 }
 
-// checkHashes refuses a request in which an e-mail or phone is not a lowercase 64-hex
-// SHA-256 (the request says encoding HEX): that would be raw or wrongly hashed data. The error
-// names the list, index and field, never the value.
-func checkHashes(req audience.SyncRequest) error {
-	for _, l := range []struct {
-		name string
-		ms   []audience.Member
-	}{{"Add", req.Add}, {"Remove", req.Remove}, {"All", req.All}} {
-		bad, first := 0, ""
-		for i := range l.ms {
-			m := &l.ms[i]
-			for _, f := range []struct{ field, v string }{{"Email", m.Email}, {"Phone", m.Phone}} {
-				if f.v != "" && !IsSHA256Hex(f.v) {
-					if bad == 0 {
-						first = fmt.Sprintf("%s[%d].%s", l.name, i, f.field)
-					}
-					bad++
-				}
-			}
-		}
-		if bad > 0 {
-			return fmt.Errorf("google: audience %q: %d identifier(s) are not lowercase 64-hex SHA-256 hashes (first at %s); nothing was sent: identifiers must be normalised and hashed by transforms/contacts before the sink", req.Audience, bad, first)
-		}
-	}
-	return nil
-}
-
-// IsSHA256Hex reports whether s looks like a SHA-256 digest in lowercase hex.
-func IsSHA256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !lowerHex[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-var lowerHex = func() (t [256]bool) {
-	for _, c := range "0123456789abcdef" {
-		t[c] = true
-	}
-	return t
-}()
-
-// stripKept returns the members to remove with every identifier that a kept member (in add or
-// all) still uses blanked out, and drops members left with nothing: removing by that
-// identifier would take today's member out too (e.g. a customer who changed only the phone).
-func stripKept(remove []audience.Member, keep ...[]audience.Member) []audience.Member {
-	if len(remove) == 0 {
-		return nil
-	}
-	ids := make(map[string]bool, 2*len(remove))
-	for i := range remove {
-		for _, v := range []string{remove[i].Email, remove[i].Phone} {
-			if v != "" {
-				ids[v] = false
-			}
-		}
-	}
-	for _, list := range keep {
-		for i := range list {
-			for _, v := range []string{list[i].Email, list[i].Phone} {
-				if _, ok := ids[v]; ok {
-					ids[v] = true
-				}
-			}
-		}
-	}
-	out := make([]audience.Member, 0, len(remove))
-	for _, m := range remove {
-		if ids[m.Email] {
-			m.Email = ""
-		}
-		if ids[m.Phone] {
-			m.Phone = ""
-		}
-		if m.Email != "" || m.Phone != "" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+// IsSHA256Hex reports whether s looks like a SHA-256 digest in lowercase hex; it is
+// audience.IsSHA256Hex, kept here for callers of this package.
+func IsSHA256Hex(s string) bool { return audience.IsSHA256Hex(s) }

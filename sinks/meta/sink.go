@@ -66,7 +66,8 @@ func (d *Destination) planFor(req audience.SyncRequest, fresh, unknown bool) pla
 		// identifiers still used by today's members are kept out of the removal.
 		p.steps = append(p.steps,
 			step{OpAdd, "Add", req.Add},
-			step{OpRemove, "Remove", stripKept(req.Remove, req.Add, req.All)})
+			// true: EXTERN_ID is an identifier Meta matches on, so a kept one is not removed.
+			step{OpRemove, "Remove", audience.StripKept(req.Remove, true, req.Add, req.All)})
 	}
 	withExtern := d.c.cfg.SendExternID
 	kept := p.steps[:0]
@@ -87,7 +88,7 @@ func (d *Destination) Sync(ctx context.Context, req audience.SyncRequest) (audie
 	start := time.Now()
 	res := audience.Result{Extra: map[string]int64{}, RejectReasons: map[string]int64{}}
 	defer func() { res.Duration = time.Since(start) }()
-	if err := d.checkHashes(req); err != nil {
+	if err := audience.CheckHashes(Platform, req); err != nil {
 		return res, err
 	}
 	name := d.name(req)
@@ -173,7 +174,7 @@ func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audie
 	start := time.Now()
 	res := audience.Result{Extra: map[string]int64{}, RejectReasons: map[string]int64{}}
 	defer func() { res.Duration = time.Since(start) }()
-	if err := d.checkHashes(req); err != nil {
+	if err := audience.CheckHashes(Platform, req); err != nil {
 		return res, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -327,91 +328,6 @@ func sessionID(req audience.SyncRequest, op Operation) int64 {
 	return id
 }
 
-// checkHashes refuses a request in which an e-mail or phone is not a lowercase 64-hex
-// SHA-256: that would be raw or wrongly hashed data, and raw data must never leave. The error
-// names the list, index and field, never the value.
-func (d *Destination) checkHashes(req audience.SyncRequest) error {
-	for _, l := range []struct {
-		name string
-		ms   []audience.Member
-	}{{"Add", req.Add}, {"Remove", req.Remove}, {"All", req.All}} {
-		bad, first := 0, ""
-		for i := range l.ms {
-			m := &l.ms[i]
-			for _, f := range []struct{ field, v string }{{"Email", m.Email}, {"Phone", m.Phone}} {
-				if f.v != "" && !IsSHA256Hex(f.v) {
-					if bad == 0 {
-						first = fmt.Sprintf("%s[%d].%s", l.name, i, f.field)
-					}
-					bad++
-				}
-			}
-		}
-		if bad > 0 {
-			return fmt.Errorf("meta: audience %q: %d identifier(s) are not lowercase 64-hex SHA-256 hashes (first at %s); nothing was sent: identifiers must be normalised and hashed by transforms/contacts before the sink", req.Audience, bad, first)
-		}
-	}
-	return nil
-}
-
-// IsSHA256Hex reports whether s looks like a SHA-256 digest in lowercase hex.
-func IsSHA256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !lowerHex[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-var lowerHex = func() (t [256]bool) {
-	for _, c := range "0123456789abcdef" {
-		t[c] = true
-	}
-	return t
-}()
-
-// stripKept returns the members to remove with every identifier that a kept member (in add or
-// all) still uses blanked out, and drops members left with nothing: removing by that
-// identifier would take today's member out too (e.g. a customer who changed only the phone).
-func stripKept(remove []audience.Member, keep ...[]audience.Member) []audience.Member {
-	if len(remove) == 0 {
-		return nil
-	}
-	ids := make(map[string]bool, 2*len(remove))
-	for i := range remove {
-		for _, v := range []string{remove[i].Email, remove[i].Phone, remove[i].ExternID} {
-			if v != "" {
-				ids[v] = false
-			}
-		}
-	}
-	for _, list := range keep {
-		for i := range list {
-			for _, v := range []string{list[i].Email, list[i].Phone, list[i].ExternID} {
-				if _, ok := ids[v]; ok {
-					ids[v] = true
-				}
-			}
-		}
-	}
-	out := make([]audience.Member, 0, len(remove))
-	for _, m := range remove {
-		if ids[m.Email] {
-			m.Email = ""
-		}
-		if ids[m.Phone] {
-			m.Phone = ""
-		}
-		if ids[m.ExternID] {
-			m.ExternID = ""
-		}
-		if m.Email != "" || m.Phone != "" || m.ExternID != "" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+// IsSHA256Hex reports whether s looks like a SHA-256 digest in lowercase hex; it is
+// audience.IsSHA256Hex, kept here for callers of this package.
+func IsSHA256Hex(s string) bool { return audience.IsSHA256Hex(s) }

@@ -380,19 +380,7 @@ func (c *Client) decodeError(op string, se *httpx.StatusError, raw []byte) error
 	return e
 }
 
-// validHex reports whether s is n lowercase hex digits.
-func validHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
+// hexLen is the number of hex digits of the configured hash (SHA-256 or MD5).
 func hexLen(alg string) int {
 	if alg == HashSHA256 {
 		return 64

@@ -151,7 +151,7 @@ func (d *Destination) hashes(ms []audience.Member) (out []string, skipped int64,
 			skipped++
 			continue
 		}
-		if !validHex(h, n) {
+		if !audience.IsHexHash(h, n) {
 			return nil, 0, fmt.Errorf("vk: member %s: identifier is not a lowercase %s hex (%d digits): set contacts.vk_hash and sinks.vk.hash to the same algorithm", m.Key, d.acct.cfg.Hash, n)
 		}
 		if _, dup := seen[h]; dup {

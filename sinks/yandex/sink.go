@@ -364,19 +364,6 @@ func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audie
 	return res, nil
 }
 
-// isSHA256Hex reports whether s is 64 lowercase hex digits.
-func isSHA256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 // BuildCSV renders members as the CRM file: a header naming the columns present (email,
 // phone) and one row per member with its SHA-256 hashes. It refuses anything that is not a
 // lowercase SHA-256 hex, so a raw value can never be uploaded by mistake; the error names
@@ -407,7 +394,7 @@ func BuildCSV(members []audience.Member) ([]byte, int, error) {
 			continue
 		}
 		for _, h := range [2]string{m.Email, m.Phone} {
-			if h != "" && !isSHA256Hex(h) {
+			if h != "" && !audience.IsSHA256Hex(h) {
 				return nil, 0, fmt.Errorf("yandex: member %s: identifier is not a lowercase SHA-256 hex (Yandex takes SHA-256 only; check transforms/contacts)", m.Key)
 			}
 		}
