@@ -28,29 +28,18 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 	bd := &BucketData{Records: recs, Counts: map[string]int64{}}
 	var dead *Enc
 	var lines []CustLine
+	type lineOrder struct {
+		line int64
+		o    orders.Order
+	}
+	var pending []lineOrder
 	for _, b := range batches {
 		d, kind := NewDec(b)
 		switch kind {
 		case KindOrders:
 			for d.More() {
 				line, o := d.GetOrder()
-				if _, dup := seen[o.OrderID]; dup {
-					if dead == nil {
-						dead = NewEnc(KindDead)
-					}
-					dead.PutDead(&DeadLetter{Input: orders.InputOrders, Line: line, ID: o.OrderID, Reason: orders.ReasonDuplicateOrder,
-						Detail: "order " + o.OrderID + " appears more than once for customer " + o.CustomerID + "; the first is kept"})
-					bd.Counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)]++
-					continue
-				}
-				seen[o.OrderID] = struct{}{}
-				k := key{o.CustomerID, o.Currency}
-				c := byKey[k]
-				if c == nil {
-					c = &facts.Customer{CustomerID: o.CustomerID, Currency: o.Currency}
-					byKey[k] = c
-				}
-				c.Purchases = append(c.Purchases, facts.Purchase{OrderID: o.OrderID, Day: o.Day, Amount: o.Amount, Channel: o.Channel})
+				pending = append(pending, lineOrder{line, o})
 			}
 		case KindCustLines:
 			for d.More() {
@@ -71,6 +60,38 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 		if d.Err != nil {
 			return nil, d.Err
 		}
+	}
+	// A duplicated order id keeps the row with the lowest input line (then the smallest
+	// customer id and day), whatever order the batches arrived in, so reruns and runners agree.
+	sort.SliceStable(pending, func(i, j int) bool {
+		a, b := pending[i], pending[j]
+		if a.line != b.line {
+			return a.line < b.line
+		}
+		if a.o.CustomerID != b.o.CustomerID {
+			return a.o.CustomerID < b.o.CustomerID
+		}
+		return a.o.Day < b.o.Day
+	})
+	for _, p := range pending {
+		o := p.o
+		if _, dup := seen[o.OrderID]; dup {
+			if dead == nil {
+				dead = NewEnc(KindDead)
+			}
+			dead.PutDead(&DeadLetter{Input: orders.InputOrders, Line: p.line, ID: o.OrderID, Reason: orders.ReasonDuplicateOrder,
+				Detail: "order " + o.OrderID + " appears more than once for customer " + o.CustomerID + "; the first row is kept"})
+			bd.Counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)]++
+			continue
+		}
+		seen[o.OrderID] = struct{}{}
+		k := key{o.CustomerID, o.Currency}
+		c := byKey[k]
+		if c == nil {
+			c = &facts.Customer{CustomerID: o.CustomerID, Currency: o.Currency}
+			byKey[k] = c
+		}
+		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: o.OrderID, Day: o.Day, Amount: o.Amount, Channel: o.Channel})
 	}
 	for _, l := range lines {
 		if c := byKey[key{l.CustomerID, l.Currency}]; c != nil {

@@ -159,6 +159,7 @@ type OrderKey struct {
 	OrderID, CustomerID, Currency string
 	Day                           orders.Day
 	Counted                       bool
+	Line                          int64 // input line, to pick the same row as BuildBucket among duplicates
 }
 
 func (e *Enc) PutOrderKey(k OrderKey) {
@@ -167,10 +168,11 @@ func (e *Enc) PutOrderKey(k OrderKey) {
 	e.Sym(k.Currency)
 	e.Int(int64(k.Day))
 	e.Bool(k.Counted)
+	e.Int(k.Line)
 }
 
 func (d *Dec) GetOrderKey() OrderKey {
-	return OrderKey{OrderID: d.Str(), CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()), Counted: d.Bool()}
+	return OrderKey{OrderID: d.Str(), CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()), Counted: d.Bool(), Line: d.Int()}
 }
 
 // PutLine encodes a line before the join (with its input line number for dead letters).
@@ -297,7 +299,7 @@ func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
 	}
 	if withHashes {
 		for i := 0; i < 2*np; i++ {
-			if k := d.B[i]; k > 0 {
+			if k := d.B[i]; k > 0 && int(k) <= n {
 				if i < np {
 					c.Hashed.Email[i] = uniq[k-1]
 				} else {

@@ -109,7 +109,7 @@ func TestOrderRoundTrip(t *testing.T) {
 }
 
 func TestOtherRoundTrips(t *testing.T) {
-	keys := []OrderKey{{"O1", "C1", "RUB", 19732, true}, {"O2", "C2", "RUB", 19733, false}, {"O3", "C1", "USD", 0, true}}
+	keys := []OrderKey{{"O1", "C1", "RUB", 19732, true, 2}, {"O2", "C2", "RUB", 19733, false, 3}, {"O3", "C1", "USD", 0, true, 1 << 40}}
 	e := NewEnc(KindOrderKeys)
 	for _, k := range keys {
 		e.PutOrderKey(k)

@@ -121,7 +121,7 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 			}
 			counted := ord.Status.Counts() && ord.Day < o.AsOf
 			if o.WithKeys {
-				keys.get(Bucket(ord.OrderID, o.Buckets)).PutOrderKey(OrderKey{ord.OrderID, ord.CustomerID, ord.Currency, ord.Day, counted})
+				keys.get(Bucket(ord.OrderID, o.Buckets)).PutOrderKey(OrderKey{ord.OrderID, ord.CustomerID, ord.Currency, ord.Day, counted, r.Line})
 			}
 			if ord.Day >= o.AsOf {
 				res.Counts[CounterAfterAsOf]++
@@ -215,9 +215,9 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead [
 		case KindOrderKeys:
 			for d.More() {
 				k := d.GetOrderKey()
-				// A duplicated order id keeps its first key, as BuildBucket keeps the first
-				// order: its lines must carry the kept order's day, customer and status.
-				if _, dup := keys[k.OrderID]; !dup {
+				// A duplicated order id keeps the key of its lowest input line, as BuildBucket
+				// keeps that row: its lines must carry the kept order's day, customer and status.
+				if old, dup := keys[k.OrderID]; !dup || k.Line < old.Line || (k.Line == old.Line && (k.CustomerID < old.CustomerID || k.CustomerID == old.CustomerID && k.Day < old.Day)) {
 					keys[k.OrderID] = k
 				}
 			}
