@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # make bench: generate a big shop (CUSTOMERS, ORDERS), run the plain-Go lower bound and the
-# Beam pipeline (prism) on the same files, and print wall time and peak RSS of each.
+# Beam pipeline (prism) on the same files, and print wall time and peak RSS of each:
+#   lowerbound  cmd/lowerbound: the full computation as one plain-Go pass, one goroutine
+#   spine       the pipeline with metrics, cohorts, churn and RFM only (scripts/bench-spine.yaml)
+#   pipeline    the full nightly run: + k-means, smart segments, CLV, audiences (dry run), report
 # Figures go to out/bench/bench-<orders>.txt too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +37,9 @@ measure() { # name, command...
   wc -c "$data"/*.csv | tail -1 | awk '{printf "input: %.0f MB of CSV\n", $1/1048576}'
 } | tee "$report"
 measure lowerbound bin/lowerbound "${inputs[@]}" --output=out/bench/lowerbound
+spine=(--orders="$data/orders.csv" --customers="$data/customers.csv" --spend="$data/spend.csv" --config=scripts/bench-spine.yaml)
+measure spine bin/nightly "${spine[@]}" --output=out/bench/spine --state_dir= --audiences=off ${BENCH_FLAGS:-}
+rm -rf out/bench/state
 measure pipeline bin/nightly "${inputs[@]}" --output=out/bench/pipeline --state_dir=out/bench/state --audiences=dry_run ${BENCH_FLAGS:-}
+grep -h '"duration_s"' out/bench/pipeline/run_summary.json | sed 's/^ */pipeline run_summary: /' | tee -a "$report"
 echo "written to $report"

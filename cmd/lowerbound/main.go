@@ -48,13 +48,18 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 			return err
 		}
 	}
-	last, ok, err := orders.MaxDay(ctx, ordersPath)
+	last, ok, err := orders.MaxDay(ctx, ordersPath) // as the pipeline's default --as_of
 	if err != nil || !ok {
 		return fmt.Errorf("as_of: %v", err)
 	}
 	cal, _ := metrics.CalendarFor(cfg.Metrics.Period)
 	mc := metrics.Config{AsOf: last + 1, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
-	s := &nightly.Settings{Metrics: mc, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(), Segments: cfg.Segments, ConfigFile: cfg.File}
+	s := &nightly.Settings{Metrics: mc, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(), Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled}
+	if s.CLVEnabled {
+		if s.CLV, err = cfg.CLV.Resolve("clv", mc.AsOf); err != nil {
+			return err
+		}
+	}
 	hasher, err := contacts.NewHasher(cfg.Contacts)
 	if err != nil {
 		return err

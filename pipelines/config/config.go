@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/audiencesync/audiencesync/pipelines/audiences"
@@ -151,8 +152,58 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if err := c.checkAudienceSources(); err != nil {
+		return err
+	}
 	_, err := c.AudiencePlan(false)
 	return err
+}
+
+// checkAudienceSources rejects an audience source naming a segment that no rule, RFM grid
+// cell or (enabled) k-means can produce: a typo would otherwise give a quietly empty
+// audience. k-means cluster names depend on the data, so only the prefix is checked.
+func (c *Config) checkAudienceSources() error {
+	known := map[string]bool{}
+	for _, g := range c.RFM.Grid() {
+		known["rfm:"+g.Name] = true
+	}
+	for _, r := range c.Segments.Rules {
+		known["rule:"+r.Name] = true
+		for _, rem := range r.Reminders {
+			known["rule:"+rem.Name] = true
+		}
+	}
+	for i, a := range c.Audiences {
+		for _, list := range []struct {
+			key   string
+			names []string
+		}{{"segments", a.Source.Segments}, {"exclude", a.Source.Exclude}} {
+			for j, n := range list.names {
+				path := fmt.Sprintf("audiences[%d].source.%s[%d]", i, list.key, j)
+				switch {
+				case known[n]:
+				case strings.HasPrefix(n, "kmeans:"):
+					if !c.KMeans.On() {
+						return fmt.Errorf("%s: %q needs k-means, which kmeans.enabled turns off", path, n)
+					}
+				case strings.HasPrefix(n, "rfm:") || strings.HasPrefix(n, "rule:"):
+					return fmt.Errorf("%s: unknown segment %q (known: %s)", path, n, strings.Join(sortedKeys(known), ", "))
+				default:
+					return fmt.Errorf("%s: %q must be source:segment with source rfm, kmeans or rule", path, n)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // AudiencePlan decodes the audiences' destinations; withSecrets also checks that every

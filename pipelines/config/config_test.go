@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strconv"
@@ -129,5 +130,34 @@ func TestSampleConfig(t *testing.T) {
 	line := 1 + strings.Count(bad[:strings.Index(bad, "binz")], "\n")
 	if _, err := Parse("sample.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "line "+strconv.Itoa(line)) {
 		t.Errorf("sample with binz (line %d): %v", line, err)
+	}
+}
+
+func TestAudienceSourceNamesAreChecked(t *testing.T) {
+	base := `
+segments:
+  rules:
+    - name: mattress_no_cover
+      condition: frequency > 1
+audiences:
+  - name: a
+    source: {segments: [%s]}
+    destinations:
+      yandex: {name: x}
+`
+	for seg, want := range map[string]string{
+		`"rule:mattress_no_covr"`: `cfg.yaml: audiences[0].source.segments[0]: unknown segment "rule:mattress_no_covr" (known: `,
+		`"champions"`:             `cfg.yaml: audiences[0].source.segments[0]: "champions" must be source:segment with source rfm, kmeans or rule`,
+		`"rfm:champs"`:            `unknown segment "rfm:champs"`,
+	} {
+		_, err := Parse("cfg.yaml", []byte(fmt.Sprintf(base, seg)))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("source %s: err = %v, want it to contain %q", seg, err, want)
+		}
+	}
+	for _, ok := range []string{`"rule:mattress_no_cover"`, `"rfm:champions"`, `"rfm:can't lose"`, `"kmeans:loyal"`} {
+		if _, err := Parse("cfg.yaml", []byte(fmt.Sprintf(base, ok))); err != nil {
+			t.Errorf("source %s: %v", ok, err)
+		}
 	}
 }

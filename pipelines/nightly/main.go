@@ -74,13 +74,19 @@ var (
 func usage() {
 	fmt.Fprintf(os.Stderr, `nightly: the audiencesync nightly pipeline.
 
-Reads orders (and optionally customers, order lines and acquisition spend), computes the
-repeat-sales metrics (AOV first vs repeat, CAC, LTV/CLV, CRR and churn, RPR, cohorts), RFM
-segments, and writes the metric tables as Parquet under --output, plus dead letters and
-run_summary.json. Runs on the in-process prism runner by default.
+Reads orders (and customers, order lines and acquisition spend) from CSV, Parquet or
+BigQuery; computes the repeat-sales metrics (AOV first vs repeat, CAC, LTV/CLV, CRR and
+churn, RPR, cohorts), RFM and k-means segments, smart rule segments and predicted CLV;
+hashes contacts and syncs audiences to Yandex, VK, Meta and Google (a dry run by default);
+writes the tables as Parquet under --output (and to BigQuery with --bq_project and
+--bq_dataset), dead letters, run_summary.json and report.html. Runs on the in-process
+prism runner by default.
 
 Usage:
   nightly --orders=PATH [--customers=PATH] [--order_lines=PATH] [--spend=PATH] [--config=FILE] [flags]
+
+PATH is a CSV or Parquet file, a glob or comma-separated list of them (local or gs://), or
+bq://PROJECT.DATASET.TABLE or bq://PROJECT?query=URL-ENCODED-SQL.
 
 Flags of audiencesync:
 `)
