@@ -8,8 +8,8 @@ CREATE TABLE IF NOT EXISTS `${project}.${dataset}.kmeans_centroids` (
   cluster_name STRING NOT NULL OPTIONS(description="Readable name derived from the centroid"),
   size INT64 NOT NULL OPTIONS(description="Customers assigned to the cluster"),
   recency_days FLOAT64 NOT NULL OPTIONS(description="Centroid recency in days"),
-  frequency FLOAT64 NOT NULL OPTIONS(description="Centroid number of orders"),
-  monetary FLOAT64 NOT NULL OPTIONS(description="Centroid revenue"),
+  frequency FLOAT64 NOT NULL OPTIONS(description="Centroid number of orders in the RFM look-back window (0 = none in the window)"),
+  monetary FLOAT64 NOT NULL OPTIONS(description="Centroid revenue in the RFM look-back window"),
   features STRING NOT NULL OPTIONS(description="JSON object of every feature's centroid value in original units")
 )
 PARTITION BY run_date

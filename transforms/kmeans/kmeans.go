@@ -65,8 +65,11 @@ func (m *Model) Original(k int) []float64 {
 		v := z*m.Std[j] + m.Mean[j]
 		if m.Log[j] {
 			v = math.Expm1(v)
+			// Every logged feature is a count, a number of days or an amount: >= 0. A
+			// centroid of all-zero points comes back as ±1e-14 from the z-score round trip.
+			v = math.Max(v, 0)
 		}
-		out[j] = v
+		out[j] = math.Round(v*1e4) / 1e4
 	}
 	return out
 }

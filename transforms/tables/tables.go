@@ -130,8 +130,8 @@ type KMeansCentroid struct {
 	ClusterName string  `parquet:"cluster_name" desc:"Readable name derived from the centroid"`
 	Size        int64   `parquet:"size" desc:"Customers assigned to the cluster"`
 	RecencyDays float64 `parquet:"recency_days" desc:"Centroid recency in days"`
-	Frequency   float64 `parquet:"frequency" desc:"Centroid number of orders"`
-	Monetary    float64 `parquet:"monetary" desc:"Centroid revenue"`
+	Frequency   float64 `parquet:"frequency" desc:"Centroid number of orders in the RFM look-back window (0 = none in the window)"`
+	Monetary    float64 `parquet:"monetary" desc:"Centroid revenue in the RFM look-back window"`
 	Features    string  `parquet:"features" desc:"JSON object of every feature's centroid value in original units"`
 }
 
