@@ -21,10 +21,16 @@ type Purchase struct {
 	Channel string
 }
 
-// LineItem is one order line of a counted order, dated by its order.
+// LineItem is the order lines of one category in one counted order, dated by the order:
+// the nightly pipeline sums the lines of the same order and category into one item, since
+// consumers only count distinct orders per category (segments) and sum amounts per
+// category (k-means shares).
 type LineItem struct {
-	OrderID   string
-	Day       orders.Day
+	OrderID string
+	Day     orders.Day
+	// ProductID and Quantity are left empty by the nightly pipeline: the reader validates
+	// them, but no consumer uses them, so they are not carried past the line join (this
+	// keeps the shuffled line batches small). Do not rely on them without changing that.
 	ProductID string
 	Category  string
 	Quantity  int64
@@ -38,7 +44,8 @@ type Customer struct {
 	// Purchases sorted by (Day, OrderID): Purchases[0] is the first order (ties on the first
 	// day break by the smallest order id, as metrics.md asks).
 	Purchases []Purchase
-	// Lines of the counted orders, sorted by (Day, OrderID, ProductID).
+	// Lines of the counted orders, sorted by (Day, OrderID, Category, ProductID); the lines
+	// of one order are adjacent.
 	Lines []LineItem
 	// From the customers input; zero values when the customer has no record there.
 	HasRecord        bool
@@ -64,6 +71,9 @@ func (c *Customer) Sort() {
 		}
 		if a.OrderID != b.OrderID {
 			return a.OrderID < b.OrderID
+		}
+		if a.Category != b.Category {
+			return a.Category < b.Category
 		}
 		return a.ProductID < b.ProductID
 	})

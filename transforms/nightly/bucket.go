@@ -27,7 +27,7 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 	seen := map[string]struct{}{}
 	bd := &BucketData{Records: recs, Counts: map[string]int64{}}
 	var dead *Enc
-	var lines []CustLine
+	var lineBatches []*Dec // decoded after the orders, straight into the customers' facts
 	type lineOrder struct {
 		line int64
 		o    orders.Order
@@ -42,9 +42,8 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 				pending = append(pending, lineOrder{line, o})
 			}
 		case KindCustLines:
-			for d.More() {
-				lines = append(lines, d.GetCustLine())
-			}
+			lineBatches = append(lineBatches, d)
+			continue
 		case KindCustomers:
 			for d.More() {
 				r := d.GetCustomer(withHashes)
@@ -93,10 +92,18 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 		}
 		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: o.OrderID, Day: o.Day, Amount: o.Amount, Channel: o.Channel})
 	}
-	for _, l := range lines {
-		if c := byKey[key{l.CustomerID, l.Currency}]; c != nil {
-			c.Lines = append(c.Lines, facts.LineItem{OrderID: l.Line.OrderID, Day: l.Day, ProductID: l.Line.ProductID,
-				Category: l.Line.Category, Quantity: l.Line.Quantity, Amount: l.Line.Amount})
+	pick := func(id, cur string) *[]facts.LineItem {
+		if c := byKey[key{id, cur}]; c != nil {
+			return &c.Lines
+		}
+		return nil // no counted order of this customer and currency here
+	}
+	for _, d := range lineBatches {
+		for d.More() {
+			d.GetCustLines(pick)
+		}
+		if d.Err != nil {
+			return nil, d.Err
 		}
 	}
 	bd.Customers = make([]*facts.Customer, 0, len(byKey))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
@@ -18,8 +19,8 @@ import (
 const (
 	KindOrders    byte = 'O' // counted orders, keyed by customer bucket
 	KindOrderKeys byte = 'K' // order id -> customer, currency, day, counted; keyed by order bucket
-	KindLines     byte = 'L' // order lines before the join, keyed by order bucket
-	KindCustLines byte = 'M' // order lines after the join, keyed by customer bucket
+	KindLines     byte = 'L' // order lines before the join, keyed by order bucket (LineBatch)
+	KindCustLines byte = 'M' // order lines after the join, grouped by customer and order, keyed by customer bucket (PutCustLines)
 	KindCustomers byte = 'C' // hashed customers, keyed by customer bucket
 	KindDead      byte = 'D' // dead letters
 	KindSpend     byte = 'S' // spend rows
@@ -71,6 +72,7 @@ type Dec struct {
 	B    []byte
 	Err  error
 	syms []string
+	prev int64 // first input line of the previous KindLines group
 }
 
 // Sym reads what Enc.Sym wrote.
@@ -175,42 +177,168 @@ func (d *Dec) GetOrderKey() OrderKey {
 	return OrderKey{OrderID: d.Str(), CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()), Counted: d.Bool(), Line: d.Int()}
 }
 
-// PutLine encodes a line before the join (with its input line number for dead letters).
-func (e *Enc) PutLine(line int64, l *orders.Line) {
-	e.Int(line)
-	e.Str(l.OrderID)
-	e.Str(l.ProductID)
-	e.Sym(l.Category)
-	e.Int(l.Quantity)
-	e.Int(int64(l.Amount))
+// CatAmount is what a consumer needs of an order line after the join: its category and
+// amount. Lines of one order and category are summed into one CatAmount; product id and
+// quantity are validated by the reader and then dropped, because no consumer reads them
+// (segments count distinct orders per category, k-means sums amounts per category).
+type CatAmount struct {
+	Category string
+	Amount   orders.Money
 }
 
-func (d *Dec) GetLine() (int64, orders.Line) {
+// addCat adds amount to the pair of category cat, appending one if there is none. Orders
+// have a handful of lines, so a linear scan beats a map.
+func addCat(pairs []CatAmount, cat string, amount orders.Money) []CatAmount {
+	for i := range pairs {
+		if pairs[i].Category == cat {
+			pairs[i].Amount += amount
+			return pairs
+		}
+	}
+	return append(pairs, CatAmount{cat, amount})
+}
+
+// LineBatch builds a KindLines batch (order lines before the join, one order bucket of one
+// split). Consecutive input lines of the same order, the usual file layout, form one group
+// that carries the order id and the first input line once:
+//
+//	group = Int(first line - previous group's first line) Str(order id) Int(lines in group)
+//	        Int(pairs) pairs × (Sym(category) Int(amount))
+//
+// The group's lines are exactly first .. first+lines-1, so the join can still dead-letter
+// each line of an unknown order with its own input line. Within a group, lines of the same
+// category are summed.
+type LineBatch struct {
+	e         *Enc
+	open      bool
+	orderID   string
+	first, n  int64
+	prevFirst int64
+	pairs     []CatAmount
+}
+
+// NewLineBatch starts a KindLines batch.
+func NewLineBatch() *LineBatch { return &LineBatch{e: NewEnc(KindLines)} }
+
+// Add appends the line read at input line `line`.
+func (b *LineBatch) Add(line int64, l *orders.Line) {
+	if !b.open || l.OrderID != b.orderID || line != b.first+b.n {
+		b.flush()
+		b.open, b.orderID, b.first, b.n = true, l.OrderID, line, 0
+	}
+	b.n++
+	b.pairs = addCat(b.pairs, l.Category, l.Amount)
+}
+
+func (b *LineBatch) flush() {
+	if !b.open {
+		return
+	}
+	e := b.e
+	e.Int(b.first - b.prevFirst)
+	e.Str(b.orderID)
+	e.Int(b.n)
+	e.Int(int64(len(b.pairs)))
+	for _, p := range b.pairs {
+		e.Sym(p.Category)
+		e.Int(int64(p.Amount))
+	}
+	b.prevFirst = b.first
+	b.open, b.pairs = false, b.pairs[:0]
+}
+
+// Bytes closes the open group and returns the batch.
+func (b *LineBatch) Bytes() []byte {
+	b.flush()
+	return b.e.B
+}
+
+// LineGroup is one group of a KindLines batch: N input lines First .. First+N-1 of order
+// OrderID, summed per category.
+type LineGroup struct {
+	First, N int64
+	OrderID  string
+	Pairs    []CatAmount
+}
+
+// count reads an element count; each element takes at least one byte, so a negative count
+// or one beyond the bytes left means a truncated or corrupt batch.
+func (d *Dec) count() int {
 	n := d.Int()
-	return n, orders.Line{OrderID: d.Str(), ProductID: d.Str(), Category: d.Sym(), Quantity: d.Int(), Amount: orders.Money(d.Int())}
+	if n < 0 || n > int64(len(d.B)) {
+		d.Err, d.B = errShort, nil
+		return 0
+	}
+	return int(n)
 }
 
-// CustLine is a line after the join.
-type CustLine struct {
-	CustomerID, Currency string
-	Day                  orders.Day
-	Line                 orders.Line
+// GetLineGroup decodes the next group of a KindLines batch into g (reusing g.Pairs).
+func (d *Dec) GetLineGroup(g *LineGroup) {
+	d.prev += d.Int()
+	g.First = d.prev
+	g.OrderID = d.Str()
+	if g.N = d.Int(); g.N < 1 && d.Err == nil {
+		d.Err, d.B = errShort, nil
+	}
+	n := d.count()
+	g.Pairs = g.Pairs[:0]
+	for i := 0; i < n && d.Err == nil; i++ {
+		g.Pairs = append(g.Pairs, CatAmount{d.Sym(), orders.Money(d.Int())})
+	}
 }
 
-func (e *Enc) PutCustLine(c *CustLine) {
-	e.Str(c.CustomerID)
-	e.Sym(c.Currency)
-	e.Int(int64(c.Day))
-	e.Str(c.Line.OrderID)
-	e.Str(c.Line.ProductID)
-	e.Sym(c.Line.Category)
-	e.Int(c.Line.Quantity)
-	e.Int(int64(c.Line.Amount))
+// OrderLines is one order's lines after the join, summed per category.
+type OrderLines struct {
+	OrderID string
+	Day     orders.Day
+	Pairs   []CatAmount
 }
 
-func (d *Dec) GetCustLine() CustLine {
-	return CustLine{CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()),
-		Line: orders.Line{OrderID: d.Str(), ProductID: d.Str(), Category: d.Sym(), Quantity: d.Int(), Amount: orders.Money(d.Int())}}
+// PutCustLines writes one customer's joined lines to a KindCustLines batch: the customer
+// once, then each order once, then the order's (category, amount) pairs:
+//
+//	customer = Str(customer id) Sym(currency) Int(orders) orders × order
+//	order    = Str(order id) Int(day - previous order's day) Int(pairs) pairs × (Sym(category) Int(amount))
+//
+// Orders should be sorted by day (the day delta is then small and non-negative); any
+// order decodes correctly.
+func (e *Enc) PutCustLines(customerID, currency string, ords []OrderLines) {
+	e.Str(customerID)
+	e.Sym(currency)
+	e.Int(int64(len(ords)))
+	var prev orders.Day
+	for i := range ords {
+		o := &ords[i]
+		e.Str(o.OrderID)
+		e.Int(int64(o.Day - prev))
+		prev = o.Day
+		e.Int(int64(len(o.Pairs)))
+		for _, p := range o.Pairs {
+			e.Sym(p.Category)
+			e.Int(int64(p.Amount))
+		}
+	}
+}
+
+// GetCustLines decodes one customer of what PutCustLines wrote. pick gets the customer id
+// and currency and returns the slice to append the customer's lines to, one
+// facts.LineItem per pair, or nil to decode and drop them. ProductID and Quantity stay
+// empty: they are not carried past the join. Items of one order share the order id string.
+func (d *Dec) GetCustLines(pick func(customerID, currency string) *[]facts.LineItem) {
+	dst := pick(d.Str(), d.Sym())
+	no := d.count()
+	var day orders.Day
+	for i := 0; i < no && d.Err == nil; i++ {
+		oid := d.Str()
+		day += orders.Day(d.Int())
+		np := d.count()
+		for j := 0; j < np && d.Err == nil; j++ {
+			cat, amt := d.Sym(), orders.Money(d.Int())
+			if d.Err == nil && dst != nil {
+				*dst = append(*dst, facts.LineItem{OrderID: oid, Day: day, Category: cat, Amount: amt})
+			}
+		}
+	}
 }
 
 // CustomerRec is a customer after the contacts transform: hashes only.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
@@ -118,32 +119,6 @@ func TestOtherRoundTrips(t *testing.T) {
 	for _, k := range keys {
 		if got := d.GetOrderKey(); got != k {
 			t.Errorf("order key %+v, want %+v", got, k)
-		}
-	}
-	checkEnd(t, d)
-
-	lines := []orders.Line{{OrderID: "O1", ProductID: "P1", Category: "mattress", Quantity: 1, Amount: 1000000}, {OrderID: "O1", ProductID: "P2", Category: "mattress", Quantity: 0, Amount: 0}, {OrderID: "O9", ProductID: "P3", Category: "", Quantity: 3, Amount: 5}}
-	e = NewEnc(KindLines)
-	for i := range lines {
-		e.PutLine(int64(i+2), &lines[i])
-	}
-	d, _ = NewDec(e.B)
-	for i := range lines {
-		if n, l := d.GetLine(); n != int64(i+2) || l != lines[i] {
-			t.Errorf("line %d, %+v; want %d, %+v", n, l, i+2, lines[i])
-		}
-	}
-	checkEnd(t, d)
-
-	cls := []CustLine{{"C1", "RUB", 19732, lines[0]}, {"C1", "RUB", 19732, lines[1]}, {"C2", "EUR", 1, lines[2]}}
-	e = NewEnc(KindCustLines)
-	for i := range cls {
-		e.PutCustLine(&cls[i])
-	}
-	d, _ = NewDec(e.B)
-	for _, c := range cls {
-		if got := d.GetCustLine(); got != c {
-			t.Errorf("cust line %+v, want %+v", got, c)
 		}
 	}
 	checkEnd(t, d)
@@ -282,11 +257,26 @@ func TestTruncatedBatches(t *testing.T) {
 		batches = append(batches, batch{"customers without hashes", e.B, bd, func(d *Dec) { d.GetCustomer(false) }})
 	}
 	{
+		lb := NewLineBatch()
+		bd := map[int]bool{len(lb.Bytes()): true}
+		lb.Add(2, &orders.Line{OrderID: "O1", Category: "mattress", Amount: 1000000})
+		lb.Add(3, &orders.Line{OrderID: "O1", Category: "pillow", Amount: 5})
+		bd[len(lb.Bytes())] = true
+		lb.Add(4, &orders.Line{OrderID: "O2", Category: "pillow", Amount: -3})
+		b := lb.Bytes()
+		bd[len(b)] = true
+		batches = append(batches, batch{"lines", b, bd, func(d *Dec) { d.GetLineGroup(&LineGroup{}) }})
+	}
+	{
 		e := NewEnc(KindCustLines)
 		bd := map[int]bool{len(e.B): true}
-		e.PutCustLine(&CustLine{"C1", "RUB", 19732, orders.Line{OrderID: "O1", ProductID: "P1", Category: "mattress", Quantity: 1, Amount: 1000000}})
+		e.PutCustLines("C1", "RUB", []OrderLines{{"O1", 19732, []CatAmount{{"mattress", 1000000}, {"pillow", 5}}}, {"O2", 19733, []CatAmount{{"pillow", 1}}}})
 		bd[len(e.B)] = true
-		batches = append(batches, batch{"cust lines", e.B, bd, func(d *Dec) { d.GetCustLine() }})
+		e.PutCustLines("C2", "EUR", []OrderLines{{"O3", 1, []CatAmount{{"", 0}}}})
+		bd[len(e.B)] = true
+		batches = append(batches, batch{"cust lines", e.B, bd, func(d *Dec) {
+			d.GetCustLines(func(string, string) *[]facts.LineItem { return nil })
+		}})
 	}
 	for _, bt := range batches {
 		for cut := 0; cut <= len(bt.b); cut++ {

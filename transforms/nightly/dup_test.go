@@ -3,6 +3,7 @@ package nightly
 import (
 	"testing"
 
+	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
@@ -31,16 +32,18 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 	k1, k2 := NewEnc(KindOrderKeys), NewEnc(KindOrderKeys)
 	k1.PutOrderKey(OrderKey{"o1", "c1", "RUB", 200, true, 9})
 	k2.PutOrderKey(OrderKey{"o1", "c1", "RUB", 100, true, 2})
-	l := NewEnc(KindLines)
-	l.PutLine(5, &orders.Line{OrderID: "o1", ProductID: "p", Category: "pillow", Quantity: 1, Amount: orders.MoneyScale})
-	byCust, _, _, err := JoinLines([][]byte{k1.B, k2.B, l.B}, 4)
+	l := NewLineBatch()
+	l.Add(5, &orders.Line{OrderID: "o1", ProductID: "p", Category: "pillow", Quantity: 1, Amount: orders.MoneyScale})
+	byCust, _, _, err := JoinLines([][]byte{k1.B, k2.B, l.Bytes()}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range byCust {
 		d, _ := NewDec(b)
-		if cl := d.GetCustLine(); cl.Day != 100 {
-			t.Errorf("line joined to day %d, want 100 (the kept row's)", cl.Day)
+		var got []facts.LineItem
+		d.GetCustLines(func(string, string) *[]facts.LineItem { return &got })
+		if len(got) != 1 || got[0].Day != 100 {
+			t.Errorf("lines joined %+v, want one on day 100 (the kept row's)", got)
 		}
 	}
 }

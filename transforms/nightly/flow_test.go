@@ -178,11 +178,11 @@ func TestReadJoinBuild(t *testing.T) {
 	want := []*facts.Customer{
 		{CustomerID: "C1", Currency: "RUB",
 			Purchases: []facts.Purchase{pu("O1", 19732, 1000000, "ads"), pu("O2", 19763, 505000, "")},
-			Lines:     []facts.LineItem{li("O1", 19732, "P1", "mattress", 1, 1000000)},
+			Lines:     []facts.LineItem{li("O1", 19732, "", "mattress", 0, 1000000)},
 			HasRecord: true, Country: "RU", MarketingConsent: true, CreatedAt: 19692},
 		{CustomerID: "C3", Currency: "EUR",
 			Purchases: []facts.Purchase{pu("O5", 19742, 300000, "email")},
-			Lines:     []facts.LineItem{li("O5", 19742, "P6", "service", 1, 300000)},
+			Lines:     []facts.LineItem{li("O5", 19742, "", "service", 0, 300000)},
 			HasRecord: true, Country: "RU", MarketingConsent: true},
 	}
 	if !reflect.DeepEqual(bd.Customers, want) {

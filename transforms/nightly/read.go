@@ -3,6 +3,7 @@ package nightly
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
@@ -107,6 +108,7 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 	}
 	batches := &bucketEncs{kindFor(s.Input), map[int]*Enc{}}
 	keys := &bucketEncs{KindOrderKeys, map[int]*Enc{}}
+	lineBatches := map[int]*LineBatch{}
 	var spend *Enc
 	var rows int64
 	bad := func(line int64, err error) { rows++; addDead(line, "", orders.ReasonCSV, err.Error()) }
@@ -138,7 +140,13 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 				addDead(r.Line, l.OrderID, rej.Reason, rej.Detail)
 				return nil
 			}
-			batches.get(Bucket(l.OrderID, o.Buckets)).PutLine(r.Line, &l)
+			bk := Bucket(l.OrderID, o.Buckets)
+			lb := lineBatches[bk]
+			if lb == nil {
+				lb = NewLineBatch()
+				lineBatches[bk] = lb
+			}
+			lb.Add(r.Line, &l)
 		case orders.InputCustomers:
 			c, rej := orders.ParseCustomer(idx, r.Fields)
 			if rej != nil {
@@ -177,6 +185,9 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 	}
 	res.Counts[CounterRows(s.Input)] = rows
 	res.Batches = batches.bytes()
+	for bk, lb := range lineBatches {
+		res.Batches[bk] = lb.Bytes()
+	}
 	res.Keys = keys.bytes()
 	if spend != nil {
 		res.Spend = spend.B
@@ -201,14 +212,14 @@ func kindFor(input string) byte {
 
 // JoinLines attaches order lines to their orders within one order bucket and re-buckets
 // them by customer. Lines of orders that are not purchases are dropped (counted); lines of
-// unknown orders are dead letters.
+// unknown orders are dead letters, one per input line.
+//
+// Each output batch is sorted by (customer, currency, day, order id) and holds each
+// customer once, each order once with its lines summed per category (pairs sorted by
+// category), so the batch is the same whatever order the input batches came in.
 func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead []byte, counts map[string]int64, err error) {
-	keys := map[string]OrderKey{}
-	type pending struct {
-		line int64
-		l    orders.Line
-	}
-	var lines []pending
+	keys := map[string]*OrderKey{}
+	// Order keys first: lines may come before their orders' keys.
 	for _, b := range batches {
 		d, kind := NewDec(b)
 		switch kind {
@@ -218,14 +229,10 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead [
 				// A duplicated order id keeps the key of its lowest input line, as BuildBucket
 				// keeps that row: its lines must carry the kept order's day, customer and status.
 				if old, dup := keys[k.OrderID]; !dup || k.Line < old.Line || (k.Line == old.Line && (k.CustomerID < old.CustomerID || k.CustomerID == old.CustomerID && k.Day < old.Day)) {
-					keys[k.OrderID] = k
+					keys[k.OrderID] = &k
 				}
 			}
 		case KindLines:
-			for d.More() {
-				n, l := d.GetLine()
-				lines = append(lines, pending{n, l})
-			}
 		default:
 			return nil, nil, nil, fmt.Errorf("join: unexpected batch kind %q", kind)
 		}
@@ -234,27 +241,86 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead [
 		}
 	}
 	counts = map[string]int64{}
-	out := &bucketEncs{KindCustLines, map[int]*Enc{}}
+	type joined struct {
+		k     *OrderKey
+		pairs []CatAmount
+	}
+	perBucket := map[int][]joined{}
 	var de *Enc
-	for _, p := range lines {
-		k, ok := keys[p.l.OrderID]
-		if !ok {
-			if de == nil {
-				de = NewEnc(KindDead)
+	var g LineGroup
+	for _, b := range batches {
+		d, kind := NewDec(b)
+		if kind != KindLines {
+			continue
+		}
+		for d.More() {
+			d.GetLineGroup(&g)
+			if d.Err != nil {
+				break
 			}
-			de.PutDead(&DeadLetter{Input: orders.InputLines, Line: p.line, ID: p.l.OrderID, Reason: orders.ReasonUnknownOrder,
-				Detail: "order " + p.l.OrderID + " is not in the orders input (or was dead-lettered there)"})
-			counts[CounterDead(orders.InputLines, orders.ReasonUnknownOrder)]++
-			continue
+			k, ok := keys[g.OrderID]
+			if !ok {
+				if de == nil {
+					de = NewEnc(KindDead)
+				}
+				for i := int64(0); i < g.N; i++ {
+					de.PutDead(&DeadLetter{Input: orders.InputLines, Line: g.First + i, ID: g.OrderID, Reason: orders.ReasonUnknownOrder,
+						Detail: "order " + g.OrderID + " is not in the orders input (or was dead-lettered there)"})
+				}
+				counts[CounterDead(orders.InputLines, orders.ReasonUnknownOrder)] += g.N
+				continue
+			}
+			if !k.Counted {
+				counts[CounterLinesNotPurchases] += g.N
+				continue
+			}
+			bk := Bucket(k.CustomerID, buckets)
+			perBucket[bk] = append(perBucket[bk], joined{k, append([]CatAmount(nil), g.Pairs...)})
 		}
-		if !k.Counted {
-			counts[CounterLinesNotPurchases]++
-			continue
+		if d.Err != nil {
+			return nil, nil, nil, d.Err
 		}
-		out.get(Bucket(k.CustomerID, buckets)).PutCustLine(&CustLine{CustomerID: k.CustomerID, Currency: k.Currency, Day: k.Day, Line: p.l})
+	}
+	byCustomer = make(map[int][]byte, len(perBucket))
+	var ords []OrderLines
+	for bk, js := range perBucket {
+		sort.Slice(js, func(i, j int) bool {
+			a, b := js[i].k, js[j].k
+			if a.CustomerID != b.CustomerID {
+				return a.CustomerID < b.CustomerID
+			}
+			if a.Currency != b.Currency {
+				return a.Currency < b.Currency
+			}
+			if a.Day != b.Day {
+				return a.Day < b.Day
+			}
+			return a.OrderID < b.OrderID
+		})
+		e := NewEnc(KindCustLines)
+		for i := 0; i < len(js); {
+			c := js[i].k
+			ords = ords[:0]
+			for ; i < len(js) && js[i].k.CustomerID == c.CustomerID && js[i].k.Currency == c.Currency; i++ {
+				k := js[i].k
+				if n := len(ords); n > 0 && ords[n-1].OrderID == k.OrderID {
+					// The same order from another split or a non-adjacent run of lines.
+					for _, p := range js[i].pairs {
+						ords[n-1].Pairs = addCat(ords[n-1].Pairs, p.Category, p.Amount)
+					}
+					continue
+				}
+				ords = append(ords, OrderLines{OrderID: k.OrderID, Day: k.Day, Pairs: js[i].pairs})
+			}
+			for _, o := range ords {
+				sort.Slice(o.Pairs, func(a, b int) bool { return o.Pairs[a].Category < o.Pairs[b].Category })
+			}
+			e.PutCustLines(c.CustomerID, c.Currency, ords)
+		}
+		byCustomer[bk] = e.B
 	}
 	if de != nil {
 		dead = de.B
 	}
-	return out.bytes(), dead, counts, nil
+	return byCustomer, dead, counts, nil
 }
