@@ -92,18 +92,35 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 		}
 		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: o.OrderID, Day: o.Day, Amount: o.Amount, Channel: o.Channel})
 	}
-	pick := func(id, cur string) *[]facts.LineItem {
-		if c := byKey[key{id, cur}]; c != nil {
-			return &c.Lines
+	if len(lineBatches) > 0 {
+		// Lines carry only their order id: the kept purchase of that id gives the customer,
+		// currency and day (the join used the key of the same orders row).
+		type kept struct {
+			c   *facts.Customer
+			oid string
+			day orders.Day
 		}
-		return nil // no counted order of this customer and currency here
-	}
-	for _, d := range lineBatches {
-		for d.More() {
-			d.GetCustLines(pick)
+		byOrder := make(map[string]kept, len(seen))
+		for _, c := range byKey {
+			for _, p := range c.Purchases {
+				byOrder[p.OrderID] = kept{c, p.OrderID, p.Day}
+			}
 		}
-		if d.Err != nil {
-			return nil, d.Err
+		var ol OrderLines
+		for _, d := range lineBatches {
+			for d.More() {
+				d.GetOrderLines(&ol)
+				k, ok := byOrder[ol.OrderID]
+				if !ok || d.Err != nil {
+					continue // not a kept purchase of this bucket (the join sent it elsewhere)
+				}
+				for _, p := range ol.Pairs {
+					k.c.Lines = append(k.c.Lines, facts.LineItem{OrderID: k.oid, Day: k.day, Category: p.Category, Amount: p.Amount})
+				}
+			}
+			if d.Err != nil {
+				return nil, d.Err
+			}
 		}
 	}
 	bd.Customers = make([]*facts.Customer, 0, len(byKey))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
-	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
@@ -20,7 +19,7 @@ const (
 	KindOrders    byte = 'O' // counted orders, keyed by customer bucket
 	KindOrderKeys byte = 'K' // order id -> customer, currency, day, counted; keyed by order bucket
 	KindLines     byte = 'L' // order lines before the join, keyed by order bucket (LineBatch)
-	KindCustLines byte = 'M' // order lines after the join, grouped by customer and order, keyed by customer bucket (PutCustLines)
+	KindCustLines byte = 'M' // order lines after the join, one entry per order, keyed by customer bucket (PutOrderLines)
 	KindCustomers byte = 'C' // hashed customers, keyed by customer bucket
 	KindDead      byte = 'D' // dead letters
 	KindSpend     byte = 'S' // spend rows
@@ -35,8 +34,9 @@ func Bucket(id string, n int) int {
 
 // Enc appends fields to a batch.
 type Enc struct {
-	B    []byte
-	syms map[string]uint64
+	B      []byte
+	syms   map[string]uint64
+	prevID string // last id written by IDStr
 }
 
 // Sym writes a low-cardinality string (currency, channel, category) once per batch and
@@ -59,6 +59,19 @@ func NewEnc(kind byte) *Enc { return &Enc{B: append(make([]byte, 0, 4096), kind)
 
 func (e *Enc) Str(s string) { e.B = binary.AppendUvarint(e.B, uint64(len(s))); e.B = append(e.B, s...) }
 func (e *Enc) Int(v int64)  { e.B = binary.AppendVarint(e.B, v) }
+
+// IDStr writes an id as the length of the prefix it shares with the previous IDStr of the
+// batch, then the rest: ids written in file or sorted order ("O10000001", "O10000065")
+// share most of their characters, so a 9-character id takes 3 or 4 bytes.
+func (e *Enc) IDStr(s string) {
+	p := 0
+	for p < len(s) && p < len(e.prevID) && s[p] == e.prevID[p] {
+		p++
+	}
+	e.Int(int64(p))
+	e.Str(s[p:])
+	e.prevID = s
+}
 func (e *Enc) Bool(v bool) {
 	if v {
 		e.B = append(e.B, 1)
@@ -69,10 +82,11 @@ func (e *Enc) Bool(v bool) {
 
 // Dec reads fields of a batch; the first error sticks.
 type Dec struct {
-	B    []byte
-	Err  error
-	syms []string
-	prev int64 // first input line of the previous KindLines group
+	B      []byte
+	Err    error
+	syms   []string
+	prev   int64  // first input line of the previous KindLines group
+	prevID string // last id read by IDStr
 }
 
 // Sym reads what Enc.Sym wrote.
@@ -116,6 +130,22 @@ func (d *Dec) Str() string {
 	}
 	s := string(d.B[k : k+int(n)])
 	d.B = d.B[k+int(n):]
+	return s
+}
+
+// IDStr reads what Enc.IDStr wrote.
+func (d *Dec) IDStr() string {
+	p := d.Int()
+	if p < 0 || p > int64(len(d.prevID)) {
+		d.Err, d.B = errShort, nil
+		return ""
+	}
+	rest := d.Str()
+	if d.Err != nil {
+		return ""
+	}
+	s := d.prevID[:p] + rest
+	d.prevID = s
 	return s
 }
 
@@ -202,7 +232,7 @@ func addCat(pairs []CatAmount, cat string, amount orders.Money) []CatAmount {
 // split). Consecutive input lines of the same order, the usual file layout, form one group
 // that carries the order id and the first input line once:
 //
-//	group = Int(first line - previous group's first line) Str(order id) Int(lines in group)
+//	group = Int(first line - previous group's first line) IDStr(order id) Int(lines in group)
 //	        Int(pairs) pairs × (Sym(category) Int(amount))
 //
 // The group's lines are exactly first .. first+lines-1, so the join can still dead-letter
@@ -236,7 +266,7 @@ func (b *LineBatch) flush() {
 	}
 	e := b.e
 	e.Int(b.first - b.prevFirst)
-	e.Str(b.orderID)
+	e.IDStr(b.orderID)
 	e.Int(b.n)
 	e.Int(int64(len(b.pairs)))
 	for _, p := range b.pairs {
@@ -276,7 +306,7 @@ func (d *Dec) count() int {
 func (d *Dec) GetLineGroup(g *LineGroup) {
 	d.prev += d.Int()
 	g.First = d.prev
-	g.OrderID = d.Str()
+	g.OrderID = d.IDStr()
 	if g.N = d.Int(); g.N < 1 && d.Err == nil {
 		d.Err, d.B = errShort, nil
 	}
@@ -290,54 +320,33 @@ func (d *Dec) GetLineGroup(g *LineGroup) {
 // OrderLines is one order's lines after the join, summed per category.
 type OrderLines struct {
 	OrderID string
-	Day     orders.Day
 	Pairs   []CatAmount
 }
 
-// PutCustLines writes one customer's joined lines to a KindCustLines batch: the customer
-// once, then each order once, then the order's (category, amount) pairs:
+// PutOrderLines writes one order's joined lines to a KindCustLines batch (keyed by the
+// order's customer bucket):
 //
-//	customer = Str(customer id) Sym(currency) Int(orders) orders × order
-//	order    = Str(order id) Int(day - previous order's day) Int(pairs) pairs × (Sym(category) Int(amount))
+//	order = IDStr(order id) Int(pairs) pairs × (Sym(category) Int(amount))
 //
-// Orders should be sorted by day (the day delta is then small and non-negative); any
-// order decodes correctly.
-func (e *Enc) PutCustLines(customerID, currency string, ords []OrderLines) {
-	e.Str(customerID)
-	e.Sym(currency)
-	e.Int(int64(len(ords)))
-	var prev orders.Day
-	for i := range ords {
-		o := &ords[i]
-		e.Str(o.OrderID)
-		e.Int(int64(o.Day - prev))
-		prev = o.Day
-		e.Int(int64(len(o.Pairs)))
-		for _, p := range o.Pairs {
-			e.Sym(p.Category)
-			e.Int(int64(p.Amount))
-		}
+// The customer, currency and day are not written: BuildBucket finds them in the kept
+// purchase of the same order id, which is the same orders row whose key the join used
+// (both keep the lowest input line). Written in order-id order, ids share long prefixes.
+func (e *Enc) PutOrderLines(o *OrderLines) {
+	e.IDStr(o.OrderID)
+	e.Int(int64(len(o.Pairs)))
+	for _, p := range o.Pairs {
+		e.Sym(p.Category)
+		e.Int(int64(p.Amount))
 	}
 }
 
-// GetCustLines decodes one customer of what PutCustLines wrote. pick gets the customer id
-// and currency and returns the slice to append the customer's lines to, one
-// facts.LineItem per pair, or nil to decode and drop them. ProductID and Quantity stay
-// empty: they are not carried past the join. Items of one order share the order id string.
-func (d *Dec) GetCustLines(pick func(customerID, currency string) *[]facts.LineItem) {
-	dst := pick(d.Str(), d.Sym())
-	no := d.count()
-	var day orders.Day
-	for i := 0; i < no && d.Err == nil; i++ {
-		oid := d.Str()
-		day += orders.Day(d.Int())
-		np := d.count()
-		for j := 0; j < np && d.Err == nil; j++ {
-			cat, amt := d.Sym(), orders.Money(d.Int())
-			if d.Err == nil && dst != nil {
-				*dst = append(*dst, facts.LineItem{OrderID: oid, Day: day, Category: cat, Amount: amt})
-			}
-		}
+// GetOrderLines decodes what PutOrderLines wrote into o (reusing o.Pairs).
+func (d *Dec) GetOrderLines(o *OrderLines) {
+	o.OrderID = d.IDStr()
+	n := d.count()
+	o.Pairs = o.Pairs[:0]
+	for i := 0; i < n && d.Err == nil; i++ {
+		o.Pairs = append(o.Pairs, CatAmount{d.Sym(), orders.Money(d.Int())})
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
-	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
@@ -270,13 +269,11 @@ func TestTruncatedBatches(t *testing.T) {
 	{
 		e := NewEnc(KindCustLines)
 		bd := map[int]bool{len(e.B): true}
-		e.PutCustLines("C1", "RUB", []OrderLines{{"O1", 19732, []CatAmount{{"mattress", 1000000}, {"pillow", 5}}}, {"O2", 19733, []CatAmount{{"pillow", 1}}}})
+		e.PutOrderLines(&OrderLines{"O1", []CatAmount{{"mattress", 1000000}, {"pillow", 5}}})
 		bd[len(e.B)] = true
-		e.PutCustLines("C2", "EUR", []OrderLines{{"O3", 1, []CatAmount{{"", 0}}}})
+		e.PutOrderLines(&OrderLines{"O12", []CatAmount{{"", 0}}})
 		bd[len(e.B)] = true
-		batches = append(batches, batch{"cust lines", e.B, bd, func(d *Dec) {
-			d.GetCustLines(func(string, string) *[]facts.LineItem { return nil })
-		}})
+		batches = append(batches, batch{"cust lines", e.B, bd, func(d *Dec) { d.GetOrderLines(&OrderLines{}) }})
 	}
 	for _, bt := range batches {
 		for cut := 0; cut <= len(bt.b); cut++ {

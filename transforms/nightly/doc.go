@@ -8,8 +8,9 @@
 //     bucket; consecutive lines of one order share their order id and first input line),
 //     customers (KindCustomers, hashes only) and spend; rejected rows become dead letters.
 //   - JoinLines joins one order bucket's lines to their order keys and re-buckets them by
-//     customer (KindCustLines: each customer once, each order once, lines summed per
-//     category). Product id and quantity stop here: no consumer uses them.
+//     customer (KindCustLines: each order once, by order id, lines summed per category; the
+//     customer, currency and day come from the order's kept purchase in BuildBucket).
+//     Product id and quantity stop here: no consumer uses them.
 //   - BuildBucket rebuilds one customer bucket's facts.Customer values from its batches;
 //     compute.go turns them into metric rows, segments and audience members, and
 //     history.go keeps segment membership between runs.

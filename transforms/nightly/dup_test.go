@@ -1,6 +1,7 @@
 package nightly
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
@@ -40,10 +41,22 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 	}
 	for _, b := range byCust {
 		d, _ := NewDec(b)
-		var got []facts.LineItem
-		d.GetCustLines(func(string, string) *[]facts.LineItem { return &got })
-		if len(got) != 1 || got[0].Day != 100 {
-			t.Errorf("lines joined %+v, want one on day 100 (the kept row's)", got)
+		var ol OrderLines
+		d.GetOrderLines(&ol)
+		if ol.OrderID != "o1" || len(ol.Pairs) != 1 || d.Err != nil {
+			t.Errorf("joined %+v, err %v", ol, d.Err)
+		}
+		// The bucket dates the line by the kept row (line 2, day 100), as the join keyed it.
+		kept := NewEnc(KindOrders)
+		kept.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 200, Amount: 99 * orders.MoneyScale, Currency: "RUB"})
+		kept.PutOrder(2, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 100, Amount: 10 * orders.MoneyScale, Currency: "RUB"})
+		bd, err := BuildBucket([][]byte{b, kept.B}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []facts.LineItem{{OrderID: "o1", Day: 100, Category: "pillow", Amount: orders.MoneyScale}}
+		if len(bd.Customers) != 1 || !reflect.DeepEqual(bd.Customers[0].Lines, want) {
+			t.Errorf("bucket lines %+v, want %+v", bd.Customers, want)
 		}
 	}
 }

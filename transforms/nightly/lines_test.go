@@ -17,8 +17,8 @@ func TestLineBatchBytes(t *testing.T) {
 	b.Add(3, &orders.Line{OrderID: "O1", ProductID: "P1", Category: "pillow", Quantity: 1, Amount: 5})
 	b.Add(4, &orders.Line{OrderID: "O1", ProductID: "P2", Category: "pillow", Quantity: 9, Amount: 2})
 	want := []byte{'L',
-		0x06,           // first line 3 (delta from 0)
-		0x02, 'O', '1', // order id
+		0x06,                 // first line 3 (delta from 0)
+		0x00, 0x02, 'O', '1', // order id: no prefix shared with the (empty) previous id, then "O1"
 		0x04,                                     // 2 lines
 		0x02,                                     // 1 pair
 		0x00, 0x06, 'p', 'i', 'l', 'l', 'o', 'w', // new symbol "pillow"
@@ -62,36 +62,65 @@ func TestLineBatchGroups(t *testing.T) {
 	checkEnd(t, d)
 }
 
-// The exact bytes of a KindCustLines customer: the symbol table numbers "EUR" 1 and "x" 2
-// (a symbol id is a plain uvarint, not zigzag);
-// days are deltas (10, then 12-10 = 2); -1 is zigzag 0x01.
-func TestCustLinesBytes(t *testing.T) {
+// IDStr writes the length of the prefix shared with the previous id, then the rest.
+func TestIDStrBytes(t *testing.T) {
 	e := NewEnc(KindCustLines)
-	e.PutCustLines("C", "EUR", []OrderLines{{"O", 10, []CatAmount{{"x", 3}}}, {"P", 12, []CatAmount{{"x", -1}}}})
+	for _, id := range []string{"O10000001", "O10000065", "O2", "O", ""} {
+		e.IDStr(id)
+	}
 	want := []byte{'M',
-		0x01, 'C', // customer
-		0x00, 0x03, 'E', 'U', 'R', // new symbol "EUR"
-		0x04,      // 2 orders
-		0x01, 'O', // order O
-		0x14,                  // day 10
-		0x02,                  // 1 pair
-		0x00, 0x01, 'x', 0x06, // new symbol "x", amount 3
-		0x01, 'P', // order P
-		0x04,       // day +2
-		0x02,       // 1 pair
-		0x02, 0x01, // symbol 2 ("x", a plain uvarint), amount -1
+		0x00, 0x09, 'O', '1', '0', '0', '0', '0', '0', '0', '1', // nothing shared
+		0x0e, 0x02, '6', '5', // "O100000" (7) shared, then "65"
+		0x02, 0x01, '2', // "O" shared, then "2"
+		0x02, 0x00, // "O" shared, nothing more
+		0x00, 0x00, // the empty id
 	}
 	if !bytes.Equal(e.B, want) {
 		t.Errorf("bytes %v, want %v", e.B, want)
 	}
 	d, _ := NewDec(e.B)
-	var got []facts.LineItem
-	var who []string
-	d.GetCustLines(func(id, cur string) *[]facts.LineItem { who = append(who, id, cur); return &got })
+	for _, id := range []string{"O10000001", "O10000065", "O2", "O", ""} {
+		if got := d.IDStr(); got != id {
+			t.Errorf("id %q, want %q", got, id)
+		}
+	}
 	checkEnd(t, d)
-	wantItems := []facts.LineItem{{OrderID: "O", Day: 10, Category: "x", Amount: 3}, {OrderID: "P", Day: 12, Category: "x", Amount: -1}}
-	if !reflect.DeepEqual(who, []string{"C", "EUR"}) || !reflect.DeepEqual(got, wantItems) {
-		t.Errorf("decoded %v %+v, want [C EUR] %+v", who, got, wantItems)
+	// A shared prefix longer than the previous id is corrupt.
+	d, _ = NewDec([]byte{'M', 0x02, 0x00})
+	if d.IDStr(); d.Err == nil {
+		t.Error("prefix beyond the previous id: no error")
+	}
+}
+
+// The exact bytes of KindCustLines orders: the symbol table numbers "x" 1 and "y" 2 (a
+// symbol id is a plain uvarint); amounts are zigzag (3 -> 0x06, -1 -> 0x01, 2 -> 0x04).
+func TestOrderLinesBytes(t *testing.T) {
+	e := NewEnc(KindCustLines)
+	e.PutOrderLines(&OrderLines{"O7", []CatAmount{{"x", 3}}})
+	e.PutOrderLines(&OrderLines{"O8", []CatAmount{{"x", -1}, {"y", 2}}})
+	want := []byte{'M',
+		0x00, 0x02, 'O', '7', // order id
+		0x02,                  // 1 pair
+		0x00, 0x01, 'x', 0x06, // new symbol "x", amount 3
+		0x02, 0x01, '8', // "O" shared, then "8"
+		0x04,       // 2 pairs
+		0x01, 0x01, // symbol 1 ("x"), amount -1
+		0x00, 0x01, 'y', 0x04, // new symbol "y", amount 2
+	}
+	if !bytes.Equal(e.B, want) {
+		t.Errorf("bytes %v, want %v", e.B, want)
+	}
+	d, _ := NewDec(e.B)
+	var got []OrderLines
+	for d.More() {
+		var o OrderLines
+		d.GetOrderLines(&o)
+		got = append(got, o)
+	}
+	checkEnd(t, d)
+	wantOrders := []OrderLines{{"O7", []CatAmount{{"x", 3}}}, {"O8", []CatAmount{{"x", -1}, {"y", 2}}}}
+	if !reflect.DeepEqual(got, wantOrders) {
+		t.Errorf("decoded %+v, want %+v", got, wantOrders)
 	}
 }
 
@@ -141,28 +170,40 @@ func TestJoinLinesGroups(t *testing.T) {
 	if len(byCust) != 1 {
 		t.Fatalf("buckets %d, want 1", len(byCust))
 	}
-	// C1: O1 (day 10) before O2 (day 20); O2's pillow lines 100+50+7 = 157; pairs sorted by
-	// category. C2: O3 only.
-	type cust struct {
-		id, cur string
-		lines   []facts.LineItem
-	}
-	var got []cust
+	// One entry per order, by order id; O2's pillow lines 100+50+7 = 157; pairs sorted by
+	// category.
+	var got []OrderLines
 	d, _ := NewDec(byCust[0])
 	for d.More() {
-		var c cust
-		d.GetCustLines(func(id, cur string) *[]facts.LineItem { c.id, c.cur = id, cur; return &c.lines })
-		got = append(got, c)
+		var o OrderLines
+		d.GetOrderLines(&o)
+		got = append(got, o)
 	}
 	checkEnd(t, d)
-	want := []cust{
-		{"C1", "RUB", []facts.LineItem{
-			{OrderID: "O1", Day: 10, Category: "pillow", Amount: 10},
-			{OrderID: "O2", Day: 20, Category: "mattress", Amount: 1000},
-			{OrderID: "O2", Day: 20, Category: "pillow", Amount: 157}}},
-		{"C2", "RUB", []facts.LineItem{{OrderID: "O3", Day: 5, Category: "sheets", Amount: 4}}},
+	want := []OrderLines{
+		{"O1", []CatAmount{{"pillow", 10}}},
+		{"O2", []CatAmount{{"mattress", 1000}, {"pillow", 157}}},
+		{"O3", []CatAmount{{"sheets", 4}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("joined\n got %+v\nwant %+v", got, want)
+	}
+
+	// The bucket attaches the lines to the kept purchases, dated by them; lines of an order
+	// that is not a purchase of this bucket (O3's customer has no order here) are dropped.
+	ords := NewEnc(KindOrders)
+	ords.PutOrder(2, &orders.Order{OrderID: "O1", CustomerID: "C1", Day: 10, Amount: 10, Currency: "RUB"})
+	ords.PutOrder(3, &orders.Order{OrderID: "O2", CustomerID: "C1", Day: 20, Amount: 1157, Currency: "RUB"})
+	bd, err := BuildBucket([][]byte{byCust[0], ords.B}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines := []facts.LineItem{
+		{OrderID: "O1", Day: 10, Category: "pillow", Amount: 10},
+		{OrderID: "O2", Day: 20, Category: "mattress", Amount: 1000},
+		{OrderID: "O2", Day: 20, Category: "pillow", Amount: 157},
+	}
+	if len(bd.Customers) != 1 || !reflect.DeepEqual(bd.Customers[0].Lines, wantLines) {
+		t.Errorf("bucket %+v, want C1 with lines %+v", bd.Customers, wantLines)
 	}
 }

@@ -214,9 +214,10 @@ func kindFor(input string) byte {
 // them by customer. Lines of orders that are not purchases are dropped (counted); lines of
 // unknown orders are dead letters, one per input line.
 //
-// Each output batch is sorted by (customer, currency, day, order id) and holds each
-// customer once, each order once with its lines summed per category (pairs sorted by
-// category), so the batch is the same whatever order the input batches came in.
+// Each output batch holds each order once, sorted by order id, with its lines summed per
+// category (pairs sorted by category), so the batch is the same whatever order the input
+// batches came in. It carries no customer, currency or day: BuildBucket takes them from the
+// order's kept purchase.
 func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead []byte, counts map[string]int64, err error) {
 	keys := map[string]*OrderKey{}
 	// Order keys first: lines may come before their orders' keys.
@@ -241,11 +242,7 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead [
 		}
 	}
 	counts = map[string]int64{}
-	type joined struct {
-		k     *OrderKey
-		pairs []CatAmount
-	}
-	perBucket := map[int][]joined{}
+	perBucket := map[int][]OrderLines{}
 	var de *Enc
 	var g LineGroup
 	for _, b := range batches {
@@ -275,47 +272,26 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead [
 				continue
 			}
 			bk := Bucket(k.CustomerID, buckets)
-			perBucket[bk] = append(perBucket[bk], joined{k, append([]CatAmount(nil), g.Pairs...)})
+			perBucket[bk] = append(perBucket[bk], OrderLines{k.OrderID, append([]CatAmount(nil), g.Pairs...)})
 		}
 		if d.Err != nil {
 			return nil, nil, nil, d.Err
 		}
 	}
 	byCustomer = make(map[int][]byte, len(perBucket))
-	var ords []OrderLines
-	for bk, js := range perBucket {
-		sort.Slice(js, func(i, j int) bool {
-			a, b := js[i].k, js[j].k
-			if a.CustomerID != b.CustomerID {
-				return a.CustomerID < b.CustomerID
-			}
-			if a.Currency != b.Currency {
-				return a.Currency < b.Currency
-			}
-			if a.Day != b.Day {
-				return a.Day < b.Day
-			}
-			return a.OrderID < b.OrderID
-		})
+	for bk, ol := range perBucket {
+		sort.Slice(ol, func(i, j int) bool { return ol[i].OrderID < ol[j].OrderID })
 		e := NewEnc(KindCustLines)
-		for i := 0; i < len(js); {
-			c := js[i].k
-			ords = ords[:0]
-			for ; i < len(js) && js[i].k.CustomerID == c.CustomerID && js[i].k.Currency == c.Currency; i++ {
-				k := js[i].k
-				if n := len(ords); n > 0 && ords[n-1].OrderID == k.OrderID {
-					// The same order from another split or a non-adjacent run of lines.
-					for _, p := range js[i].pairs {
-						ords[n-1].Pairs = addCat(ords[n-1].Pairs, p.Category, p.Amount)
-					}
-					continue
+		for i := 0; i < len(ol); {
+			o := ol[i]
+			// The same order from another split or a non-adjacent run of lines.
+			for i++; i < len(ol) && ol[i].OrderID == o.OrderID; i++ {
+				for _, p := range ol[i].Pairs {
+					o.Pairs = addCat(o.Pairs, p.Category, p.Amount)
 				}
-				ords = append(ords, OrderLines{OrderID: k.OrderID, Day: k.Day, Pairs: js[i].pairs})
 			}
-			for _, o := range ords {
-				sort.Slice(o.Pairs, func(a, b int) bool { return o.Pairs[a].Category < o.Pairs[b].Category })
-			}
-			e.PutCustLines(c.CustomerID, c.Currency, ords)
+			sort.Slice(o.Pairs, func(a, b int) bool { return o.Pairs[a].Category < o.Pairs[b].Category })
+			e.PutOrderLines(&o)
 		}
 		byCustomer[bk] = e.B
 	}
