@@ -36,7 +36,8 @@ func Bucket(id string, n int) int {
 type Enc struct {
 	B      []byte
 	syms   map[string]uint64
-	prevID string // last id written by IDStr
+	prevID   string // last id written by IDStr
+	prevLine int64  // input line of the previous order key
 }
 
 // Sym writes a low-cardinality string (currency, channel, category) once per batch and
@@ -85,7 +86,7 @@ type Dec struct {
 	B      []byte
 	Err    error
 	syms   []string
-	prev   int64  // first input line of the previous KindLines group
+	prev   int64  // input line of the previous KindLines group or order key
 	prevID string // last id read by IDStr
 }
 
@@ -194,17 +195,23 @@ type OrderKey struct {
 	Line                          int64 // input line, to pick the same row as BuildBucket among duplicates
 }
 
+// PutOrderKey writes a key. Keys of a batch are written in file order, so the order id is
+// prefix-compressed (IDStr) and the input line is a delta from the previous key's.
 func (e *Enc) PutOrderKey(k OrderKey) {
-	e.Str(k.OrderID)
+	e.IDStr(k.OrderID)
 	e.Str(k.CustomerID)
 	e.Sym(k.Currency)
 	e.Int(int64(k.Day))
 	e.Bool(k.Counted)
-	e.Int(k.Line)
+	e.Int(k.Line - e.prevLine)
+	e.prevLine = k.Line
 }
 
 func (d *Dec) GetOrderKey() OrderKey {
-	return OrderKey{OrderID: d.Str(), CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()), Counted: d.Bool(), Line: d.Int()}
+	k := OrderKey{OrderID: d.IDStr(), CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()), Counted: d.Bool()}
+	d.prev += d.Int()
+	k.Line = d.prev
+	return k
 }
 
 // CatAmount is what a consumer needs of an order line after the join: its category and

@@ -207,3 +207,33 @@ func TestJoinLinesGroups(t *testing.T) {
 		t.Errorf("bucket %+v, want C1 with lines %+v", bd.Customers, wantLines)
 	}
 }
+
+// The exact bytes of two order keys: the second id shares "O1" with the first, and its
+// input line is a delta (9 - 7 = 2).
+func TestOrderKeyBytes(t *testing.T) {
+	keys := []OrderKey{{"O10", "C1", "RUB", 5, true, 7}, {"O11", "C2", "RUB", 6, false, 9}}
+	e := NewEnc(KindOrderKeys)
+	for _, k := range keys {
+		e.PutOrderKey(k)
+	}
+	want := []byte{'K',
+		0x00, 0x03, 'O', '1', '0', // id, nothing shared
+		0x02, 'C', '1', // customer
+		0x00, 0x03, 'R', 'U', 'B', // new symbol "RUB"
+		0x0a, 0x01, 0x0e, // day 5, counted, line 7
+		0x04, 0x01, '1', // "O1" shared, then "1"
+		0x02, 'C', '2',
+		0x01,             // symbol 1 ("RUB")
+		0x0c, 0x00, 0x04, // day 6, not counted, line +2
+	}
+	if !bytes.Equal(e.B, want) {
+		t.Errorf("bytes %v, want %v", e.B, want)
+	}
+	d, _ := NewDec(e.B)
+	for _, k := range keys {
+		if got := d.GetOrderKey(); got != k {
+			t.Errorf("key %+v, want %+v", got, k)
+		}
+	}
+	checkEnd(t, d)
+}
