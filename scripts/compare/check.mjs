@@ -1,6 +1,8 @@
 // Headline figures of the three spine runs side by side (scripts/compare/run.sh): total
 // customers, orders and revenue over all periods, and the last complete month's AOV first /
-// repeat, CRR, RPR and churned. Usage: node check.mjs <ours dir> <duckdb dir> <pandas dir>
+// repeat, CRR, RPR and churned; then every month's core columns, every customer's facts and
+// RFM scores and every cohort row of DuckDB and pandas against ours.
+// Usage: node check.mjs <ours dir> <duckdb dir> <pandas dir>
 // Exit 1 when DuckDB or pandas disagree with ours.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
@@ -44,5 +46,26 @@ for (const [name, from] of sources.slice(1)) {
     FROM (SELECT * FROM ${sources[0][1]}) o LEFT JOIN (SELECT * FROM ${from}) x USING (period)`)).getRowsJson();
   console.log(`${name}: ${n} periods, ${differ} differ from ours in ${core.join(', ')}`);
   if (Number(differ) > 0) bad++;
+}
+
+// Per customer (facts and RFM scores) and per cohort x offset, every row.
+const tables = {
+  ours: { customers: `read_parquet('${ours}/customer_metrics/*.parquet')`, cohorts: `read_parquet('${ours}/cohort_retention/*.parquet')` },
+  duckdb: { customers: `read_parquet('${duck}/customer_metrics.parquet')`, cohorts: `read_parquet('${duck}/cohort_retention.parquet')` },
+  pandas: { customers: `read_csv('${pandas}/customer_metrics.csv')`, cohorts: `read_csv('${pandas}/cohort_retention.csv')` },
+};
+const checks = [
+  ['customers', 'customer_id, currency', ['first_order_date', 'last_order_date', 'orders', 'revenue', 'recency_days', 'tenure_days', 'rfm_r', 'rfm_f', 'rfm_m']],
+  ['cohorts', 'cohort, currency, period_offset', ['cohort_size', 'active_customers', 'orders', 'revenue']],
+];
+for (const name of runs.slice(1)) {
+  for (const [t, key, cs] of checks) {
+    const same = cs.map((k) => (k.endsWith('_date') ? `o.${k} = x.${k}` : `abs(o.${k} - x.${k}) < 0.005`)).join(' AND ');
+    const [[n, differ]] = (await c.runAndReadAll(`
+      SELECT count(*), count(*) FILTER (NOT coalesce(${same}, false))
+      FROM ${tables.ours[t]} o FULL JOIN ${tables[name][t]} x USING (${key})`)).getRowsJson();
+    console.log(`${name}: ${n} ${t === 'customers' ? 'customers' : 'cohort x offset rows'}, ${differ} differ from ours in ${cs.join(', ')}`);
+    if (Number(differ) > 0) bad++;
+  }
 }
 process.exit(bad ? 1 : 0);

@@ -49,14 +49,24 @@ SELECT customer_id, currency, min(day) AS first_order_date, max(day) AS last_ord
 FROM c GROUP BY ALL;
 `);
 
-// Per-customer table with RFM 5-bin scores (5 = best) by quantiles within the currency.
+// Per-customer table with RFM 5-bin scores (5 = best) by quantiles within the currency: bin
+// = 1 + floor(5 x (rank - 1) / n), ties share the lowest rank so they get the same score;
+// recency is binned ascending and inverted (6 - bin), so the most recent get 5.
+// Frequency and monetary count the orders of the 365-day look-back window (as_of - 365, as_of].
 await run(`
 COPY (
-  SELECT DATE '${asOf}' AS run_date, *,
-         ntile(5) OVER (PARTITION BY currency ORDER BY recency_days DESC) AS rfm_r,
-         ntile(5) OVER (PARTITION BY currency ORDER BY orders) AS rfm_f,
-         ntile(5) OVER (PARTITION BY currency ORDER BY revenue) AS rfm_m
-  FROM cust
+  WITH w AS (
+    SELECT customer_id, currency, count(*) AS rfm_frequency, sum(amount)::DOUBLE AS rfm_monetary
+    FROM c WHERE day > DATE '${asOf}' - ${W} GROUP BY ALL),
+  v AS (
+    SELECT u.*, coalesce(rfm_frequency, 0) AS rfm_frequency, coalesce(rfm_monetary, 0) AS rfm_monetary,
+           count(*) OVER (PARTITION BY u.currency) AS n
+    FROM cust u LEFT JOIN w USING (customer_id, currency))
+  SELECT DATE '${asOf}' AS run_date, * EXCLUDE (n),
+         5 - (5 * (rank() OVER (PARTITION BY currency ORDER BY recency_days) - 1)) // n AS rfm_r,
+         1 + (5 * (rank() OVER (PARTITION BY currency ORDER BY rfm_frequency) - 1)) // n AS rfm_f,
+         1 + (5 * (rank() OVER (PARTITION BY currency ORDER BY rfm_monetary) - 1)) // n AS rfm_m
+  FROM v
 ) TO '${outDir}/customer_metrics.parquet' (FORMAT parquet);
 `);
 

@@ -59,14 +59,21 @@ def main(data_dir, out_dir):
     cust["recency_days"] = as_of - cust["last_day"]
     cust["tenure_days"] = as_of - cust["first_day"]
 
-    def ntile(s, ascending=True):  # 5 bins by rank, like SQL ntile(5)
-        r = s.groupby(cust["currency"]).rank(method="first", ascending=ascending) - 1
+    # RFM 5-bin scores (5 = best) by quantiles within the currency: bin = 1 + floor(5 x
+    # (rank - 1) / n), ties share the lowest rank and so the score. Frequency and monetary
+    # count the orders of the 365-day look-back window (as_of - 365, as_of].
+    recent = c[c["day"] > as_of - W].groupby("cust")["amount"]
+    cust["rfm_frequency"] = recent.size().reindex(cust.index, fill_value=0)
+    cust["rfm_monetary"] = recent.sum().reindex(cust.index, fill_value=0) / 1e4
+
+    def score(s, ascending=True):
+        r = s.groupby(cust["currency"]).rank(method="min", ascending=ascending) - 1
         size = cust.groupby("currency")["orders"].transform("size")
         return (r * 5 // size + 1).astype("int64")
 
-    cust["rfm_r"] = ntile(cust["recency_days"], ascending=False)
-    cust["rfm_f"] = ntile(cust["orders"])
-    cust["rfm_m"] = ntile(cust["revenue"])
+    cust["rfm_r"] = 6 - score(cust["recency_days"])  # binned ascending, most recent get 5
+    cust["rfm_f"] = score(cust["rfm_frequency"])
+    cust["rfm_m"] = score(cust["rfm_monetary"])
     out = cust.assign(first_order_date=cust["first_day"].to_numpy().astype("datetime64[D]"),
                       last_order_date=cust["last_day"].to_numpy().astype("datetime64[D]"))
     out.drop(columns=["first_day", "last_day", "cohort_month"]).to_csv(f"{out_dir}/customer_metrics.csv", index=False)

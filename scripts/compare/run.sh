@@ -9,7 +9,8 @@
 #           bookworm has no pyarrow, so it writes CSV instead of Parquet)
 # then prints wall time and peak RSS, and checks the headline figures and every month's core
 # columns of DuckDB and pandas against our period_metrics (scripts/compare/check.mjs).
-# Figures go to out/compare/compare-<orders>.txt. Not part of make test.
+# Figures go to out/compare/compare-<orders>.txt. Not part of make test. Run it on an
+# otherwise idle machine; RUNS=3 repeats each measurement (interleaved).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 orders=${1:-1000000}
@@ -55,10 +56,13 @@ measure() { # name, command...
 } | tee "$report"
 rm -rf "$out/ours" "$out/duckdb" "$out/pandas"
 mkdir -p "$out/duckdb" "$out/pandas"
-measure ours bin/nightly --orders="$data/orders.csv" --customers="$data/customers.csv" --spend="$data/spend.csv" \
-  --config=scripts/bench-spine.yaml --output="$out/ours" --state_dir= --audiences=off
-[ $duck = yes ] && measure duckdb node "$cache/duckdb.mjs" "$data" "$out/duckdb" "$threads"
-[ $pandas = yes ] && measure pandas /usr/bin/python3 scripts/compare/pandas_spine.py "$data" "$out/pandas"
+for _ in $(seq "${RUNS:-1}"); do # RUNS=3: each three times, interleaved
+  rm -rf "$out/ours"
+  measure ours bin/nightly --orders="$data/orders.csv" --customers="$data/customers.csv" --spend="$data/spend.csv" \
+    --config=scripts/bench-spine.yaml --output="$out/ours" --state_dir= --audiences=off
+  if [ $duck = yes ]; then measure duckdb node "$cache/duckdb.mjs" "$data" "$out/duckdb" "$threads"; fi
+  if [ $pandas = yes ]; then measure pandas /usr/bin/python3 scripts/compare/pandas_spine.py "$data" "$out/pandas"; fi
+done
 if [ $duck = yes ]; then
   echo "headline figures (RUB; last complete month for the per-month ones):" | tee -a "$report"
   node "$cache/check.mjs" "$out/ours" "$out/duckdb" "$out/pandas" | tee -a "$report"
