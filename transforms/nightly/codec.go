@@ -34,8 +34,8 @@ func Bucket(id string, n int) int {
 
 // Enc appends fields to a batch.
 type Enc struct {
-	B      []byte
-	syms   map[string]uint64
+	B        []byte
+	syms     map[string]uint64
 	prevID   string // last id written by IDStr
 	prevLine int64  // input line of the previous order key
 }
