@@ -91,9 +91,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/portable-test.XXXXXX")
 PRISM_PID=
 cleanup() {
 	local rc=$?
-	if [[ -n $PRISM_PID ]] && kill -0 "$PRISM_PID" 2>/dev/null; then
-		kill "$PRISM_PID" 2>/dev/null || true
+	if [[ -n $PRISM_PID ]]; then
+		kill -- -"$PRISM_PID" 2>/dev/null || true # the whole group: prism and its workers
 		wait "$PRISM_PID" 2>/dev/null || true
+		pkill -KILL -g "$PRISM_PID" 2>/dev/null || true
 	fi
 	if [[ $rc == 0 && ${KEEP:-} != 1 ]]; then rm -rf "$WORK"; fi
 }
@@ -134,7 +135,9 @@ INPROC_S=$(secs "$T1" "$(now)")
 # 2. Standalone prism job server on a kernel-chosen loopback port. --job_port=0 makes the
 # kernel pick a free port (no probe-then-bind race); prism logs the port once it listens.
 T2=$(now)
-"$PRISM" --job_port=0 --serve_http=false --idle_shutdown_timeout=15m --log_kind=text \
+# setsid: prism leads its own process group, so the cleanup can stop it together with the
+# PROCESS-mode SDK workers it starts (they outlive prism otherwise).
+setsid "$PRISM" --job_port=0 --serve_http=false --idle_shutdown_timeout=15m --log_kind=text \
 	>"$WORK/prism.log" 2>&1 &
 PRISM_PID=$!
 PORT=
