@@ -22,6 +22,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,6 +121,15 @@ func realMain() int {
 		// barrier; collecting at 50% growth instead of 100% keeps peak RSS ~40% lower for
 		// no measurable time (make bench). GOGC in the environment overrides.
 		debug.SetGCPercent(50)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit at a third of the machine's memory: below it nothing changes; near it
+		// the collector runs more often instead of letting garbage double the heap (10M
+		// orders: 10.7 GB peak without, ~7.5 GB with it on 24 GB; see README). GOMEMLIMIT
+		// in the environment overrides; it never fails a run, it only trades CPU.
+		if mem := physicalMemory(); mem > 0 {
+			debug.SetMemoryLimit(mem / 3)
+		}
 	}
 	flag.Usage = usage
 	helpBeam := flag.Bool("help_beam", false, "list every flag, Beam's included")
@@ -636,4 +646,22 @@ func newLogger(format string, level slog.Level) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// physicalMemory reads MemTotal from /proc/meminfo (0 where unavailable).
+func physicalMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
