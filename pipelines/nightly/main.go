@@ -66,6 +66,7 @@ var (
 	bqLocation    = flag.String("bq_location", "", "BigQuery location of a new dataset, e.g. EU")
 	bqEndpoint    = flag.String("bq_endpoint", "", "BigQuery API endpoint override (an emulator in tests); no authentication then")
 	bqApplySQL    = flag.Bool("bq_apply_sql", false, "also create/update the tables' DDL and the BI views in sql/ before loading")
+	reportFlag    = flag.Bool("report", true, "write report.html after the run")
 	alertWebhook  = flag.String("alert_webhook", "", "URL to POST a JSON alert to when the run fails (run date, errors, summary path; no contact data)")
 	cpuProfile    = flag.String("cpuprofile", "", "write a CPU profile of the whole run (in-process runners) to this file")
 	verboseFlag   = flag.Bool("verbose", false, "also show the runner's info logs")
@@ -92,7 +93,7 @@ bq://PROJECT.DATASET.TABLE or bq://PROJECT?query=URL-ENCODED-SQL.
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "alert_webhook", "cpuprofile"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -531,7 +532,9 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if j.opts.StateDir != "" {
 		hist = fileio.Join(j.opts.StateDir, "report_history.json")
 	}
-	if err := report.WriteWithHistory(ctx, j.output, hist); err != nil {
+	if !*reportFlag {
+		// no report asked for
+	} else if err := report.WriteWithHistory(ctx, j.output, hist); err != nil {
 		log.Error("report not written", "err", err)
 		sum.OK = false
 		sum.Errors = append(sum.Errors, "report: "+err.Error())
