@@ -193,5 +193,9 @@ func WriteTables(ctx context.Context, cfg bigquery.Config, outDir string, runDat
 			return nil, err
 		}
 	}
-	return c.WriteOutputDir(ctx, outDir, runDate)
+	n, err := c.WriteOutputDir(ctx, outDir, runDate)
+	if err == nil && len(n) == 0 {
+		err = fmt.Errorf("no table found under %s to load", outDir)
+	}
+	return n, err
 }

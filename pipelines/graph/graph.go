@@ -284,9 +284,15 @@ func (f *fitFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bo
 	}
 	var spend []orders.Spend
 	for _, b := range collect(spendIt) {
-		d, _ := nightly.NewDec(b)
+		d, kind := nightly.NewDec(b)
+		if kind != nightly.KindSpend {
+			return fmt.Errorf("fit: spend batch of kind %q", kind)
+		}
 		for d.More() {
 			spend = append(spend, d.GetSpend())
+		}
+		if d.Err != nil {
+			return fmt.Errorf("fit: spend batch: %w", d.Err)
 		}
 	}
 	models, g, err := nightly.Fit(total, s, spend)
@@ -402,7 +408,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 		return err
 	}
 	if f.StateDir != "" {
-		if err := nightly.SaveHistory(ctx, f.StateDir, bucket, f.Buckets, hist, o.Membership); err != nil {
+		if err := nightly.SaveHistory(ctx, f.StateDir, bucket, f.Buckets, today, prevRows, hist, o.Membership); err != nil {
 			return err
 		}
 	}

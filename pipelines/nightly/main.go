@@ -163,6 +163,9 @@ func realMain() int {
 	job, err := prepare(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nightly:", err)
+		// A missing input (a late export) fails the night as surely as a failed stage:
+		// alert too, with the error (it names files and fields, never contact data).
+		alert(ctx, log, nil, nil, err)
 		return 2
 	}
 	if *validateFlag {
@@ -236,8 +239,11 @@ func alert(ctx context.Context, log *slog.Logger, j *job, sum *tables.Summary, r
 	if *alertWebhook == "" {
 		return
 	}
-	msg := map[string]any{"pipeline": "audiencesync-nightly", "run_date": j.asOf.String(), "ok": false,
-		"summary": fileio.Join(j.output, "run_summary.json")}
+	msg := map[string]any{"pipeline": "audiencesync-nightly", "ok": false}
+	if j != nil {
+		msg["run_date"] = j.asOf.String()
+		msg["summary"] = fileio.Join(j.output, "run_summary.json")
+	}
 	if runErr != nil {
 		msg["errors"] = []string{runErr.Error()}
 	} else if sum != nil {
@@ -433,15 +439,20 @@ func prepare(ctx context.Context) (*job, error) {
 	}, nil
 }
 
-// clearOutputs removes the part files of a previous run so that a run with fewer buckets
-// leaves no stale parts behind (local outputs; on gs:// parts are overwritten by name).
+// clearOutputs removes the part files and side files of a previous run, locally and on
+// gs://, so that a run with fewer buckets (or without CLV) leaves nothing stale behind.
 func clearOutputs(ctx context.Context, out string) error {
 	for _, t := range tables.All {
 		if err := fileio.RemoveGlob(ctx, fileio.Join(out, t.Name, "part-*.parquet")); err != nil {
 			return err
 		}
 	}
-	return fileio.RemoveGlob(ctx, fileio.Join(out, "dead_letters", "*.csv"))
+	for _, f := range []string{fileio.Join(out, "dead_letters", "*.csv"), fileio.Join(out, graph.HeadlineFile), fileio.Join(out, graph.CLVFile)} {
+		if err := fileio.RemoveGlob(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error) {
@@ -483,7 +494,9 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 			sum.Headline = h
 		}
 	}
-	if cb, err := fileio.ReadFile(ctx, fileio.Join(j.output, graph.CLVFile)); err == nil {
+	if !j.opts.Settings.CLVEnabled {
+		// nothing: a CLV report left by an earlier run must not show up in this summary
+	} else if cb, err := fileio.ReadFile(ctx, fileio.Join(j.output, graph.CLVFile)); err == nil {
 		var c map[string]any
 		if json.Unmarshal(cb, &c) == nil {
 			sum.CLV = c

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"google.golang.org/api/googleapi"
 
+	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 )
@@ -71,11 +70,16 @@ func (c *Client) WriteOutputTable(ctx context.Context, outDir, table string, run
 	if !ok {
 		return 0, false, fmt.Errorf("bigquery: unknown table %q (see transforms/tables.All)", table)
 	}
-	dir := filepath.Join(outDir, t.Name)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	// Through fileio: the pipeline's output is often on gs:// (Dataflow).
+	dir := fileio.Join(outDir, t.Name)
+	files, err := fileio.Glob(ctx, fileio.Join(dir, "part-*.parquet"))
+	if err != nil {
+		return 0, false, fmt.Errorf("bigquery: list %s: %w", dir, err)
+	}
+	if len(files) == 0 {
 		return 0, false, nil
 	}
-	rows, err := readParquetDir(dir, reflect.TypeOf(t.Row))
+	rows, err := readParquetFiles(ctx, files, reflect.TypeOf(t.Row))
 	if err != nil {
 		return 0, true, err
 	}
@@ -83,17 +87,13 @@ func (c *Client) WriteOutputTable(ctx context.Context, outDir, table string, run
 	return n, true, err
 }
 
-// readParquetDir reads outDir/<table>/part-*.parquet into a []rowType value.
-func readParquetDir(dir string, typ reflect.Type) (reflect.Value, error) {
+// readParquetFiles reads a table's part files (local or gs://) into a []rowType value.
+func readParquetFiles(ctx context.Context, files []string, typ reflect.Type) (reflect.Value, error) {
 	out := reflect.MakeSlice(reflect.SliceOf(typ), 0, 0)
-	files, err := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
-	if err != nil {
-		return out, err
-	}
 	sort.Strings(files)
 	schema := parquet.SchemaOf(reflect.New(typ).Interface())
 	for _, path := range files {
-		f, err := os.Open(path)
+		f, err := fileio.OpenReaderAt(ctx, path)
 		if err != nil {
 			return out, fmt.Errorf("bigquery: read %s: %w", path, err)
 		}

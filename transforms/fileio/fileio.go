@@ -11,8 +11,10 @@ package fileio
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -219,18 +221,53 @@ func Exists(ctx context.Context, path string) bool {
 	return err == nil
 }
 
-// RemoveGlob deletes the files matching pattern (local paths only; remote stores keep
-// files, which later writes overwrite by name).
+// Lookup reports whether path exists, and an error when that cannot be told (a local
+// permission problem, say): callers that would otherwise overwrite data must not take a
+// failed look for "absent". Remote stores answer only found or not.
+func Lookup(ctx context.Context, path string) (bool, error) {
+	if IsLocal(path) {
+		_, err := os.Stat(path)
+		if err == nil {
+			return true, nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return Exists(ctx, path), nil
+}
+
+// RemoveGlob deletes the files matching pattern, locally or on a store whose Beam
+// filesystem can remove (gs:// can).
 func RemoveGlob(ctx context.Context, pattern string) error {
-	if !IsLocal(pattern) {
+	if IsLocal(pattern) {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			return err
+		}
+		for _, p := range m {
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
 		return nil
 	}
-	m, err := filepath.Glob(pattern)
+	fsys, err := filesystem.New(ctx, pattern)
+	if err != nil {
+		return err
+	}
+	defer fsys.Close()
+	rm, ok := fsys.(filesystem.Remover)
+	if !ok {
+		return fmt.Errorf("remove %s: the filesystem cannot delete files", pattern)
+	}
+	m, err := fsys.List(ctx, pattern)
 	if err != nil {
 		return err
 	}
 	for _, p := range m {
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		if err := rm.Remove(ctx, p); err != nil {
 			return err
 		}
 	}

@@ -269,7 +269,9 @@ type SpendKey struct{ Period, Channel, Currency string }
 func SpendTable(rows []orders.Spend) map[SpendKey]orders.Money {
 	m := map[SpendKey]orders.Money{}
 	for _, r := range rows {
-		m[SpendKey{r.Period, r.Channel, r.Currency}] += r.Amount
+		if r.Channel != AllChannels { // spend given for "all" is the total already
+			m[SpendKey{r.Period, r.Channel, r.Currency}] += r.Amount
+		}
 		m[SpendKey{r.Period, AllChannels, r.Currency}] += r.Amount
 	}
 	return m
