@@ -64,7 +64,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 	if err != nil {
 		return err
 	}
-	ro := nightly.ReadOptions{Buckets: buckets, AsOf: mc.AsOf, WithKeys: linesPath != ""}
+	ro := nightly.ReadOptions{Buckets: buckets, AsOf: mc.AsOf, WithKeys: true}
 	byBucket := map[int][][]byte{}
 	orderBuckets := map[int][][]byte{}
 	var spend []orders.Spend
@@ -101,11 +101,14 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 		}
 	}
 	for _, bs := range orderBuckets {
-		byCust, _, _, err := nightly.JoinLines(bs, buckets)
+		byCust, drops, _, _, err := nightly.JoinLines(bs, buckets)
 		if err != nil {
 			return err
 		}
 		for b, data := range byCust {
+			byBucket[b] = append(byBucket[b], data)
+		}
+		for b, data := range drops {
 			byBucket[b] = append(byBucket[b], data)
 		}
 	}

@@ -184,8 +184,8 @@ func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord f
 	if res.Spend != nil {
 		spend(res.Spend)
 	}
-	if res.Dead != nil {
-		dead(s.Input, res.Dead)
+	if err := emitDeadByInput(res.Dead, dead); err != nil {
+		return err
 	}
 	return nil
 }
@@ -209,13 +209,14 @@ func collect(it func(*[]byte) bool) [][]byte {
 	return all
 }
 
-// joinFn joins one order bucket's lines to their orders.
+// joinFn resolves one order bucket: duplicated order ids are decided (the losers go to
+// their customers' buckets as drops), and order lines are joined to their orders.
 type joinFn struct {
 	Buckets int
 }
 
 func (f *joinFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bool, out func(int, []byte), dead func(string, []byte)) error {
-	byCust, d, counts, err := nightly.JoinLines(collect(vals), f.Buckets)
+	byCust, drops, d, counts, err := nightly.JoinLines(collect(vals), f.Buckets)
 	if err != nil {
 		return err
 	}
@@ -223,8 +224,35 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) b
 	for _, b := range sortedKeys(byCust) {
 		out(b, byCust[b])
 	}
-	if d != nil {
-		dead(orders.InputLines, d)
+	for _, b := range sortedKeys(drops) {
+		out(b, drops[b])
+	}
+	// Dead letters are grouped by the input they belong to (one file each): the join has
+	// both orders (duplicates) and order_lines (unknown orders).
+	return emitDeadByInput(d, dead)
+}
+
+// emitDeadByInput splits a dead-letter batch by each record's input.
+func emitDeadByInput(b []byte, dead func(string, []byte)) error {
+	if b == nil {
+		return nil
+	}
+	by := map[string]*nightly.Enc{}
+	d, _ := nightly.NewDec(b)
+	for d.More() {
+		x := d.GetDead()
+		e := by[x.Input]
+		if e == nil {
+			e = nightly.NewEnc(nightly.KindDead)
+			by[x.Input] = e
+		}
+		e.PutDead(&x)
+	}
+	if d.Err != nil {
+		return d.Err
+	}
+	for _, in := range sortedStrings(by) {
+		dead(in, by[in].B)
 	}
 	return nil
 }
@@ -383,8 +411,8 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 		return err
 	}
 	counters(ctx, bd.Counts)
-	if bd.Dead != nil {
-		dead(orders.InputOrders, bd.Dead)
+	if err := emitDeadByInput(bd.Dead, dead); err != nil {
+		return err
 	}
 	today := f.scorer.AsOf()
 	var prevRows []tables.SegmentMembership
@@ -671,23 +699,16 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	hasLines := false
-	for _, src := range o.Sources {
-		hasLines = hasLines || src.Input == orders.InputLines
-	}
 	srcs := beam.CreateList(s, o.Sources)
 	splits := beam.ParDo(s, &planFn{SplitBytes: o.SplitBytes, BigQuery: o.BigQuery}, srcs)
 	splits = beam.Reshuffle(s, splits)
-	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), WithKeys: hasLines, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
+	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), WithKeys: true, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
 
-	deadAll := []beam.PCollection{dead}
-	byCustomer := []beam.PCollection{custB}
-	if hasLines {
-		joined, jdead := beam.ParDo2(s, &joinFn{Buckets: o.Buckets}, beam.GroupByKey(s, ordB))
-		byCustomer = append(byCustomer, joined)
-		deadAll = append(deadAll, jdead)
-	}
-	grouped := beam.GroupByKey(s, beam.Flatten(s, byCustomer...))
+	// Order keys (and lines) meet by order id: duplicates are decided there for every order,
+	// with or without an order_lines input, and lines are joined.
+	joined, jdead := beam.ParDo2(s, &joinFn{Buckets: o.Buckets}, beam.GroupByKey(s, ordB))
+	deadAll := []beam.PCollection{dead, jdead}
+	grouped := beam.GroupByKey(s, beam.Flatten(s, custB, joined))
 
 	partials := beam.ParDo(s, &partialFn{Settings: string(settingsJSON)}, grouped)
 	models := beam.ParDo(s, &fitFn{Settings: string(settingsJSON), Output: o.Output}, beam.GroupByKey(s, partials), beam.SideInput{Input: spend})

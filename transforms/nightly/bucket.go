@@ -33,6 +33,11 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 		o    orders.Order
 	}
 	var pending []lineOrder
+	type dropKey struct {
+		id   string
+		line int64
+	}
+	drop := map[dropKey]bool{}
 	for _, b := range batches {
 		d, kind := NewDec(b)
 		switch kind {
@@ -40,6 +45,11 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 			for d.More() {
 				line, o := d.GetOrder()
 				pending = append(pending, lineOrder{line, o})
+			}
+		case KindDrops:
+			for d.More() {
+				id := d.Str()
+				drop[dropKey{id, d.Int()}] = true
 			}
 		case KindCustLines:
 			lineBatches = append(lineBatches, d)
@@ -74,6 +84,9 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 	})
 	for _, p := range pending {
 		o := p.o
+		if drop[dropKey{o.OrderID, p.line}] {
+			continue // a duplicate decided (and dead-lettered) by the order-id join
+		}
 		if _, dup := seen[o.OrderID]; dup {
 			if dead == nil {
 				dead = NewEnc(KindDead)

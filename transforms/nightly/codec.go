@@ -23,6 +23,7 @@ const (
 	KindCustomers byte = 'C' // hashed customers, keyed by customer bucket
 	KindDead      byte = 'D' // dead letters
 	KindSpend     byte = 'S' // spend rows
+	KindDrops     byte = 'X' // (order id, input line) of duplicate order rows to drop, keyed by customer bucket
 )
 
 // Bucket maps an id to one of n buckets (FNV-1a), stable across runs and runners.

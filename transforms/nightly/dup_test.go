@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
@@ -35,7 +36,7 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 	k2.PutOrderKey(OrderKey{"o1", "c1", "RUB", 100, true, 2})
 	l := NewLineBatch()
 	l.Add(5, &orders.Line{OrderID: "o1", ProductID: "p", Category: "pillow", Quantity: 1, Amount: orders.MoneyScale})
-	byCust, _, _, err := JoinLines([][]byte{k1.B, k2.B, l.Bytes()}, 4)
+	byCust, _, _, _, err := JoinLines([][]byte{k1.B, k2.B, l.Bytes()}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,5 +59,48 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 		if len(bd.Customers) != 1 || !reflect.DeepEqual(bd.Customers[0].Lines, want) {
 			t.Errorf("bucket lines %+v, want %+v", bd.Customers, want)
 		}
+	}
+}
+
+// Duplicates across statuses and customers are decided where every row of an order id
+// meets: the order-id join. Worked by hand: o1 cancelled on line 2 and completed on line 9
+// keeps the cancelled row (no purchase, line 9 dead-lettered); o2 for c1 on line 3 and for
+// c2 on line 7 keeps c1's (c2's row dropped from its bucket, line 7 dead-lettered).
+func TestDuplicatesDecidedByTheOrderJoin(t *testing.T) {
+	keys := NewEnc(KindOrderKeys)
+	keys.PutOrderKey(OrderKey{"o1", "c1", "RUB", 100, false, 2})
+	keys.PutOrderKey(OrderKey{"o1", "c1", "RUB", 101, true, 9})
+	keys.PutOrderKey(OrderKey{"o2", "c2", "RUB", 110, true, 7})
+	keys.PutOrderKey(OrderKey{"o2", "c1", "RUB", 110, true, 3})
+	_, drops, dead, counts, err := JoinLines([][]byte{keys.B}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)] != 2 {
+		t.Errorf("counts %v, want 2 duplicates", counts)
+	}
+	var lines []int64
+	d, _ := NewDec(dead)
+	for d.More() {
+		x := d.GetDead()
+		lines = append(lines, x.Line)
+	}
+	sort.Slice(lines, func(i, j int) bool { return lines[i] < lines[j] })
+	if len(lines) != 2 || lines[0] != 7 || lines[1] != 9 {
+		t.Errorf("dead-lettered lines %v, want [7 9]", lines)
+	}
+	ords := NewEnc(KindOrders)
+	ords.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 101, Amount: 5 * orders.MoneyScale, Currency: "RUB"})
+	ords.PutOrder(3, &orders.Order{OrderID: "o2", CustomerID: "c1", Day: 110, Amount: 7 * orders.MoneyScale, Currency: "RUB"})
+	ords.PutOrder(7, &orders.Order{OrderID: "o2", CustomerID: "c2", Day: 110, Amount: 7 * orders.MoneyScale, Currency: "RUB"})
+	bd, err := BuildBucket([][]byte{ords.B, drops[0]}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bd.Customers) != 1 || bd.Customers[0].CustomerID != "c1" || len(bd.Customers[0].Purchases) != 1 || bd.Customers[0].Purchases[0].OrderID != "o2" {
+		t.Errorf("customers after drops: %+v, want only c1 with o2", bd.Customers)
+	}
+	if bd.Dead != nil {
+		t.Errorf("bucket dead letters %v, want none (the join reported them)", bd.Dead)
 	}
 }

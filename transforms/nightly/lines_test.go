@@ -150,7 +150,7 @@ func TestJoinLinesGroups(t *testing.T) {
 	line(split2, 101, "O3", "sheets", 4)
 	line(split2, 102, "O9", "pillow", 1) // unknown: line 102
 	// Lines before keys: the join must not depend on batch order.
-	byCust, dead, counts, err := JoinLines([][]byte{split1.Bytes(), split2.Bytes(), keys.B}, 1)
+	byCust, _, dead, counts, err := JoinLines([][]byte{split1.Bytes(), split2.Bytes(), keys.B}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

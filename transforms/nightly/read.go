@@ -13,7 +13,7 @@ import (
 type ReadOptions struct {
 	Buckets  int        // customer and order hash buckets
 	AsOf     orders.Day // orders on or after it are not seen
-	WithKeys bool       // emit order keys for the order-lines join
+	WithKeys bool       // emit order keys (order ids are resolved and lines joined by order bucket)
 	// External reads splits of Format "bq" (BigQuery); nil when no such input is used.
 	External External
 }
@@ -210,40 +210,76 @@ func kindFor(input string) byte {
 	return KindSpend
 }
 
-// JoinLines attaches order lines to their orders within one order bucket and re-buckets
-// them by customer. Lines of orders that are not purchases are dropped (counted); lines of
-// unknown orders are dead letters, one per input line.
+// JoinLines resolves one order bucket: it decides duplicated order ids (the row with the
+// lowest input line wins, whatever its customer or status; every other row is a dead letter,
+// and drops names the losing purchases to take out of their customers' buckets), attaches
+// order lines to the winning orders and re-buckets them by customer. Lines of orders that
+// are not purchases are dropped (counted); lines of unknown orders are dead letters, one per
+// input line.
 //
 // Each output batch holds each order once, sorted by order id, with its lines summed per
 // category (pairs sorted by category), so the batch is the same whatever order the input
 // batches came in. It carries no customer, currency or day: BuildBucket takes them from the
 // order's kept purchase.
-func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead []byte, counts map[string]int64, err error) {
+func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, drops map[int][]byte, dead []byte, counts map[string]int64, err error) {
 	keys := map[string]*OrderKey{}
-	// Order keys first: lines may come before their orders' keys.
+	var losers []OrderKey
+	// Order keys first: lines may come before their orders' keys. Every row of an order id
+	// meets here (the batch is keyed by order id), so this is where duplicates are decided,
+	// whatever their customer or status: the row with the lowest input line wins.
 	for _, b := range batches {
 		d, kind := NewDec(b)
 		switch kind {
 		case KindOrderKeys:
 			for d.More() {
 				k := d.GetOrderKey()
-				// A duplicated order id keeps the key of its lowest input line, as BuildBucket
-				// keeps that row: its lines must carry the kept order's day, customer and status.
-				if old, dup := keys[k.OrderID]; !dup || k.Line < old.Line || (k.Line == old.Line && (k.CustomerID < old.CustomerID || k.CustomerID == old.CustomerID && k.Day < old.Day)) {
+				old, dup := keys[k.OrderID]
+				switch {
+				case !dup:
 					keys[k.OrderID] = &k
+				case k.Line < old.Line || (k.Line == old.Line && (k.CustomerID < old.CustomerID || k.CustomerID == old.CustomerID && k.Day < old.Day)):
+					losers = append(losers, *old)
+					keys[k.OrderID] = &k
+				default:
+					losers = append(losers, k)
 				}
 			}
 		case KindLines:
 		default:
-			return nil, nil, nil, fmt.Errorf("join: unexpected batch kind %q", kind)
+			return nil, nil, nil, nil, fmt.Errorf("join: unexpected batch kind %q", kind)
 		}
 		if d.Err != nil {
-			return nil, nil, nil, d.Err
+			return nil, nil, nil, nil, d.Err
 		}
 	}
 	counts = map[string]int64{}
 	perBucket := map[int][]OrderLines{}
 	var de *Enc
+	dropEncs := map[int]*Enc{}
+	for _, l := range losers {
+		w := keys[l.OrderID]
+		if de == nil {
+			de = NewEnc(KindDead)
+		}
+		de.PutDead(&DeadLetter{Input: orders.InputOrders, Line: l.Line, ID: l.OrderID, Reason: orders.ReasonDuplicateOrder,
+			Detail: fmt.Sprintf("order %s appears more than once; the row on line %d is kept", l.OrderID, w.Line)})
+		counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)]++
+		if l.Counted {
+			// The losing row reached its customer's bucket as a purchase: take it out there.
+			bk := Bucket(l.CustomerID, buckets)
+			e := dropEncs[bk]
+			if e == nil {
+				e = NewEnc(KindDrops)
+				dropEncs[bk] = e
+			}
+			e.Str(l.OrderID)
+			e.Int(l.Line)
+		}
+	}
+	drops = make(map[int][]byte, len(dropEncs))
+	for bk, e := range dropEncs {
+		drops[bk] = e.B
+	}
 	var g LineGroup
 	for _, b := range batches {
 		d, kind := NewDec(b)
@@ -275,7 +311,7 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead [
 			perBucket[bk] = append(perBucket[bk], OrderLines{k.OrderID, append([]CatAmount(nil), g.Pairs...)})
 		}
 		if d.Err != nil {
-			return nil, nil, nil, d.Err
+			return nil, nil, nil, nil, d.Err
 		}
 	}
 	byCustomer = make(map[int][]byte, len(perBucket))
@@ -298,5 +334,5 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, dead [
 	if de != nil {
 		dead = de.B
 	}
-	return byCustomer, dead, counts, nil
+	return byCustomer, drops, dead, counts, nil
 }
