@@ -10,8 +10,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/audiencesync/audiencesync/pipelines/audiences"
@@ -187,7 +188,7 @@ func (c *Config) checkAudienceSources() error {
 						return fmt.Errorf("%s: %q needs k-means, which kmeans.enabled turns off", path, n)
 					}
 				case strings.HasPrefix(n, "rfm:") || strings.HasPrefix(n, "rule:"):
-					return fmt.Errorf("%s: unknown segment %q (known: %s)", path, n, strings.Join(sortedKeys(known), ", "))
+					return fmt.Errorf("%s: unknown segment %q (known: %s)", path, n, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
 				default:
 					return fmt.Errorf("%s: %q must be source:segment with source rfm, kmeans or rule", path, n)
 				}
@@ -195,15 +196,6 @@ func (c *Config) checkAudienceSources() error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]bool) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // AudiencePlan decodes the audiences' destinations; withSecrets also checks that every

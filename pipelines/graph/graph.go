@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -175,10 +177,10 @@ func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord f
 	if s.Input == orders.InputLines {
 		out = ord
 	}
-	for _, b := range sortedKeys(res.Batches) {
+	for _, b := range slices.Sorted(maps.Keys(res.Batches)) {
 		out(b, res.Batches[b])
 	}
-	for _, b := range sortedKeys(res.Keys) {
+	for _, b := range slices.Sorted(maps.Keys(res.Keys)) {
 		ord(b, res.Keys[b])
 	}
 	if res.Spend != nil {
@@ -188,15 +190,6 @@ func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord f
 		return err
 	}
 	return nil
-}
-
-func sortedKeys(m map[int][]byte) []int {
-	ks := make([]int, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Ints(ks)
-	return ks
 }
 
 func collect(it func(*[]byte) bool) [][]byte {
@@ -221,10 +214,10 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) b
 		return err
 	}
 	counters(ctx, counts)
-	for _, b := range sortedKeys(byCust) {
+	for _, b := range slices.Sorted(maps.Keys(byCust)) {
 		out(b, byCust[b])
 	}
-	for _, b := range sortedKeys(drops) {
+	for _, b := range slices.Sorted(maps.Keys(drops)) {
 		out(b, drops[b])
 	}
 	// Dead letters are grouped by the input they belong to (one file each): the join has
@@ -251,7 +244,7 @@ func emitDeadByInput(b []byte, dead func(string, []byte)) error {
 	if d.Err != nil {
 		return d.Err
 	}
-	for _, in := range sortedStrings(by) {
+	for _, in := range slices.Sorted(maps.Keys(by)) {
 		dead(in, by[in].B)
 	}
 	return nil
@@ -606,7 +599,7 @@ func (f *centroidsFn) ProcessElement(ctx context.Context, _ int, vals func(*[]by
 		}
 	}
 	var rows []tables.KMeansCentroid
-	for _, cur := range sortedStrings(models.KMeans) {
+	for _, cur := range slices.Sorted(maps.Keys(models.KMeans)) {
 		km := models.KMeans[cur]
 		sz := total[cur]
 		for len(sz) < len(km.Centroids) {
@@ -615,15 +608,6 @@ func (f *centroidsFn) ProcessElement(ctx context.Context, _ int, vals func(*[]by
 		rows = append(rows, km.CentroidRows(orders.Day(f.AsOf), cur, sz)...)
 	}
 	return writeTable(ctx, f.Output, "kmeans_centroids", 0, rows)
-}
-
-func sortedStrings[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // deadFn writes one input's dead letters, sorted by line: line, id, reason, detail. Never

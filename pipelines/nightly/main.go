@@ -16,12 +16,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	goruntime "runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -607,30 +608,25 @@ func fillCounters(sum *tables.Summary, cs []beammetrics.CounterResult) {
 func printSummary(w io.Writer, s *tables.Summary) {
 	fmt.Fprintf(w, "\naudiencesync nightly run %s (%s, %s periods) finished in %.1fs\n", s.RunDate, s.Runner, s.Period, s.DurationS)
 	fmt.Fprintln(w, "rows read:")
-	for _, k := range sortedNames(s.RowsRead) {
+	for _, k := range slices.Sorted(maps.Keys(s.RowsRead)) {
 		fmt.Fprintf(w, "  %-20s %10d\n", k, s.RowsRead[k])
 	}
 	fmt.Fprintln(w, "dead letters (see dead_letters/<input>.csv):")
 	if len(s.DeadLetters) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
-	ins := make([]string, 0, len(s.DeadLetters))
-	for k := range s.DeadLetters {
-		ins = append(ins, k)
-	}
-	sort.Strings(ins)
-	for _, in := range ins {
-		for _, r := range sortedNames(s.DeadLetters[in]) {
+	for _, in := range slices.Sorted(maps.Keys(s.DeadLetters)) {
+		for _, r := range slices.Sorted(maps.Keys(s.DeadLetters[in])) {
 			fmt.Fprintf(w, "  %-20s %-28s %8d\n", in, r, s.DeadLetters[in][r])
 		}
 	}
 	fmt.Fprintln(w, "tables written:")
-	for _, k := range sortedNames(s.Tables) {
+	for _, k := range slices.Sorted(maps.Keys(s.Tables)) {
 		fmt.Fprintf(w, "  %-20s %10d rows\n", k, s.Tables[k])
 	}
 	if len(s.Segments) > 0 {
 		fmt.Fprintln(w, "segments:")
-		for _, k := range sortedNames(s.Segments) {
+		for _, k := range slices.Sorted(maps.Keys(s.Segments)) {
 			fmt.Fprintf(w, "  %-40s %8d\n", k, s.Segments[k])
 		}
 	}
@@ -649,15 +645,6 @@ func printSummary(w io.Writer, s *tables.Summary) {
 			cur, h["customers"], h["orders"], h["revenue"], h["aov_first"], h["aov_repeat"], h["rpr"])
 	}
 	fmt.Fprintf(w, "outputs: tables in %s, summary %s, report %s\n", s.Outputs["tables"], s.Outputs["summary"], s.Outputs["report"])
-}
-
-func sortedNames(m map[string]int64) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 func newLogger(format string, level slog.Level) *slog.Logger {

@@ -69,7 +69,7 @@ func NewAccount(cfg Config, opts ...Option) (*Account, error) {
 	if err := cfg.validateShape("sinks.yandex"); err != nil {
 		return nil, err
 	}
-	a := &Account{cfg: cfg.Defaults(), opts: options{sleep: sleepCtx, log: slog.New(slog.DiscardHandler)}}
+	a := &Account{cfg: cfg.Defaults(), opts: options{sleep: httpx.Sleep, log: slog.New(slog.DiscardHandler)}}
 	for _, o := range opts {
 		o(&a.opts)
 	}
@@ -422,15 +422,4 @@ func parseID(s string) (int64, error) {
 		return 0, fmt.Errorf("yandex: remote id %q from state is not a segment id: fix or delete the audience's yandex state file", s)
 	}
 	return id, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

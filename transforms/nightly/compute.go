@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/audiencesync/audiencesync/transforms/clv"
@@ -184,7 +186,7 @@ type Global struct {
 func Fit(p *Partial, s *Settings, spend []orders.Spend) (*Models, *Global, error) {
 	m := &Models{RFM: map[string]rfm.Model{}, KMeans: map[string]*kmeans.Model{}, CLV: map[string][]byte{}}
 	g := &Global{Headline: map[string]map[string]float64{}, CLVReport: map[string]any{}}
-	for _, cur := range sortedCurrencies(p.RFM) {
+	for _, cur := range slices.Sorted(maps.Keys(p.RFM)) {
 		cut, err := rfm.Fit(p.RFM[cur], s.RFM.Bins)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rfm (%s): %w", cur, err)
@@ -205,7 +207,7 @@ func Fit(p *Partial, s *Settings, spend []orders.Spend) (*Models, *Global, error
 		sp = metrics.SpendTable(spend)
 	}
 	if s.CLVEnabled {
-		for _, cur := range sortedCurrencies(p.CLV) {
+		for _, cur := range slices.Sorted(maps.Keys(p.CLV)) {
 			// A model that cannot be fitted (too few repeat buyers, no convergence) leaves
 			// the CLV columns null for that currency and says why in the run summary; the
 			// rest of the run is unaffected.
@@ -228,15 +230,6 @@ func Fit(p *Partial, s *Settings, spend []orders.Spend) (*Models, *Global, error
 		g.Headline[cur] = metrics.Headline(t)
 	}
 	return m, g, nil
-}
-
-func sortedCurrencies[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // Encode carries Models as a side input.

@@ -123,7 +123,7 @@ func New(platform string, cfg Config, opts ...Option) *Client {
 		cfg:      cfg.Defaults(),
 		base:     http.DefaultTransport,
 		now:      time.Now,
-		sleep:    sleepCtx,
+		sleep:    Sleep,
 		rand:     rand.Float64,
 		log:      slog.New(slog.DiscardHandler),
 	}
@@ -394,7 +394,9 @@ func stripQuery(err error) error {
 	return err
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx is done (then it returns ctx.Err()); sinks use it for their
+// own paced waits, such as status polling.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
