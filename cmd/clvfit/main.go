@@ -28,6 +28,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 func main() {
@@ -78,7 +79,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *input, err)
 	}
-	var last orders.Day
+	var last value.Day
 	for _, c := range custs {
 		c.Sort()
 		if d := c.LastDay(); d > last {
@@ -87,7 +88,7 @@ func run(args []string, out io.Writer) error {
 	}
 	asOf := last
 	if cfg.HoldoutEnd != "" {
-		if d, err := orders.ParseDay(cfg.HoldoutEnd); err == nil && d > asOf {
+		if d, err := value.ParseDay(cfg.HoldoutEnd); err == nil && d > asOf {
 			asOf = d
 		}
 	}
@@ -165,7 +166,7 @@ func readCDNOW(r io.Reader) (map[key]*facts.Customer, int, error) {
 			continue
 		}
 		t, err := time.Parse("20060102", fs[2])
-		amt, err2 := orders.ParseMoney(fs[4])
+		amt, err2 := value.ParseMoney(fs[4])
 		if err != nil || err2 != nil {
 			skipped++
 			continue
@@ -176,7 +177,7 @@ func readCDNOW(r io.Reader) (map[key]*facts.Customer, int, error) {
 			c = &facts.Customer{CustomerID: fs[0], Currency: "USD"}
 			custs[k] = c
 		}
-		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: fmt.Sprintf("%09d", line), Day: orders.DayOf(t), Amount: amt})
+		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: fmt.Sprintf("%09d", line), Day: value.DayOf(t), Amount: amt})
 	}
 	return custs, skipped, sc.Err()
 }
@@ -227,7 +228,7 @@ func readOrders(r io.Reader) (map[key]*facts.Customer, int, error) {
 				break
 			}
 		}
-		amt, aerr := orders.ParseMoney(get("amount"))
+		amt, aerr := value.ParseMoney(get("amount"))
 		if terr != nil || aerr != nil || get("customer_id") == "" || !isCurrency(get("currency")) {
 			skipped++
 			continue
@@ -238,7 +239,7 @@ func readOrders(r io.Reader) (map[key]*facts.Customer, int, error) {
 			c = &facts.Customer{CustomerID: k.customer, Currency: k.currency}
 			custs[k] = c
 		}
-		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: get("order_id"), Day: orders.DayOf(t), Amount: amt})
+		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: get("order_id"), Day: value.DayOf(t), Amount: amt})
 	}
 	return custs, skipped, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // IsSource reports whether path is a bq:// address.
@@ -149,7 +150,7 @@ func CheckColumns(ctx context.Context, cfg bigquery.Config, input, src string) e
 }
 
 // MaxOrderDay is the latest ordered_at of a bq:// orders input (for the default --as_of).
-func MaxOrderDay(ctx context.Context, cfg bigquery.Config, src string) (orders.Day, bool, error) {
+func MaxOrderDay(ctx context.Context, cfg bigquery.Config, src string) (value.Day, bool, error) {
 	s, err := bigquery.ParseSource(src)
 	if err != nil {
 		return 0, false, err
@@ -168,12 +169,12 @@ func MaxOrderDay(ctx context.Context, cfg bigquery.Config, src string) (orders.D
 	}
 	defer c.Close()
 	q := "bq://" + s.Project + "?query=" + url.QueryEscape("SELECT MAX(ordered_at) AS ordered_at FROM "+from)
-	var max orders.Day
+	var max value.Day
 	found := false
 	err = c.ReadRows(ctx, q, []string{"ordered_at"}, nil, func(row []string) error {
 		if len(row) > 0 {
 			if t, ok := orders.ParseTime(row[0]); ok {
-				max, found = orders.DayOf(t), true
+				max, found = value.DayOf(t), true
 			}
 		}
 		return nil
@@ -182,7 +183,7 @@ func MaxOrderDay(ctx context.Context, cfg bigquery.Config, src string) (orders.D
 }
 
 // WriteTables loads every table found under outDir into the dataset.
-func WriteTables(ctx context.Context, cfg bigquery.Config, outDir string, runDate orders.Day, applySQL bool) (map[string]int64, error) {
+func WriteTables(ctx context.Context, cfg bigquery.Config, outDir string, runDate value.Day, applySQL bool) (map[string]int64, error) {
 	c, err := bigquery.NewClient(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Namespace of every Beam counter the pipeline reports.
@@ -164,7 +165,7 @@ func (f *readFn) Teardown() {
 }
 
 func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
-	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: orders.Day(f.AsOf), WithKeys: f.WithKeys}
+	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: value.Day(f.AsOf), WithKeys: f.WithKeys}
 	if f.bq != nil {
 		ro.External = f.bq
 	}
@@ -533,7 +534,7 @@ func (f *syncFn) ProcessElement(ctx context.Context, key string, vals func(*[]by
 }
 
 func (f *syncFn) sync(ctx context.Context, t *audiences.Target, members []audience.Member) (tables.SyncLog, error) {
-	run, _ := orders.ParseDay(f.RunDate)
+	run, _ := value.ParseDay(f.RunDate)
 	fail := func(err error) (tables.SyncLog, error) {
 		return tables.SyncLog{RunDate: int32(run), Audience: t.Audience, Platform: t.Platform, Mode: string(t.Mode),
 			DryRun: f.DryRun, Members: int64(len(members)), Status: "failed", Error: err.Error()}, err
@@ -605,7 +606,7 @@ func (f *centroidsFn) ProcessElement(ctx context.Context, _ int, vals func(*[]by
 		for len(sz) < len(km.Centroids) {
 			sz = append(sz, 0)
 		}
-		rows = append(rows, km.CentroidRows(orders.Day(f.AsOf), cur, sz)...)
+		rows = append(rows, km.CentroidRows(value.Day(f.AsOf), cur, sz)...)
 	}
 	return writeTable(ctx, f.Output, "kmeans_centroids", 0, rows)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
@@ -69,7 +70,7 @@ func TestNightlyGraphOnHandShop(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	asOf := orders.DayFromDate(2024, time.April, 1)
+	asOf := value.DayFromDate(2024, time.April, 1)
 	mc := metrics.Config{AsOf: asOf, ActivityWindowDays: 60}
 	mc.Defaults()
 	km := kmeans.Defaults()

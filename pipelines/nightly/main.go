@@ -45,6 +45,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/report"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 var (
@@ -275,7 +276,7 @@ type job struct {
 	loadBQ  bool // load the tables into BigQuery after the run
 	cfg     *config.Config
 	opts    graph.Options
-	asOf    orders.Day
+	asOf    value.Day
 	output  string
 	started time.Time
 }
@@ -375,13 +376,13 @@ func prepare(ctx context.Context) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	var asOf orders.Day
+	var asOf value.Day
 	if *asOfFlag != "" {
-		if asOf, err = orders.ParseDay(*asOfFlag); err != nil {
+		if asOf, err = value.ParseDay(*asOfFlag); err != nil {
 			return nil, fmt.Errorf("--as_of: %w", err)
 		}
 	} else {
-		var last orders.Day
+		var last value.Day
 		found := false
 		for _, s := range sources {
 			if s.Input != orders.InputOrders {
@@ -389,7 +390,7 @@ func prepare(ctx context.Context) (*job, error) {
 			}
 			maxDay := orders.MaxDay
 			if bqio.IsSource(s.Path) {
-				maxDay = func(ctx context.Context, p string) (orders.Day, bool, error) {
+				maxDay = func(ctx context.Context, p string) (value.Day, bool, error) {
 					return bqio.MaxOrderDay(ctx, cfg.BigQuery, p)
 				}
 			}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // fakeBigQuery answers just enough of the REST API to observe what the sink sends in
@@ -89,7 +89,7 @@ func TestPartitionModeLoadJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	day := orders.DayFromDate(2026, 3, 1)
+	day := value.DayFromDate(2026, 3, 1)
 	tb, _ := tables.ByName("churn_list")
 	rows := []tables.ChurnList{{RunDate: int32(day), Period: "2026-02", CustomerID: "c1", Currency: "RUB", LastOrderDate: int32(day) - 40, Orders: 2, Revenue: 99.9999}}
 	n, err := WriteTable(t.Context(), c, tb, day, rows)

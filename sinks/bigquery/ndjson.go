@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // appendRow appends one row as a newline-delimited JSON object. NDJSON is the load format
@@ -41,7 +41,7 @@ func (c *column) appendValue(b []byte, f reflect.Value) []byte {
 	switch {
 	case c.date:
 		b = append(b, '"')
-		b = append(b, orders.Day(f.Int()).String()...)
+		b = append(b, value.Day(f.Int()).String()...)
 		return append(b, '"')
 	case c.typ == "TIMESTAMP":
 		t := f.Interface().(time.Time).UTC()

@@ -10,8 +10,8 @@ import (
 	bq "cloud.google.com/go/bigquery"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 type sampleRow struct {
@@ -113,9 +113,9 @@ func TestAppendRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := 0.30000000000000004
-	pd := int32(orders.DayFromDate(2024, 2, 29))
+	pd := int32(value.DayFromDate(2024, 2, 29))
 	rows := []sampleRow{
-		{RunDate: int32(orders.DayFromDate(2026, 3, 1)), Name: "a\"b\\c\nd\te\x01 Ё \xff", N: -42, Small: 7, X: 123456789.1234, P: &p, B: true,
+		{RunDate: int32(value.DayFromDate(2026, 3, 1)), Name: "a\"b\\c\nd\te\x01 Ё \xff", N: -42, Small: 7, X: 123456789.1234, P: &p, B: true,
 			At: time.Date(2026, 3, 1, 5, 6, 7, 891_000_000, time.FixedZone("MSK", 3*3600)), PD: &pd},
 		{Name: "", X: math.NaN()},
 		{X: math.Inf(-1)},
@@ -135,7 +135,7 @@ func TestAppendRow(t *testing.T) {
 }
 
 func TestPartitionDecorator(t *testing.T) {
-	if got := PartitionDecorator("customer_metrics", orders.DayFromDate(2026, 3, 1)); got != "customer_metrics$20260301" {
+	if got := PartitionDecorator("customer_metrics", value.DayFromDate(2026, 3, 1)); got != "customer_metrics$20260301" {
 		t.Errorf("got %s", got)
 	}
 }

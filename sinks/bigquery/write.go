@@ -16,8 +16,8 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // WriteTable replaces the rows of runDate in table with rows, creating the dataset and the
@@ -27,7 +27,7 @@ import (
 // It is one load job per call (NDJSON streamed to the job, never row-by-row inserts):
 // load jobs are free, atomic per table, have no streaming buffer that would block a later
 // DELETE, and the emulator runs them the same way BigQuery does.
-func WriteTable[T any](ctx context.Context, c *Client, table tables.Table, runDate orders.Day, rows []T) (int64, error) {
+func WriteTable[T any](ctx context.Context, c *Client, table tables.Table, runDate value.Day, rows []T) (int64, error) {
 	want := reflect.TypeOf(table.Row)
 	if got := reflect.TypeOf((*T)(nil)).Elem(); got != want {
 		return 0, fmt.Errorf("bigquery: table %s holds %s rows, not %s", table.Name, want, got)
@@ -39,7 +39,7 @@ func WriteTable[T any](ctx context.Context, c *Client, table tables.Table, runDa
 // (outDir/<table>/part-*.parquet, tables from tables.All) for runDate and returns rows
 // written per table. A table without a directory is skipped (this run did not produce
 // it); a directory with no rows empties that day's partition.
-func WriteOutputDir(ctx context.Context, cfg Config, outDir string, runDate orders.Day) (map[string]int64, error) {
+func WriteOutputDir(ctx context.Context, cfg Config, outDir string, runDate value.Day) (map[string]int64, error) {
 	c, err := NewClient(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func WriteOutputDir(ctx context.Context, cfg Config, outDir string, runDate orde
 }
 
 // WriteOutputDir is the function of the same name on an open client.
-func (c *Client) WriteOutputDir(ctx context.Context, outDir string, runDate orders.Day) (map[string]int64, error) {
+func (c *Client) WriteOutputDir(ctx context.Context, outDir string, runDate value.Day) (map[string]int64, error) {
 	written := map[string]int64{}
 	for _, t := range tables.All {
 		n, found, err := c.WriteOutputTable(ctx, outDir, t.Name, runDate)
@@ -65,7 +65,7 @@ func (c *Client) WriteOutputDir(ctx context.Context, outDir string, runDate orde
 
 // WriteOutputTable loads one table of the Parquet output directory (for a Beam DoFn that
 // gets one table name per element). found is false when outDir has no directory for it.
-func (c *Client) WriteOutputTable(ctx context.Context, outDir, table string, runDate orders.Day) (n int64, found bool, err error) {
+func (c *Client) WriteOutputTable(ctx context.Context, outDir, table string, runDate value.Day) (n int64, found bool, err error) {
 	t, ok := tables.ByName(table)
 	if !ok {
 		return 0, false, fmt.Errorf("bigquery: unknown table %q (see transforms/tables.All)", table)
@@ -116,14 +116,14 @@ func readParquetFiles(ctx context.Context, files []string, typ reflect.Type) (re
 	return out, nil
 }
 
-func (c *Client) writeRows(ctx context.Context, table tables.Table, runDate orders.Day, rows reflect.Value) (int64, error) {
+func (c *Client) writeRows(ctx context.Context, table tables.Table, runDate value.Day, rows reflect.Value) (int64, error) {
 	rt, err := parseRowType(reflect.TypeOf(table.Row))
 	if err != nil {
 		return 0, err
 	}
 	n := rows.Len()
 	for i := 0; i < n; i++ {
-		if d := orders.Day(rows.Index(i).FieldByIndex(rt.runDateIdx).Int()); d != runDate {
+		if d := value.Day(rows.Index(i).FieldByIndex(rt.runDateIdx).Int()); d != runDate {
 			return 0, fmt.Errorf("bigquery: table %s row %d: run_date %s differs from the run date %s; a load replaces exactly one day", table.Name, i, d, runDate)
 		}
 	}
@@ -152,7 +152,7 @@ func (c *Client) writeRows(ctx context.Context, table tables.Table, runDate orde
 }
 
 // PartitionDecorator names the day partition of a run_date-partitioned table.
-func PartitionDecorator(table string, d orders.Day) string {
+func PartitionDecorator(table string, d value.Day) string {
 	return table + "$" + d.Time().Format("20060102")
 }
 
@@ -210,7 +210,7 @@ func waitJob(ctx context.Context, job *bq.Job) error {
 }
 
 // deleteDay removes the rows of one run date (delete mode, or a table with no rows today).
-func (c *Client) deleteDay(ctx context.Context, table string, d orders.Day) error {
+func (c *Client) deleteDay(ctx context.Context, table string, d value.Day) error {
 	q := c.bq.Query(fmt.Sprintf("DELETE FROM `%s.%s.%s` WHERE run_date = @run_date", c.cfg.Project, c.cfg.Dataset, table))
 	t := d.Time()
 	q.Parameters = []bq.QueryParameter{{Name: "run_date", Value: civil.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}}}

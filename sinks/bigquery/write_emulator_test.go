@@ -16,13 +16,13 @@ import (
 
 	bqsink "github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/sinks/bigquery/bqtest"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 var (
-	d1 = orders.DayFromDate(2026, 3, 1)
-	d2 = orders.DayFromDate(2026, 3, 2)
+	d1 = value.DayFromDate(2026, 3, 1)
+	d2 = value.DayFromDate(2026, 3, 2)
 )
 
 func writeParquet[T any](t *testing.T, dir, table string, rows []T) {
@@ -201,7 +201,7 @@ func TestEnsureTableCreates(t *testing.T) {
 	}
 }
 
-func churnRows(day orders.Day, ids ...string) []tables.ChurnList {
+func churnRows(day value.Day, ids ...string) []tables.ChurnList {
 	var out []tables.ChurnList
 	for _, id := range ids {
 		out = append(out, tables.ChurnList{RunDate: int32(day), Period: "2026-02", CustomerID: id, Currency: "RUB", LastOrderDate: int32(day) - 30, Orders: 1, Revenue: 1})
@@ -215,7 +215,7 @@ func TestRerunReplacesDay(t *testing.T) {
 	c, ctx := bqtest.Client(t)
 	tb, _ := tables.ByName("churn_list")
 	steps := []struct {
-		day orders.Day
+		day value.Day
 		ids []string
 	}{
 		{d1, []string{"a", "b"}},

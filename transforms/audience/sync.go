@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Sync statuses written to tables.SyncLog.Status. A successful send records the platform's
@@ -117,7 +117,7 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 		return log, err
 	}
 
-	day, err := orders.ParseDay(job.RunDate)
+	day, err := value.ParseDay(job.RunDate)
 	if err != nil {
 		return finish(StatusFailed, fmt.Errorf("%s: run date: %v", where, err))
 	}

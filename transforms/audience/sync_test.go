@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/audience"
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 const aud = "loyal"
@@ -155,7 +155,7 @@ func TestTransientFailuresConverge(t *testing.T) {
 		for id := range today {
 			ids = append(ids, id)
 		}
-		date := orders.Day(20400 + night).String()
+		date := value.Day(20400 + night).String()
 		var err error
 		for attempt := 0; attempt < 30; attempt++ {
 			if _, err = audience.Sync(context.Background(), d, s, job(date, members(ids...)), audience.Options{}); err == nil {

@@ -8,7 +8,7 @@ import (
 	"sort"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Cell is every calibration customer with the same (x, t_x, T): the BG/NBD likelihood, the
@@ -36,8 +36,8 @@ type RepeatCell struct {
 // number of cells is the same in either unit. Repeat cells are one per distinct (x, m).
 type Aggregate struct {
 	Unit           TimeUnit
-	CalibrationEnd orders.Day
-	HoldoutEnd     orders.Day // 0: no holdout window
+	CalibrationEnd value.Day
+	HoldoutEnd     value.Day // 0: no holdout window
 	// SampleRate < 1 keeps only the customers whose id hashes below it (see
 	// Config.FitSampleRate); 0 or 1 keeps everyone.
 	SampleRate float64
@@ -235,8 +235,8 @@ func (a *Aggregate) UnmarshalBinary(b []byte) error {
 	}
 	*a = Aggregate{Unit: TimeUnit(r.b[:n])}
 	r.b = r.b[n:]
-	a.CalibrationEnd = orders.Day(r.varint())
-	a.HoldoutEnd = orders.Day(r.varint())
+	a.CalibrationEnd = value.Day(r.varint())
+	a.HoldoutEnd = value.Day(r.varint())
 	a.SampleRate = r.float()
 	n = r.uvarint()
 	if n > uint64(len(r.b))/26 {

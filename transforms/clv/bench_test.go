@@ -6,25 +6,25 @@ import (
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 var benchData struct {
 	once  sync.Once
 	custs []*facts.Customer
 	spec  Spec
-	asOf  orders.Day
+	asOf  value.Day
 }
 
 // benchCustomers simulates 200,000 customers over three years of daily orders (day-unit
 // parameters of a typical shop), first purchases spread over the first 900 days.
-func benchCustomers(b *testing.B) ([]*facts.Customer, Spec, orders.Day) {
+func benchCustomers(b *testing.B) ([]*facts.Customer, Spec, value.Day) {
 	benchData.once.Do(func() {
 		sim := newSimulator(1, BGNBD{0.6, 45, 0.9, 4}, GammaGamma{3, 5, 200})
-		d0 := orders.DayFromDate(2022, 1, 1)
+		d0 := value.DayFromDate(2022, 1, 1)
 		asOf := d0 + 3*365
 		for i := 0; i < 200000; i++ {
-			first := d0 + orders.Day(i%900)
+			first := d0 + value.Day(i%900)
 			c := sim.customer(float64(asOf-first)).factsCustomer(fmt.Sprint(i), first)
 			c.Sort()
 			benchData.custs = append(benchData.custs, c)

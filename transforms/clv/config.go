@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Discount periods for Config.DiscountPeriod.
@@ -114,15 +114,15 @@ func (c Config) Validate(path string) error {
 	if !(c.FitSampleRate > 0 && c.FitSampleRate <= 1) {
 		return fmt.Errorf("%s.fit_sample_rate: %v is out of range (want 0 < rate <= 1, e.g. 0.1 to fit on a tenth of the customers)", path, c.FitSampleRate)
 	}
-	var cal, hold orders.Day
+	var cal, hold value.Day
 	var err error
 	if c.CalibrationEnd != "" {
-		if cal, err = orders.ParseDay(c.CalibrationEnd); err != nil {
+		if cal, err = value.ParseDay(c.CalibrationEnd); err != nil {
 			return fmt.Errorf("%s.calibration_end: %v", path, err)
 		}
 	}
 	if c.HoldoutEnd != "" {
-		if hold, err = orders.ParseDay(c.HoldoutEnd); err != nil {
+		if hold, err = value.ParseDay(c.HoldoutEnd); err != nil {
 			return fmt.Errorf("%s.holdout_end: %v", path, err)
 		}
 		if c.CalibrationEnd == "" {
@@ -139,9 +139,9 @@ func (c Config) Validate(path string) error {
 // fields only, so it serialises with the DoFn).
 type Spec struct {
 	Unit           TimeUnit
-	CalibrationEnd orders.Day
+	CalibrationEnd value.Day
 	// HoldoutEnd is 0 when there is no holdout window.
-	HoldoutEnd      orders.Day
+	HoldoutEnd      value.Day
 	HorizonDays     float64
 	Margin          float64
 	MonthlyDiscount float64 // discount rate per month (converted from a yearly rate)
@@ -155,7 +155,7 @@ func (s Spec) HasHoldout() bool { return s.HoldoutEnd > s.CalibrationEnd }
 // Resolve validates the config and fixes its dates against the run's as-of date: the
 // calibration end defaults to asOf, and neither it nor the holdout end may lie after asOf
 // (the data would silently stop short of them).
-func (c Config) Resolve(path string, asOf orders.Day) (Spec, error) {
+func (c Config) Resolve(path string, asOf value.Day) (Spec, error) {
 	if err := c.Validate(path); err != nil {
 		return Spec{}, err
 	}
@@ -163,13 +163,13 @@ func (c Config) Resolve(path string, asOf orders.Day) (Spec, error) {
 	unit, _ := ParseTimeUnit(c.TimeUnit)
 	s := Spec{Unit: unit, CalibrationEnd: asOf, HorizonDays: c.HorizonDays, Margin: c.Margin, Starts: c.Starts, FitSampleRate: c.FitSampleRate}
 	if c.CalibrationEnd != "" {
-		s.CalibrationEnd, _ = orders.ParseDay(c.CalibrationEnd)
+		s.CalibrationEnd, _ = value.ParseDay(c.CalibrationEnd)
 		if s.CalibrationEnd > asOf {
 			return Spec{}, fmt.Errorf("%s.calibration_end: %s is after the run's as-of date %s", path, c.CalibrationEnd, asOf)
 		}
 	}
 	if c.HoldoutEnd != "" {
-		s.HoldoutEnd, _ = orders.ParseDay(c.HoldoutEnd)
+		s.HoldoutEnd, _ = value.ParseDay(c.HoldoutEnd)
 		if s.HoldoutEnd > asOf {
 			return Spec{}, fmt.Errorf("%s.holdout_end: %s is after the run's as-of date %s", path, c.HoldoutEnd, asOf)
 		}

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/audiencesync/audiencesync/transforms/value"
 	"gonum.org/v1/gonum/mat"
-
-	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
 // logSE returns the asymptotic standard errors of the ln-parameters at lp: the square root
@@ -123,7 +122,7 @@ func TestFitFromOrdersWithHoldout(t *testing.T) {
 	bg := BGNBD{0.6, 40, 0.9, 4}
 	gg := GammaGamma{3, 5, 200}
 	sim := newSimulator(7, bg, gg)
-	d0 := orders.DayFromDate(2023, 1, 1)
+	d0 := value.DayFromDate(2023, 1, 1)
 	calEnd := d0 + 365
 	holdEnd := calEnd + 180
 	spec, err := Config{TimeUnit: "days", CalibrationEnd: calEnd.String(), HoldoutEnd: holdEnd.String(), HorizonDays: 180}.Resolve("clv", holdEnd)
@@ -133,7 +132,7 @@ func TestFitFromOrdersWithHoldout(t *testing.T) {
 	agg := NewAggregate(spec)
 	const n = 10000
 	for i := 0; i < n; i++ {
-		first := d0 + orders.Day(i%300)
+		first := d0 + value.Day(i%300)
 		sc := sim.customer(float64(holdEnd - first))
 		agg.AddCustomer(sc.factsCustomer(fmt.Sprint(i), first))
 	}

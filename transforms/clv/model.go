@@ -6,8 +6,8 @@ import (
 	"math"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Model is the fitted BG/NBD and (when it could be fitted) Gamma-Gamma model of one
@@ -118,7 +118,7 @@ func (m *Model) Predict(s Stats) Prediction {
 // PredictCustomer computes c's statistics as of asOf (normally the run's as-of date: the
 // parameters come from the calibration period, the customer's history is the newest) and
 // predicts. ok is false when c had no purchase by asOf.
-func (m *Model) PredictCustomer(c *facts.Customer, asOf orders.Day) (Prediction, bool) {
+func (m *Model) PredictCustomer(c *facts.Customer, asOf value.Day) (Prediction, bool) {
 	s, ok := StatsOf(c, asOf, m.Spec.Unit)
 	if !ok {
 		return Prediction{}, false
@@ -148,7 +148,7 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Rows returns the clv_model table rows of this model for one currency: bgnbd, and
 // gamma_gamma when it was fitted.
-func (m *Model) Rows(runDate orders.Day, currency string) []tables.CLVModel {
+func (m *Model) Rows(runDate value.Day, currency string) []tables.CLVModel {
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	rows := []tables.CLVModel{{
 		RunDate: int32(runDate), Currency: currency, Model: "bgnbd", Params: js(m.BGNBD),

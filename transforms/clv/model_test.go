@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // CLV with a monthly discount over a 3-month horizon, recomputed from expected purchases
@@ -57,7 +57,7 @@ func TestPredictCLVDiscounted(t *testing.T) {
 }
 
 func TestPredictApply(t *testing.T) {
-	d0 := orders.DayFromDate(2024, 1, 1)
+	d0 := value.DayFromDate(2024, 1, 1)
 	c := &facts.Customer{CustomerID: "c", Purchases: []facts.Purchase{{OrderID: "1", Day: d0, Amount: 100000}}}
 	m := &Model{Spec: Spec{Unit: Weeks, HorizonDays: 365, Margin: 1}, BGNBD: BGNBD{0.243, 4.414, 0.793, 2.426}}
 	if _, ok := m.PredictCustomer(c, d0-1); ok {
@@ -101,8 +101,8 @@ func TestCDNOW(t *testing.T) {
 		if len(f) != 5 {
 			continue
 		}
-		day, err := orders.ParseDay(f[2][:4] + "-" + f[2][4:6] + "-" + f[2][6:])
-		amt, err2 := orders.ParseMoney(f[4])
+		day, err := value.ParseDay(f[2][:4] + "-" + f[2][4:6] + "-" + f[2][6:])
+		amt, err2 := value.ParseMoney(f[4])
 		if err != nil || err2 != nil {
 			t.Fatalf("line %d: %v %v", i+1, err, err2)
 		}
@@ -113,7 +113,7 @@ func TestCDNOW(t *testing.T) {
 		}
 		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: string(rune(i)), Day: day, Amount: amt})
 	}
-	spec, err := Config{CalibrationEnd: "1997-09-30"}.Resolve("clv", orders.DayFromDate(1998, 6, 30))
+	spec, err := Config{CalibrationEnd: "1997-09-30"}.Resolve("clv", value.DayFromDate(1998, 6, 30))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // simulator draws customers from the BG/NBD and Gamma-Gamma generative stories, written
@@ -80,13 +80,13 @@ func (c simCustomer) stats(T float64) Stats {
 
 // factsCustomer turns a simulated customer whose time unit is days into dated orders,
 // first purchase on day first.
-func (c simCustomer) factsCustomer(id string, first orders.Day) *facts.Customer {
+func (c simCustomer) factsCustomer(id string, first value.Day) *facts.Customer {
 	fc := &facts.Customer{CustomerID: id, Currency: "EUR"}
 	for i, t := range c.times {
 		fc.Purchases = append(fc.Purchases, facts.Purchase{
 			OrderID: fmt.Sprintf("%s-%04d", id, i),
-			Day:     first + orders.Day(math.Floor(t)),
-			Amount:  orders.MoneyFromFloat(c.amounts[i]),
+			Day:     first + value.Day(math.Floor(t)),
+			Amount:  value.MoneyFromFloat(c.amounts[i]),
 		})
 	}
 	return fc

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // TimeUnit is the unit of x's time axis: recency, T and the horizon are measured in it, and
@@ -46,7 +46,7 @@ type Stats struct {
 // StatsOf computes the statistics of c from its purchases on or before end (the calibration
 // end, inclusive). ok is false when the customer had no purchase by then: such a customer
 // is not part of the model's population at that date.
-func StatsOf(c *facts.Customer, end orders.Day, unit TimeUnit) (s Stats, ok bool) {
+func StatsOf(c *facts.Customer, end value.Day, unit TimeUnit) (s Stats, ok bool) {
 	ps := c.Purchases
 	if len(ps) == 0 || ps[0].Day > end {
 		return Stats{}, false
@@ -54,7 +54,7 @@ func StatsOf(c *facts.Customer, end orders.Day, unit TimeUnit) (s Stats, ok bool
 	first := ps[0].Day
 	last := first
 	days := 1
-	var repeat orders.Money // exact fixed-point sum of the repeat days' amounts
+	var repeat value.Money // exact fixed-point sum of the repeat days' amounts
 	for _, p := range ps[1:] {
 		if p.Day > end {
 			break
@@ -81,9 +81,9 @@ func StatsOf(c *facts.Customer, end orders.Day, unit TimeUnit) (s Stats, ok bool
 
 // HoldoutPurchases counts c's distinct purchase days in (from, to]: the "actual" side of
 // the holdout comparison, counted the same way as the calibration frequency.
-func HoldoutPurchases(c *facts.Customer, from, to orders.Day) int64 {
+func HoldoutPurchases(c *facts.Customer, from, to value.Day) int64 {
 	var n int64
-	var last orders.Day
+	var last value.Day
 	seen := false
 	for _, p := range c.Purchases {
 		if p.Day <= from {

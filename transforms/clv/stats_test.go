@@ -10,14 +10,14 @@ import (
 	"gonum.org/v1/gonum/floats/scalar"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
-func cust(id string, first orders.Day, buys ...[2]float64) *facts.Customer {
+func cust(id string, first value.Day, buys ...[2]float64) *facts.Customer {
 	c := &facts.Customer{CustomerID: id, Currency: "EUR"}
 	for i, b := range buys {
 		c.Purchases = append(c.Purchases, facts.Purchase{
-			OrderID: id + string(rune('a'+i)), Day: first + orders.Day(b[0]), Amount: orders.MoneyFromFloat(b[1]),
+			OrderID: id + string(rune('a'+i)), Day: first + value.Day(b[0]), Amount: value.MoneyFromFloat(b[1]),
 		})
 	}
 	c.Sort()
@@ -30,7 +30,7 @@ func cust(id string, first orders.Day, buys ...[2]float64) *facts.Customer {
 //	x = 3 distinct days − 1 = 2; t_x = 10 days; T = 14 days;
 //	m = (20 + 30 + 40) / 2 = 45 (first day excluded, same-day orders summed).
 func TestStatsOfByHand(t *testing.T) {
-	d0 := orders.DayFromDate(2024, 1, 1)
+	d0 := value.DayFromDate(2024, 1, 1)
 	c := cust("c1", d0, [2]float64{0, 10}, [2]float64{0, 5}, [2]float64{3, 20}, [2]float64{3, 30}, [2]float64{10, 40}, [2]float64{20, 7})
 	end := d0 + 14
 	s, ok := StatsOf(c, end, Days)
@@ -63,7 +63,7 @@ func TestStatsOfByHand(t *testing.T) {
 }
 
 func TestAggregateMergeAndEncoding(t *testing.T) {
-	d0 := orders.DayFromDate(2024, 1, 1)
+	d0 := value.DayFromDate(2024, 1, 1)
 	spec := Spec{Unit: Weeks, CalibrationEnd: d0 + 30, HoldoutEnd: d0 + 60}
 	cs := []*facts.Customer{
 		cust("a", d0, [2]float64{0, 10}, [2]float64{7, 20}, [2]float64{40, 5}),
@@ -147,7 +147,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%+v: got %v, want %q", c.cfg, err, c.want)
 		}
 	}
-	asOf := orders.DayFromDate(2024, 7, 1)
+	asOf := value.DayFromDate(2024, 7, 1)
 	s, err := Config{DiscountRate: 0.1}.Resolve("clv", asOf)
 	if err != nil || s.CalibrationEnd != asOf || s.Unit != Weeks || s.HorizonDays != 365 || s.Margin != 1 || s.Starts != 5 {
 		t.Errorf("resolved defaults: %+v %v", s, err)
@@ -165,7 +165,7 @@ func TestConfigValidate(t *testing.T) {
 // sd for 20,000 ids: sqrt(20000·0.25·0.75) ≈ 61, so ±300 is ~5 sd), the same ones every
 // time, and aggregates with different rates do not merge.
 func TestAggregateSample(t *testing.T) {
-	d0 := orders.DayFromDate(2024, 1, 1)
+	d0 := value.DayFromDate(2024, 1, 1)
 	spec := Spec{Unit: Weeks, CalibrationEnd: d0 + 30, FitSampleRate: 0.25}
 	a, b := NewAggregate(spec), NewAggregate(spec)
 	var in int

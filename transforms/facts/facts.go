@@ -10,14 +10,14 @@ package facts
 import (
 	"sort"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Purchase is one counted order (status completed or partially_refunded).
 type Purchase struct {
 	OrderID string
-	Day     orders.Day
-	Amount  orders.Money
+	Day     value.Day
+	Amount  value.Money
 	Channel string
 }
 
@@ -27,14 +27,14 @@ type Purchase struct {
 // category (k-means shares).
 type LineItem struct {
 	OrderID string
-	Day     orders.Day
+	Day     value.Day
 	// ProductID and Quantity are left empty by the nightly pipeline: the reader validates
 	// them, but no consumer uses them, so they are not carried past the line join (this
 	// keeps the shuffled line batches small). Do not rely on them without changing that.
 	ProductID string
 	Category  string
 	Quantity  int64
-	Amount    orders.Money
+	Amount    value.Money
 }
 
 // Customer is everything known about one customer in one currency.
@@ -51,7 +51,7 @@ type Customer struct {
 	HasRecord        bool
 	Country          string
 	MarketingConsent bool
-	CreatedAt        orders.Day
+	CreatedAt        value.Day
 }
 
 // Sort puts Purchases and Lines in their canonical order. Builders call it once after
@@ -83,14 +83,14 @@ func (c *Customer) Sort() {
 func (c *Customer) Orders() int { return len(c.Purchases) }
 
 // FirstDay is the day of the first counted order; call only when Orders() > 0.
-func (c *Customer) FirstDay() orders.Day { return c.Purchases[0].Day }
+func (c *Customer) FirstDay() value.Day { return c.Purchases[0].Day }
 
 // LastDay is the day of the last counted order; call only when Orders() > 0.
-func (c *Customer) LastDay() orders.Day { return c.Purchases[len(c.Purchases)-1].Day }
+func (c *Customer) LastDay() value.Day { return c.Purchases[len(c.Purchases)-1].Day }
 
 // Revenue is the sum of counted order amounts.
-func (c *Customer) Revenue() orders.Money {
-	var s orders.Money
+func (c *Customer) Revenue() value.Money {
+	var s value.Money
 	for _, p := range c.Purchases {
 		s += p.Amount
 	}
@@ -106,7 +106,7 @@ func (c *Customer) AcquisitionChannel() string {
 }
 
 // Window returns the purchases with from <= Day < to, as a sub-slice (no copy).
-func (c *Customer) Window(from, to orders.Day) []Purchase {
+func (c *Customer) Window(from, to value.Day) []Purchase {
 	lo := sort.Search(len(c.Purchases), func(i int) bool { return c.Purchases[i].Day >= from })
 	hi := sort.Search(len(c.Purchases), func(i int) bool { return c.Purchases[i].Day >= to })
 	return c.Purchases[lo:hi]

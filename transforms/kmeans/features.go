@@ -5,15 +5,15 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Featurizer turns one customer into a feature vector. Build one per run (it holds the as-of
 // date and look-back window) and reuse it; Extract does not allocate when dst has capacity.
 type Featurizer struct {
-	asOf  orders.Day
-	from  orders.Day // first day of the look-back window
+	asOf  value.Day
+	from  value.Day // first day of the look-back window
 	names []string
 	cats  map[string]int // category -> index into the share features
 	first int            // index of the first share feature
@@ -21,10 +21,10 @@ type Featurizer struct {
 
 // NewFeaturizer prepares feature extraction as of asOf with the RFM look-back window
 // (lookbackDays; 0 = all history), the same window rfm.Measure used.
-func NewFeaturizer(cfg Config, asOf orders.Day, lookbackDays int) *Featurizer {
+func NewFeaturizer(cfg Config, asOf value.Day, lookbackDays int) *Featurizer {
 	f := &Featurizer{asOf: asOf, from: math.MinInt32, names: cfg.FeatureNames(), cats: map[string]int{}, first: -1}
 	if lookbackDays > 0 {
-		f.from = asOf - orders.Day(lookbackDays) + 1
+		f.from = asOf - value.Day(lookbackDays) + 1
 	}
 	for i, n := range f.names {
 		if cat, ok := strings.CutPrefix(n, SharePrefix); ok {
@@ -51,7 +51,7 @@ func (f *Featurizer) Extract(dst []float64, c *facts.Customer, v rfm.Values) []f
 	dst = dst[:0]
 	money := v.Monetary.Float()
 	dst = append(dst, log1p0(float64(v.RecencyDays)), log1p0(float64(v.Frequency)), log1p0(money))
-	var lineTotal orders.Money
+	var lineTotal value.Money
 	for _, n := range f.names[3:] {
 		switch {
 		case n == FeatureAOV:

@@ -10,8 +10,8 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Model is a trained clustering. All fields are exported so that a runner can serialise it
@@ -76,7 +76,7 @@ func (m *Model) Original(k int) []float64 {
 
 // CentroidRows builds the kmeans_centroids rows. sizes[k] is the number of customers the
 // pipeline assigned to cluster k (all customers, not the sample).
-func (m *Model) CentroidRows(runDate orders.Day, currency string, sizes []int64) []tables.KMeansCentroid {
+func (m *Model) CentroidRows(runDate value.Day, currency string, sizes []int64) []tables.KMeansCentroid {
 	rows := make([]tables.KMeansCentroid, m.K())
 	for k := range rows {
 		o := m.Original(k)

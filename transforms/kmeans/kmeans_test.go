@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Three well-separated groups in original units (recency days, orders, revenue).
@@ -93,7 +93,7 @@ func TestTrainRecoversBlobs(t *testing.T) {
 				t.Errorf("Assign(centre %d) = %d", c, got)
 			}
 		}
-		rows := m.CentroidRows(orders.DayFromDate(2025, 1, 1), "EUR", []int64{200, 200, 200})
+		rows := m.CentroidRows(value.DayFromDate(2025, 1, 1), "EUR", []int64{200, 200, 200})
 		if rows[0].ClusterName != "loyal" || rows[0].Size != 200 || math.Abs(rows[0].Frequency-20) > 0.5 || rows[0].Features == "" {
 			t.Errorf("CentroidRows[0] = %+v", rows[0])
 		}
@@ -144,21 +144,21 @@ func TestSampleIsBottomK(t *testing.T) {
 }
 
 func TestExtract(t *testing.T) {
-	asOf := orders.DayFromDate(2025, 6, 30)
+	asOf := value.DayFromDate(2025, 6, 30)
 	cfg := Defaults()
 	cfg.ExtraFeatures = []string{"aov", "tenure_days", "share:mattress", "share:pillow"}
 	c := &facts.Customer{
 		CustomerID: "c1",
 		Purchases: []facts.Purchase{
-			{OrderID: "o1", Day: asOf - 500, Amount: 1000 * orders.MoneyScale}, // outside the window
-			{OrderID: "o2", Day: asOf - 9, Amount: 300 * orders.MoneyScale},
-			{OrderID: "o3", Day: asOf - 3, Amount: 100 * orders.MoneyScale},
+			{OrderID: "o1", Day: asOf - 500, Amount: 1000 * value.MoneyScale}, // outside the window
+			{OrderID: "o2", Day: asOf - 9, Amount: 300 * value.MoneyScale},
+			{OrderID: "o3", Day: asOf - 3, Amount: 100 * value.MoneyScale},
 		},
 		Lines: []facts.LineItem{
-			{OrderID: "o1", Day: asOf - 500, Category: "mattress", Amount: 1000 * orders.MoneyScale},
-			{OrderID: "o2", Day: asOf - 9, Category: "mattress", Amount: 250 * orders.MoneyScale},
-			{OrderID: "o2", Day: asOf - 9, Category: "sheet", Amount: 50 * orders.MoneyScale},
-			{OrderID: "o3", Day: asOf - 3, Category: "pillow", Amount: 100 * orders.MoneyScale},
+			{OrderID: "o1", Day: asOf - 500, Category: "mattress", Amount: 1000 * value.MoneyScale},
+			{OrderID: "o2", Day: asOf - 9, Category: "mattress", Amount: 250 * value.MoneyScale},
+			{OrderID: "o2", Day: asOf - 9, Category: "sheet", Amount: 50 * value.MoneyScale},
+			{OrderID: "o3", Day: asOf - 3, Category: "pillow", Amount: 100 * value.MoneyScale},
 		},
 	}
 	v, _ := rfm.Measure(c, asOf, 365)

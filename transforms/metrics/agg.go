@@ -6,6 +6,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // AllChannels is the channel value of rows that count every customer.
@@ -14,7 +15,7 @@ const AllChannels = "all"
 // Cell holds one period's counters for one currency and channel.
 type Cell struct {
 	Orders, FirstOrders, RepeatOrders    int64
-	Revenue, RevenueFirst, RevenueRepeat orders.Money
+	Revenue, RevenueFirst, RevenueRepeat value.Money
 	Buyers, NewCustomers, RepeatBuyers   int64
 	ActiveStart, ActiveEnd, Churned      int64
 }
@@ -58,7 +59,7 @@ func (s *Series) at(p int) *Cell {
 // CohortCell is one cohort's activity at one period offset.
 type CohortCell struct {
 	Active, Orders int64
-	Revenue        orders.Money
+	Revenue        value.Money
 }
 
 // Cohort is one first-purchase period's customers.
@@ -89,7 +90,7 @@ type Agg struct {
 // Totals are base-wide counters per currency.
 type Totals struct {
 	Customers, RepeatCustomers, Orders, FirstOrders, RepeatOrders int64
-	Revenue, RevenueFirst, RevenueRepeat                          orders.Money
+	Revenue, RevenueFirst, RevenueRepeat                          value.Money
 }
 
 // NewAgg returns an empty Agg.
@@ -185,7 +186,7 @@ func (a *Agg) Add(c *facts.Customer, cfg Config) {
 	}
 	// Activity: a customer can be active only from their first purchase until W days after
 	// their last one.
-	lastActiveP := cal.Index(ps[len(ps)-1].Day + orders.Day(cfg.ActivityWindowDays))
+	lastActiveP := cal.Index(ps[len(ps)-1].Day + value.Day(cfg.ActivityWindowDays))
 	if lastActiveP > cur {
 		lastActiveP = cur
 	}
@@ -266,8 +267,8 @@ func div(a, b float64) *float64 {
 type SpendKey struct{ Period, Channel, Currency string }
 
 // SpendTable sums spend rows by period, channel and currency.
-func SpendTable(rows []orders.Spend) map[SpendKey]orders.Money {
-	m := map[SpendKey]orders.Money{}
+func SpendTable(rows []orders.Spend) map[SpendKey]value.Money {
+	m := map[SpendKey]value.Money{}
 	for _, r := range rows {
 		if r.Channel != AllChannels { // spend given for "all" is the total already
 			m[SpendKey{r.Period, r.Channel, r.Currency}] += r.Amount
@@ -279,13 +280,13 @@ func SpendTable(rows []orders.Spend) map[SpendKey]orders.Money {
 
 // Finalize turns a merged Agg into period_metrics and cohort_retention rows, sorted.
 // spend may be nil.
-func Finalize(a *Agg, cfg Config, spend map[SpendKey]orders.Money) ([]tables.PeriodMetrics, []tables.CohortRetention) {
+func Finalize(a *Agg, cfg Config, spend map[SpendKey]value.Money) ([]tables.PeriodMetrics, []tables.CohortRetention) {
 	cal := cfg.Calendar
 	cur := cfg.CurrentPeriod()
 	var pm []tables.PeriodMetrics
 	for k, s := range a.Series {
 		var custToDate int64
-		var revToDate orders.Money
+		var revToDate value.Money
 		for p := s.Base; p <= cur; p++ {
 			var c Cell
 			if p-s.Base < len(s.Cells) {
@@ -345,7 +346,7 @@ func Finalize(a *Agg, cfg Config, spend map[SpendKey]orders.Money) ([]tables.Per
 
 	var cr []tables.CohortRetention
 	for k, co := range a.Cohorts {
-		var cum orders.Money
+		var cum value.Money
 		for off := 0; off <= cur-k.Period; off++ {
 			var cc CohortCell
 			if off < len(co.Cells) {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Calendar turns days into periods: calendar months (default) or ISO weeks (Monday to
@@ -44,7 +44,7 @@ func floorDiv(a, b int) int {
 // Index is the period containing day d. Months count from January 1970; weeks from the
 // Monday 1969-12-29 (1970-01-01 was a Thursday, so day d's Monday-based week is
 // floor((d+3)/7)).
-func (c Calendar) Index(d orders.Day) int {
+func (c Calendar) Index(d value.Day) int {
 	if c.Weeks {
 		return floorDiv(int(d)+3, 7)
 	}
@@ -53,17 +53,17 @@ func (c Calendar) Index(d orders.Day) int {
 }
 
 // Start is the first day of period p.
-func (c Calendar) Start(p int) orders.Day {
+func (c Calendar) Start(p int) value.Day {
 	if c.Weeks {
-		return orders.Day(p*7 - 3)
+		return value.Day(p*7 - 3)
 	}
 	y := 1970 + floorDiv(p, 12)
 	m := p - floorDiv(p, 12)*12
-	return orders.DayFromDate(y, time.Month(m+1), 1)
+	return value.DayFromDate(y, time.Month(m+1), 1)
 }
 
 // End is the last day of period p (inclusive).
-func (c Calendar) End(p int) orders.Day { return c.Start(p+1) - 1 }
+func (c Calendar) End(p int) value.Day { return c.Start(p+1) - 1 }
 
 // Label is YYYY-MM for months and the ISO week YYYY-Www for weeks.
 func (c Calendar) Label(p int) string {

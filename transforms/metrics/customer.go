@@ -6,13 +6,13 @@ import (
 	"sort"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Config holds the settings every metric depends on.
 type Config struct {
-	AsOf               orders.Day // exclusive
+	AsOf               value.Day // exclusive
 	Calendar           Calendar
 	ActivityWindowDays int // W; default 365
 	CLVLifetimeDays    int // expected customer lifetime for simple CLV; default 730
@@ -52,10 +52,10 @@ func (c Config) LastCompletePeriod() int {
 }
 
 // ActiveAt reports whether the customer bought in [d-W, d).
-func (c Config) ActiveAt(ps []facts.Purchase, d orders.Day) bool {
+func (c Config) ActiveAt(ps []facts.Purchase, d value.Day) bool {
 	// Index of the first purchase on or after d; the one before it is the last before d.
 	i := sort.Search(len(ps), func(i int) bool { return ps[i].Day >= d })
-	return i > 0 && ps[i-1].Day >= d-orders.Day(c.ActivityWindowDays)
+	return i > 0 && ps[i-1].Day >= d-value.Day(c.ActivityWindowDays)
 }
 
 // periodLen is the average period length in days, for converting tenure and lifetime.

@@ -8,11 +8,12 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
-func day(y int, m time.Month, d int) orders.Day { return orders.DayFromDate(y, m, d) }
+func day(y int, m time.Month, d int) value.Day { return value.DayFromDate(y, m, d) }
 
-func money(f float64) orders.Money { return orders.MoneyFromFloat(f) }
+func money(f float64) value.Money { return value.MoneyFromFloat(f) }
 
 // Worked examples from metrics.md.
 func TestCRRWorkedExamples(t *testing.T) {
@@ -67,7 +68,7 @@ func TestAOVAndLTVWorkedExamples(t *testing.T) {
 //	C (ads): 2024-02-02 80, 2024-02-03 120
 //	D (-):   2023-12-10 400, 2024-02-25 100
 func handShop() ([]*facts.Customer, Config) {
-	p := func(id string, d orders.Day, amt float64, ch string) facts.Purchase {
+	p := func(id string, d value.Day, amt float64, ch string) facts.Purchase {
 		return facts.Purchase{OrderID: id, Day: d, Amount: money(amt), Channel: ch}
 	}
 	cs := []*facts.Customer{
@@ -217,7 +218,7 @@ func TestCustomerRowsAndChurnHandShop(t *testing.T) {
 				t.Errorf("A = %+v", row)
 			}
 		case "B":
-			if row.RecencyDays != 77 || row.Active || row.RepeatAOV != nil || orders.Day(row.LastOrderDate).String() != "2024-01-15" {
+			if row.RecencyDays != 77 || row.Active || row.RepeatAOV != nil || value.Day(row.LastOrderDate).String() != "2024-01-15" {
 				t.Errorf("B = %+v", row)
 			}
 		}

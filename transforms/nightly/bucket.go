@@ -6,6 +6,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // BucketData is one hash bucket of customers, rebuilt from its batches: the per-customer
@@ -111,7 +112,7 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 		type kept struct {
 			c   *facts.Customer
 			oid string
-			day orders.Day
+			day value.Day
 		}
 		byOrder := make(map[string]kept, len(seen))
 		for _, c := range byKey {

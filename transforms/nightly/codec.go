@@ -9,6 +9,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Batches cross the pipeline's shuffles as []byte in a compact varint encoding: one
@@ -184,14 +185,14 @@ func (e *Enc) PutOrder(line int64, o *orders.Order) {
 
 // GetOrder decodes what PutOrder wrote (Status is completed, OrderedAt is unset).
 func (d *Dec) GetOrder() (int64, orders.Order) {
-	return d.Int(), orders.Order{CustomerID: d.Str(), OrderID: d.Str(), Day: orders.Day(d.Int()), Amount: orders.Money(d.Int()),
+	return d.Int(), orders.Order{CustomerID: d.Str(), OrderID: d.Str(), Day: value.Day(d.Int()), Amount: value.Money(d.Int()),
 		Currency: d.Sym(), Channel: d.Sym(), Status: orders.StatusCompleted}
 }
 
 // OrderKey is what the line join needs of an order.
 type OrderKey struct {
 	OrderID, CustomerID, Currency string
-	Day                           orders.Day
+	Day                           value.Day
 	Counted                       bool
 	Line                          int64 // input line, to pick the same row as BuildBucket among duplicates
 }
@@ -209,7 +210,7 @@ func (e *Enc) PutOrderKey(k OrderKey) {
 }
 
 func (d *Dec) GetOrderKey() OrderKey {
-	k := OrderKey{OrderID: d.IDStr(), CustomerID: d.Str(), Currency: d.Sym(), Day: orders.Day(d.Int()), Counted: d.Bool()}
+	k := OrderKey{OrderID: d.IDStr(), CustomerID: d.Str(), Currency: d.Sym(), Day: value.Day(d.Int()), Counted: d.Bool()}
 	d.prev += d.Int()
 	k.Line = d.prev
 	return k
@@ -221,12 +222,12 @@ func (d *Dec) GetOrderKey() OrderKey {
 // (segments count distinct orders per category, k-means sums amounts per category).
 type CatAmount struct {
 	Category string
-	Amount   orders.Money
+	Amount   value.Money
 }
 
 // addCat adds amount to the pair of category cat, appending one if there is none. Orders
 // have a handful of lines, so a linear scan beats a map.
-func addCat(pairs []CatAmount, cat string, amount orders.Money) []CatAmount {
+func addCat(pairs []CatAmount, cat string, amount value.Money) []CatAmount {
 	for i := range pairs {
 		if pairs[i].Category == cat {
 			pairs[i].Amount += amount
@@ -321,7 +322,7 @@ func (d *Dec) GetLineGroup(g *LineGroup) {
 	n := d.count()
 	g.Pairs = g.Pairs[:0]
 	for i := 0; i < n && d.Err == nil; i++ {
-		g.Pairs = append(g.Pairs, CatAmount{d.Sym(), orders.Money(d.Int())})
+		g.Pairs = append(g.Pairs, CatAmount{d.Sym(), value.Money(d.Int())})
 	}
 }
 
@@ -354,7 +355,7 @@ func (d *Dec) GetOrderLines(o *OrderLines) {
 	n := d.count()
 	o.Pairs = o.Pairs[:0]
 	for i := 0; i < n && d.Err == nil; i++ {
-		o.Pairs = append(o.Pairs, CatAmount{d.Sym(), orders.Money(d.Int())})
+		o.Pairs = append(o.Pairs, CatAmount{d.Sym(), value.Money(d.Int())})
 	}
 }
 
@@ -363,7 +364,7 @@ type CustomerRec struct {
 	CustomerID string
 	Country    string
 	Consent    bool
-	CreatedAt  orders.Day
+	CreatedAt  value.Day
 	Hashed     contacts.Hashed
 }
 
@@ -414,7 +415,7 @@ func (e *Enc) PutCustomer(c *CustomerRec) {
 // GetCustomer decodes PutCustomer; with withHashes false it skips the hashes (the
 // aggregate stage never needs them).
 func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
-	c := CustomerRec{CustomerID: d.Str(), Country: d.Str(), Consent: d.Bool(), CreatedAt: orders.Day(d.Int())}
+	c := CustomerRec{CustomerID: d.Str(), Country: d.Str(), Consent: d.Bool(), CreatedAt: value.Day(d.Int())}
 	c.Hashed.CustomerID = c.CustomerID
 	c.Hashed.Consent = d.Bool()
 	if len(d.B) == 0 {
@@ -486,7 +487,7 @@ func (e *Enc) PutSpend(s *orders.Spend) {
 }
 
 func (d *Dec) GetSpend() orders.Spend {
-	return orders.Spend{Period: d.Str(), Channel: d.Str(), Amount: orders.Money(d.Int()), Currency: d.Str()}
+	return orders.Spend{Period: d.Str(), Channel: d.Str(), Amount: value.Money(d.Int()), Currency: d.Str()}
 }
 
 // KindMembers batches hashed audience members of one target.

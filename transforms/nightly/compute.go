@@ -15,6 +15,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/rfm"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Settings is everything the per-bucket maths needs. It travels inside DoFns as JSON, so
@@ -202,7 +203,7 @@ func Fit(p *Partial, s *Settings, spend []orders.Spend) (*Models, *Global, error
 			m.KMeans[cur] = km
 		}
 	}
-	var sp map[metrics.SpendKey]orders.Money
+	var sp map[metrics.SpendKey]value.Money
 	if len(spend) > 0 {
 		sp = metrics.SpendTable(spend)
 	}

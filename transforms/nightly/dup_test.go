@@ -7,15 +7,16 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // A duplicated order id keeps the row with the lowest input line whatever order the batches
 // arrive in, and JoinLines picks the same row's key, so lines get that row's day.
 func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 	late := NewEnc(KindOrders)
-	late.PutOrder(2, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 100, Amount: 10 * orders.MoneyScale, Currency: "RUB"})
+	late.PutOrder(2, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 100, Amount: 10 * value.MoneyScale, Currency: "RUB"})
 	early := NewEnc(KindOrders)
-	early.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 200, Amount: 99 * orders.MoneyScale, Currency: "RUB"})
+	early.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 200, Amount: 99 * value.MoneyScale, Currency: "RUB"})
 	for _, batches := range [][][]byte{{late.B, early.B}, {early.B, late.B}} {
 		bd, err := BuildBucket(batches, false)
 		if err != nil {
@@ -24,7 +25,7 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 		if len(bd.Customers) != 1 || len(bd.Customers[0].Purchases) != 1 {
 			t.Fatalf("customers %+v", bd.Customers)
 		}
-		if p := bd.Customers[0].Purchases[0]; p.Day != 100 || p.Amount != 10*orders.MoneyScale {
+		if p := bd.Customers[0].Purchases[0]; p.Day != 100 || p.Amount != 10*value.MoneyScale {
 			t.Errorf("kept %+v, want the line-2 row (day 100, amount 10)", p)
 		}
 		if n := bd.Counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)]; n != 1 {
@@ -35,7 +36,7 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 	k1.PutOrderKey(OrderKey{"o1", "c1", "RUB", 200, true, 9})
 	k2.PutOrderKey(OrderKey{"o1", "c1", "RUB", 100, true, 2})
 	l := NewLineBatch()
-	l.Add(5, &orders.Line{OrderID: "o1", ProductID: "p", Category: "pillow", Quantity: 1, Amount: orders.MoneyScale})
+	l.Add(5, &orders.Line{OrderID: "o1", ProductID: "p", Category: "pillow", Quantity: 1, Amount: value.MoneyScale})
 	byCust, _, _, _, err := JoinLines([][]byte{k1.B, k2.B, l.Bytes()}, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -49,13 +50,13 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 		}
 		// The bucket dates the line by the kept row (line 2, day 100), as the join keyed it.
 		kept := NewEnc(KindOrders)
-		kept.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 200, Amount: 99 * orders.MoneyScale, Currency: "RUB"})
-		kept.PutOrder(2, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 100, Amount: 10 * orders.MoneyScale, Currency: "RUB"})
+		kept.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 200, Amount: 99 * value.MoneyScale, Currency: "RUB"})
+		kept.PutOrder(2, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 100, Amount: 10 * value.MoneyScale, Currency: "RUB"})
 		bd, err := BuildBucket([][]byte{b, kept.B}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []facts.LineItem{{OrderID: "o1", Day: 100, Category: "pillow", Amount: orders.MoneyScale}}
+		want := []facts.LineItem{{OrderID: "o1", Day: 100, Category: "pillow", Amount: value.MoneyScale}}
 		if len(bd.Customers) != 1 || !reflect.DeepEqual(bd.Customers[0].Lines, want) {
 			t.Errorf("bucket lines %+v, want %+v", bd.Customers, want)
 		}
@@ -90,9 +91,9 @@ func TestDuplicatesDecidedByTheOrderJoin(t *testing.T) {
 		t.Errorf("dead-lettered lines %v, want [7 9]", lines)
 	}
 	ords := NewEnc(KindOrders)
-	ords.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 101, Amount: 5 * orders.MoneyScale, Currency: "RUB"})
-	ords.PutOrder(3, &orders.Order{OrderID: "o2", CustomerID: "c1", Day: 110, Amount: 7 * orders.MoneyScale, Currency: "RUB"})
-	ords.PutOrder(7, &orders.Order{OrderID: "o2", CustomerID: "c2", Day: 110, Amount: 7 * orders.MoneyScale, Currency: "RUB"})
+	ords.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 101, Amount: 5 * value.MoneyScale, Currency: "RUB"})
+	ords.PutOrder(3, &orders.Order{OrderID: "o2", CustomerID: "c1", Day: 110, Amount: 7 * value.MoneyScale, Currency: "RUB"})
+	ords.PutOrder(7, &orders.Order{OrderID: "o2", CustomerID: "c2", Day: 110, Amount: 7 * value.MoneyScale, Currency: "RUB"})
 	bd, err := BuildBucket([][]byte{ords.B, drops[0]}, false)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // The tiny shop. Days since 1970-01-01 by hand: 2024-01-01 = 19723, so 2024-01-10 = 19732,
@@ -47,7 +48,7 @@ C2,petr.sidorov@example.com,+7 916 765-43-21,RU,false,2024-01-01
 C3,not-an-email,12-34,RU,yes,
 C4,maria@example.com,,RU,maybe,
 `
-	asOf orders.Day = 19783 // 2024-03-01: O4 (that day) is after the as-of
+	asOf value.Day = 19783 // 2024-03-01: O4 (that day) is after the as-of
 )
 
 func readInput(t *testing.T, input, content string, o ReadOptions, h *contacts.Hasher) *ReadResult {
@@ -409,11 +410,11 @@ func normal(a *metrics.Agg) *metrics.Agg {
 	return out
 }
 
-func pu(id string, d orders.Day, a orders.Money, ch string) facts.Purchase {
+func pu(id string, d value.Day, a value.Money, ch string) facts.Purchase {
 	return facts.Purchase{OrderID: id, Day: d, Amount: a, Channel: ch}
 }
 
-func li(id string, d orders.Day, prod, cat string, q int64, a orders.Money) facts.LineItem {
+func li(id string, d value.Day, prod, cat string, q int64, a value.Money) facts.LineItem {
 	return facts.LineItem{OrderID: id, Day: d, ProductID: prod, Category: cat, Quantity: q, Amount: a}
 }
 

@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Segment history lives in the state folder, one part per customer bucket, in a folder per
@@ -91,7 +91,7 @@ func countOf(part string) int {
 
 // SaveHistory writes the bucket's history for the next run: the previous run's rows, today's,
 // and any later run dates found in prev (kept for backfills).
-func SaveHistory(ctx context.Context, state string, bucket, buckets int, run orders.Day, prevRows []tables.SegmentMembership, prev segments.History, today []tables.SegmentMembership) error {
+func SaveHistory(ctx context.Context, state string, bucket, buckets int, run value.Day, prevRows []tables.SegmentMembership, prev segments.History, today []tables.SegmentMembership) error {
 	rows := make([]tables.SegmentMembership, 0, len(today))
 	for _, rs := range prev {
 		rows = append(rows, rs...)
@@ -106,4 +106,4 @@ func SaveHistory(ctx context.Context, state string, bucket, buckets int, run ord
 }
 
 // AsOf is the run date the scorer works with.
-func (sc *Scorer) AsOf() orders.Day { return sc.s.Metrics.AsOf }
+func (sc *Scorer) AsOf() value.Day { return sc.s.Metrics.AsOf }

@@ -5,9 +5,9 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 func TestHistoryAcrossBucketCountsAndBackfills(t *testing.T) {
@@ -52,7 +52,7 @@ func TestHistoryAcrossBucketCountsAndBackfills(t *testing.T) {
 	// A backfill of day 95 keeps the day-100 rows it cannot see as "previous".
 	rows, _ := LoadHistory(ctx, state, Bucket("a", 4), 4)
 	hist := segments.NewHistory(rows, 95)
-	if err := SaveHistory(ctx, state, Bucket("a", 4), 4, orders.Day(95), rows, hist, nil); err != nil {
+	if err := SaveHistory(ctx, state, Bucket("a", 4), 4, value.Day(95), rows, hist, nil); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := LoadHistory(ctx, state, Bucket("a", 4), 4)

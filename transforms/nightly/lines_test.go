@@ -7,6 +7,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // The exact bytes of a KindLines group, worked out by hand: Int is a zigzag varint
@@ -33,7 +34,7 @@ func TestLineBatchBytes(t *testing.T) {
 // starts a new group, and each group keeps its first line and line count.
 func TestLineBatchGroups(t *testing.T) {
 	b := NewLineBatch()
-	add := func(line int64, oid, cat string, amount orders.Money) {
+	add := func(line int64, oid, cat string, amount value.Money) {
 		b.Add(line, &orders.Line{OrderID: oid, ProductID: "P", Category: cat, Quantity: 1, Amount: amount})
 	}
 	add(2, "O1", "mattress", 1000000)
@@ -134,7 +135,7 @@ func TestJoinLinesGroups(t *testing.T) {
 	keys.PutOrderKey(OrderKey{"O3", "C2", "RUB", 5, true, 4})
 	keys.PutOrderKey(OrderKey{"O4", "C2", "RUB", 5, false, 5}) // cancelled
 	split1 := NewLineBatch()
-	line := func(b *LineBatch, n int64, oid, cat string, a orders.Money) {
+	line := func(b *LineBatch, n int64, oid, cat string, a value.Money) {
 		b.Add(n, &orders.Line{OrderID: oid, ProductID: "P", Category: cat, Quantity: 1, Amount: a})
 	}
 	line(split1, 2, "O2", "pillow", 100)

@@ -7,13 +7,14 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // ReadOptions configure reading one split.
 type ReadOptions struct {
-	Buckets  int        // customer and order hash buckets
-	AsOf     orders.Day // orders on or after it are not seen
-	WithKeys bool       // emit order keys (order ids are resolved and lines joined by order bucket)
+	Buckets  int       // customer and order hash buckets
+	AsOf     value.Day // orders on or after it are not seen
+	WithKeys bool      // emit order keys (order ids are resolved and lines joined by order bucket)
 	// External reads splits of Format "bq" (BigQuery); nil when no such input is used.
 	External External
 }

@@ -2,17 +2,19 @@ package orders
 
 import (
 	"context"
+
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // MaxDay returns the latest valid ordered_at day of an orders file, for the default --as_of
 // (the day after the last order). Rows that fail validation are skipped here; the pipeline
 // dead-letters them.
-func MaxDay(ctx context.Context, path string) (Day, bool, error) {
+func MaxDay(ctx context.Context, path string) (value.Day, bool, error) {
 	splits, err := Plan(ctx, InputOrders, path, 1<<62)
 	if err != nil {
 		return 0, false, err
 	}
-	var max Day
+	var max value.Day
 	found := false
 	for _, s := range splits {
 		idx, err := OrdersSchema.Bind(path, s.Header)
@@ -21,7 +23,7 @@ func MaxDay(ctx context.Context, path string) (Day, bool, error) {
 		}
 		err = s.Read(ctx, Index{idx[2]}, func(r Record) error {
 			if t, ok := ParseTime(r.Fields[0]); ok {
-				if d := DayOf(t); !found || d > max {
+				if d := value.DayOf(t); !found || d > max {
 					max, found = d, true
 				}
 			}

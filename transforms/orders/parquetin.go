@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -124,7 +125,7 @@ func formatValue(field parquet.Field, v parquet.Value) string {
 		}
 		switch t := lv.(type) {
 		case *format.DateType:
-			return Day(n).String()
+			return value.Day(n).String()
 		case *format.DecimalType:
 			return decimalString(big.NewInt(n), int(t.Scale))
 		case *format.TimestampType:

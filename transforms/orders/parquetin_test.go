@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -110,8 +111,8 @@ func TestParquetInput(t *testing.T) {
 	if d, ok, err := MaxDay(ctx, p); err != nil || !ok || d != 19788 {
 		t.Errorf("MaxDay(parquet) = %d, %v, %v; want 19788", d, ok, err)
 	}
-	// The typed decimal parses as Money too.
-	if m, err := ParseMoney(recs[1].Fields[4]); err != nil || m != 1000 {
+	// The typed decimal parses as value.Money too.
+	if m, err := value.ParseMoney(recs[1].Fields[4]); err != nil || m != 1000 {
 		t.Errorf("amount 0.1 -> %d, %v", m, err)
 	}
 }

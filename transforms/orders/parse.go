@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Reject is why a row was dead-lettered: a stable reason code plus a detail that never
@@ -83,13 +85,13 @@ func ParseOrder(idx Index, rec []string) (Order, *Reject) {
 	if !ok {
 		return o, reject(ReasonBadDate, "order "+o.OrderID+": ordered_at "+strconv.Quote(ts)+" is not RFC 3339 or YYYY-MM-DD")
 	}
-	o.OrderedAt, o.Day = t, DayOf(t)
+	o.OrderedAt, o.Day = t, value.DayOf(t)
 	st := strings.ToLower(strings.TrimSpace(idx.Get(rec, 3)))
 	if o.Status, ok = ParseStatus(st); !ok {
 		return o, reject(ReasonUnknownStatus, "order "+o.OrderID+": status "+strconv.Quote(st)+" (known: completed, cancelled, refunded, partially_refunded)")
 	}
 	am := idx.Get(rec, 4)
-	m, err := ParseMoney(am)
+	m, err := value.ParseMoney(am)
 	if err != nil {
 		return o, reject(ReasonBadAmount, "order "+o.OrderID+": "+err.Error())
 	}
@@ -124,7 +126,7 @@ func ParseLine(idx Index, rec []string) (Line, *Reject) {
 	}
 	l.Quantity = n
 	am := idx.Get(rec, 4)
-	if l.Amount, err = ParseMoney(am); err != nil {
+	if l.Amount, err = value.ParseMoney(am); err != nil {
 		return l, reject(ReasonBadAmount, "order "+l.OrderID+": "+err.Error())
 	}
 	return l, nil
@@ -183,7 +185,7 @@ func ParseCustomer(idx Index, rec []string) (Customer, *Reject) {
 		if !ok {
 			return c, reject(ReasonBadDate, "customer "+c.CustomerID+": created_at "+quoteSafe(ca)+" is not a date")
 		}
-		c.CreatedAt = DayOf(t)
+		c.CreatedAt = value.DayOf(t)
 	}
 	return c, nil
 }
@@ -198,7 +200,7 @@ func ParseSpend(idx Index, rec []string) (Spend, *Reject) {
 	s.Channel = strings.TrimSpace(idx.Get(rec, 1))
 	am := idx.Get(rec, 2)
 	var err error
-	if s.Amount, err = ParseMoney(am); err != nil {
+	if s.Amount, err = value.ParseMoney(am); err != nil {
 		return s, reject(ReasonBadAmount, "spend "+s.Period+"/"+s.Channel+": "+err.Error())
 	}
 	s.Currency = strings.ToUpper(strings.TrimSpace(idx.Get(rec, 3)))

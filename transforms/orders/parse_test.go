@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 func bind(t *testing.T, s Schema, header string) Index {
@@ -21,10 +23,10 @@ func TestParseOrderAccepts(t *testing.T) {
 	idx := bind(t, OrdersSchema, ordersHeader)
 	cases := []struct {
 		row     string
-		day     Day // days since 1970-01-01, by hand: 2024-01-01 is 19723
+		day     value.Day // days since 1970-01-01, by hand: 2024-01-01 is 19723
 		at      time.Time
 		status  Status
-		amount  Money
+		amount  value.Money
 		cur, ch string
 	}{
 		// 01:30 at +03:00 is 22:30 UTC the day before.
@@ -213,7 +215,7 @@ func TestParseSpend(t *testing.T) {
 }
 
 func TestParseTimeAndDay(t *testing.T) {
-	for s, want := range map[string]Day{
+	for s, want := range map[string]value.Day{
 		"1970-01-01":                0,
 		"2024-01-01":                19723,
 		"2024-03-05":                19787,
@@ -224,7 +226,7 @@ func TestParseTimeAndDay(t *testing.T) {
 		" 2024-01-01 ":              19723,
 	} {
 		tm, ok := ParseTime(s)
-		if !ok || DayOf(tm) != want {
+		if !ok || value.DayOf(tm) != want {
 			t.Errorf("ParseTime(%q) = %v, %v; want day %d", s, tm, ok, want)
 		}
 	}
@@ -233,13 +235,13 @@ func TestParseTimeAndDay(t *testing.T) {
 			t.Errorf("ParseTime(%q) accepted", s)
 		}
 	}
-	if d := DayFromDate(2024, time.March, 5); d != 19787 || d.String() != "2024-03-05" {
-		t.Errorf("DayFromDate = %d (%s)", d, d)
+	if d := value.DayFromDate(2024, time.March, 5); d != 19787 || d.String() != "2024-03-05" {
+		t.Errorf("value.DayFromDate = %d (%s)", d, d)
 	}
-	if d, err := ParseDay("2024-03-05"); err != nil || d != 19787 {
-		t.Errorf("ParseDay = %d, %v", d, err)
+	if d, err := value.ParseDay("2024-03-05"); err != nil || d != 19787 {
+		t.Errorf("value.ParseDay = %d, %v", d, err)
 	}
-	if _, err := ParseDay("05.03.2024"); err == nil {
-		t.Error("ParseDay accepted 05.03.2024")
+	if _, err := value.ParseDay("05.03.2024"); err == nil {
+		t.Error("value.ParseDay accepted 05.03.2024")
 	}
 }

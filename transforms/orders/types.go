@@ -3,6 +3,8 @@ package orders
 import (
 	"fmt"
 	"time"
+
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Status is an order's state. Only completed and partially refunded orders are purchases.
@@ -39,45 +41,14 @@ func ParseStatus(s string) (Status, bool) {
 // refunded orders are not; a partial refund has already lowered the order's amount.
 func (s Status) Counts() bool { return s == StatusCompleted || s == StatusPartiallyRefunded }
 
-// Day is a calendar date as days since 1970-01-01 (UTC). Dates travel as Days everywhere
-// past the readers: they compare and subtract as integers, and Parquet DATE columns store
-// exactly this number.
-type Day int32
-
-// DayOf returns the UTC calendar day of t.
-func DayOf(t time.Time) Day {
-	y, m, d := t.UTC().Date()
-	return Day(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-}
-
-// DayFromDate builds a Day from a calendar date.
-func DayFromDate(y int, m time.Month, d int) Day {
-	return Day(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-}
-
-// Time returns midnight UTC of the day.
-func (d Day) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
-
-// String formats the day as YYYY-MM-DD.
-func (d Day) String() string { return d.Time().Format("2006-01-02") }
-
-// ParseDay parses YYYY-MM-DD.
-func ParseDay(s string) (Day, error) {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		return 0, fmt.Errorf("date %q is not YYYY-MM-DD", s)
-	}
-	return DayOf(t), nil
-}
-
 // Order is one row of the orders input after validation.
 type Order struct {
 	OrderID    string
 	CustomerID string
 	OrderedAt  time.Time // UTC
-	Day        Day       // UTC calendar day of OrderedAt
+	Day        value.Day // UTC calendar day of OrderedAt
 	Status     Status
-	Amount     Money // order total after refunds
+	Amount     value.Money // order total after refunds
 	Currency   string
 	Channel    string // acquisition source; may be empty
 }
@@ -88,7 +59,7 @@ type Line struct {
 	ProductID string
 	Category  string
 	Quantity  int64
-	Amount    Money
+	Amount    value.Money
 }
 
 // Customer is one row of the customers input. Email and Phone are raw personal data: they
@@ -99,13 +70,13 @@ type Customer struct {
 	Phone            string
 	Country          string // ISO 3166 alpha-2, upper case; may be empty
 	MarketingConsent bool
-	CreatedAt        Day
+	CreatedAt        value.Day
 }
 
 // Spend is one row of the optional spend input (acquisition spend, for CAC).
 type Spend struct {
 	Period   string // YYYY-MM
 	Channel  string
-	Amount   Money
+	Amount   value.Money
 	Currency string
 }

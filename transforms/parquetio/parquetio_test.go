@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -18,7 +18,7 @@ import (
 func TestTablesRoundTripKnownDates(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	d := orders.DayFromDate(1997, time.January, 2)
+	d := value.DayFromDate(1997, time.January, 2)
 	if d != 9863 {
 		t.Fatalf("DayFromDate(1997-01-02) = %d, want 9863", d)
 	}
@@ -38,7 +38,7 @@ func TestTablesRoundTripKnownDates(t *testing.T) {
 	if diff := cmp.Diff(in, out); diff != "" {
 		t.Fatalf("round trip (-want +got):\n%s", diff)
 	}
-	if got := orders.Day(out[0].FirstOrderDate).String(); got != "1997-01-02" {
+	if got := value.Day(out[0].FirstOrderDate).String(); got != "1997-01-02" {
 		t.Fatalf("first_order_date = %s, want 1997-01-02", got)
 	}
 

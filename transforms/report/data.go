@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // File names under the output folder.
@@ -333,7 +333,7 @@ func onDate[T any](rows []T, day int32, date func(T) int32, table string, warn *
 		}
 	}
 	if len(out) < len(rows) {
-		*warn = append(*warn, fmt.Sprintf("%s: %d of %d rows are not dated %s and are left out", table, len(rows)-len(out), len(rows), orders.Day(day)))
+		*warn = append(*warn, fmt.Sprintf("%s: %d of %d rows are not dated %s and are left out", table, len(rows)-len(out), len(rows), value.Day(day)))
 	}
 	return out
 }
@@ -689,7 +689,7 @@ func clvData(vals []float64, models []tables.CLVModel, cur string, warn *[]strin
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Model < ms[j].Model })
 	for _, m := range ms {
-		row := CLVModelRow{Model: m.Model, LogLikelihood: m.LogLikelihood, Customers: m.Customers, TimeUnit: m.TimeUnit, FitDate: orders.Day(m.FitDate).String(), Converged: m.Converged}
+		row := CLVModelRow{Model: m.Model, LogLikelihood: m.LogLikelihood, Customers: m.Customers, TimeUnit: m.TimeUnit, FitDate: value.Day(m.FitDate).String(), Converged: m.Converged}
 		var p map[string]float64
 		if err := json.Unmarshal([]byte(m.Params), &p); err != nil {
 			*warn = append(*warn, fmt.Sprintf("%s: clv_model %s params are not a JSON object of numbers: %v", cur, m.Model, err))

@@ -9,9 +9,9 @@ import (
 	"math"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -190,7 +190,7 @@ func readInputs(ctx context.Context, outDir string) (inputs, error) {
 	if err := json.Unmarshal(b, &in.summary); err != nil {
 		return in, fmt.Errorf("report: %s is not a run summary: %w", sp, err)
 	}
-	day, err := orders.ParseDay(in.summary.RunDate)
+	day, err := value.ParseDay(in.summary.RunDate)
 	if err != nil {
 		return in, fmt.Errorf("report: %s run_date: %w", sp, err)
 	}

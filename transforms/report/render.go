@@ -30,7 +30,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct":        func(v float64) string { return fixed(v, 1) + "%" },
 	"pct0":       func(v float64) string { return fixed(v, 0) },
 	"num":        num,
-	"value":      value,
+	"value":      figureText,
 	"delta":      delta,
 	"deltaClass": deltaClass,
 	"lower":      strings.ToLower,
@@ -165,8 +165,8 @@ func kindFormat(kind string, v float64) string {
 	return num(v)
 }
 
-// value is a figure's display text, "—" when undefined.
-func value(f Figure) string {
+// figureText is a figure's display text, "—" when undefined.
+func figureText(f Figure) string {
 	if f.Value == nil {
 		return "—"
 	}

@@ -11,18 +11,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/report"
 	"github.com/audiencesync/audiencesync/transforms/report/reporttest"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 	"golang.org/x/net/html"
 )
 
 func f(v float64) *float64 { return &v }
 
-var runDay = int32(orders.DayFromDate(2026, time.November, 27))
+var runDay = int32(value.DayFromDate(2026, time.November, 27))
 
-func day(y int, m time.Month, d int) int32 { return int32(orders.DayFromDate(y, m, d)) }
+func day(y int, m time.Month, d int) int32 { return int32(value.DayFromDate(y, m, d)) }
 
 // fixture is a tiny run with numbers picked by hand; the expected page values in the
 // tests below are worked out from these rows, not from the code.

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // 2M customers: skewed frequency, recency up to 3 years, monetary mostly distinct.
@@ -16,7 +16,7 @@ func bigSummary() *Summary {
 		for rng.Float64() < 0.35 {
 			f++
 		}
-		s.Add(Values{RecencyDays: rng.Int64N(1095), Frequency: f, Monetary: orders.Money(rng.Int64N(5000_0000) * f)})
+		s.Add(Values{RecencyDays: rng.Int64N(1095), Frequency: f, Monetary: value.Money(rng.Int64N(5000_0000) * f)})
 	}
 	return s
 }

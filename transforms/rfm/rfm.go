@@ -6,30 +6,30 @@ import (
 	"slices"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Values are one customer's raw RFM measures as of a run date.
 type Values struct {
-	RecencyDays int64        // as-of date minus the day of the last counted order (any age)
-	Frequency   int64        // counted orders in the look-back window
-	Monetary    orders.Money // revenue of those orders
+	RecencyDays int64       // as-of date minus the day of the last counted order (any age)
+	Frequency   int64       // counted orders in the look-back window
+	Monetary    value.Money // revenue of those orders
 }
 
 // Measure computes the customer's Values as of asOf. Orders dated after asOf are ignored (a
 // rerun of a past night gives the same numbers). The look-back window is the lookbackDays
 // days ending on asOf inclusive (asOf-lookbackDays < day <= asOf); 0 means all history.
 // ok is false when the customer has no counted order on or before asOf.
-func Measure(c *facts.Customer, asOf orders.Day, lookbackDays int) (v Values, ok bool) {
+func Measure(c *facts.Customer, asOf value.Day, lookbackDays int) (v Values, ok bool) {
 	upto := c.Window(math.MinInt32, asOf+1)
 	if len(upto) == 0 {
 		return Values{}, false
 	}
 	v.RecencyDays = int64(asOf - upto[len(upto)-1].Day)
-	from := orders.Day(math.MinInt32)
+	from := value.Day(math.MinInt32)
 	if lookbackDays > 0 {
-		from = asOf - orders.Day(lookbackDays) + 1
+		from = asOf - value.Day(lookbackDays) + 1
 	}
 	for _, p := range c.Window(from, asOf+1) {
 		v.Frequency++
@@ -46,7 +46,7 @@ type Summary struct {
 	Customers int64
 	Recency   map[int64]int64
 	Frequency map[int64]int64
-	Monetary  map[int64]int64 // key: orders.Money units
+	Monetary  map[int64]int64 // key: value.Money units
 }
 
 // NewSummary returns an empty summary.
@@ -92,7 +92,7 @@ type Cutpoints struct {
 	Bins      int
 	Recency   []int64
 	Frequency []int64
-	Monetary  []int64 // orders.Money units
+	Monetary  []int64 // value.Money units
 }
 
 // Fit computes the cutpoints of the summary for 3 or 5 bins (see the package doc for the
@@ -192,7 +192,7 @@ func (c Cutpoints) Best() int {
 }
 
 // Score returns the R, F and M scores of one customer's values.
-func (c Cutpoints) Score(recencyDays, frequency int64, monetary orders.Money) (r, f, m int) {
+func (c Cutpoints) Score(recencyDays, frequency int64, monetary value.Money) (r, f, m int) {
 	gr := group(c.Recency, recencyDays)
 	gf := group(c.Frequency, frequency)
 	gm := group(c.Monetary, int64(monetary))

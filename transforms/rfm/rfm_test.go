@@ -5,26 +5,26 @@ import (
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestMeasureWindow(t *testing.T) {
-	asOf := orders.DayFromDate(2025, 6, 30)
+	asOf := value.DayFromDate(2025, 6, 30)
 	c := &facts.Customer{CustomerID: "c1", Purchases: []facts.Purchase{
-		{OrderID: "o1", Day: asOf - 365, Amount: 10 * orders.MoneyScale}, // one day outside a 365-day window
-		{OrderID: "o2", Day: asOf - 364, Amount: 20 * orders.MoneyScale}, // first day inside
-		{OrderID: "o3", Day: asOf - 7, Amount: 5 * orders.MoneyScale},
-		{OrderID: "o4", Day: asOf + 1, Amount: 99 * orders.MoneyScale}, // after the as-of date: ignored
+		{OrderID: "o1", Day: asOf - 365, Amount: 10 * value.MoneyScale}, // one day outside a 365-day window
+		{OrderID: "o2", Day: asOf - 364, Amount: 20 * value.MoneyScale}, // first day inside
+		{OrderID: "o3", Day: asOf - 7, Amount: 5 * value.MoneyScale},
+		{OrderID: "o4", Day: asOf + 1, Amount: 99 * value.MoneyScale}, // after the as-of date: ignored
 	}}
 	got, ok := Measure(c, asOf, 365)
-	want := Values{RecencyDays: 7, Frequency: 2, Monetary: 25 * orders.MoneyScale}
+	want := Values{RecencyDays: 7, Frequency: 2, Monetary: 25 * value.MoneyScale}
 	if !ok || got != want {
 		t.Errorf("Measure(365) = %+v, %v; want %+v", got, ok, want)
 	}
 	got, _ = Measure(c, asOf, 0)
-	want = Values{RecencyDays: 7, Frequency: 3, Monetary: 35 * orders.MoneyScale}
+	want = Values{RecencyDays: 7, Frequency: 3, Monetary: 35 * value.MoneyScale}
 	if got != want {
 		t.Errorf("Measure(all history) = %+v; want %+v", got, want)
 	}
@@ -41,7 +41,7 @@ func TestMeasureWindow(t *testing.T) {
 func summaryOf(rec, freq, mon []int64) *Summary {
 	s := NewSummary()
 	for i := range rec {
-		s.Add(Values{RecencyDays: rec[i], Frequency: freq[i], Monetary: orders.Money(mon[i])})
+		s.Add(Values{RecencyDays: rec[i], Frequency: freq[i], Monetary: value.Money(mon[i])})
 	}
 	return s
 }
@@ -59,7 +59,7 @@ func fixture() *Summary {
 	}
 	mon := make([]int64, len(freq))
 	for i := range mon {
-		mon[i] = 100 * orders.MoneyScale
+		mon[i] = 100 * value.MoneyScale
 	}
 	return summaryOf(rec, freq, mon)
 }
@@ -96,7 +96,7 @@ func TestFitFiveBins(t *testing.T) {
 		{0, 1, 5, 1}, {1, 2, 5, 2}, {2, 3, 4, 3}, {3, 4, 3, 4}, {4, 5, 2, 5}, {5, 7, 1, 5},
 		{100, 50, 1, 5}, // values beyond the fitted range land in the extreme groups
 	} {
-		r, f, m := cp.Score(tc.r, tc.f, 100*orders.MoneyScale)
+		r, f, m := cp.Score(tc.r, tc.f, 100*value.MoneyScale)
 		if r != tc.wr || f != tc.wf || m != 3 {
 			t.Errorf("Score(r=%d, f=%d) = %d-%d-%d, want %d-%d-3", tc.r, tc.f, r, f, m, tc.wr, tc.wf)
 		}
@@ -127,7 +127,7 @@ func TestFitThreeBins(t *testing.T) {
 		r, f   int64
 		wr, wf int
 	}{{0, 1, 1, 3}, {3, 2, 1, 2}, {4, 3, 2, 1}, {5, 7, 3, 1}} {
-		r, f, m := cp.Score(tc.r, tc.f, 100*orders.MoneyScale)
+		r, f, m := cp.Score(tc.r, tc.f, 100*value.MoneyScale)
 		if r != tc.wr || f != tc.wf || m != 2 {
 			t.Errorf("Score(r=%d, f=%d) = %d-%d-%d, want %d-%d-2", tc.r, tc.f, r, f, m, tc.wr, tc.wf)
 		}
@@ -192,12 +192,12 @@ func TestModelSegments(t *testing.T) {
 	cp, _ := Fit(fixture(), 5)
 	m := cfg.NewModel(cp)
 	// Recency 0 -> R 5; one order -> F 1: "new" in the 5-bin grid.
-	s := m.Score(Values{RecencyDays: 0, Frequency: 1, Monetary: 100 * orders.MoneyScale})
+	s := m.Score(Values{RecencyDays: 0, Frequency: 1, Monetary: 100 * value.MoneyScale})
 	if s.Segment != "new" || s.String() != "5-1-3" {
 		t.Errorf("score = %s %q, want 5-1-3 new", s, s.Segment)
 	}
 	// Recency 5 -> R 1; 7 orders -> F 5: "can't lose".
-	s = m.Score(Values{RecencyDays: 5, Frequency: 7, Monetary: 100 * orders.MoneyScale})
+	s = m.Score(Values{RecencyDays: 5, Frequency: 7, Monetary: 100 * value.MoneyScale})
 	if s.Segment != "can't lose" {
 		t.Errorf("segment = %q, want can't lose", s.Segment)
 	}
@@ -211,7 +211,7 @@ func TestModelSegments(t *testing.T) {
 	cp3, _ := Fit(fixture(), 3)
 	m3 := cfg3.NewModel(cp3)
 	// Recency 0 -> R 1 (best); 7 orders -> F 1 (best): champions, 1-1-2.
-	s = m3.Score(Values{RecencyDays: 0, Frequency: 7, Monetary: 100 * orders.MoneyScale})
+	s = m3.Score(Values{RecencyDays: 0, Frequency: 7, Monetary: 100 * value.MoneyScale})
 	if s.Segment != "champions" || s.String() != "1-1-2" || s.Best != 1 {
 		t.Errorf("3-bin score = %s %q best %d, want 1-1-2 champions best 1", s, s.Segment, s.Best)
 	}

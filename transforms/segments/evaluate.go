@@ -8,8 +8,8 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Env is what a condition sees: one customer as of the run date. The `expr` tags are the
@@ -51,33 +51,33 @@ type Env struct {
 // one per worker (DoFn instance) with Rules.NewEvaluator.
 type Evaluator struct {
 	rules *Rules
-	asOf  orders.Day
+	asOf  value.Day
 	env   Env
 	vm    vm.VM
 
 	cat     map[string]int // category -> index into days
-	days    [][]orders.Day // per indexed category: days of the customer's orders, ascending
+	days    [][]value.Day  // per indexed category: days of the customer's orders, ascending
 	lastOID []string       // per indexed category: order id last appended (dedupe lines)
-	scratch []orders.Day   // days of a category that is not indexed
+	scratch []value.Day    // days of a category that is not indexed
 	c       *facts.Customer
 
-	months  [241]int     // months_ago(0..240)
-	member  []bool       // per rule: in the segment today (rules evaluated so far)
-	entered []orders.Day // per rule: entered_at of today's membership
+	months  [241]int    // months_ago(0..240)
+	member  []bool      // per rule: in the segment today (rules evaluated so far)
+	entered []value.Day // per rule: entered_at of today's membership
 }
 
 // NewEvaluator prepares evaluation as of asOf.
-func (r *Rules) NewEvaluator(asOf orders.Day) *Evaluator {
+func (r *Rules) NewEvaluator(asOf value.Day) *Evaluator {
 	e := &Evaluator{rules: r, asOf: asOf, cat: map[string]int{},
-		member: make([]bool, len(r.rules)), entered: make([]orders.Day, len(r.rules))}
+		member: make([]bool, len(r.rules)), entered: make([]value.Day, len(r.rules))}
 	for i, c := range r.categories {
 		e.cat[c] = i
 	}
-	e.days = make([][]orders.Day, len(r.categories))
+	e.days = make([][]value.Day, len(r.categories))
 	e.lastOID = make([]string, len(r.categories))
 	t := asOf.Time()
 	for n := range e.months {
-		e.months[n] = int(asOf - orders.DayOf(t.AddDate(0, -n, 0)))
+		e.months[n] = int(asOf - value.DayOf(t.AddDate(0, -n, 0)))
 	}
 	e.env.DaysSinceLast = e.daysSinceLast
 	e.env.DaysSinceFirst = e.daysSinceFirst
@@ -167,7 +167,7 @@ func orNaN(p *float64) float64 {
 }
 
 // daysOf returns the ascending order days of a category (up to asOf).
-func (e *Evaluator) daysOf(cat string) []orders.Day {
+func (e *Evaluator) daysOf(cat string) []value.Day {
 	if j, ok := e.cat[cat]; ok {
 		return e.days[j]
 	}
@@ -213,8 +213,8 @@ func (e *Evaluator) inRange(cat string, from, to int) int {
 	}
 	from = max(from, 0)
 	d := e.daysOf(cat)
-	lo := e.asOf - orders.Day(to)   // earliest day
-	hi := e.asOf - orders.Day(from) // latest day
+	lo := e.asOf - value.Day(to)   // earliest day
+	hi := e.asOf - value.Day(from) // latest day
 	i := sort.Search(len(d), func(k int) bool { return d[k] >= lo })
 	j := sort.Search(len(d), func(k int) bool { return d[k] > hi })
 	return j - i
@@ -228,7 +228,7 @@ func (e *Evaluator) monthsAgo(n int) int {
 	if n >= 0 && n < len(e.months) {
 		return e.months[n]
 	}
-	return int(e.asOf - orders.DayOf(e.asOf.Time().AddDate(0, -n, 0)))
+	return int(e.asOf - value.DayOf(e.asOf.Time().AddDate(0, -n, 0)))
 }
 
 func (e *Evaluator) inSegment(name string) bool {

@@ -1,8 +1,8 @@
 package segments
 
 import (
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Sources of segment_membership rows.
@@ -14,10 +14,10 @@ const (
 
 // EnteredAt is the entered_at of a membership today: the previous run's entered_at when the
 // customer was in the same segment (same source and name) on the previous run, else today.
-func EnteredAt(prev []tables.SegmentMembership, source, segment string, today orders.Day) orders.Day {
+func EnteredAt(prev []tables.SegmentMembership, source, segment string, today value.Day) value.Day {
 	for i := range prev {
 		if p := &prev[i]; p.Segment == segment && p.Source == source {
-			return orders.Day(p.EnteredAt)
+			return value.Day(p.EnteredAt)
 		}
 	}
 	return today
@@ -26,7 +26,7 @@ func EnteredAt(prev []tables.SegmentMembership, source, segment string, today or
 // ModelMemberships appends the customer's RFM segment and k-means cluster memberships (when
 // set: rfm_segment not empty, cluster >= 0), with entered_at carried over from prev.
 func ModelMemberships(dst []tables.SegmentMembership, row *tables.CustomerMetrics, prev []tables.SegmentMembership) []tables.SegmentMembership {
-	today := orders.Day(row.RunDate)
+	today := value.Day(row.RunDate)
 	if row.RFMSegment != "" {
 		dst = append(dst, tables.SegmentMembership{RunDate: row.RunDate, CustomerID: row.CustomerID, Segment: row.RFMSegment,
 			Source: SourceRFM, EnteredAt: int32(EnteredAt(prev, SourceRFM, row.RFMSegment, today))})
@@ -43,7 +43,7 @@ type History map[string][]tables.SegmentMembership
 
 // NewHistory keeps, from segment_membership rows of any number of past runs, those of the
 // latest run date before today (a rerun of today ignores today's own rows), by customer.
-func NewHistory(rows []tables.SegmentMembership, today orders.Day) History {
+func NewHistory(rows []tables.SegmentMembership, today value.Day) History {
 	var latest int32 = -1 << 31
 	for i := range rows {
 		if d := rows[i].RunDate; d < int32(today) && d > latest {

@@ -9,11 +9,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
-var asOf = orders.DayFromDate(2025, 6, 30)
+var asOf = value.DayFromDate(2025, 6, 30)
 
 // buy is one order of one category, daysAgo before asOf.
 type buy struct {
@@ -25,9 +25,9 @@ func customer(id string, buys ...buy) *facts.Customer {
 	c := &facts.Customer{CustomerID: id, Currency: "EUR"}
 	for i, b := range buys {
 		oid := fmt.Sprintf("o%d", i)
-		d := asOf - orders.Day(b.daysAgo)
-		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: oid, Day: d, Amount: 100 * orders.MoneyScale})
-		c.Lines = append(c.Lines, facts.LineItem{OrderID: oid, Day: d, Category: b.cat, Quantity: 1, Amount: 100 * orders.MoneyScale})
+		d := asOf - value.Day(b.daysAgo)
+		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: oid, Day: d, Amount: 100 * value.MoneyScale})
+		c.Lines = append(c.Lines, facts.LineItem{OrderID: oid, Day: d, Category: b.cat, Quantity: 1, Amount: 100 * value.MoneyScale})
 	}
 	c.Sort()
 	return c

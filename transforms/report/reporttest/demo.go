@@ -7,8 +7,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // Demo makes a plausible synthetic run of a small shop (monthly periods, one currency):
@@ -17,19 +17,19 @@ import (
 // for looking at the page, not a reference for the metrics), deterministic for a seed.
 func Demo(runDate time.Time, customers, months int, seed uint64) Dataset {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	run := orders.DayOf(runDate)
+	run := value.DayOf(runDate)
 	rd := int32(run)
 	monthStart := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
 	first := monthStart(runDate).AddDate(0, -months, 0)
 	label := func(t time.Time) string { return t.Format("2006-01") }
-	monthIndex := func(d orders.Day) int {
+	monthIndex := func(d value.Day) int {
 		t := d.Time()
 		return (t.Year()-first.Year())*12 + int(t.Month()) - int(first.Month())
 	}
 	nMonths := months + 1 // the current, incomplete month too
 
 	type order struct {
-		day    orders.Day
+		day    value.Day
 		amount float64
 	}
 	type cust struct {
@@ -38,11 +38,11 @@ func Demo(runDate time.Time, customers, months int, seed uint64) Dataset {
 		channel string
 	}
 	channels := []string{"ads", "organic", "email"}
-	span := int(run) - int(orders.DayOf(first))
+	span := int(run) - int(value.DayOf(first))
 	var cs []cust
 	for i := range customers {
 		// Acquisition grows over time: more first orders in recent months.
-		start := orders.Day(int(orders.DayOf(first)) + int(math.Sqrt(rng.Float64())*float64(span)))
+		start := value.Day(int(value.DayOf(first)) + int(math.Sqrt(rng.Float64())*float64(span)))
 		c := cust{id: fmt.Sprintf("demo-%05d", i), channel: channels[rng.IntN(len(channels))]}
 		d := start
 		amt := math.Exp(rng.NormFloat64()*0.5) * 2800
@@ -56,7 +56,7 @@ func Demo(runDate time.Time, customers, months int, seed uint64) Dataset {
 			if rng.Float64() > pStay {
 				break
 			}
-			gap := orders.Day(10 + rng.ExpFloat64()*70)
+			gap := value.Day(10 + rng.ExpFloat64()*70)
 			d += gap
 			if d >= run {
 				break
@@ -69,7 +69,7 @@ func Demo(runDate time.Time, customers, months int, seed uint64) Dataset {
 
 	ds := Dataset{}
 	const window = 365
-	activeAt := func(c cust, day orders.Day) bool { // bought within the window before day
+	activeAt := func(c cust, day value.Day) bool { // bought within the window before day
 		for _, o := range c.orders {
 			if o.day <= day && day-o.day < window {
 				return true
@@ -197,7 +197,7 @@ func Demo(runDate time.Time, customers, months int, seed uint64) Dataset {
 	for m := 0; m < nMonths; m++ {
 		ps := first.AddDate(0, m, 0)
 		pe := ps.AddDate(0, 1, -1)
-		psd, ped := orders.DayOf(ps), orders.DayOf(pe)
+		psd, ped := value.DayOf(ps), value.DayOf(pe)
 		complete := ped < run
 		end := min(ped, run-1)
 		row := tables.PeriodMetrics{RunDate: rd, Period: label(ps), PeriodStart: int32(psd), PeriodEnd: int32(ped), Complete: complete, Currency: "RUB", Channel: "all"}
@@ -293,7 +293,7 @@ func Demo(runDate time.Time, customers, months int, seed uint64) Dataset {
 			cohortRev[coh] += cohortRevM[coh]
 			a := int64(len(active[coh]))
 			ds.CohortRetention = append(ds.CohortRetention, tables.CohortRetention{
-				RunDate: rd, Cohort: label(first.AddDate(0, coh, 0)), CohortStart: int32(orders.DayOf(first.AddDate(0, coh, 0))), Currency: "RUB",
+				RunDate: rd, Cohort: label(first.AddDate(0, coh, 0)), CohortStart: int32(value.DayOf(first.AddDate(0, coh, 0))), Currency: "RUB",
 				PeriodOffset: int64(m - coh), CohortSize: size, ActiveCustomers: a, RetentionPct: round2(float64(a) / float64(size) * 100),
 				Orders: cohortOrders[coh], Revenue: round2(cohortRevM[coh]), CumRevenuePerCustomer: round2(cohortRev[coh] / float64(size)),
 			})
