@@ -53,10 +53,10 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 		return fmt.Errorf("as_of: %v", err)
 	}
 	cal, _ := metrics.CalendarFor(cfg.Metrics.Period)
-	mc := metrics.Config{AsOf: last + 1, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
+	mc := metrics.Config{RunDate: last + 1, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
 	s := &nightly.Settings{Metrics: mc, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(), Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled}
 	if s.CLVEnabled {
-		if s.CLV, err = cfg.CLV.Resolve("clv", mc.AsOf); err != nil {
+		if s.CLV, err = cfg.CLV.Resolve("clv", mc.RunDate); err != nil {
 			return err
 		}
 	}
@@ -64,7 +64,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 	if err != nil {
 		return err
 	}
-	ro := nightly.ReadOptions{Buckets: buckets, AsOf: mc.AsOf, WithKeys: true}
+	ro := nightly.ReadOptions{Buckets: buckets, RunDate: mc.RunDate, WithKeys: true}
 	byBucket := map[int][][]byte{}
 	orderBuckets := map[int][][]byte{}
 	var spend []orders.Spend

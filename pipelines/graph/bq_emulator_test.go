@@ -55,7 +55,7 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 		t.Fatalf("MaxOrderDay over BigQuery = %v %v %v, want %v as from the CSV", bqLast, ok, err, last)
 	}
 	cfgJSON, _ := json.Marshal(cfg)
-	mc := metrics.Config{AsOf: last + 1}
+	mc := metrics.Config{RunDate: last + 1}
 	mc.Defaults()
 	run := func(out string, srcs []Source) {
 		t.Helper()
@@ -89,7 +89,7 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 
 	// Load the tables, twice for the same run date: the rows are replaced, not added.
 	for i := 0; i < 2; i++ {
-		n, err := bqio.WriteTables(ctx, cfg, csvOut, mc.AsOf, true)
+		n, err := bqio.WriteTables(ctx, cfg, csvOut, mc.RunDate, true)
 		if err != nil {
 			t.Fatal(err)
 		}

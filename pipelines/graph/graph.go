@@ -130,7 +130,7 @@ func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(order
 // per bucket.
 type readFn struct {
 	Buckets  int
-	AsOf     int32
+	RunDate  int32
 	WithKeys bool
 	Contacts string // JSON of contacts.Config
 	BigQuery string // JSON of sinks/bigquery.Config; "" without bq:// inputs
@@ -165,7 +165,7 @@ func (f *readFn) Teardown() {
 }
 
 func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
-	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: value.Day(f.AsOf), WithKeys: f.WithKeys}
+	ro := nightly.ReadOptions{Buckets: f.Buckets, RunDate: value.Day(f.RunDate), WithKeys: f.WithKeys}
 	if f.bq != nil {
 		ro.External = f.bq
 	}
@@ -408,7 +408,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 	if err := emitDeadByInput(bd.Dead, dead); err != nil {
 		return err
 	}
-	today := f.scorer.AsOf()
+	today := f.scorer.RunDate()
 	var prevRows []tables.SegmentMembership
 	if f.StateDir != "" {
 		if prevRows, err = nightly.LoadHistory(ctx, f.StateDir, bucket, f.Buckets); err != nil {
@@ -573,8 +573,8 @@ func (f *syncLogFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte
 
 // centroidsFn sums the cluster sizes of every bucket and writes kmeans_centroids.
 type centroidsFn struct {
-	AsOf   int32
-	Output string
+	RunDate int32
+	Output  string
 }
 
 func (f *centroidsFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bool, modelBytes []byte) error {
@@ -606,7 +606,7 @@ func (f *centroidsFn) ProcessElement(ctx context.Context, _ int, vals func(*[]by
 		for len(sz) < len(km.Centroids) {
 			sz = append(sz, 0)
 		}
-		rows = append(rows, km.CentroidRows(value.Day(f.AsOf), cur, sz)...)
+		rows = append(rows, km.CentroidRows(value.Day(f.RunDate), cur, sz)...)
 	}
 	return writeTable(ctx, f.Output, "kmeans_centroids", 0, rows)
 }
@@ -687,7 +687,7 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 	srcs := beam.CreateList(s, o.Sources)
 	splits := beam.ParDo(s, &planFn{SplitBytes: o.SplitBytes, BigQuery: o.BigQuery}, srcs)
 	splits = beam.Reshuffle(s, splits)
-	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), WithKeys: true, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
+	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, RunDate: int32(o.Settings.Metrics.RunDate), WithKeys: true, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
 
 	// Order keys (and lines) meet by order id: duplicates are decided there for every order,
 	// with or without an order_lines input, and lines are joined.
@@ -714,12 +714,12 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 		}
 		seeded := beam.ParDo(s, splitKV, beam.CreateList(s, seeds))
 		synced := beam.ParDo(s, &syncFn{Plan: string(planJSON), Output: o.Output, StateDir: o.StateDir, DryRun: o.AudienceMode != "send",
-			Force: o.Force, RunDate: o.Settings.Metrics.AsOf.String()}, beam.GroupByKey(s, beam.Flatten(s, members, seeded)))
+			Force: o.Force, RunDate: o.Settings.Metrics.RunDate.String()}, beam.GroupByKey(s, beam.Flatten(s, members, seeded)))
 		beam.ParDo0(s, &syncLogFn{Output: o.Output}, beam.GroupByKey(s, synced))
 	}
 	deadAll = append(deadAll, sdead)
 	if o.Settings.KMeansEnabled {
-		beam.ParDo0(s, &centroidsFn{AsOf: int32(o.Settings.Metrics.AsOf), Output: o.Output}, beam.GroupByKey(s, sizes), beam.SideInput{Input: models})
+		beam.ParDo0(s, &centroidsFn{RunDate: int32(o.Settings.Metrics.RunDate), Output: o.Output}, beam.GroupByKey(s, sizes), beam.SideInput{Input: models})
 	}
 
 	deadLetters := beam.Flatten(s, deadAll...)

@@ -71,7 +71,7 @@ func TestNightlyGraphOnHandShop(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	asOf := value.DayFromDate(2024, time.April, 1)
-	mc := metrics.Config{AsOf: asOf, ActivityWindowDays: 60}
+	mc := metrics.Config{RunDate: asOf, ActivityWindowDays: 60}
 	mc.Defaults()
 	km := kmeans.Defaults()
 	km.K = 2

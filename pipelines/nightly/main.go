@@ -407,7 +407,7 @@ func prepare(ctx context.Context) (*job, error) {
 		}
 		asOf = last + 1
 	}
-	mcfg := metrics.Config{AsOf: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
+	mcfg := metrics.Config{RunDate: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
 	mcfg.Defaults()
 	var spec clv.Spec
 	if cfg.CLV.Enabled {

@@ -192,8 +192,8 @@ func (a *Agg) Add(c *facts.Customer, cfg Config) {
 	}
 	for p := firstP; p <= lastActiveP; p++ {
 		endD := cal.End(p) + 1
-		if endD > cfg.AsOf {
-			endD = cfg.AsOf
+		if endD > cfg.RunDate {
+			endD = cfg.RunDate
 		}
 		s := cfg.ActiveAt(ps, cal.Start(p))
 		e := cfg.ActiveAt(ps, endD)
@@ -295,11 +295,11 @@ func Finalize(a *Agg, cfg Config, spend map[SpendKey]value.Money) ([]tables.Peri
 			custToDate += c.NewCustomers
 			revToDate += c.Revenue
 			row := tables.PeriodMetrics{
-				RunDate:         int32(cfg.AsOf),
+				RunDate:         int32(cfg.RunDate),
 				Period:          cal.Label(p),
 				PeriodStart:     int32(cal.Start(p)),
 				PeriodEnd:       int32(cal.End(p)),
-				Complete:        cal.End(p) < cfg.AsOf,
+				Complete:        cal.End(p) < cfg.RunDate,
 				Currency:        k.Currency,
 				Channel:         k.Channel,
 				Orders:          c.Orders,
@@ -354,7 +354,7 @@ func Finalize(a *Agg, cfg Config, spend map[SpendKey]value.Money) ([]tables.Peri
 			}
 			cum += cc.Revenue
 			cr = append(cr, tables.CohortRetention{
-				RunDate:               int32(cfg.AsOf),
+				RunDate:               int32(cfg.RunDate),
 				Cohort:                cal.Label(k.Period),
 				CohortStart:           int32(cal.Start(k.Period)),
 				Currency:              k.Currency,

@@ -12,7 +12,7 @@ import (
 
 // Config holds the settings every metric depends on.
 type Config struct {
-	AsOf               value.Day // exclusive
+	RunDate            value.Day // exclusive: the run sees days before it
 	Calendar           Calendar
 	ActivityWindowDays int // W; default 365
 	CLVLifetimeDays    int // expected customer lifetime for simple CLV; default 730
@@ -39,13 +39,13 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// CurrentPeriod is the period of the last day the run sees (AsOf - 1).
-func (c Config) CurrentPeriod() int { return c.Calendar.Index(c.AsOf - 1) }
+// CurrentPeriod is the period of the last day the run sees (RunDate - 1).
+func (c Config) CurrentPeriod() int { return c.Calendar.Index(c.RunDate - 1) }
 
-// LastCompletePeriod is the latest period that ended before AsOf.
+// LastCompletePeriod is the latest period that ended before RunDate.
 func (c Config) LastCompletePeriod() int {
 	p := c.CurrentPeriod()
-	if c.Calendar.End(p) < c.AsOf {
+	if c.Calendar.End(p) < c.RunDate {
 		return p
 	}
 	return p - 1
@@ -87,7 +87,7 @@ func CustomerRow(c *facts.Customer, cfg Config) (row tables.CustomerMetrics, ok 
 	first, last := c.FirstDay(), c.LastDay()
 	aov := rev.Float() / float64(n)
 	row = tables.CustomerMetrics{
-		RunDate:         int32(cfg.AsOf),
+		RunDate:         int32(cfg.RunDate),
 		CustomerID:      c.CustomerID,
 		Currency:        c.Currency,
 		FirstOrderDate:  int32(first),
@@ -98,9 +98,9 @@ func CustomerRow(c *facts.Customer, cfg Config) (row tables.CustomerMetrics, ok 
 		Revenue:         rev.Float(),
 		AOV:             round4(aov),
 		FirstOrderValue: c.Purchases[0].Amount.Float(),
-		RecencyDays:     int64(cfg.AsOf - last),
-		TenureDays:      int64(cfg.AsOf - first),
-		Active:          cfg.ActiveAt(c.Purchases, cfg.AsOf),
+		RecencyDays:     int64(cfg.RunDate - last),
+		TenureDays:      int64(cfg.RunDate - first),
+		Active:          cfg.ActiveAt(c.Purchases, cfg.RunDate),
 		Churned:         cfg.Churned(c.Purchases, cfg.LastCompletePeriod()),
 		HasConsent:      c.MarketingConsent,
 		Cluster:         -1,

@@ -6,16 +6,16 @@
 // customers at a time; for each customer it calls CustomerRow and Agg.Add. Each bucket's
 // Agg is a small partial (counters per currency, channel and period, and per cohort and
 // offset), the partials are merged with Agg.Merge in one combine, and Finalize turns the
-// merged Agg into table rows. Nothing here reads the wall clock: every "now" is Config.AsOf.
+// merged Agg into table rows. Nothing here reads the wall clock: every "now" is Config.RunDate.
 //
 // Definitions (metrics.md), with the choices the text leaves open:
 //   - A purchase is an order with status completed or partially_refunded and a day before
-//     AsOf; its amount is the order total after refunds. AsOf is exclusive: a run "as of"
+//     RunDate; its amount is the order total after refunds. RunDate is exclusive: a run "as of"
 //     2024-07-01 sees orders up to 2024-06-30.
 //   - AOV = revenue / orders, also for first orders only and for repeat orders only.
 //   - Active at day D: a purchase on a day x with D-W <= x < D (W = ActivityWindowDays,
 //     default 365). S = active at the period's first day, E = active at the day after its
-//     last day (or at AsOf for the current, incomplete period), N = customers whose first
+//     last day (or at RunDate for the current, incomplete period), N = customers whose first
 //     purchase is in the period. CRR = (E - N) / S x 100; churn rate = 100 - CRR; null when
 //     S = 0. The churned count and churn list are customers active at the start and not at
 //     the end.

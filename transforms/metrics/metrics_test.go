@@ -37,7 +37,7 @@ func TestCRRWorkedExamples(t *testing.T) {
 // metrics.md: 250 orders for 5,000,000 -> AOV 20,000; AOV 200,000 x 6 orders -> LTV 1,200,000.
 func TestAOVAndLTVWorkedExamples(t *testing.T) {
 	a := NewAgg()
-	cfg := Config{AsOf: day(2024, 2, 1)}
+	cfg := Config{RunDate: day(2024, 2, 1)}
 	cfg.Defaults()
 	// 50 customers x 5 orders of 20,000 each in January 2024 = 250 orders, 5,000,000.
 	for i := 0; i < 50; i++ {
@@ -77,7 +77,7 @@ func handShop() ([]*facts.Customer, Config) {
 		{CustomerID: "C", Currency: "RUB", Purchases: []facts.Purchase{p("c1", day(2024, 2, 2), 80, "ads"), p("c2", day(2024, 2, 3), 120, "ads")}},
 		{CustomerID: "D", Currency: "RUB", Purchases: []facts.Purchase{p("d1", day(2023, 12, 10), 400, ""), p("d2", day(2024, 2, 25), 100, "")}},
 	}
-	cfg := Config{AsOf: day(2024, 4, 1), ActivityWindowDays: 60}
+	cfg := Config{RunDate: day(2024, 4, 1), ActivityWindowDays: 60}
 	cfg.Defaults()
 	return cs, cfg
 }

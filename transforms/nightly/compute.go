@@ -50,7 +50,7 @@ func NewPartial() *Partial {
 func (p *Partial) Add(bd *BucketData, s *Settings) {
 	var fz *kmeans.Featurizer
 	if s.KMeansEnabled {
-		fz = kmeans.NewFeaturizer(s.KMeans, s.Metrics.AsOf, s.RFM.LookbackDays)
+		fz = kmeans.NewFeaturizer(s.KMeans, s.Metrics.RunDate, s.RFM.LookbackDays)
 	}
 	var x []float64
 	for _, c := range bd.Customers {
@@ -63,7 +63,7 @@ func (p *Partial) Add(bd *BucketData, s *Settings) {
 			}
 			a.AddCustomer(c)
 		}
-		v, ok := rfm.Measure(c, s.Metrics.AsOf, s.RFM.LookbackDays)
+		v, ok := rfm.Measure(c, s.Metrics.RunDate, s.RFM.LookbackDays)
 		if !ok {
 			continue
 		}
@@ -222,7 +222,7 @@ func Fit(p *Partial, s *Settings, spend []orders.Spend) (*Models, *Global, error
 				return nil, nil, err
 			}
 			m.CLV[cur] = b
-			g.CLVModels = append(g.CLVModels, model.Rows(s.Metrics.AsOf, cur)...)
+			g.CLVModels = append(g.CLVModels, model.Rows(s.Metrics.RunDate, cur)...)
 			g.CLVReport[cur] = model.Report()
 		}
 	}
@@ -273,10 +273,10 @@ func NewScorer(s *Settings) (*Scorer, error) {
 			return nil, err
 		}
 		sc.rules = r
-		sc.eval = r.NewEvaluator(s.Metrics.AsOf)
+		sc.eval = r.NewEvaluator(s.Metrics.RunDate)
 	}
 	if s.KMeansEnabled {
-		sc.fz = kmeans.NewFeaturizer(s.KMeans, s.Metrics.AsOf, s.RFM.LookbackDays)
+		sc.fz = kmeans.NewFeaturizer(s.KMeans, s.Metrics.RunDate, s.RFM.LookbackDays)
 	}
 	return sc, nil
 }
@@ -291,20 +291,20 @@ func (sc *Scorer) Score(bd *BucketData, m *Models, prev segments.History) (*Buck
 	out := &BucketOutput{SegmentCounts: map[string]int64{}, ClusterSizes: map[string][]int64{}, Segments: map[string][]string{}}
 	cfg := s.Metrics
 	churnLabel := cfg.Calendar.Label(cfg.LastCompletePeriod())
-	run := int32(cfg.AsOf)
+	run := int32(cfg.RunDate)
 	for _, c := range bd.Customers {
 		row, ok := metrics.CustomerRow(c, cfg)
 		if !ok {
 			continue
 		}
-		v, hasRFM := rfm.Measure(c, cfg.AsOf, s.RFM.LookbackDays)
+		v, hasRFM := rfm.Measure(c, cfg.RunDate, s.RFM.LookbackDays)
 		if model, ok := m.RFM[c.Currency]; ok && hasRFM {
 			model.Score(v).Fill(&row)
 		}
 		if cm, err := sc.clvModel(m, c.Currency); err != nil {
 			return nil, err
 		} else if cm != nil {
-			if pr, ok := cm.PredictCustomer(c, cfg.AsOf); ok {
+			if pr, ok := cm.PredictCustomer(c, cfg.RunDate); ok {
 				pr.Apply(&row)
 			}
 		}

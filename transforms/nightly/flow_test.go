@@ -96,7 +96,7 @@ func TestReadJoinBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := ReadOptions{Buckets: 1, AsOf: asOf, WithKeys: true}
+	opt := ReadOptions{Buckets: 1, RunDate: asOf, WithKeys: true}
 	ro := readInput(t, orders.InputOrders, shopOrders, opt, h)
 	rl := readInput(t, orders.InputLines, shopLines, opt, h)
 	rc := readInput(t, orders.InputCustomers, shopCustomers, opt, h)
@@ -106,7 +106,7 @@ func TestReadJoinBuild(t *testing.T) {
 		"rows_read.orders":                     7,
 		"dead_letter.orders.empty_customer_id": 1,
 		CounterUncounted:                       1,
-		CounterAfterAsOf:                       1,
+		CounterAfterRunDate:                    1,
 	}
 	if !reflect.DeepEqual(ro.Counts, wantCounts) {
 		t.Errorf("orders counts %v, want %v", ro.Counts, wantCounts)
@@ -238,7 +238,7 @@ func TestReadJoinBuild(t *testing.T) {
 func TestReadBuckets(t *testing.T) {
 	h, _ := contacts.NewHasher(contacts.Defaults())
 	const n = 4
-	opt := ReadOptions{Buckets: n, AsOf: asOf, WithKeys: true}
+	opt := ReadOptions{Buckets: n, RunDate: asOf, WithKeys: true}
 	ro := readInput(t, orders.InputOrders, shopOrders, opt, h)
 	total := 0
 	for b, batch := range ro.Batches {
@@ -269,7 +269,7 @@ func TestReadBuckets(t *testing.T) {
 		t.Errorf("%d order keys, want 6", keys)
 	}
 	// Without WithKeys no keys are emitted.
-	if r := readInput(t, orders.InputOrders, shopOrders, ReadOptions{Buckets: n, AsOf: asOf}, h); len(r.Keys) != 0 {
+	if r := readInput(t, orders.InputOrders, shopOrders, ReadOptions{Buckets: n, RunDate: asOf}, h); len(r.Keys) != 0 {
 		t.Errorf("keys without WithKeys: %d", len(r.Keys))
 	}
 	// Spend goes to one batch.
@@ -291,7 +291,7 @@ func testSettings(t *testing.T) *Settings {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := metrics.Config{AsOf: asOf, Calendar: cal}
+	m := metrics.Config{RunDate: asOf, Calendar: cal}
 	m.Defaults()
 	spec, err := clv.Defaults().Resolve("clv", asOf)
 	if err != nil {
@@ -427,7 +427,7 @@ func TestReadSplitCSVSyntax(t *testing.T) {
 		"C2,bo\"b@example.com,+79161234567,RU,true,\n" + // bare quote: line 3
 		"C3,c@example.com,,RU,true,\n" +
 		"C4,\"d@example.com,+79167654321,RU,true,\n" // never closed: line 5 to the end
-	res := readInput(t, orders.InputCustomers, content, ReadOptions{Buckets: 1, AsOf: asOf}, h)
+	res := readInput(t, orders.InputCustomers, content, ReadOptions{Buckets: 1, RunDate: asOf}, h)
 	if res.Counts["rows_read.customers"] != 4 || res.Counts["dead_letter.customers.csv_syntax"] != 2 {
 		t.Errorf("counts %v", res.Counts)
 	}

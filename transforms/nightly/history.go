@@ -105,5 +105,5 @@ func SaveHistory(ctx context.Context, state string, bucket, buckets int, run val
 	return parquetio.WriteFile(ctx, fileio.Join(historyDir(state, buckets), parquetio.PartName(bucket)), rows)
 }
 
-// AsOf is the run date the scorer works with.
-func (sc *Scorer) AsOf() value.Day { return sc.s.Metrics.AsOf }
+// RunDate is the run date the scorer works with.
+func (sc *Scorer) RunDate() value.Day { return sc.s.Metrics.RunDate }

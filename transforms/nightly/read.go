@@ -13,7 +13,7 @@ import (
 // ReadOptions configure reading one split.
 type ReadOptions struct {
 	Buckets  int       // customer and order hash buckets
-	AsOf     value.Day // orders on or after it are not seen
+	RunDate  value.Day // orders on or after it are not seen
 	WithKeys bool      // emit order keys (order ids are resolved and lines joined by order bucket)
 	// External reads splits of Format "bq" (BigQuery); nil when no such input is used.
 	External External
@@ -59,9 +59,9 @@ func CounterRows(input string) string         { return "rows_read." + input }
 func CounterDead(input, reason string) string { return "dead_letter." + input + "." + reason }
 
 const (
-	CounterUncounted = "orders_not_purchases" // cancelled or refunded
-	CounterAfterAsOf = "orders_after_as_of"
-	CounterNoConsent = "customers_without_consent"
+	CounterUncounted    = "orders_not_purchases" // cancelled or refunded
+	CounterAfterRunDate = "orders_after_run_date"
+	CounterNoConsent    = "customers_without_consent"
 	// CounterLinesNotPurchases counts lines of cancelled, refunded or after-as-of orders.
 	CounterLinesNotPurchases = "order_lines_not_purchases"
 )
@@ -122,12 +122,12 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 				addDead(r.Line, ord.OrderID, rej.Reason, rej.Detail)
 				return nil
 			}
-			counted := ord.Status.Counts() && ord.Day < o.AsOf
+			counted := ord.Status.Counts() && ord.Day < o.RunDate
 			if o.WithKeys {
 				keys.get(Bucket(ord.OrderID, o.Buckets)).PutOrderKey(OrderKey{ord.OrderID, ord.CustomerID, ord.Currency, ord.Day, counted, r.Line})
 			}
-			if ord.Day >= o.AsOf {
-				res.Counts[CounterAfterAsOf]++
+			if ord.Day >= o.RunDate {
+				res.Counts[CounterAfterRunDate]++
 				return nil
 			}
 			if !counted {
