@@ -15,7 +15,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
-	"github.com/audiencesync/audiencesync/pipelines/bqio"
+	"github.com/audiencesync/audiencesync/transforms/bqio"
 	"github.com/audiencesync/audiencesync/sinks/bigquery/bqtest"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/metrics"

@@ -14,7 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/audiencesync/audiencesync/pipelines/audiences"
-	"github.com/audiencesync/audiencesync/pipelines/bqio"
+	"github.com/audiencesync/audiencesync/transforms/bqio"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"

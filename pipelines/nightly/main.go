@@ -33,7 +33,7 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
-	"github.com/audiencesync/audiencesync/pipelines/bqio"
+	"github.com/audiencesync/audiencesync/transforms/bqio"
 	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
