@@ -17,9 +17,11 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
+	"github.com/audiencesync/audiencesync/transforms/model"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
+	"github.com/audiencesync/audiencesync/transforms/score"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 )
 
@@ -54,7 +56,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 	}
 	cal, _ := metrics.CalendarFor(cfg.Metrics.Period)
 	mc := metrics.Config{RunDate: last + 1, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
-	s := &nightly.Settings{Metrics: mc, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(), Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled}
+	s := &model.Settings{Metrics: mc, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(), Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled}
 	if s.CLVEnabled {
 		if s.CLV, err = cfg.CLV.Resolve("clv", mc.RunDate); err != nil {
 			return err
@@ -64,9 +66,9 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 	if err != nil {
 		return err
 	}
-	ro := nightly.ReadOptions{Buckets: buckets, RunDate: mc.RunDate, WithKeys: true}
-	byBucket := map[int][][]byte{}
-	orderBuckets := map[int][][]byte{}
+	ro := nightly.ReadOptions{Buckets: buckets, RunDate: mc.RunDate}
+	byBucket := map[int][]nightly.CustomerBatch{}
+	orderBuckets := map[int][]nightly.OrderBatch{}
 	var spend []orders.Spend
 	t0 := time.Now()
 	for _, in := range []struct{ input, path string }{{orders.InputOrders, ordersPath}, {orders.InputCustomers, customersPath}, {orders.InputLines, linesPath}, {orders.InputSpend, spendPath}} {
@@ -82,33 +84,21 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 			if err != nil {
 				return err
 			}
-			for b, data := range res.Batches {
-				if in.input == orders.InputLines {
-					orderBuckets[b] = append(orderBuckets[b], data)
-				} else {
-					byBucket[b] = append(byBucket[b], data)
-				}
+			for b, data := range res.ByCustomer {
+				byBucket[b] = append(byBucket[b], data)
 			}
-			for b, data := range res.Keys {
+			for b, data := range res.ByOrder {
 				orderBuckets[b] = append(orderBuckets[b], data)
 			}
-			if res.Spend != nil {
-				d, _ := nightly.NewDec(res.Spend)
-				for d.More() {
-					spend = append(spend, d.GetSpend())
-				}
-			}
+			spend = append(spend, res.Spend...)
 		}
 	}
 	for _, bs := range orderBuckets {
-		byCust, drops, _, _, err := nightly.JoinLines(bs, buckets)
+		byCust, _, _, err := nightly.JoinLines(bs, buckets)
 		if err != nil {
 			return err
 		}
 		for b, data := range byCust {
-			byBucket[b] = append(byBucket[b], data)
-		}
-		for b, data := range drops {
 			byBucket[b] = append(byBucket[b], data)
 		}
 	}
@@ -120,7 +110,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 		keys = append(keys, b)
 	}
 	sort.Ints(keys)
-	total := nightly.NewPartial()
+	total := model.NewPartial()
 	for _, b := range keys {
 		bd, err := nightly.BuildBucket(byBucket[b], false)
 		if err != nil {
@@ -128,14 +118,14 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 		}
 		total.Add(bd, s)
 	}
-	models, g, err := nightly.Fit(total, s, spend)
+	models, g, err := model.FitPartial(total, s, spend)
 	if err != nil {
 		return err
 	}
 	tFit := time.Since(t0)
 
 	t0 = time.Now()
-	sc, err := nightly.NewScorer(s)
+	sc, err := score.NewScorer(s)
 	if err != nil {
 		return err
 	}

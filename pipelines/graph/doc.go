@@ -1,16 +1,20 @@
-// Package graph builds the nightly Beam pipeline. The maths lives in plain Go
-// (transforms/nightly, transforms/metrics, …); the DoFns here are thin wrappers that move a
-// few large elements between them:
+// Package graph wires the nightly compute pipeline from the composites of transforms/
+// (Build, one screen); the maths and the Beam wrappers live there. Data flow, with the
+// element types:
 //
-//	sources ─Plan─▶ splits ─Reshuffle─▶ Read ─┬─ customer-bucket batches (orders, hashed customers)
-//	                                          ├─ order-bucket batches (order keys, lines) ─GBK─▶ JoinLines ─▶ customer-bucket line batches
-//	                                          ├─ spend rows (side input)
-//	                                          └─ dead letters
-//	customer-bucket batches ─GBK(bucket)─▶ Partial ─GBK(one key)─▶ Fit ─▶ models (side input) + period/cohort tables
-//	                        └────────────────────────────────────▶ Score(models) ─▶ customer_metrics, churn_list, segment_membership parts
-//	dead letters ─GBK(input)─▶ dead_letters/<input>.csv
+//	Source ─nightly.Read─┬─ KV<bucket, CustomerBatch> (orders, hashed customers) ──────────────┐
+//	                     ├─ KV<bucket, OrderBatch> (order keys, lines) ─nightly.Join─ KV<bucket, CustomerBatch> (joined lines, drops)
+//	                     ├─ SpendRows (side input of the fit)                                  │
+//	                     └─ KV<input, DeadLetters>                          nightly.GroupBuckets
+//	KV<bucket, iter<CustomerBatch>> ─model.Aggregate (beam.Combine)─ *Partial ─model.Fit─ *Models (side input)
+//	                                                                  + period_metrics, cohort_retention, clv_model parts
+//	KV<bucket, iter<CustomerBatch>> + *Models ─score.Score─ customer_metrics, churn_list, segment_membership parts
+//	                                                        (+ Segmented → audiences.go; customer_metrics ─score.Centroids─ kmeans_centroids)
+//	every KV<int, []Row> part ─tables.Write─ <output>/<table>/part-NNNNN.parquet
+//	every KV<input, DeadLetters> ─nightly.WriteDeadLetters─ <output>/dead_letters/<input>.csv
 //
-// Each shuffle carries one element per (split, bucket) — 64 to 256 buckets — instead of one
-// per order, because a runner pays microseconds and kilobytes per shuffled element.
-// Everything a runner serialises is registered in init() for portable runners.
+// Each shuffle carries one element per (split, bucket) — 64 to 256 buckets — instead of
+// one per order, because a runner pays microseconds and kilobytes per shuffled element;
+// per-customer work is plain Go inside the DoFns. The audience stage (audiences.go) is a
+// separate piece that consumes score.Scored.Segmented.
 package graph

@@ -16,6 +16,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/kmeans"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
+	"github.com/audiencesync/audiencesync/transforms/model"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
@@ -70,25 +71,24 @@ func TestNightlyGraphOnHandShop(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	asOf := value.DayFromDate(2024, time.April, 1)
-	mc := metrics.Config{RunDate: asOf, ActivityWindowDays: 60}
+	mc := metrics.Config{ActivityWindowDays: 60}
 	mc.Defaults()
 	km := kmeans.Defaults()
 	km.K = 2
-	opts := Options{
-		Sources: []Source{
-			{orders.InputOrders, write(t, dir, "orders.csv", ordersCSV)},
-			{orders.InputCustomers, write(t, dir, "customers.csv", customersCSV)},
-			{orders.InputLines, write(t, dir, "lines.csv", linesCSV)},
+	cfg := Config{
+		RunDate: value.DayFromDate(2024, time.April, 1),
+		Sources: []nightly.Source{
+			{Input: orders.InputOrders, Path: write(t, dir, "orders.csv", ordersCSV)},
+			{Input: orders.InputCustomers, Path: write(t, dir, "customers.csv", customersCSV)},
+			{Input: orders.InputLines, Path: write(t, dir, "lines.csv", linesCSV)},
 		},
 		Output:   out,
-		Buckets:  4,
-		Settings: nightly.Settings{Metrics: mc, RFM: rfm.Defaults(), KMeans: km, KMeansEnabled: true},
-		Contacts: contacts.Defaults(),
+		Read:     nightly.ReadConfig{Buckets: 4, SplitBytes: 1 << 20, Contacts: contacts.Defaults()},
+		Settings: model.Settings{Metrics: mc, RFM: rfm.Defaults(), KMeans: km, KMeansEnabled: true},
 		StateDir: filepath.Join(dir, "state"),
 	}
 	p, s := beam.NewPipelineWithRoot()
-	o, err := Build(s, opts)
+	o, err := Build(s, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,12 @@
 package clv
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"math"
 	"sort"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/value"
+	"github.com/audiencesync/audiencesync/transforms/wire"
 )
 
 // Cell is every calibration customer with the same (x, t_x, T): the BG/NBD likelihood, the
@@ -193,115 +191,64 @@ func (a *Aggregate) Sort() {
 	a.idx, a.ridx = nil, nil
 }
 
-const aggregateMagic = "clvA2"
-
-// MarshalBinary encodes the aggregate (floats bit-exact, counts as varints).
-func (a *Aggregate) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 32+len(a.Cells)*34+len(a.Repeat)*18)
-	b = append(b, aggregateMagic...)
-	b = binary.AppendUvarint(b, uint64(len(a.Unit)))
-	b = append(b, a.Unit...)
-	b = binary.AppendVarint(b, int64(a.CalibrationEnd))
-	b = binary.AppendVarint(b, int64(a.HoldoutEnd))
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(a.SampleRate))
-	b = binary.AppendUvarint(b, uint64(len(a.Cells)))
+// EncodeTo writes the aggregate in the pipeline's wire encoding (floats bit-exact, counts
+// as varints).
+func (a *Aggregate) EncodeTo(e *wire.Enc) {
+	e.Str(string(a.Unit))
+	e.Int(int64(a.CalibrationEnd))
+	e.Int(int64(a.HoldoutEnd))
+	e.Float(a.SampleRate)
+	e.Int(int64(len(a.Cells)))
 	for _, c := range a.Cells {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.X))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.TX))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.T))
-		b = binary.AppendVarint(b, c.Count)
-		b = binary.AppendVarint(b, c.HoldoutPurchases)
+		e.Float(c.X)
+		e.Float(c.TX)
+		e.Float(c.T)
+		e.Int(c.Count)
+		e.Int(c.HoldoutPurchases)
 	}
-	b = binary.AppendUvarint(b, uint64(len(a.Repeat)))
+	e.Int(int64(len(a.Repeat)))
 	for _, c := range a.Repeat {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.X))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.M))
-		b = binary.AppendVarint(b, c.Count)
+		e.Float(c.X)
+		e.Float(c.M)
+		e.Int(c.Count)
 	}
-	return b, nil
 }
 
-var errShort = errors.New("clv: aggregate encoding is truncated or corrupt")
+// DecodeAggregateFrom reads what EncodeTo wrote; errors stick in d.Err.
+func DecodeAggregateFrom(d *wire.Dec) *Aggregate {
+	a := &Aggregate{Unit: TimeUnit(d.Str()), CalibrationEnd: value.Day(d.Int()), HoldoutEnd: value.Day(d.Int()), SampleRate: d.Float()}
+	n := d.Count()
+	a.Cells = make([]Cell, 0, n)
+	for i := 0; i < n && d.Err == nil; i++ {
+		a.Cells = append(a.Cells, Cell{X: d.Float(), TX: d.Float(), T: d.Float(), Count: d.Int(), HoldoutPurchases: d.Int()})
+	}
+	n = d.Count()
+	a.Repeat = make([]RepeatCell, 0, n)
+	for i := 0; i < n && d.Err == nil; i++ {
+		a.Repeat = append(a.Repeat, RepeatCell{X: d.Float(), M: d.Float(), Count: d.Int()})
+	}
+	return a
+}
+
+// MarshalBinary encodes the aggregate (EncodeTo).
+func (a *Aggregate) MarshalBinary() ([]byte, error) {
+	e := wire.NewEnc(32 + len(a.Cells)*34 + len(a.Repeat)*18)
+	a.EncodeTo(e)
+	return e.B, nil
+}
 
 // UnmarshalBinary decodes what MarshalBinary wrote.
 func (a *Aggregate) UnmarshalBinary(b []byte) error {
-	if len(b) < len(aggregateMagic) || string(b[:len(aggregateMagic)]) != aggregateMagic {
-		return fmt.Errorf("clv: not an aggregate encoding (want prefix %q)", aggregateMagic)
+	d := wire.NewDec(b)
+	x := DecodeAggregateFrom(d)
+	if err := d.Done(); err != nil {
+		return fmt.Errorf("clv: aggregate: %w", err)
 	}
-	r := reader{b: b[len(aggregateMagic):]}
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		return errShort
-	}
-	*a = Aggregate{Unit: TimeUnit(r.b[:n])}
-	r.b = r.b[n:]
-	a.CalibrationEnd = value.Day(r.varint())
-	a.HoldoutEnd = value.Day(r.varint())
-	a.SampleRate = r.float()
-	n = r.uvarint()
-	if n > uint64(len(r.b))/26 {
-		return errShort
-	}
-	a.Cells = make([]Cell, n)
-	for i := range a.Cells {
-		a.Cells[i] = Cell{X: r.float(), TX: r.float(), T: r.float(), Count: r.varint(), HoldoutPurchases: r.varint()}
-	}
-	n = r.uvarint()
-	if n > uint64(len(r.b))/17 {
-		return errShort
-	}
-	a.Repeat = make([]RepeatCell, n)
-	for i := range a.Repeat {
-		a.Repeat[i] = RepeatCell{X: r.float(), M: r.float(), Count: r.varint()}
-	}
-	if r.err || len(r.b) != 0 {
-		return errShort
-	}
+	*a = *x
 	return nil
 }
 
-type reader struct {
-	b   []byte
-	err bool
-}
-
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = true
-		r.b = nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = true
-		r.b = nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) float() float64 {
-	if len(r.b) < 8 {
-		r.err = true
-		r.b = nil
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
-	r.b = r.b[8:]
-	return v
-}
-
-// EncodeAggregate and DecodeAggregate have the shapes beam.RegisterCoder expects, so the
-// pipeline can register the compact encoding for the combine's accumulator:
-//
-//	beam.RegisterCoder(reflect.TypeOf((*clv.Aggregate)(nil)), clv.EncodeAggregate, clv.DecodeAggregate)
+// EncodeAggregate and DecodeAggregate are MarshalBinary and UnmarshalBinary as functions.
 func EncodeAggregate(a *Aggregate) ([]byte, error) { return a.MarshalBinary() }
 
 // DecodeAggregate decodes what EncodeAggregate wrote.

@@ -192,16 +192,3 @@ func (m *Model) Report() Report {
 		Holdout:        m.Holdout,
 	}
 }
-
-// EncodeModel and DecodeModel serialise a model (JSON; float64 values round-trip exactly)
-// for a side input or a file, in the shapes beam.RegisterCoder expects.
-func EncodeModel(m *Model) ([]byte, error) { return json.Marshal(m) }
-
-// DecodeModel decodes what EncodeModel wrote.
-func DecodeModel(b []byte) (*Model, error) {
-	m := &Model{}
-	if err := json.Unmarshal(b, m); err != nil {
-		return nil, fmt.Errorf("clv: decoding a model: %w", err)
-	}
-	return m, nil
-}

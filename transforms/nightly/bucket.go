@@ -14,20 +14,19 @@ import (
 type BucketData struct {
 	Customers []*facts.Customer
 	Records   map[string]*CustomerRec
-	Dead      []byte
+	Dead      []DeadLetter
 	Counts    map[string]int64
 }
 
 // BuildBucket decodes a bucket's batches (orders, joined lines, customers) into facts;
 // withHashes decodes the customers' contact hashes too (only audiences need them).
 // An order id seen twice for the same customer is kept once and dead-lettered.
-func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
+func BuildBucket(batches []CustomerBatch, withHashes bool) (*BucketData, error) {
 	type key struct{ id, cur string }
 	byKey := map[key]*facts.Customer{}
 	recs := map[string]*CustomerRec{}
 	seen := map[string]struct{}{}
 	bd := &BucketData{Records: recs, Counts: map[string]int64{}}
-	var dead *Enc
 	var lineBatches []*Dec // decoded after the orders, straight into the customers' facts
 	type lineOrder struct {
 		line int64
@@ -40,35 +39,36 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 	}
 	drop := map[dropKey]bool{}
 	for _, b := range batches {
-		d, kind := NewDec(b)
-		switch kind {
-		case KindOrders:
-			for d.More() {
-				line, o := d.GetOrder()
-				pending = append(pending, lineOrder{line, o})
-			}
-		case KindDrops:
-			for d.More() {
-				id := d.Str()
-				drop[dropKey{id, d.Int()}] = true
-			}
-		case KindCustLines:
-			lineBatches = append(lineBatches, d)
-			continue
-		case KindCustomers:
-			for d.More() {
-				r := d.GetCustomer(withHashes)
-				if _, dup := recs[r.CustomerID]; dup {
-					bd.Counts["customers_duplicate_records"]++
-					continue
-				}
-				recs[r.CustomerID] = &r
-			}
-		default:
-			return nil, fmt.Errorf("bucket: unexpected batch kind %q", kind)
+		d := NewDec(b.Orders)
+		for d.More() {
+			line, o := d.GetOrder()
+			pending = append(pending, lineOrder{line, o})
 		}
 		if d.Err != nil {
-			return nil, d.Err
+			return nil, fmt.Errorf("bucket: orders: %w", d.Err)
+		}
+		d = NewDec(b.Drops)
+		for d.More() {
+			id := d.Str()
+			drop[dropKey{id, d.Int()}] = true
+		}
+		if d.Err != nil {
+			return nil, fmt.Errorf("bucket: drops: %w", d.Err)
+		}
+		if len(b.Lines) > 0 {
+			lineBatches = append(lineBatches, NewDec(b.Lines))
+		}
+		d = NewDec(b.Customers)
+		for d.More() {
+			r := d.GetCustomer(withHashes)
+			if _, dup := recs[r.CustomerID]; dup {
+				bd.Counts["customers_duplicate_records"]++
+				continue
+			}
+			recs[r.CustomerID] = &r
+		}
+		if d.Err != nil {
+			return nil, fmt.Errorf("bucket: customers: %w", d.Err)
 		}
 	}
 	// A duplicated order id keeps the row with the lowest input line (then the smallest
@@ -89,10 +89,7 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 			continue // a duplicate decided (and dead-lettered) by the order-id join
 		}
 		if _, dup := seen[o.OrderID]; dup {
-			if dead == nil {
-				dead = NewEnc(KindDead)
-			}
-			dead.PutDead(&DeadLetter{Input: orders.InputOrders, Line: p.line, ID: o.OrderID, Reason: orders.ReasonDuplicateOrder,
+			bd.Dead = append(bd.Dead, DeadLetter{Input: orders.InputOrders, Line: p.line, ID: o.OrderID, Reason: orders.ReasonDuplicateOrder,
 				Detail: "order " + o.OrderID + " appears more than once for customer " + o.CustomerID + "; the first row is kept"})
 			bd.Counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)]++
 			continue
@@ -152,8 +149,5 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 		}
 		return a.Currency < b.Currency
 	})
-	if dead != nil {
-		bd.Dead = dead.B
-	}
 	return bd, nil
 }

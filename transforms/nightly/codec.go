@@ -1,31 +1,21 @@
 package nightly
 
 import (
-	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"hash/fnv"
 
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/value"
+	"github.com/audiencesync/audiencesync/transforms/wire"
 )
 
-// Batches cross the pipeline's shuffles as []byte in a compact varint encoding: one
+// Batches cross the pipeline's shuffles in the compact encoding of package wire: one
 // element per (split, bucket) instead of one per row, because every element that crosses
 // a shuffle costs microseconds and kilobytes in a runner while a few large elements cost
-// almost nothing. The first byte names the kind of batch.
-const (
-	KindOrders    byte = 'O' // counted orders, keyed by customer bucket
-	KindOrderKeys byte = 'K' // order id -> customer, currency, day, counted; keyed by order bucket
-	KindLines     byte = 'L' // order lines before the join, keyed by order bucket (LineBatch)
-	KindCustLines byte = 'M' // order lines after the join, one entry per order, keyed by customer bucket (PutOrderLines)
-	KindCustomers byte = 'C' // hashed customers, keyed by customer bucket
-	KindDead      byte = 'D' // dead letters
-	KindSpend     byte = 'S' // spend rows
-	KindDrops     byte = 'X' // (order id, input line) of duplicate order rows to drop, keyed by customer bucket
-)
+// almost nothing. Each field of a batch type (types.go) holds one kind of record, written
+// with the Put/Get pairs below.
 
 // Bucket maps an id to one of n buckets (FNV-1a), stable across runs and runners.
 func Bucket(id string, n int) int {
@@ -34,143 +24,23 @@ func Bucket(id string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// Enc appends fields to a batch.
+// Enc appends records to a batch field.
 type Enc struct {
-	B        []byte
-	syms     map[string]uint64
-	prevID   string // last id written by IDStr
-	prevLine int64  // input line of the previous order key
+	wire.Enc
+	prevLine int64 // input line of the previous order key
 }
 
-// Sym writes a low-cardinality string (currency, channel, category) once per batch and
-// afterwards as a small number.
-func (e *Enc) Sym(s string) {
-	if id, ok := e.syms[s]; ok {
-		e.B = binary.AppendUvarint(e.B, id)
-		return
-	}
-	if e.syms == nil {
-		e.syms = map[string]uint64{}
-	}
-	e.syms[s] = uint64(len(e.syms) + 1)
-	e.B = append(e.B, 0)
-	e.Str(s)
-}
+// NewEnc starts a batch field.
+func NewEnc() *Enc { return &Enc{Enc: wire.Enc{B: make([]byte, 0, 4096)}} }
 
-// NewEnc starts a batch of the given kind.
-func NewEnc(kind byte) *Enc { return &Enc{B: append(make([]byte, 0, 4096), kind)} }
-
-func (e *Enc) Str(s string) { e.B = binary.AppendUvarint(e.B, uint64(len(s))); e.B = append(e.B, s...) }
-func (e *Enc) Int(v int64)  { e.B = binary.AppendVarint(e.B, v) }
-
-// IDStr writes an id as the length of the prefix it shares with the previous IDStr of the
-// batch, then the rest: ids written in file or sorted order ("O10000001", "O10000065")
-// share most of their characters, so a 9-character id takes 3 or 4 bytes.
-func (e *Enc) IDStr(s string) {
-	p := 0
-	for p < len(s) && p < len(e.prevID) && s[p] == e.prevID[p] {
-		p++
-	}
-	e.Int(int64(p))
-	e.Str(s[p:])
-	e.prevID = s
-}
-func (e *Enc) Bool(v bool) {
-	if v {
-		e.B = append(e.B, 1)
-	} else {
-		e.B = append(e.B, 0)
-	}
-}
-
-// Dec reads fields of a batch; the first error sticks.
+// Dec reads the records of a batch field; the first error sticks.
 type Dec struct {
-	B      []byte
-	Err    error
-	syms   []string
-	prev   int64  // input line of the previous KindLines group or order key
-	prevID string // last id read by IDStr
+	wire.Dec
+	prev int64 // input line of the previous line group or order key
 }
 
-// Sym reads what Enc.Sym wrote.
-func (d *Dec) Sym() string {
-	id, k := binary.Uvarint(d.B)
-	if k <= 0 {
-		d.Err, d.B = errShort, nil
-		return ""
-	}
-	d.B = d.B[k:]
-	if id == 0 {
-		s := d.Str()
-		d.syms = append(d.syms, s)
-		return s
-	}
-	if id > uint64(len(d.syms)) { // compared as uint64: int(id) of a corrupt id can be negative
-		d.Err, d.B = errShort, nil
-		return ""
-	}
-	return d.syms[id-1]
-}
-
-var errShort = errors.New("nightly: truncated batch")
-
-// NewDec opens a batch and returns its kind.
-func NewDec(b []byte) (*Dec, byte) {
-	if len(b) == 0 {
-		return &Dec{Err: errShort}, 0
-	}
-	return &Dec{B: b[1:]}, b[0]
-}
-
-// More reports whether fields remain.
-func (d *Dec) More() bool { return d.Err == nil && len(d.B) > 0 }
-
-func (d *Dec) Str() string {
-	n, k := binary.Uvarint(d.B)
-	if k <= 0 || uint64(len(d.B)-k) < n {
-		d.Err, d.B = errShort, nil
-		return ""
-	}
-	s := string(d.B[k : k+int(n)])
-	d.B = d.B[k+int(n):]
-	return s
-}
-
-// IDStr reads what Enc.IDStr wrote.
-func (d *Dec) IDStr() string {
-	p := d.Int()
-	if p < 0 || p > int64(len(d.prevID)) {
-		d.Err, d.B = errShort, nil
-		return ""
-	}
-	rest := d.Str()
-	if d.Err != nil {
-		return ""
-	}
-	s := d.prevID[:p] + rest
-	d.prevID = s
-	return s
-}
-
-func (d *Dec) Int() int64 {
-	v, k := binary.Varint(d.B)
-	if k <= 0 {
-		d.Err, d.B = errShort, nil
-		return 0
-	}
-	d.B = d.B[k:]
-	return v
-}
-
-func (d *Dec) Bool() bool {
-	if len(d.B) == 0 {
-		d.Err = errShort
-		return false
-	}
-	v := d.B[0] == 1
-	d.B = d.B[1:]
-	return v
-}
+// NewDec opens a batch field.
+func NewDec(b []byte) *Dec { return &Dec{Dec: wire.Dec{B: b}} }
 
 // PutOrder encodes a counted order.
 func (e *Enc) PutOrder(line int64, o *orders.Order) {
@@ -237,8 +107,8 @@ func addCat(pairs []CatAmount, cat string, amount value.Money) []CatAmount {
 	return append(pairs, CatAmount{cat, amount})
 }
 
-// LineBatch builds a KindLines batch (order lines before the join, one order bucket of one
-// split). Consecutive input lines of the same order, the usual file layout, form one group
+// LineBatch builds the Lines field of an OrderBatch (order lines before the join, one
+// order bucket of one split). Consecutive input lines of the same order, the usual file layout, form one group
 // that carries the order id and the first input line once:
 //
 //	group = Int(first line - previous group's first line) IDStr(order id) Int(lines in group)
@@ -256,8 +126,8 @@ type LineBatch struct {
 	pairs     []CatAmount
 }
 
-// NewLineBatch starts a KindLines batch.
-func NewLineBatch() *LineBatch { return &LineBatch{e: NewEnc(KindLines)} }
+// NewLineBatch starts the Lines field of an OrderBatch.
+func NewLineBatch() *LineBatch { return &LineBatch{e: NewEnc()} }
 
 // Add appends the line read at input line `line`.
 func (b *LineBatch) Add(line int64, l *orders.Line) {
@@ -292,7 +162,7 @@ func (b *LineBatch) Bytes() []byte {
 	return b.e.B
 }
 
-// LineGroup is one group of a KindLines batch: N input lines First .. First+N-1 of order
+// LineGroup is one group of an OrderBatch's Lines: N input lines First .. First+N-1 of order
 // OrderID, summed per category.
 type LineGroup struct {
 	First, N int64
@@ -300,26 +170,15 @@ type LineGroup struct {
 	Pairs    []CatAmount
 }
 
-// count reads an element count; each element takes at least one byte, so a negative count
-// or one beyond the bytes left means a truncated or corrupt batch.
-func (d *Dec) count() int {
-	n := d.Int()
-	if n < 0 || n > int64(len(d.B)) {
-		d.Err, d.B = errShort, nil
-		return 0
-	}
-	return int(n)
-}
-
-// GetLineGroup decodes the next group of a KindLines batch into g (reusing g.Pairs).
+// GetLineGroup decodes the next group of an OrderBatch's Lines into g (reusing g.Pairs).
 func (d *Dec) GetLineGroup(g *LineGroup) {
 	d.prev += d.Int()
 	g.First = d.prev
 	g.OrderID = d.IDStr()
 	if g.N = d.Int(); g.N < 1 && d.Err == nil {
-		d.Err, d.B = errShort, nil
+		d.Fail()
 	}
-	n := d.count()
+	n := d.Count()
 	g.Pairs = g.Pairs[:0]
 	for i := 0; i < n && d.Err == nil; i++ {
 		g.Pairs = append(g.Pairs, CatAmount{d.Sym(), value.Money(d.Int())})
@@ -332,8 +191,8 @@ type OrderLines struct {
 	Pairs   []CatAmount
 }
 
-// PutOrderLines writes one order's joined lines to a KindCustLines batch (keyed by the
-// order's customer bucket):
+// PutOrderLines writes one order's joined lines to the Lines field of a CustomerBatch
+// (keyed by the order's customer bucket):
 //
 //	order = IDStr(order id) Int(pairs) pairs × (Sym(category) Int(amount))
 //
@@ -352,7 +211,7 @@ func (e *Enc) PutOrderLines(o *OrderLines) {
 // GetOrderLines decodes what PutOrderLines wrote into o (reusing o.Pairs).
 func (d *Dec) GetOrderLines(o *OrderLines) {
 	o.OrderID = d.IDStr()
-	n := d.count()
+	n := d.Count()
 	o.Pairs = o.Pairs[:0]
 	for i := 0; i < n && d.Err == nil; i++ {
 		o.Pairs = append(o.Pairs, CatAmount{d.Sym(), value.Money(d.Int())})
@@ -419,7 +278,7 @@ func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
 	c.Hashed.CustomerID = c.CustomerID
 	c.Hashed.Consent = d.Bool()
 	if len(d.B) == 0 {
-		d.Err = errShort
+		d.Fail()
 		return c
 	}
 	n := int(d.B[0])
@@ -427,7 +286,7 @@ func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
 	var uniq [2 * contacts.NumProfiles]string
 	for i := 0; i < n; i++ {
 		if len(d.B) == 0 {
-			d.Err = errShort
+			d.Fail()
 			return c
 		}
 		isHex := d.B[0] == 1
@@ -440,7 +299,7 @@ func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
 	}
 	np := int(contacts.NumProfiles)
 	if len(d.B) < 2*np {
-		d.Err = errShort
+		d.Fail()
 		return c
 	}
 	if withHashes {
@@ -489,9 +348,6 @@ func (e *Enc) PutSpend(s *orders.Spend) {
 func (d *Dec) GetSpend() orders.Spend {
 	return orders.Spend{Period: d.Str(), Channel: d.Str(), Amount: value.Money(d.Int()), Currency: d.Str()}
 }
-
-// KindMembers batches hashed audience members of one target.
-const KindMembers byte = 'A'
 
 // PutMember encodes an audience member (hashes only).
 func (e *Enc) PutMember(m *audience.Member) {

@@ -42,12 +42,12 @@ func TestBucket(t *testing.T) {
 }
 
 func TestSymBytes(t *testing.T) {
-	e := NewEnc(KindOrders)
+	e := NewEnc()
 	for _, s := range []string{"RUB", "RUB", "EUR", "RUB", "", "", "EUR"} {
 		e.Sym(s)
 	}
 	// New symbol: 0 then the string (length + bytes), taking id len+1; known: its id.
-	want := []byte{'O',
+	want := []byte{
 		0, 3, 'R', 'U', 'B', // RUB -> id 1
 		1,                   // RUB
 		0, 3, 'E', 'U', 'R', // EUR -> id 2
@@ -59,10 +59,7 @@ func TestSymBytes(t *testing.T) {
 	if !bytes.Equal(e.B, want) {
 		t.Fatalf("bytes %v, want %v", e.B, want)
 	}
-	d, kind := NewDec(e.B)
-	if kind != KindOrders {
-		t.Fatalf("kind %q", kind)
-	}
+	d := NewDec(e.B)
 	var got []string
 	for d.More() {
 		got = append(got, d.Sym())
@@ -71,11 +68,11 @@ func TestSymBytes(t *testing.T) {
 		t.Errorf("decoded %q, %v", got, d.Err)
 	}
 	// A reference to a symbol never defined is an error, not a panic.
-	d, _ = NewDec([]byte{'O', 5})
+	d = NewDec([]byte{5})
 	if d.Sym(); d.Err == nil {
 		t.Error("undefined symbol accepted")
 	}
-	d, _ = NewDec([]byte{'O', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}) // id 2^64-1
+	d = NewDec([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}) // id 2^64-1
 	if d.Sym(); d.Err == nil {
 		t.Error("huge symbol id accepted")
 	}
@@ -87,14 +84,11 @@ func TestOrderRoundTrip(t *testing.T) {
 		{OrderID: "O2", CustomerID: "C1", Day: 19763, Amount: 505000, Currency: "RUB", Channel: ""},
 		{OrderID: "O3", CustomerID: "Ж-2", Day: -5, Amount: -1, Currency: "EUR", Channel: "ads"},
 	}
-	e := NewEnc(KindOrders)
+	e := NewEnc()
 	for i := range in {
 		e.PutOrder(int64(10+i), &in[i])
 	}
-	d, kind := NewDec(e.B)
-	if kind != KindOrders {
-		t.Fatal(kind)
-	}
+	d := NewDec(e.B)
 	for i := range in {
 		line, o := d.GetOrder()
 		want := in[i]
@@ -110,11 +104,11 @@ func TestOrderRoundTrip(t *testing.T) {
 
 func TestOtherRoundTrips(t *testing.T) {
 	keys := []OrderKey{{"O1", "C1", "RUB", 19732, true, 2}, {"O2", "C2", "RUB", 19733, false, 3}, {"O3", "C1", "USD", 0, true, 1 << 40}}
-	e := NewEnc(KindOrderKeys)
+	e := NewEnc()
 	for _, k := range keys {
 		e.PutOrderKey(k)
 	}
-	d, _ := NewDec(e.B)
+	d := NewDec(e.B)
 	for _, k := range keys {
 		if got := d.GetOrderKey(); got != k {
 			t.Errorf("order key %+v, want %+v", got, k)
@@ -123,11 +117,11 @@ func TestOtherRoundTrips(t *testing.T) {
 	checkEnd(t, d)
 
 	dead := []DeadLetter{{"orders", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", 0, "", "", ""}}
-	e = NewEnc(KindDead)
+	e = NewEnc()
 	for i := range dead {
 		e.PutDead(&dead[i])
 	}
-	d, _ = NewDec(e.B)
+	d = NewDec(e.B)
 	for _, x := range dead {
 		if got := d.GetDead(); got != x {
 			t.Errorf("dead %+v, want %+v", got, x)
@@ -136,11 +130,11 @@ func TestOtherRoundTrips(t *testing.T) {
 	checkEnd(t, d)
 
 	spend := []orders.Spend{{Period: "2024-01", Channel: "ads", Amount: 4000005000, Currency: "RUB"}, {Period: "2024-02", Channel: "", Amount: 0, Currency: "EUR"}}
-	e = NewEnc(KindSpend)
+	e = NewEnc()
 	for i := range spend {
 		e.PutSpend(&spend[i])
 	}
-	d, _ = NewDec(e.B)
+	d = NewDec(e.B)
 	for _, s := range spend {
 		if got := d.GetSpend(); got != s {
 			t.Errorf("spend %+v, want %+v", got, s)
@@ -149,11 +143,11 @@ func TestOtherRoundTrips(t *testing.T) {
 	checkEnd(t, d)
 
 	mem := []audience.Member{{Key: "k1", Email: "e1", Phone: "p1", ExternID: "x"}, {Key: "k2"}}
-	e = NewEnc(KindMembers)
+	e = NewEnc()
 	for i := range mem {
 		e.PutMember(&mem[i])
 	}
-	d, _ = NewDec(e.B)
+	d = NewDec(e.B)
 	for _, m := range mem {
 		if got := d.GetMember(); got != m {
 			t.Errorf("member %+v, want %+v", got, m)
@@ -191,14 +185,14 @@ func sampleCustomers() []CustomerRec {
 
 func TestCustomerRoundTrip(t *testing.T) {
 	in := sampleCustomers()
-	e := NewEnc(KindCustomers)
+	e := NewEnc()
 	e.PutCustomer(&in[0])
 	// By hand: id "C1" 1+2, country "RU" 1+2, consent 1, CreatedAt 19723 zigzag 39446 is a
 	// 3-byte varint, hashed consent 1, count 1, four distinct hashes (sha e-mail, md5
 	// e-mail, sha phone, md5 phone) as a hex flag + length + raw bytes: 34+18+34+18 = 104,
-	// then 8 index bytes: 3+3+1+3+1+1+104+8 = 124, plus the kind byte.
-	if len(e.B) != 125 {
-		t.Errorf("C1 encodes to %d bytes, want 125 (each distinct hash once, raw)", len(e.B))
+	// then 8 index bytes: 3+3+1+3+1+1+104+8 = 124.
+	if len(e.B) != 124 {
+		t.Errorf("C1 encodes to %d bytes, want 124 (each distinct hash once, raw)", len(e.B))
 	}
 	if idx := e.B[len(e.B)-8:]; !bytes.Equal(idx, []byte{1, 2, 1, 1, 3, 4, 3, 0}) {
 		t.Errorf("index bytes %v, want [1 2 1 1 3 4 3 0]", idx)
@@ -206,7 +200,7 @@ func TestCustomerRoundTrip(t *testing.T) {
 	e.PutCustomer(&in[1])
 	e.PutCustomer(&in[2])
 
-	d, _ := NewDec(e.B)
+	d := NewDec(e.B)
 	for i := range in {
 		if got := d.GetCustomer(true); !reflect.DeepEqual(got, in[i]) {
 			t.Errorf("customer %d:\n got %+v\nwant %+v", i, got, in[i])
@@ -215,7 +209,7 @@ func TestCustomerRoundTrip(t *testing.T) {
 	checkEnd(t, d)
 
 	// Without hashes the other fields still decode, and every record stays in step.
-	d, _ = NewDec(e.B)
+	d = NewDec(e.B)
 	for i := range in {
 		got := d.GetCustomer(false)
 		want := in[i]
@@ -237,7 +231,7 @@ func TestTruncatedBatches(t *testing.T) {
 	}
 	var batches []batch
 	{
-		e := NewEnc(KindOrders)
+		e := NewEnc()
 		bd := map[int]bool{len(e.B): true}
 		for i, o := range []orders.Order{{OrderID: "O1", CustomerID: "C1", Day: 19732, Amount: 1000000, Currency: "RUB", Channel: "ads"}, {OrderID: "O2", CustomerID: "C1", Day: 19763, Amount: 5, Currency: "RUB"}} {
 			e.PutOrder(int64(i), &o)
@@ -246,7 +240,7 @@ func TestTruncatedBatches(t *testing.T) {
 		batches = append(batches, batch{"orders", e.B, bd, func(d *Dec) { d.GetOrder() }})
 	}
 	{
-		e := NewEnc(KindCustomers)
+		e := NewEnc()
 		bd := map[int]bool{len(e.B): true}
 		for _, c := range sampleCustomers() {
 			e.PutCustomer(&c)
@@ -267,7 +261,7 @@ func TestTruncatedBatches(t *testing.T) {
 		batches = append(batches, batch{"lines", b, bd, func(d *Dec) { d.GetLineGroup(&LineGroup{}) }})
 	}
 	{
-		e := NewEnc(KindCustLines)
+		e := NewEnc()
 		bd := map[int]bool{len(e.B): true}
 		e.PutOrderLines(&OrderLines{"O1", []CatAmount{{"mattress", 1000000}, {"pillow", 5}}})
 		bd[len(e.B)] = true
@@ -283,17 +277,11 @@ func TestTruncatedBatches(t *testing.T) {
 						t.Errorf("%s cut at %d of %d: panic %v", bt.name, cut, len(bt.b), r)
 					}
 				}()
-				d, _ := NewDec(bt.b[:cut])
+				d := NewDec(bt.b[:cut])
 				n := 0
 				for d.More() && n < 100 {
 					bt.decode(d)
 					n++
-				}
-				if cut == 0 {
-					if d.Err == nil {
-						t.Errorf("%s: empty batch without error", bt.name)
-					}
-					return
 				}
 				if bt.boundaries[cut] && d.Err != nil {
 					t.Errorf("%s cut at record boundary %d: %v", bt.name, cut, d.Err)
@@ -303,5 +291,47 @@ func TestTruncatedBatches(t *testing.T) {
 				}
 			}()
 		}
+	}
+}
+
+// The batch types' own encoding, by hand: each field is a uvarint length then its bytes.
+func TestBatchCoders(t *testing.T) {
+	cb := CustomerBatch{Orders: []byte{1, 2}, Lines: []byte{3}}
+	b, _ := cb.MarshalBinary()
+	if want := []byte{2, 1, 2, 0, 1, 3, 0}; !bytes.Equal(b, want) {
+		t.Errorf("customer batch bytes %v, want %v", b, want)
+	}
+	var got CustomerBatch
+	if err := got.UnmarshalBinary(b); err != nil || !bytes.Equal(got.Orders, cb.Orders) || len(got.Customers) != 0 || !bytes.Equal(got.Lines, cb.Lines) || len(got.Drops) != 0 {
+		t.Errorf("customer batch round trip %+v, %v", got, err)
+	}
+	for _, bad := range [][]byte{b[:len(b)-1], append(append([]byte{}, b...), 9), {5, 1}} {
+		if err := got.UnmarshalBinary(bad); err == nil {
+			t.Errorf("customer batch %v decoded without error", bad)
+		}
+	}
+	ob := OrderBatch{Keys: []byte{7}}
+	b, _ = ob.MarshalBinary()
+	if want := []byte{1, 7, 0}; !bytes.Equal(b, want) {
+		t.Errorf("order batch bytes %v, want %v", b, want)
+	}
+	var gotO OrderBatch
+	if err := gotO.UnmarshalBinary(b); err != nil || !bytes.Equal(gotO.Keys, ob.Keys) || len(gotO.Lines) != 0 {
+		t.Errorf("order batch round trip %+v, %v", gotO, err)
+	}
+	dead := DeadLetters{Rows: []DeadLetter{{"orders", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", 0, "", "", ""}}}
+	b, _ = dead.MarshalBinary()
+	var gotD DeadLetters
+	if err := gotD.UnmarshalBinary(b); err != nil || !reflect.DeepEqual(gotD, dead) {
+		t.Errorf("dead letters round trip %+v, %v", gotD, err)
+	}
+	if err := gotD.UnmarshalBinary(b[:len(b)-1]); err == nil {
+		t.Error("truncated dead letters decoded")
+	}
+	spend := SpendRows{Rows: []orders.Spend{{Period: "2024-01", Channel: "ads", Amount: 4000005000, Currency: "RUB"}}}
+	b, _ = spend.MarshalBinary()
+	var gotS SpendRows
+	if err := gotS.UnmarshalBinary(b); err != nil || !reflect.DeepEqual(gotS, spend) {
+		t.Errorf("spend round trip %+v, %v", gotS, err)
 	}
 }

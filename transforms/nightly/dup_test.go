@@ -13,11 +13,11 @@ import (
 // A duplicated order id keeps the row with the lowest input line whatever order the batches
 // arrive in, and JoinLines picks the same row's key, so lines get that row's day.
 func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
-	late := NewEnc(KindOrders)
+	late := NewEnc()
 	late.PutOrder(2, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 100, Amount: 10 * value.MoneyScale, Currency: "RUB"})
-	early := NewEnc(KindOrders)
+	early := NewEnc()
 	early.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 200, Amount: 99 * value.MoneyScale, Currency: "RUB"})
-	for _, batches := range [][][]byte{{late.B, early.B}, {early.B, late.B}} {
+	for _, batches := range [][]CustomerBatch{{{Orders: late.B}, {Orders: early.B}}, {{Orders: early.B}, {Orders: late.B}}} {
 		bd, err := BuildBucket(batches, false)
 		if err != nil {
 			t.Fatal(err)
@@ -32,27 +32,27 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 			t.Errorf("duplicate dead letters = %d, want 1", n)
 		}
 	}
-	k1, k2 := NewEnc(KindOrderKeys), NewEnc(KindOrderKeys)
+	k1, k2 := NewEnc(), NewEnc()
 	k1.PutOrderKey(OrderKey{"o1", "c1", "RUB", 200, true, 9})
 	k2.PutOrderKey(OrderKey{"o1", "c1", "RUB", 100, true, 2})
 	l := NewLineBatch()
 	l.Add(5, &orders.Line{OrderID: "o1", ProductID: "p", Category: "pillow", Quantity: 1, Amount: value.MoneyScale})
-	byCust, _, _, _, err := JoinLines([][]byte{k1.B, k2.B, l.Bytes()}, 4)
+	byCust, _, _, err := JoinLines([]OrderBatch{{Keys: k1.B}, {Keys: k2.B}, {Lines: l.Bytes()}}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range byCust {
-		d, _ := NewDec(b)
+		d := NewDec(b.Lines)
 		var ol OrderLines
 		d.GetOrderLines(&ol)
 		if ol.OrderID != "o1" || len(ol.Pairs) != 1 || d.Err != nil {
 			t.Errorf("joined %+v, err %v", ol, d.Err)
 		}
 		// The bucket dates the line by the kept row (line 2, day 100), as the join keyed it.
-		kept := NewEnc(KindOrders)
+		kept := NewEnc()
 		kept.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 200, Amount: 99 * value.MoneyScale, Currency: "RUB"})
 		kept.PutOrder(2, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 100, Amount: 10 * value.MoneyScale, Currency: "RUB"})
-		bd, err := BuildBucket([][]byte{b, kept.B}, false)
+		bd, err := BuildBucket([]CustomerBatch{b, {Orders: kept.B}}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,12 +68,12 @@ func TestDuplicateOrderKeepsLowestLine(t *testing.T) {
 // keeps the cancelled row (no purchase, line 9 dead-lettered); o2 for c1 on line 3 and for
 // c2 on line 7 keeps c1's (c2's row dropped from its bucket, line 7 dead-lettered).
 func TestDuplicatesDecidedByTheOrderJoin(t *testing.T) {
-	keys := NewEnc(KindOrderKeys)
+	keys := NewEnc()
 	keys.PutOrderKey(OrderKey{"o1", "c1", "RUB", 100, false, 2})
 	keys.PutOrderKey(OrderKey{"o1", "c1", "RUB", 101, true, 9})
 	keys.PutOrderKey(OrderKey{"o2", "c2", "RUB", 110, true, 7})
 	keys.PutOrderKey(OrderKey{"o2", "c1", "RUB", 110, true, 3})
-	_, drops, dead, counts, err := JoinLines([][]byte{keys.B}, 1)
+	drops, dead, counts, err := JoinLines([]OrderBatch{{Keys: keys.B}}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,20 +81,18 @@ func TestDuplicatesDecidedByTheOrderJoin(t *testing.T) {
 		t.Errorf("counts %v, want 2 duplicates", counts)
 	}
 	var lines []int64
-	d, _ := NewDec(dead)
-	for d.More() {
-		x := d.GetDead()
+	for _, x := range dead {
 		lines = append(lines, x.Line)
 	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i] < lines[j] })
 	if len(lines) != 2 || lines[0] != 7 || lines[1] != 9 {
 		t.Errorf("dead-lettered lines %v, want [7 9]", lines)
 	}
-	ords := NewEnc(KindOrders)
+	ords := NewEnc()
 	ords.PutOrder(9, &orders.Order{OrderID: "o1", CustomerID: "c1", Day: 101, Amount: 5 * value.MoneyScale, Currency: "RUB"})
 	ords.PutOrder(3, &orders.Order{OrderID: "o2", CustomerID: "c1", Day: 110, Amount: 7 * value.MoneyScale, Currency: "RUB"})
 	ords.PutOrder(7, &orders.Order{OrderID: "o2", CustomerID: "c2", Day: 110, Amount: 7 * value.MoneyScale, Currency: "RUB"})
-	bd, err := BuildBucket([][]byte{ords.B, drops[0]}, false)
+	bd, err := BuildBucket([]CustomerBatch{{Orders: ords.B}, drops[0]}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

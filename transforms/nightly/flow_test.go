@@ -12,12 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/facts"
-	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/orders"
-	"github.com/audiencesync/audiencesync/transforms/rfm"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
@@ -68,25 +65,6 @@ func readInput(t *testing.T, input, content string, o ReadOptions, h *contacts.H
 	return res
 }
 
-func decodeDead(t *testing.T, b []byte) []DeadLetter {
-	t.Helper()
-	if b == nil {
-		return nil
-	}
-	d, kind := NewDec(b)
-	if kind != KindDead {
-		t.Fatalf("dead batch kind %q", kind)
-	}
-	var out []DeadLetter
-	for d.More() {
-		out = append(out, d.GetDead())
-	}
-	if d.Err != nil {
-		t.Fatal(d.Err)
-	}
-	return out
-}
-
 func hexSum(b []byte) string { return hex.EncodeToString(b) }
 func sha(s string) string    { s2 := sha256.Sum256([]byte(s)); return hexSum(s2[:]) }
 func md5hex(s string) string { s2 := md5.Sum([]byte(s)); return hexSum(s2[:]) }
@@ -96,7 +74,7 @@ func TestReadJoinBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := ReadOptions{Buckets: 1, RunDate: asOf, WithKeys: true}
+	opt := ReadOptions{Buckets: 1, RunDate: asOf}
 	ro := readInput(t, orders.InputOrders, shopOrders, opt, h)
 	rl := readInput(t, orders.InputLines, shopLines, opt, h)
 	rc := readInput(t, orders.InputCustomers, shopCustomers, opt, h)
@@ -111,7 +89,7 @@ func TestReadJoinBuild(t *testing.T) {
 	if !reflect.DeepEqual(ro.Counts, wantCounts) {
 		t.Errorf("orders counts %v, want %v", ro.Counts, wantCounts)
 	}
-	if dl := decodeDead(t, ro.Dead); len(dl) != 1 || dl[0] != (DeadLetter{"orders", 8, "O6", orders.ReasonEmptyCustomerID, dl[0].Detail}) {
+	if dl := []DeadLetter(ro.Dead); len(dl) != 1 || dl[0] != (DeadLetter{"orders", 8, "O6", orders.ReasonEmptyCustomerID, dl[0].Detail}) {
 		t.Errorf("orders dead letters %+v", dl)
 	}
 	// Lines: O2's quantity is bad (line 6).
@@ -119,7 +97,7 @@ func TestReadJoinBuild(t *testing.T) {
 	if !reflect.DeepEqual(rl.Counts, wantCounts) {
 		t.Errorf("lines counts %v, want %v", rl.Counts, wantCounts)
 	}
-	if dl := decodeDead(t, rl.Dead); len(dl) != 1 || dl[0].Line != 6 || dl[0].ID != "O2" || dl[0].Reason != orders.ReasonBadQuantity {
+	if dl := []DeadLetter(rl.Dead); len(dl) != 1 || dl[0].Line != 6 || dl[0].ID != "O2" || dl[0].Reason != orders.ReasonBadQuantity {
 		t.Errorf("lines dead letters %+v", dl)
 	}
 	// Customers: C2 without consent (counted, kept); C3's contacts unusable (dead-lettered
@@ -128,7 +106,7 @@ func TestReadJoinBuild(t *testing.T) {
 		rc.Counts["dead_letter.customers.bad_marketing_consent"] != 1 || rc.Counts["dead_letter.contacts.email_invalid"] != 1 {
 		t.Errorf("customers counts %v", rc.Counts)
 	}
-	cdead := decodeDead(t, rc.Dead)
+	cdead := []DeadLetter(rc.Dead)
 	var reasons []string
 	for _, d := range cdead {
 		for _, v := range []string{"ivan", "petrov", "916", "not-an-email", "12-34", "maria", "example.com"} {
@@ -155,14 +133,8 @@ func TestReadJoinBuild(t *testing.T) {
 	}
 
 	// Join: O3 (cancelled) and O4 (after as-of) lines are not purchases; O9 is unknown.
-	keyBatches := [][]byte{}
-	for _, b := range ro.Keys {
-		keyBatches = append(keyBatches, b)
-	}
-	for _, b := range rl.Batches {
-		keyBatches = append(keyBatches, b)
-	}
-	byCust, jdrops, jdead, jcounts, err := JoinLines(keyBatches, 1)
+	keyBatches := []OrderBatch{ro.ByOrder[0], rl.ByOrder[0]}
+	byCust, jdead, jcounts, err := JoinLines(keyBatches, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,17 +144,17 @@ func TestReadJoinBuild(t *testing.T) {
 		"dead_letter.orders.duplicate_order_id": 1}) {
 		t.Errorf("join counts %v", jcounts)
 	}
-	jdl := decodeDead(t, jdead)
+	jdl := []DeadLetter(jdead)
 	sort.Slice(jdl, func(i, j int) bool { return jdl[i].Input < jdl[j].Input })
 	if len(jdl) != 2 || jdl[0].Input != orders.InputLines || jdl[0].Line != 5 || jdl[0].ID != "O9" || jdl[0].Reason != orders.ReasonUnknownOrder ||
 		jdl[1].Input != orders.InputOrders || jdl[1].Line != 4 || jdl[1].ID != "O1" || jdl[1].Reason != orders.ReasonDuplicateOrder {
 		t.Errorf("join dead letters %+v", jdl)
 	}
-	if len(jdrops) != 1 || jdrops[0] == nil {
-		t.Fatalf("drops %v, want one batch for bucket 0", jdrops)
+	if len(byCust) != 1 || byCust[0].Drops == nil || byCust[0].Lines == nil {
+		t.Fatalf("join output %+v, want one batch with lines and drops for bucket 0", byCust)
 	}
 
-	bd, err := BuildBucket([][]byte{ro.Batches[0], byCust[0], rc.Batches[0], jdrops[0]}, true)
+	bd, err := BuildBucket([]CustomerBatch{ro.ByCustomer[0], byCust[0], rc.ByCustomer[0]}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,20 +189,25 @@ func TestReadJoinBuild(t *testing.T) {
 		r1.Phone[contacts.Yandex] != sha("79161234567") || r1.Phone[contacts.VK] != md5hex("79161234567") {
 		t.Errorf("C1 hashes %+v", r1)
 	}
-	// The same bucket without hashes: facts identical, no hash strings.
-	bd2, err := BuildBucket([][]byte{rc.Batches[0], byCust[0], ro.Batches[0]}, false)
+	// The same bucket without hashes, batches in another order: facts identical, no hash
+	// strings.
+	bd2, err := BuildBucket([]CustomerBatch{rc.ByCustomer[0], byCust[0], ro.ByCustomer[0]}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(bd2.Customers, want) || bd2.Records["C1"].Hashed.Email[0] != "" {
 		t.Errorf("without hashes: %+v", bd2.Records["C1"])
 	}
-	// A batch of a kind the bucket does not take is an error.
-	if _, err := BuildBucket([][]byte{rl.Batches[0]}, false); err == nil {
-		t.Error("BuildBucket took a lines batch")
+	// A corrupt batch field is an error, not a short bucket.
+	bad := ro.ByCustomer[0]
+	bad.Orders = bad.Orders[:len(bad.Orders)-1]
+	if _, err := BuildBucket([]CustomerBatch{bad}, false); err == nil {
+		t.Error("BuildBucket took a truncated orders field")
 	}
-	if _, _, _, _, err := JoinLines([][]byte{ro.Batches[0]}, 1); err == nil {
-		t.Error("JoinLines took an orders batch")
+	badKeys := ro.ByOrder[0]
+	badKeys.Keys = badKeys.Keys[:len(badKeys.Keys)-1]
+	if _, _, _, err := JoinLines([]OrderBatch{badKeys}, 1); err == nil {
+		t.Error("JoinLines took a truncated keys field")
 	}
 }
 
@@ -238,11 +215,11 @@ func TestReadJoinBuild(t *testing.T) {
 func TestReadBuckets(t *testing.T) {
 	h, _ := contacts.NewHasher(contacts.Defaults())
 	const n = 4
-	opt := ReadOptions{Buckets: n, RunDate: asOf, WithKeys: true}
+	opt := ReadOptions{Buckets: n, RunDate: asOf}
 	ro := readInput(t, orders.InputOrders, shopOrders, opt, h)
 	total := 0
-	for b, batch := range ro.Batches {
-		d, _ := NewDec(batch)
+	for b, batch := range ro.ByCustomer {
+		d := NewDec(batch.Orders)
 		for d.More() {
 			_, o := d.GetOrder()
 			total++
@@ -255,8 +232,8 @@ func TestReadBuckets(t *testing.T) {
 		t.Errorf("%d counted orders, want 4", total)
 	}
 	keys := 0
-	for b, batch := range ro.Keys {
-		d, _ := NewDec(batch)
+	for b, batch := range ro.ByOrder {
+		d := NewDec(batch.Keys)
 		for d.More() {
 			k := d.GetOrderKey()
 			keys++
@@ -268,146 +245,14 @@ func TestReadBuckets(t *testing.T) {
 	if keys != 6 { // every valid order, counted or not
 		t.Errorf("%d order keys, want 6", keys)
 	}
-	// Without WithKeys no keys are emitted.
-	if r := readInput(t, orders.InputOrders, shopOrders, ReadOptions{Buckets: n, RunDate: asOf}, h); len(r.Keys) != 0 {
-		t.Errorf("keys without WithKeys: %d", len(r.Keys))
-	}
 	// Spend goes to one batch.
 	rs := readInput(t, orders.InputSpend, "period,channel,amount,currency\n2024-01,ads,100,RUB\n2024-13,ads,1,RUB\n", opt, h)
-	d, kind := NewDec(rs.Spend)
-	if kind != KindSpend {
-		t.Fatalf("spend kind %q", kind)
-	}
-	if s := d.GetSpend(); s != (orders.Spend{Period: "2024-01", Channel: "ads", Amount: 1000000, Currency: "RUB"}) || d.More() {
-		t.Errorf("spend %+v", s)
+	if want := []orders.Spend{{Period: "2024-01", Channel: "ads", Amount: 1000000, Currency: "RUB"}}; !reflect.DeepEqual(rs.Spend, want) {
+		t.Errorf("spend %+v, want %+v", rs.Spend, want)
 	}
 	if rs.Counts["dead_letter.spend.bad_period"] != 1 {
 		t.Errorf("spend counts %v", rs.Counts)
 	}
-}
-
-func testSettings(t *testing.T) *Settings {
-	cal, err := metrics.CalendarFor("month")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.Config{RunDate: asOf, Calendar: cal}
-	m.Defaults()
-	spec, err := clv.Defaults().Resolve("clv", asOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Settings{Metrics: m, RFM: rfm.Defaults(), CLVEnabled: true, CLV: spec}
-}
-
-// shopBuckets are three buckets' worth of customers.
-func shopBuckets() []*BucketData {
-	c := func(id, cur string, ps ...facts.Purchase) *facts.Customer {
-		return &facts.Customer{CustomerID: id, Currency: cur, Purchases: ps}
-	}
-	return []*BucketData{
-		{Customers: []*facts.Customer{c("C1", "RUB", pu("O1", 19732, 1000000, "ads"), pu("O2", 19763, 505000, ""))}},
-		{Customers: []*facts.Customer{c("C3", "EUR", pu("O5", 19742, 300000, "email"))}},
-		{Customers: []*facts.Customer{c("C5", "RUB", pu("O7", 19500, 200000, "seo"), pu("O8", 19600, 100000, ""), pu("O9", 19780, 50000, "ads")),
-			c("C6", "RUB", pu("O10", 19740, 70000, "ads"))}},
-	}
-}
-
-func partialOf(t *testing.T, bds ...*BucketData) *Partial {
-	p := NewPartial()
-	for _, bd := range bds {
-		p.Add(bd, testSettings(t))
-	}
-	return p
-}
-
-func TestPartialRoundTripAndMerge(t *testing.T) {
-	b := shopBuckets()
-	// Base-wide totals by hand. RUB: C1 (2 orders, 150.5), C5 (3 orders, 35), C6 (1, 7):
-	// 3 customers, 2 repeat, 6 orders, 3 first (100+20+7 = 127), 3 repeat (50.5+10+5 = 65.5).
-	wantRUB := metrics.Totals{Customers: 3, RepeatCustomers: 2, Orders: 6, FirstOrders: 3, RepeatOrders: 3,
-		Revenue: 1925000, RevenueFirst: 1270000, RevenueRepeat: 655000}
-	wantEUR := metrics.Totals{Customers: 1, Orders: 1, FirstOrders: 1, Revenue: 300000, RevenueFirst: 300000}
-
-	all := partialOf(t, b[0], b[1], b[2])
-	if got := *all.Metrics.Totals["RUB"]; got != wantRUB {
-		t.Errorf("RUB totals %+v, want %+v", got, wantRUB)
-	}
-	if got := *all.Metrics.Totals["EUR"]; got != wantEUR {
-		t.Errorf("EUR totals %+v, want %+v", got, wantEUR)
-	}
-
-	// Encode/Decode keeps everything.
-	enc, err := all.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := DecodePartial(enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(dec.Metrics, all.Metrics) {
-		t.Errorf("metrics changed through Encode/Decode")
-	}
-	if len(dec.RFM) != 2 || len(dec.CLV) != 2 || dec.CLV["RUB"].Customers() != all.CLV["RUB"].Customers() {
-		t.Errorf("rfm %d, clv %d currencies after decode", len(dec.RFM), len(dec.CLV))
-	}
-	if _, err := DecodePartial(enc[:len(enc)/2]); err == nil {
-		t.Error("half a partial decoded")
-	}
-
-	// (A+B)+C, A+(B+C), C+(A+B) and all-at-once agree, also through Encode/Decode.
-	roundTrip := func(p *Partial) *Partial {
-		b, err := p.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := DecodePartial(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return q
-	}
-	merge := func(x, y *Partial) *Partial {
-		if err := x.Merge(y); err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
-	left := merge(merge(partialOf(t, b[0]), partialOf(t, b[1])), partialOf(t, b[2]))
-	right := merge(partialOf(t, b[0]), merge(partialOf(t, b[1]), partialOf(t, b[2])))
-	swapped := merge(partialOf(t, b[2]), roundTrip(merge(roundTrip(partialOf(t, b[0])), partialOf(t, b[1]))))
-	withEmpty := merge(merge(NewPartial(), partialOf(t, b[0], b[1], b[2])), NewPartial())
-	for name, p := range map[string]*Partial{"(A+B)+C": left, "A+(B+C)": right, "C+(A+B)": swapped, "0+ABC+0": withEmpty} {
-		if !reflect.DeepEqual(normal(p.Metrics), normal(all.Metrics)) {
-			t.Errorf("%s: metrics differ from all-at-once", name)
-		}
-		for cur, a := range all.CLV {
-			if p.CLV[cur] == nil || p.CLV[cur].Customers() != a.Customers() || p.CLV[cur].RepeatBuyers() != a.RepeatBuyers() {
-				t.Errorf("%s: CLV %s differs", name, cur)
-			}
-		}
-		if len(p.RFM) != len(all.RFM) {
-			t.Errorf("%s: %d RFM currencies", name, len(p.RFM))
-		}
-	}
-}
-
-// normal makes an Agg comparable: series trimmed of empty edge cells (a merge may widen a
-// series with zero cells).
-func normal(a *metrics.Agg) *metrics.Agg {
-	out := metrics.NewAgg()
-	out.Merge(a)
-	for _, s := range out.Series {
-		for len(s.Cells) > 0 && s.Cells[0] == (metrics.Cell{}) {
-			s.Cells = s.Cells[1:]
-			s.Base++
-		}
-		for len(s.Cells) > 0 && s.Cells[len(s.Cells)-1] == (metrics.Cell{}) {
-			s.Cells = s.Cells[:len(s.Cells)-1]
-		}
-	}
-	return out
 }
 
 func pu(id string, d value.Day, a value.Money, ch string) facts.Purchase {
@@ -432,7 +277,7 @@ func TestReadSplitCSVSyntax(t *testing.T) {
 		t.Errorf("counts %v", res.Counts)
 	}
 	var lines []int64
-	for _, d := range decodeDead(t, res.Dead) {
+	for _, d := range []DeadLetter(res.Dead) {
 		if d.Reason != orders.ReasonCSV {
 			t.Errorf("dead letter %+v", d)
 			continue
@@ -447,7 +292,7 @@ func TestReadSplitCSVSyntax(t *testing.T) {
 	if !reflect.DeepEqual(lines, []int64{3, 5}) {
 		t.Errorf("csv dead letters at lines %v, want [3 5]", lines)
 	}
-	d, _ := NewDec(res.Batches[0])
+	d := NewDec(res.ByCustomer[0].Customers)
 	var ids []string
 	for d.More() {
 		ids = append(ids, d.GetCustomer(false).CustomerID)

@@ -10,14 +10,14 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
-// The exact bytes of a KindLines group, worked out by hand: Int is a zigzag varint
+// The exact bytes of a line group, worked out by hand: Int is a zigzag varint
 // (3 -> 0x06, 2 -> 0x04, 1 -> 0x02, 7 -> 0x0e), Str is a length then the bytes, and a
 // symbol's first use is 0x00 followed by the string.
 func TestLineBatchBytes(t *testing.T) {
 	b := NewLineBatch()
 	b.Add(3, &orders.Line{OrderID: "O1", ProductID: "P1", Category: "pillow", Quantity: 1, Amount: 5})
 	b.Add(4, &orders.Line{OrderID: "O1", ProductID: "P2", Category: "pillow", Quantity: 9, Amount: 2})
-	want := []byte{'L',
+	want := []byte{
 		0x06,                 // first line 3 (delta from 0)
 		0x00, 0x02, 'O', '1', // order id: no prefix shared with the (empty) previous id, then "O1"
 		0x04,                                     // 2 lines
@@ -49,10 +49,7 @@ func TestLineBatchGroups(t *testing.T) {
 		{First: 7, N: 1, OrderID: "O9", Pairs: []CatAmount{{"pillow", 3}}},
 		{First: 8, N: 1, OrderID: "O1", Pairs: []CatAmount{{"mattress", 7}}},
 	}
-	d, kind := NewDec(b.Bytes())
-	if kind != KindLines {
-		t.Fatalf("kind %q", kind)
-	}
+	d := NewDec(b.Bytes())
 	for i, w := range want {
 		var g LineGroup
 		d.GetLineGroup(&g)
@@ -65,11 +62,11 @@ func TestLineBatchGroups(t *testing.T) {
 
 // IDStr writes the length of the prefix shared with the previous id, then the rest.
 func TestIDStrBytes(t *testing.T) {
-	e := NewEnc(KindCustLines)
+	e := NewEnc()
 	for _, id := range []string{"O10000001", "O10000065", "O2", "O", ""} {
 		e.IDStr(id)
 	}
-	want := []byte{'M',
+	want := []byte{
 		0x00, 0x09, 'O', '1', '0', '0', '0', '0', '0', '0', '1', // nothing shared
 		0x0e, 0x02, '6', '5', // "O100000" (7) shared, then "65"
 		0x02, 0x01, '2', // "O" shared, then "2"
@@ -79,7 +76,7 @@ func TestIDStrBytes(t *testing.T) {
 	if !bytes.Equal(e.B, want) {
 		t.Errorf("bytes %v, want %v", e.B, want)
 	}
-	d, _ := NewDec(e.B)
+	d := NewDec(e.B)
 	for _, id := range []string{"O10000001", "O10000065", "O2", "O", ""} {
 		if got := d.IDStr(); got != id {
 			t.Errorf("id %q, want %q", got, id)
@@ -87,19 +84,19 @@ func TestIDStrBytes(t *testing.T) {
 	}
 	checkEnd(t, d)
 	// A shared prefix longer than the previous id is corrupt.
-	d, _ = NewDec([]byte{'M', 0x02, 0x00})
+	d = NewDec([]byte{0x02, 0x00})
 	if d.IDStr(); d.Err == nil {
 		t.Error("prefix beyond the previous id: no error")
 	}
 }
 
-// The exact bytes of KindCustLines orders: the symbol table numbers "x" 1 and "y" 2 (a
+// The exact bytes of joined order lines: the symbol table numbers "x" 1 and "y" 2 (a
 // symbol id is a plain uvarint); amounts are zigzag (3 -> 0x06, -1 -> 0x01, 2 -> 0x04).
 func TestOrderLinesBytes(t *testing.T) {
-	e := NewEnc(KindCustLines)
+	e := NewEnc()
 	e.PutOrderLines(&OrderLines{"O7", []CatAmount{{"x", 3}}})
 	e.PutOrderLines(&OrderLines{"O8", []CatAmount{{"x", -1}, {"y", 2}}})
-	want := []byte{'M',
+	want := []byte{
 		0x00, 0x02, 'O', '7', // order id
 		0x02,                  // 1 pair
 		0x00, 0x01, 'x', 0x06, // new symbol "x", amount 3
@@ -111,7 +108,7 @@ func TestOrderLinesBytes(t *testing.T) {
 	if !bytes.Equal(e.B, want) {
 		t.Errorf("bytes %v, want %v", e.B, want)
 	}
-	d, _ := NewDec(e.B)
+	d := NewDec(e.B)
 	var got []OrderLines
 	for d.More() {
 		var o OrderLines
@@ -129,7 +126,7 @@ func TestOrderLinesBytes(t *testing.T) {
 // category even across splits, and dead-letters every line of an unknown order with its
 // own input line.
 func TestJoinLinesGroups(t *testing.T) {
-	keys := NewEnc(KindOrderKeys)
+	keys := NewEnc()
 	keys.PutOrderKey(OrderKey{"O2", "C1", "RUB", 20, true, 3})
 	keys.PutOrderKey(OrderKey{"O1", "C1", "RUB", 10, true, 2})
 	keys.PutOrderKey(OrderKey{"O3", "C2", "RUB", 5, true, 4})
@@ -151,7 +148,7 @@ func TestJoinLinesGroups(t *testing.T) {
 	line(split2, 101, "O3", "sheets", 4)
 	line(split2, 102, "O9", "pillow", 1) // unknown: line 102
 	// Lines before keys: the join must not depend on batch order.
-	byCust, _, dead, counts, err := JoinLines([][]byte{split1.Bytes(), split2.Bytes(), keys.B}, 1)
+	byCust, dead, counts, err := JoinLines([]OrderBatch{{Lines: split1.Bytes()}, {Lines: split2.Bytes()}, {Keys: keys.B}}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +156,7 @@ func TestJoinLinesGroups(t *testing.T) {
 		t.Errorf("counts %v", counts)
 	}
 	var deadLines []int64
-	for _, x := range decodeDead(t, dead) {
+	for _, x := range dead {
 		if x.ID != "O9" || x.Reason != orders.ReasonUnknownOrder || x.Input != orders.InputLines {
 			t.Errorf("dead letter %+v", x)
 		}
@@ -174,7 +171,7 @@ func TestJoinLinesGroups(t *testing.T) {
 	// One entry per order, by order id; O2's pillow lines 100+50+7 = 157; pairs sorted by
 	// category.
 	var got []OrderLines
-	d, _ := NewDec(byCust[0])
+	d := NewDec(byCust[0].Lines)
 	for d.More() {
 		var o OrderLines
 		d.GetOrderLines(&o)
@@ -192,10 +189,10 @@ func TestJoinLinesGroups(t *testing.T) {
 
 	// The bucket attaches the lines to the kept purchases, dated by them; lines of an order
 	// that is not a purchase of this bucket (O3's customer has no order here) are dropped.
-	ords := NewEnc(KindOrders)
+	ords := NewEnc()
 	ords.PutOrder(2, &orders.Order{OrderID: "O1", CustomerID: "C1", Day: 10, Amount: 10, Currency: "RUB"})
 	ords.PutOrder(3, &orders.Order{OrderID: "O2", CustomerID: "C1", Day: 20, Amount: 1157, Currency: "RUB"})
-	bd, err := BuildBucket([][]byte{byCust[0], ords.B}, false)
+	bd, err := BuildBucket([]CustomerBatch{byCust[0], {Orders: ords.B}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,11 +210,11 @@ func TestJoinLinesGroups(t *testing.T) {
 // input line is a delta (9 - 7 = 2).
 func TestOrderKeyBytes(t *testing.T) {
 	keys := []OrderKey{{"O10", "C1", "RUB", 5, true, 7}, {"O11", "C2", "RUB", 6, false, 9}}
-	e := NewEnc(KindOrderKeys)
+	e := NewEnc()
 	for _, k := range keys {
 		e.PutOrderKey(k)
 	}
-	want := []byte{'K',
+	want := []byte{
 		0x00, 0x03, 'O', '1', '0', // id, nothing shared
 		0x02, 'C', '1', // customer
 		0x00, 0x03, 'R', 'U', 'B', // new symbol "RUB"
@@ -230,7 +227,7 @@ func TestOrderKeyBytes(t *testing.T) {
 	if !bytes.Equal(e.B, want) {
 		t.Errorf("bytes %v, want %v", e.B, want)
 	}
-	d, _ := NewDec(e.B)
+	d := NewDec(e.B)
 	for _, k := range keys {
 		if got := d.GetOrderKey(); got != k {
 			t.Errorf("key %+v, want %+v", got, k)

@@ -14,7 +14,6 @@ import (
 type ReadOptions struct {
 	Buckets  int       // customer and order hash buckets
 	RunDate  value.Day // orders on or after it are not seen
-	WithKeys bool      // emit order keys (order ids are resolved and lines joined by order bucket)
 	// External reads splits of Format "bq" (BigQuery); nil when no such input is used.
 	External External
 }
@@ -47,11 +46,11 @@ func readRecords(ctx context.Context, s orders.Split, idx orders.Index, o ReadOp
 
 // ReadResult is everything one split produced, ready to emit: one batch per bucket.
 type ReadResult struct {
-	Batches map[int][]byte // orders and customers by customer bucket; lines by order bucket
-	Keys    map[int][]byte // order keys by order bucket
-	Spend   []byte
-	Dead    []byte
-	Counts  map[string]int64 // counter name -> value (rows, dead letters by reason, ...)
+	ByCustomer map[int]CustomerBatch // orders or customers, by customer bucket
+	ByOrder    map[int]OrderBatch    // order keys (of every orders row) or order lines, by order bucket
+	Spend      []orders.Spend
+	Dead       []DeadLetter
+	Counts     map[string]int64 // counter name -> value (rows, dead letters by reason, ...)
 }
 
 // Counter names used in ReadResult.Counts and as Beam counters.
@@ -66,26 +65,16 @@ const (
 	CounterLinesNotPurchases = "order_lines_not_purchases"
 )
 
-type bucketEncs struct {
-	kind byte
-	m    map[int]*Enc
-}
+// bucketEncs holds one batch field per bucket.
+type bucketEncs map[int]*Enc
 
-func (b *bucketEncs) get(i int) *Enc {
-	e := b.m[i]
+func (b bucketEncs) get(i int) *Enc {
+	e := b[i]
 	if e == nil {
-		e = NewEnc(b.kind)
-		b.m[i] = e
+		e = NewEnc()
+		b[i] = e
 	}
 	return e
-}
-
-func (b *bucketEncs) bytes() map[int][]byte {
-	out := make(map[int][]byte, len(b.m))
-	for k, e := range b.m {
-		out[k] = e.B
-	}
-	return out
 }
 
 // ReadSplit reads and validates one split. Raw contact data is hashed here, inside the
@@ -100,17 +89,13 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 		return nil, err
 	}
 	res := &ReadResult{Counts: map[string]int64{}}
-	dead := NewEnc(KindDead)
-	nDead := 0
 	addDead := func(line int64, id, reason, detail string) {
-		dead.PutDead(&DeadLetter{Input: s.Input, Line: line, ID: id, Reason: reason, Detail: detail})
+		res.Dead = append(res.Dead, DeadLetter{Input: s.Input, Line: line, ID: id, Reason: reason, Detail: detail})
 		res.Counts[CounterDead(s.Input, reason)]++
-		nDead++
 	}
-	batches := &bucketEncs{kindFor(s.Input), map[int]*Enc{}}
-	keys := &bucketEncs{KindOrderKeys, map[int]*Enc{}}
+	batches := bucketEncs{} // orders or customers, by customer bucket
+	keys := bucketEncs{}    // order keys, by order bucket
 	lineBatches := map[int]*LineBatch{}
-	var spend *Enc
 	var rows int64
 	bad := func(line int64, err error) { rows++; addDead(line, "", orders.ReasonCSV, err.Error()) }
 	err = readRecords(ctx, s, idx, o, func(r orders.Record) error {
@@ -123,9 +108,7 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 				return nil
 			}
 			counted := ord.Status.Counts() && ord.Day < o.RunDate
-			if o.WithKeys {
-				keys.get(Bucket(ord.OrderID, o.Buckets)).PutOrderKey(OrderKey{ord.OrderID, ord.CustomerID, ord.Currency, ord.Day, counted, r.Line})
-			}
+			keys.get(Bucket(ord.OrderID, o.Buckets)).PutOrderKey(OrderKey{ord.OrderID, ord.CustomerID, ord.Currency, ord.Day, counted, r.Line})
 			if ord.Day >= o.RunDate {
 				res.Counts[CounterAfterRunDate]++
 				return nil
@@ -162,9 +145,8 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 				}
 				// The contact is unusable but the customer is not: count and dead-letter the
 				// reason (never the value) and keep the customer.
-				dead.PutDead(&DeadLetter{Input: "contacts", Line: r.Line, ID: c.CustomerID, Reason: reason, Detail: "from " + s.Input})
+				res.Dead = append(res.Dead, DeadLetter{Input: "contacts", Line: r.Line, ID: c.CustomerID, Reason: reason, Detail: "from " + s.Input})
 				res.Counts[CounterDead("contacts", reason)]++
-				nDead++
 			}
 			batches.get(Bucket(c.CustomerID, o.Buckets)).PutCustomer(&CustomerRec{
 				CustomerID: c.CustomerID, Country: c.Country, Consent: c.MarketingConsent, CreatedAt: c.CreatedAt, Hashed: h})
@@ -174,10 +156,7 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 				addDead(r.Line, "", rej.Reason, rej.Detail)
 				return nil
 			}
-			if spend == nil {
-				spend = NewEnc(KindSpend)
-			}
-			spend.PutSpend(&sp)
+			res.Spend = append(res.Spend, sp)
 		}
 		return nil
 	}, bad)
@@ -185,30 +164,22 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 		return nil, fmt.Errorf("%s (%s split at %d): %w", s.Path, s.Input, s.Start, err)
 	}
 	res.Counts[CounterRows(s.Input)] = rows
-	res.Batches = batches.bytes()
+	res.ByCustomer = make(map[int]CustomerBatch, len(batches))
+	for bk, e := range batches {
+		if s.Input == orders.InputCustomers {
+			res.ByCustomer[bk] = CustomerBatch{Customers: e.B}
+		} else {
+			res.ByCustomer[bk] = CustomerBatch{Orders: e.B}
+		}
+	}
+	res.ByOrder = make(map[int]OrderBatch, len(keys)+len(lineBatches))
+	for bk, e := range keys {
+		res.ByOrder[bk] = OrderBatch{Keys: e.B}
+	}
 	for bk, lb := range lineBatches {
-		res.Batches[bk] = lb.Bytes()
-	}
-	res.Keys = keys.bytes()
-	if spend != nil {
-		res.Spend = spend.B
-	}
-	if nDead > 0 {
-		res.Dead = dead.B
+		res.ByOrder[bk] = OrderBatch{Lines: lb.Bytes()}
 	}
 	return res, nil
-}
-
-func kindFor(input string) byte {
-	switch input {
-	case orders.InputOrders:
-		return KindOrders
-	case orders.InputLines:
-		return KindLines
-	case orders.InputCustomers:
-		return KindCustomers
-	}
-	return KindSpend
 }
 
 // JoinLines resolves one order bucket: it decides duplicated order ids (the row with the
@@ -221,72 +192,50 @@ func kindFor(input string) byte {
 // Each output batch holds each order once, sorted by order id, with its lines summed per
 // category (pairs sorted by category), so the batch is the same whatever order the input
 // batches came in. It carries no customer, currency or day: BuildBucket takes them from the
-// order's kept purchase.
-func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, drops map[int][]byte, dead []byte, counts map[string]int64, err error) {
+// order's kept purchase. A customer bucket gets one batch holding both its Lines and Drops.
+func JoinLines(batches []OrderBatch, buckets int) (byCustomer map[int]CustomerBatch, dead []DeadLetter, counts map[string]int64, err error) {
 	keys := map[string]*OrderKey{}
 	var losers []OrderKey
 	// Order keys first: lines may come before their orders' keys. Every row of an order id
 	// meets here (the batch is keyed by order id), so this is where duplicates are decided,
 	// whatever their customer or status: the row with the lowest input line wins.
 	for _, b := range batches {
-		d, kind := NewDec(b)
-		switch kind {
-		case KindOrderKeys:
-			for d.More() {
-				k := d.GetOrderKey()
-				old, dup := keys[k.OrderID]
-				switch {
-				case !dup:
-					keys[k.OrderID] = &k
-				case k.Line < old.Line || (k.Line == old.Line && (k.CustomerID < old.CustomerID || k.CustomerID == old.CustomerID && k.Day < old.Day)):
-					losers = append(losers, *old)
-					keys[k.OrderID] = &k
-				default:
-					losers = append(losers, k)
-				}
+		d := NewDec(b.Keys)
+		for d.More() {
+			k := d.GetOrderKey()
+			old, dup := keys[k.OrderID]
+			switch {
+			case !dup:
+				keys[k.OrderID] = &k
+			case k.Line < old.Line || (k.Line == old.Line && (k.CustomerID < old.CustomerID || k.CustomerID == old.CustomerID && k.Day < old.Day)):
+				losers = append(losers, *old)
+				keys[k.OrderID] = &k
+			default:
+				losers = append(losers, k)
 			}
-		case KindLines:
-		default:
-			return nil, nil, nil, nil, fmt.Errorf("join: unexpected batch kind %q", kind)
 		}
 		if d.Err != nil {
-			return nil, nil, nil, nil, d.Err
+			return nil, nil, nil, d.Err
 		}
 	}
 	counts = map[string]int64{}
 	perBucket := map[int][]OrderLines{}
-	var de *Enc
-	dropEncs := map[int]*Enc{}
+	dropEncs := bucketEncs{}
 	for _, l := range losers {
 		w := keys[l.OrderID]
-		if de == nil {
-			de = NewEnc(KindDead)
-		}
-		de.PutDead(&DeadLetter{Input: orders.InputOrders, Line: l.Line, ID: l.OrderID, Reason: orders.ReasonDuplicateOrder,
+		dead = append(dead, DeadLetter{Input: orders.InputOrders, Line: l.Line, ID: l.OrderID, Reason: orders.ReasonDuplicateOrder,
 			Detail: fmt.Sprintf("order %s appears more than once; the row on line %d is kept", l.OrderID, w.Line)})
 		counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)]++
 		if l.Counted {
 			// The losing row reached its customer's bucket as a purchase: take it out there.
-			bk := Bucket(l.CustomerID, buckets)
-			e := dropEncs[bk]
-			if e == nil {
-				e = NewEnc(KindDrops)
-				dropEncs[bk] = e
-			}
+			e := dropEncs.get(Bucket(l.CustomerID, buckets))
 			e.Str(l.OrderID)
 			e.Int(l.Line)
 		}
 	}
-	drops = make(map[int][]byte, len(dropEncs))
-	for bk, e := range dropEncs {
-		drops[bk] = e.B
-	}
 	var g LineGroup
 	for _, b := range batches {
-		d, kind := NewDec(b)
-		if kind != KindLines {
-			continue
-		}
+		d := NewDec(b.Lines)
 		for d.More() {
 			d.GetLineGroup(&g)
 			if d.Err != nil {
@@ -294,11 +243,8 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, drops 
 			}
 			k, ok := keys[g.OrderID]
 			if !ok {
-				if de == nil {
-					de = NewEnc(KindDead)
-				}
 				for i := int64(0); i < g.N; i++ {
-					de.PutDead(&DeadLetter{Input: orders.InputLines, Line: g.First + i, ID: g.OrderID, Reason: orders.ReasonUnknownOrder,
+					dead = append(dead, DeadLetter{Input: orders.InputLines, Line: g.First + i, ID: g.OrderID, Reason: orders.ReasonUnknownOrder,
 						Detail: "order " + g.OrderID + " is not in the orders input (or was dead-lettered there)"})
 				}
 				counts[CounterDead(orders.InputLines, orders.ReasonUnknownOrder)] += g.N
@@ -312,13 +258,16 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, drops 
 			perBucket[bk] = append(perBucket[bk], OrderLines{k.OrderID, append([]CatAmount(nil), g.Pairs...)})
 		}
 		if d.Err != nil {
-			return nil, nil, nil, nil, d.Err
+			return nil, nil, nil, d.Err
 		}
 	}
-	byCustomer = make(map[int][]byte, len(perBucket))
+	byCustomer = make(map[int]CustomerBatch, len(perBucket)+len(dropEncs))
+	for bk, e := range dropEncs {
+		byCustomer[bk] = CustomerBatch{Drops: e.B}
+	}
 	for bk, ol := range perBucket {
 		sort.Slice(ol, func(i, j int) bool { return ol[i].OrderID < ol[j].OrderID })
-		e := NewEnc(KindCustLines)
+		e := NewEnc()
 		for i := 0; i < len(ol); {
 			o := ol[i]
 			// The same order from another split or a non-adjacent run of lines.
@@ -330,10 +279,9 @@ func JoinLines(batches [][]byte, buckets int) (byCustomer map[int][]byte, drops 
 			sort.Slice(o.Pairs, func(a, b int) bool { return o.Pairs[a].Category < o.Pairs[b].Category })
 			e.PutOrderLines(&o)
 		}
-		byCustomer[bk] = e.B
+		b := byCustomer[bk]
+		b.Lines = e.B
+		byCustomer[bk] = b
 	}
-	if de != nil {
-		dead = de.B
-	}
-	return byCustomer, drops, dead, counts, nil
+	return byCustomer, dead, counts, nil
 }

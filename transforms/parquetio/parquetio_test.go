@@ -1,4 +1,4 @@
-package parquetio
+package parquetio_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/google/go-cmp/cmp"
@@ -27,11 +28,11 @@ func TestTablesRoundTripKnownDates(t *testing.T) {
 		RunDate: 20000, CustomerID: "c1", Currency: "RUB", FirstOrderDate: int32(d), LastOrderDate: 10000,
 		Orders: 3, Revenue: 1234.5678, RepeatAOV: &half, Cluster: -1, RFMScore: "1-1-1",
 	}, {CustomerID: "c2", RepeatAOV: nil}}
-	p := filepath.Join(dir, "customer_metrics", PartName(0))
-	if err := WriteFile(ctx, p, in); err != nil {
+	p := filepath.Join(dir, "customer_metrics", parquetio.PartName(0))
+	if err := parquetio.WriteFile(ctx, p, in); err != nil {
 		t.Fatal(err)
 	}
-	out, err := ReadDir[tables.CustomerMetrics](ctx, filepath.Join(dir, "customer_metrics"))
+	out, err := parquetio.ReadDir[tables.CustomerMetrics](ctx, filepath.Join(dir, "customer_metrics"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,11 +45,11 @@ func TestTablesRoundTripKnownDates(t *testing.T) {
 
 	at := time.Date(1997, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
 	logs := []tables.SyncLog{{RunDate: int32(d), Audience: "a", Platform: "vk", StartedAt: at}}
-	lp := filepath.Join(dir, "sync_log", PartName(0))
-	if err := WriteFile(ctx, lp, logs); err != nil {
+	lp := filepath.Join(dir, "sync_log", parquetio.PartName(0))
+	if err := parquetio.WriteFile(ctx, lp, logs); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadFile[tables.SyncLog](ctx, lp)
+	back, err := parquetio.ReadFile[tables.SyncLog](ctx, lp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestTablesRoundTripKnownDates(t *testing.T) {
 }
 
 func TestReadDirMissingIsEmpty(t *testing.T) {
-	rows, err := ReadDir[tables.ChurnList](context.Background(), filepath.Join(t.TempDir(), "nope"))
+	rows, err := parquetio.ReadDir[tables.ChurnList](context.Background(), filepath.Join(t.TempDir(), "nope"))
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("got %v, %v", rows, err)
 	}

@@ -1,4 +1,4 @@
-package nightly
+package score
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
@@ -74,7 +75,7 @@ func LoadHistory(ctx context.Context, state string, bucket, buckets int) ([]tabl
 	}
 	out := all[:0]
 	for _, r := range all {
-		if Bucket(r.CustomerID, buckets) == bucket {
+		if nightly.Bucket(r.CustomerID, buckets) == bucket {
 			out = append(out, r)
 		}
 	}
@@ -104,6 +105,3 @@ func SaveHistory(ctx context.Context, state string, bucket, buckets int, run val
 	rows = append(rows, today...)
 	return parquetio.WriteFile(ctx, fileio.Join(historyDir(state, buckets), parquetio.PartName(bucket)), rows)
 }
-
-// RunDate is the run date the scorer works with.
-func (sc *Scorer) RunDate() value.Day { return sc.s.Metrics.RunDate }

@@ -1,10 +1,11 @@
-package nightly
+package score
 
 import (
 	"context"
 	"sort"
 	"testing"
 
+	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -18,7 +19,7 @@ func TestHistoryAcrossBucketCountsAndBackfills(t *testing.T) {
 	for b := 0; b < 2; b++ {
 		var rows []tables.SegmentMembership
 		for _, id := range ids {
-			if Bucket(id, 2) == b {
+			if nightly.Bucket(id, 2) == b {
 				rows = append(rows, tables.SegmentMembership{RunDate: 100, CustomerID: id, Segment: "s", Source: "rule", EnteredAt: 90})
 			}
 		}
@@ -35,8 +36,8 @@ func TestHistoryAcrossBucketCountsAndBackfills(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range rows {
-			if Bucket(r.CustomerID, 4) != b {
-				t.Errorf("bucket %d got customer %s of bucket %d", b, r.CustomerID, Bucket(r.CustomerID, 4))
+			if nightly.Bucket(r.CustomerID, 4) != b {
+				t.Errorf("bucket %d got customer %s of bucket %d", b, r.CustomerID, nightly.Bucket(r.CustomerID, 4))
 			}
 			seen = append(seen, r.CustomerID)
 		}
@@ -50,12 +51,12 @@ func TestHistoryAcrossBucketCountsAndBackfills(t *testing.T) {
 		t.Fatalf("history after the bucket change covers %v, want all of %v", seen, ids)
 	}
 	// A backfill of day 95 keeps the day-100 rows it cannot see as "previous".
-	rows, _ := LoadHistory(ctx, state, Bucket("a", 4), 4)
+	rows, _ := LoadHistory(ctx, state, nightly.Bucket("a", 4), 4)
 	hist := segments.NewHistory(rows, 95)
-	if err := SaveHistory(ctx, state, Bucket("a", 4), 4, value.Day(95), rows, hist, nil); err != nil {
+	if err := SaveHistory(ctx, state, nightly.Bucket("a", 4), 4, value.Day(95), rows, hist, nil); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := LoadHistory(ctx, state, Bucket("a", 4), 4)
+	after, _ := LoadHistory(ctx, state, nightly.Bucket("a", 4), 4)
 	kept := false
 	for _, r := range after {
 		kept = kept || (r.CustomerID == "a" && r.RunDate == 100)

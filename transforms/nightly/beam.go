@@ -1,0 +1,290 @@
+package nightly
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/transforms/bqio"
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/counters"
+	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
+)
+
+// Source is one input: a file (or glob match) or a bq:// table or query.
+type Source struct {
+	Input string // orders, customers, order_lines or spend
+	Path  string
+}
+
+// ReadConfig configures Read. It travels inside the DoFns as typed fields.
+type ReadConfig struct {
+	Buckets    int       // customer and order hash buckets
+	RunDate    value.Day // orders on or after it are not purchases of this run
+	SplitBytes int64     // CSV inputs are read in splits of about this size
+	Contacts   contacts.Config
+	BigQuery   *bigquery.Config // for bq:// sources; nil when there are none
+}
+
+// Batches are Read's outputs.
+type Batches struct {
+	ByCustomer beam.PCollection // KV<int, CustomerBatch>: orders and customers, by customer bucket
+	ByOrder    beam.PCollection // KV<int, OrderBatch>: order keys and order lines, by order bucket
+	Spend      beam.PCollection // SpendRows, one per spend split (a side input of the fit)
+	Dead       beam.PCollection // KV<string, DeadLetters>, by input
+}
+
+// Read plans every source into splits (CSV byte ranges, Parquet row groups, BigQuery read
+// streams), spreads the splits over workers and reads each into one batch per bucket: rows
+// are validated (rejects become dead letters, with a counter per input and reason) and raw
+// contacts are hashed inside the reader.
+// In: PCollection<Source>.
+// Out: Batches.
+func Read(s beam.Scope, sources beam.PCollection, cfg ReadConfig) Batches {
+	s = s.Scope("nightly.Read")
+	splits := beam.ParDo(s, &planFn{SplitBytes: cfg.SplitBytes, BigQuery: cfg.BigQuery}, sources)
+	splits = beam.Reshuffle(s, splits)
+	byCust, byOrder, spend, dead := beam.ParDo4(s, &readFn{Config: cfg}, splits)
+	return Batches{ByCustomer: byCust, ByOrder: byOrder, Spend: spend, Dead: dead}
+}
+
+// Join meets every row of an order id in its order bucket: duplicated order ids are decided
+// (the lowest input line wins; the losers are dead letters and drops for their customers'
+// buckets) and order lines are joined to their orders and re-bucketed by customer.
+// In: KV<int, OrderBatch> (order bucket -> batches).
+// Out: KV<int, CustomerBatch> (customer bucket -> joined Lines and Drops),
+// KV<string, DeadLetters>.
+func Join(s beam.Scope, byOrder beam.PCollection, buckets int) (byCustomer, dead beam.PCollection) {
+	s = s.Scope("nightly.Join")
+	return beam.ParDo2(s, &joinFn{Buckets: buckets}, beam.GroupByKey(s, byOrder))
+}
+
+// GroupBuckets brings every batch of a customer bucket together.
+// In: any number of KV<int, CustomerBatch>.
+// Out: KV<int, iter<CustomerBatch>> (customer bucket -> its batches), the input of
+// model.Aggregate and score.Score.
+func GroupBuckets(s beam.Scope, batches ...beam.PCollection) beam.PCollection {
+	s = s.Scope("nightly.GroupBuckets")
+	return beam.GroupByKey(s, beam.Flatten(s, batches...))
+}
+
+// WriteDeadLetters writes each input's dead letters to <out>/dead_letters/<input>.csv
+// (line,id,reason,detail, sorted by line): never raw contact data, readers put only ids,
+// dates, amounts and statuses in details.
+// In: any number of KV<string, DeadLetters> (input -> dead letters).
+func WriteDeadLetters(s beam.Scope, out string, dead ...beam.PCollection) {
+	s = s.Scope("nightly.WriteDeadLetters")
+	beam.ParDo0(s, &deadFn{Output: out}, beam.GroupByKey(s, beam.Flatten(s, dead...)))
+}
+
+func init() {
+	for _, c := range []struct {
+		t        reflect.Type
+		enc, dec any
+	}{
+		{reflect.TypeOf(CustomerBatch{}), encodeCustomerBatch, decodeCustomerBatch},
+		{reflect.TypeOf(OrderBatch{}), encodeOrderBatch, decodeOrderBatch},
+		{reflect.TypeOf(DeadLetters{}), encodeDeadLetters, decodeDeadLetters},
+		{reflect.TypeOf(SpendRows{}), encodeSpendRows, decodeSpendRows},
+	} {
+		beam.RegisterCoder(c.t, c.enc, c.dec)
+	}
+	beam.RegisterType(reflect.TypeOf((*Source)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*orders.Split)(nil)).Elem())
+	register.DoFn3x1[context.Context, Source, func(orders.Split), error](&planFn{})
+	register.Emitter1[orders.Split]()
+	register.DoFn6x1[context.Context, orders.Split, func(int, CustomerBatch), func(int, OrderBatch), func(SpendRows), func(string, DeadLetters), error](&readFn{})
+	register.Emitter2[int, CustomerBatch]()
+	register.Emitter2[int, OrderBatch]()
+	register.Emitter1[SpendRows]()
+	register.Emitter2[string, DeadLetters]()
+	register.Iter1[OrderBatch]()
+	register.Iter1[CustomerBatch]()
+	register.Iter1[DeadLetters]()
+	register.Iter1[SpendRows]()
+	register.DoFn5x1[context.Context, int, func(*OrderBatch) bool, func(int, CustomerBatch), func(string, DeadLetters), error](&joinFn{})
+	register.DoFn3x1[context.Context, string, func(*DeadLetters) bool, error](&deadFn{})
+}
+
+// The Beam coders of the batch types: their MarshalBinary and UnmarshalBinary.
+func encodeCustomerBatch(b CustomerBatch) ([]byte, error) { return b.MarshalBinary() }
+func decodeCustomerBatch(data []byte) (CustomerBatch, error) {
+	var b CustomerBatch
+	return b, b.UnmarshalBinary(data)
+}
+func encodeOrderBatch(b OrderBatch) ([]byte, error) { return b.MarshalBinary() }
+func decodeOrderBatch(data []byte) (OrderBatch, error) {
+	var b OrderBatch
+	return b, b.UnmarshalBinary(data)
+}
+func encodeDeadLetters(x DeadLetters) ([]byte, error) { return x.MarshalBinary() }
+func decodeDeadLetters(data []byte) (DeadLetters, error) {
+	var x DeadLetters
+	return x, x.UnmarshalBinary(data)
+}
+func encodeSpendRows(x SpendRows) ([]byte, error) { return x.MarshalBinary() }
+func decodeSpendRows(data []byte) (SpendRows, error) {
+	var x SpendRows
+	return x, x.UnmarshalBinary(data)
+}
+
+// planFn cuts a source file into splits, or a bq:// source into read streams.
+type planFn struct {
+	SplitBytes int64
+	BigQuery   *bigquery.Config
+}
+
+func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(orders.Split)) error {
+	var splits []orders.Split
+	var err error
+	if bqio.IsSource(src.Path) {
+		var cfg bigquery.Config
+		if f.BigQuery != nil {
+			cfg = *f.BigQuery
+		}
+		splits, err = bqio.Plan(ctx, cfg, src.Input, src.Path)
+	} else {
+		splits, err = orders.Plan(ctx, src.Input, src.Path, f.SplitBytes)
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range splits {
+		emit(s)
+	}
+	return nil
+}
+
+// readFn reads one split into batches; the hasher and the BigQuery reader are built once
+// per worker.
+type readFn struct {
+	Config ReadConfig
+
+	hasher *contacts.Hasher
+	bq     *bqio.Reader
+}
+
+func (f *readFn) Setup() error {
+	h, err := contacts.NewHasher(f.Config.Contacts)
+	if err != nil {
+		return err
+	}
+	f.hasher = h
+	if f.Config.BigQuery != nil {
+		f.bq = &bqio.Reader{Config: *f.Config.BigQuery}
+	}
+	return nil
+}
+
+func (f *readFn) Teardown() {
+	if f.bq != nil {
+		f.bq.Close()
+	}
+}
+
+func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust func(int, CustomerBatch), ord func(int, OrderBatch), spend func(SpendRows), dead func(string, DeadLetters)) error {
+	ro := ReadOptions{Buckets: f.Config.Buckets, RunDate: f.Config.RunDate}
+	if f.bq != nil {
+		ro.External = f.bq
+	}
+	res, err := ReadSplit(ctx, s, ro, f.hasher)
+	if err != nil {
+		return err
+	}
+	counters.IncAll(ctx, res.Counts)
+	for _, b := range slices.Sorted(maps.Keys(res.ByCustomer)) {
+		cust(b, res.ByCustomer[b])
+	}
+	for _, b := range slices.Sorted(maps.Keys(res.ByOrder)) {
+		ord(b, res.ByOrder[b])
+	}
+	if len(res.Spend) > 0 {
+		spend(SpendRows{Rows: res.Spend})
+	}
+	EmitByInput(res.Dead, dead)
+	return nil
+}
+
+// joinFn resolves one order bucket (JoinLines).
+type joinFn struct {
+	Buckets int
+}
+
+func (f *joinFn) ProcessElement(ctx context.Context, _ int, vals func(*OrderBatch) bool, out func(int, CustomerBatch), dead func(string, DeadLetters)) error {
+	var batches []OrderBatch
+	var b OrderBatch
+	for vals(&b) {
+		batches = append(batches, b)
+	}
+	byCust, d, counts, err := JoinLines(batches, f.Buckets)
+	if err != nil {
+		return err
+	}
+	counters.IncAll(ctx, counts)
+	for _, bk := range slices.Sorted(maps.Keys(byCust)) {
+		out(bk, byCust[bk])
+	}
+	// Dead letters are grouped by the input they belong to (one file each): the join has
+	// both orders (duplicates) and order_lines (unknown orders).
+	EmitByInput(d, dead)
+	return nil
+}
+
+// EmitByInput emits dead letters grouped by their own input (one file per input), the
+// shape WriteDeadLetters takes.
+func EmitByInput(x []DeadLetter, emit func(string, DeadLetters)) {
+	if len(x) == 0 {
+		return
+	}
+	by := map[string][]DeadLetter{}
+	for _, d := range x {
+		by[d.Input] = append(by[d.Input], d)
+	}
+	for _, in := range slices.Sorted(maps.Keys(by)) {
+		emit(in, DeadLetters{Rows: by[in]})
+	}
+}
+
+// deadFn writes one input's dead letters, sorted by line.
+type deadFn struct {
+	Output string
+}
+
+func (f *deadFn) ProcessElement(ctx context.Context, input string, vals func(*DeadLetters) bool) error {
+	var all []DeadLetter
+	var b DeadLetters
+	for vals(&b) {
+		all = append(all, b.Rows...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Line != all[j].Line {
+			return all[i].Line < all[j].Line
+		}
+		if all[i].Reason != all[j].Reason {
+			return all[i].Reason < all[j].Reason
+		}
+		return all[i].ID < all[j].ID
+	})
+	var sb strings.Builder
+	sb.WriteString("line,id,reason,detail\n")
+	for _, x := range all {
+		fmt.Fprintf(&sb, "%d,%s,%s,%s\n", x.Line, csvField(x.ID), x.Reason, csvField(x.Detail))
+	}
+	return fileio.WriteFile(ctx, fileio.Join(f.Output, "dead_letters", input+".csv"), []byte(sb.String()))
+}
+
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}

@@ -1,0 +1,113 @@
+package nightly
+
+import (
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/wire"
+)
+
+// The element types of the nightly pipeline's shuffles and side inputs. Each implements
+// encoding.BinaryMarshaler in the encoding of package wire and is registered as its own
+// Beam coder (beam.go), so the graph's signatures name what flows instead of []byte.
+//
+// A batch's fields each hold one kind of record in the compact encoding of codec.go
+// (opened with NewDec, written with NewEnc); an empty field holds no records.
+
+// CustomerBatch is what one split, or one order bucket of the join, contributes to one
+// customer bucket. Batches of a bucket are grouped (KV<int, CustomerBatch>, key = customer
+// bucket) and rebuilt into per-customer facts by BuildBucket.
+type CustomerBatch struct {
+	Orders    []byte // counted orders, PutOrder records in input order
+	Customers []byte // customers after the contacts transform (hashes only), PutCustomer records
+	Lines     []byte // order lines joined to their orders, one PutOrderLines record per order, by order id
+	Drops     []byte // duplicate order rows the join decided against: (Str order id, Int input line) pairs
+}
+
+// OrderBatch is what one split contributes to one order bucket (KV<int, OrderBatch>, key =
+// order bucket): the join meets every row of an order id there.
+type OrderBatch struct {
+	Keys  []byte // order keys, PutOrderKey records in input order
+	Lines []byte // order lines before the join, LineBatch groups
+}
+
+// DeadLetters are rejected rows (KV<string, DeadLetters>, key = the input they belong to).
+// (A struct, not a named slice: Beam codes every slice as a list of its elements.)
+type DeadLetters struct{ Rows []DeadLetter }
+
+// SpendRows are the acquisition spend rows of one split (a side input of the fit).
+type SpendRows struct{ Rows []orders.Spend }
+
+// MarshalBinary encodes the four fields.
+func (b CustomerBatch) MarshalBinary() ([]byte, error) {
+	e := wire.NewEnc(len(b.Orders) + len(b.Customers) + len(b.Lines) + len(b.Drops) + 16)
+	e.Bytes(b.Orders)
+	e.Bytes(b.Customers)
+	e.Bytes(b.Lines)
+	e.Bytes(b.Drops)
+	return e.B, nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote; the fields alias data.
+func (b *CustomerBatch) UnmarshalBinary(data []byte) error {
+	d := wire.NewDec(data)
+	*b = CustomerBatch{Orders: d.Bytes(), Customers: d.Bytes(), Lines: d.Bytes(), Drops: d.Bytes()}
+	return d.Done()
+}
+
+// MarshalBinary encodes the two fields.
+func (b OrderBatch) MarshalBinary() ([]byte, error) {
+	e := wire.NewEnc(len(b.Keys) + len(b.Lines) + 8)
+	e.Bytes(b.Keys)
+	e.Bytes(b.Lines)
+	return e.B, nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote; the fields alias data.
+func (b *OrderBatch) UnmarshalBinary(data []byte) error {
+	d := wire.NewDec(data)
+	*b = OrderBatch{Keys: d.Bytes(), Lines: d.Bytes()}
+	return d.Done()
+}
+
+// MarshalBinary encodes a count, then each dead letter (PutDead).
+func (x DeadLetters) MarshalBinary() ([]byte, error) {
+	e := NewEnc()
+	e.Int(int64(len(x.Rows)))
+	for i := range x.Rows {
+		e.PutDead(&x.Rows[i])
+	}
+	return e.B, nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (x *DeadLetters) UnmarshalBinary(data []byte) error {
+	d := NewDec(data)
+	n := d.Count()
+	out := make([]DeadLetter, 0, n)
+	for i := 0; i < n && d.Err == nil; i++ {
+		out = append(out, d.GetDead())
+	}
+	x.Rows = out
+	return d.Done()
+}
+
+// MarshalBinary encodes a count, then each row (PutSpend).
+func (x SpendRows) MarshalBinary() ([]byte, error) {
+	e := NewEnc()
+	e.Int(int64(len(x.Rows)))
+	for i := range x.Rows {
+		e.PutSpend(&x.Rows[i])
+	}
+	return e.B, nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (x *SpendRows) UnmarshalBinary(data []byte) error {
+	d := NewDec(data)
+	n := d.Count()
+	out := make([]orders.Spend, 0, n)
+	for i := 0; i < n && d.Err == nil; i++ {
+		out = append(out, d.GetSpend())
+	}
+	x.Rows = out
+	return d.Done()
+}

@@ -1,0 +1,230 @@
+package score
+
+import (
+	"context"
+	"maps"
+	"reflect"
+	"slices"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/audiencesync/audiencesync/transforms/counters"
+	"github.com/audiencesync/audiencesync/transforms/model"
+	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/segments"
+	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/value"
+)
+
+// Config configures Score.
+type Config struct {
+	Settings model.Settings
+	// StateDir keeps segment history between runs (entered_at, reminders); "" keeps none.
+	StateDir string
+	Buckets  int
+	// WithContacts emits Segmented for the audience stage (decoding contact hashes costs
+	// time, so only when audiences are built).
+	WithContacts bool
+}
+
+// Scored are Score's outputs.
+type Scored struct {
+	Customers  beam.PCollection // KV<int, []tables.CustomerMetrics>, one part per bucket (customer_metrics)
+	Churn      beam.PCollection // KV<int, []tables.ChurnList>, one part per bucket (churn_list)
+	Membership beam.PCollection // KV<int, []tables.SegmentMembership>, one part per bucket (segment_membership)
+	Segmented  beam.PCollection // KV<int, Segmented>: contact hashes and segments, only WithContacts
+	Dead       beam.PCollection // KV<string, nightly.DeadLetters>: duplicate orders of one customer
+}
+
+// Score computes every per-customer table of one run, bucket by bucket: metrics, RFM
+// scores, k-means cluster, predicted CLV, churn, and segment membership (rule segments
+// and segment history from the state folder). Segment sizes go to counters.
+// In: buckets KV<int, iter<nightly.CustomerBatch>> (nightly.GroupBuckets);
+// models PCollection<*model.Models> (side input, model.Fit).
+// Out: Scored.
+func Score(s beam.Scope, buckets, models beam.PCollection, cfg Config) Scored {
+	s = s.Scope("score.Score")
+	c, ch, m, seg, dead := beam.ParDo5(s, &scoreFn{Config: cfg}, buckets, beam.SideInput{Input: models})
+	return Scored{Customers: c, Churn: ch, Membership: m, Segmented: seg, Dead: dead}
+}
+
+// Centroids counts the customers of each k-means cluster in customer_metrics and gives
+// the centroids in original units.
+// In: customers KV<int, []tables.CustomerMetrics> (Score); models PCollection<*model.Models>
+// (side input).
+// Out: KV<int, []tables.KMeansCentroid>, one part (kmeans_centroids).
+func Centroids(s beam.Scope, customers, models beam.PCollection, runDate value.Day) beam.PCollection {
+	s = s.Scope("score.Centroids")
+	sizes := beam.Combine(s, &sumSizesFn{}, beam.ParDo(s, clusterSizes, customers))
+	return beam.ParDo(s, &centroidsFn{RunDate: runDate}, sizes, beam.SideInput{Input: models})
+}
+
+func init() {
+	beam.RegisterCoder(reflect.TypeOf(Segmented{}), encodeSegmented, decodeSegmented)
+	beam.RegisterCoder(reflect.TypeOf(Sizes{}), encodeSizes, decodeSizes)
+	register.DoFn9x1[context.Context, int, func(*nightly.CustomerBatch) bool, *model.Models,
+		func(int, []tables.CustomerMetrics), func(int, []tables.ChurnList), func(int, []tables.SegmentMembership),
+		func(int, Segmented), func(string, nightly.DeadLetters), error](&scoreFn{})
+	register.Emitter2[int, Segmented]()
+	register.Function2x1(clusterSizes)
+	register.Combiner1[Sizes](&sumSizesFn{})
+	register.DoFn3x1[Sizes, *model.Models, func(int, []tables.KMeansCentroid), error](&centroidsFn{})
+}
+
+func encodeSegmented(x Segmented) ([]byte, error) { return x.MarshalBinary() }
+func decodeSegmented(b []byte) (Segmented, error) {
+	var x Segmented
+	return x, x.UnmarshalBinary(b)
+}
+
+// scoreFn scores one bucket.
+type scoreFn struct {
+	Config Config
+
+	scorer *Scorer
+}
+
+func (f *scoreFn) Setup() (err error) {
+	f.scorer, err = NewScorer(&f.Config.Settings)
+	return err
+}
+
+func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*nightly.CustomerBatch) bool, models *model.Models,
+	customers func(int, []tables.CustomerMetrics), churn func(int, []tables.ChurnList), membership func(int, []tables.SegmentMembership),
+	segmented func(int, Segmented), dead func(string, nightly.DeadLetters)) error {
+	var batches []nightly.CustomerBatch
+	var b nightly.CustomerBatch
+	for vals(&b) {
+		batches = append(batches, b)
+	}
+	bd, err := nightly.BuildBucket(batches, f.Config.WithContacts)
+	if err != nil {
+		return err
+	}
+	counters.IncAll(ctx, bd.Counts)
+	nightly.EmitByInput(bd.Dead, dead)
+	today := f.scorer.RunDate()
+	var prevRows []tables.SegmentMembership
+	if f.Config.StateDir != "" {
+		if prevRows, err = LoadHistory(ctx, f.Config.StateDir, bucket, f.Config.Buckets); err != nil {
+			return err
+		}
+	}
+	hist := segments.NewHistory(prevRows, today)
+	o, err := f.scorer.Score(bd, models, hist)
+	if err != nil {
+		return err
+	}
+	if f.Config.StateDir != "" {
+		if err := SaveHistory(ctx, f.Config.StateDir, bucket, f.Config.Buckets, today, prevRows, hist, o.Membership); err != nil {
+			return err
+		}
+	}
+	for seg, n := range o.SegmentCounts {
+		counters.Inc(ctx, counters.Segment+seg, n)
+	}
+	customers(bucket, o.CustomerMetrics)
+	churn(bucket, o.ChurnList)
+	membership(bucket, o.Membership)
+	if f.Config.WithContacts {
+		segmented(bucket, segmentedOf(bd, o))
+	}
+	return nil
+}
+
+// segmentedOf pairs each segmented customer who has a customers record with their
+// segments, by customer id (no record: no contacts, no consent).
+func segmentedOf(bd *nightly.BucketData, o *BucketOutput) Segmented {
+	var x Segmented
+	ids := slices.Sorted(maps.Keys(o.Segments))
+	for _, id := range ids {
+		if rec := bd.Records[id]; rec != nil {
+			x.Records = append(x.Records, *rec)
+			x.Segments = append(x.Segments, o.Segments[id])
+		}
+	}
+	return x
+}
+
+// Sizes counts customers per cluster: currency -> cluster index -> customers.
+type Sizes map[string][]int64
+
+func (z Sizes) add(o Sizes) {
+	for cur, sz := range o {
+		t := z[cur]
+		for len(t) < len(sz) {
+			t = append(t, 0)
+		}
+		for i, n := range sz {
+			t[i] += n
+		}
+		z[cur] = t
+	}
+}
+
+// clusterSizes counts one part's clustered customers (cluster >= 0; -1 is "not clustered").
+func clusterSizes(_ int, rows []tables.CustomerMetrics) Sizes {
+	z := Sizes{}
+	for i := range rows {
+		k := rows[i].Cluster
+		if k < 0 {
+			continue
+		}
+		t := z[rows[i].Currency]
+		for int64(len(t)) <= k {
+			t = append(t, 0)
+		}
+		t[k]++
+		z[rows[i].Currency] = t
+	}
+	return z
+}
+
+type sumSizesFn struct{}
+
+func (*sumSizesFn) CreateAccumulator() Sizes { return Sizes{} }
+func (*sumSizesFn) AddInput(a, b Sizes) Sizes { a.add(b); return a }
+func (*sumSizesFn) MergeAccumulators(a, b Sizes) Sizes {
+	a.add(b)
+	return a
+}
+
+func encodeSizes(z Sizes) ([]byte, error) {
+	e := nightly.NewEnc()
+	curs := slices.Sorted(maps.Keys(z))
+	e.Int(int64(len(curs)))
+	for _, cur := range curs {
+		e.Str(cur)
+		e.Ints(z[cur])
+	}
+	return e.B, nil
+}
+
+func decodeSizes(b []byte) (Sizes, error) {
+	d := nightly.NewDec(b)
+	z := Sizes{}
+	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
+		cur := d.Str()
+		z[cur] = d.Ints()
+	}
+	return z, d.Done()
+}
+
+// centroidsFn turns the summed sizes and the models into kmeans_centroids rows.
+type centroidsFn struct {
+	RunDate value.Day
+}
+
+func (f *centroidsFn) ProcessElement(total Sizes, models *model.Models, emit func(int, []tables.KMeansCentroid)) error {
+	var rows []tables.KMeansCentroid
+	for _, cur := range slices.Sorted(maps.Keys(models.KMeans)) {
+		km := models.KMeans[cur]
+		sz := total[cur]
+		for len(sz) < len(km.Centroids) {
+			sz = append(sz, 0)
+		}
+		rows = append(rows, km.CentroidRows(f.RunDate, cur, sz)...)
+	}
+	emit(0, rows)
+	return nil
+}
