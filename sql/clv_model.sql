@@ -4,7 +4,7 @@
 CREATE TABLE IF NOT EXISTS `${project}.${dataset}.clv_model` (
   run_date DATE NOT NULL OPTIONS(description="As-of date of the run that wrote the row"),
   currency STRING NOT NULL OPTIONS(description="ISO 4217 currency"),
-  model STRING NOT NULL OPTIONS(description="bgnbd or gamma_gamma"),
+  model STRING NOT NULL OPTIONS(description="bgnbd, gamma_gamma, or holdout (params: predicted vs actual purchases after fit_date)"),
   params STRING NOT NULL OPTIONS(description="JSON object of fitted parameters (r, alpha, a, b or p, q, v)"),
   log_likelihood FLOAT64 NOT NULL OPTIONS(description="Log-likelihood at the fitted parameters"),
   time_unit STRING NOT NULL OPTIONS(description="days or weeks"),

@@ -60,7 +60,7 @@ type SyncRow tables.SyncLog
 func init() {
 	beam.RegisterCoder(reflect.TypeOf(MemberBatch{}), encodeMembers, decodeMembers)
 	beam.RegisterCoder(reflect.TypeOf(SyncRow{}), encodeSyncRow, decodeSyncRow)
-	register.DoFn2x0[score.Segmented, func(string, MemberBatch)](&membersFn{})
+	register.DoFn3x0[int, score.Segmented, func(string, MemberBatch)](&membersFn{})
 	register.Emitter2[string, MemberBatch]()
 	register.Function1x2(seedTarget)
 	register.Iter1[MemberBatch]()
@@ -68,7 +68,6 @@ func init() {
 	register.Emitter2[int, SyncRow]()
 	register.Iter1[SyncRow]()
 	register.DoFn3x1[context.Context, int, func(*SyncRow) bool, error](&syncLogFn{})
-	register.Iter1[score.Segmented]()
 }
 
 func seedTarget(key string) (string, MemberBatch) { return key, MemberBatch{} }
@@ -82,7 +81,7 @@ type membersFn struct {
 
 func (f *membersFn) Setup() { f.members = audiences.NewMembers(&f.Plan) }
 
-func (f *membersFn) ProcessElement(x score.Segmented, emit func(string, MemberBatch)) {
+func (f *membersFn) ProcessElement(_ int, x score.Segmented, emit func(string, MemberBatch)) {
 	by := map[int][]audience.Member{}
 	for i := range x.Records {
 		f.members.Add(&x.Records[i].Hashed, x.Segments[i], func(t int, m audience.Member) { by[t] = append(by[t], m) })

@@ -4,7 +4,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os/exec"
@@ -15,10 +14,11 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
-	"github.com/audiencesync/audiencesync/transforms/bqio"
 	"github.com/audiencesync/audiencesync/sinks/bigquery/bqtest"
+	"github.com/audiencesync/audiencesync/transforms/bqio"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
+	"github.com/audiencesync/audiencesync/transforms/model"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
@@ -54,13 +54,13 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 	if err != nil || !ok || bqLast != last {
 		t.Fatalf("MaxOrderDay over BigQuery = %v %v %v, want %v as from the CSV", bqLast, ok, err, last)
 	}
-	cfgJSON, _ := json.Marshal(cfg)
-	mc := metrics.Config{RunDate: last + 1}
+	mc := metrics.Config{}
 	mc.Defaults()
-	run := func(out string, srcs []Source) {
+	runDate := last + 1
+	run := func(out string, srcs []nightly.Source) {
 		t.Helper()
-		o := Options{Sources: srcs, Output: out, Buckets: 8, Settings: nightly.Settings{Metrics: mc, RFM: rfm.Defaults()},
-			Contacts: contacts.Defaults(), BigQuery: string(cfgJSON)}
+		o := Config{RunDate: runDate, Sources: srcs, Output: out, Settings: model.Settings{Metrics: mc, RFM: rfm.Defaults()},
+			Read: nightly.ReadConfig{Buckets: 8, SplitBytes: 1 << 20, Contacts: contacts.Defaults(), BigQuery: &cfg}}
 		p, s := beam.NewPipelineWithRoot()
 		if _, err := Build(s, o); err != nil {
 			t.Fatal(err)
@@ -70,8 +70,8 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 		}
 	}
 	csvOut, bqOut := filepath.Join(t.TempDir(), "csv"), filepath.Join(t.TempDir(), "bq")
-	run(csvOut, []Source{{orders.InputOrders, filepath.Join(data, "orders.csv")}, {orders.InputCustomers, filepath.Join(data, "customers.csv")}})
-	run(bqOut, []Source{{orders.InputOrders, bqSrc("orders")}, {orders.InputCustomers, bqSrc("customers")}})
+	run(csvOut, []nightly.Source{{Input: orders.InputOrders, Path: filepath.Join(data, "orders.csv")}, {Input: orders.InputCustomers, Path: filepath.Join(data, "customers.csv")}})
+	run(bqOut, []nightly.Source{{Input: orders.InputOrders, Path: bqSrc("orders")}, {Input: orders.InputCustomers, Path: bqSrc("customers")}})
 
 	a := readSorted[tables.CustomerMetrics](t, ctx, csvOut, "customer_metrics", func(r tables.CustomerMetrics) string { return r.CustomerID + r.Currency })
 	b := readSorted[tables.CustomerMetrics](t, ctx, bqOut, "customer_metrics", func(r tables.CustomerMetrics) string { return r.CustomerID + r.Currency })
@@ -89,7 +89,7 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 
 	// Load the tables, twice for the same run date: the rows are replaced, not added.
 	for i := 0; i < 2; i++ {
-		n, err := bqio.WriteTables(ctx, cfg, csvOut, mc.RunDate, true)
+		n, err := bqio.WriteTables(ctx, cfg, csvOut, runDate, true)
 		if err != nil {
 			t.Fatal(err)
 		}

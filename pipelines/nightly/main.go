@@ -1,7 +1,9 @@
 // Command nightly is the audiencesync nightly pipeline: orders and customers in; metric
-// tables, segments and audiences out. Flags → validated config → Beam graph → run → run
-// summary. The default runner is prism, in-process; the same binary runs on Dataflow
-// (--runner=dataflow) and on Flink/Spark job servers (--runner=universal --endpoint=…).
+// tables, segments and audiences out. Flags → Options (options.go) → plan: config, inputs
+// and run date (plan.go) → run: the Beam graph of pipelines/graph, then summary, report and
+// BigQuery load (run.go). The default runner is prism, in-process; the same binary runs on
+// Dataflow (--runner=dataflow) and on Flink/Spark job servers (--runner=universal
+// --endpoint=…).
 //
 //	nightly --orders=data/sample/orders.csv --customers=data/sample/customers.csv \
 //	        --order_lines=data/sample/order_lines.csv --spend=data/sample/spend.csv \
@@ -9,173 +11,65 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
-	"net/http"
 	"os"
 	goruntime "runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	beammetrics "github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
-	"github.com/audiencesync/audiencesync/transforms/bqio"
-	"github.com/audiencesync/audiencesync/pipelines/config"
-	"github.com/audiencesync/audiencesync/pipelines/graph"
-	"github.com/audiencesync/audiencesync/sinks/bigquery"
-	"github.com/audiencesync/audiencesync/transforms/clv"
-	"github.com/audiencesync/audiencesync/transforms/fileio"
-	"github.com/audiencesync/audiencesync/transforms/metrics"
-	"github.com/audiencesync/audiencesync/transforms/nightly"
-	"github.com/audiencesync/audiencesync/transforms/orders"
-	"github.com/audiencesync/audiencesync/transforms/parquetio"
-	"github.com/audiencesync/audiencesync/transforms/report"
-	"github.com/audiencesync/audiencesync/transforms/tables"
-	"github.com/audiencesync/audiencesync/transforms/value"
 )
-
-var (
-	ordersFlag    = flag.String("orders", "", "orders input: CSV or Parquet file, glob, or gs:// path (required)")
-	customersFlag = flag.String("customers", "", "customers input (contacts, country, consent); without it no audiences are built")
-	linesFlag     = flag.String("order_lines", "", "optional order_lines input (categories for smart segments)")
-	spendFlag     = flag.String("spend", "", "optional acquisition spend input (for CAC)")
-	configFlag    = flag.String("config", "", "YAML config (metrics, rfm, kmeans, segments, contacts, audiences, platforms); defaults when empty")
-	outputFlag    = flag.String("output", "out", "output folder (local or gs://): <table>/part-*.parquet, dead_letters/, run_summary.json")
-	asOfFlag      = flag.String("as_of", "", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last order in the data")
-	periodFlag    = flag.String("period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
-	bucketsFlag   = flag.Int("buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
-	splitMBFlag   = flag.Int("split_mb", 32, "CSV inputs are read in splits of about this many MB")
-	logFormatFlag = flag.String("log_format", "text", "log format: text or json")
-	stateDirFlag  = flag.String("state_dir", "state", "state folder (local or gs://): segment history and each audience's last confirmed members (hashes only)")
-	audiencesFlag = flag.String("audiences", "dry_run", "audience sync: dry_run (write the exact payloads under <output>/dry_run/, send nothing), send (sync to the platforms), off")
-	forceFlag     = flag.Bool("force_removals", false, "let an audience sync remove more than its max_remove_share (default 50%) of the audience")
-	bqProject     = flag.String("bq_project", "", "BigQuery project to load the metric tables into (with --bq_dataset; Application Default Credentials)")
-	bqDataset     = flag.String("bq_dataset", "", "BigQuery dataset of the metric tables (created when missing)")
-	bqLocation    = flag.String("bq_location", "", "BigQuery location of a new dataset, e.g. EU")
-	bqEndpoint    = flag.String("bq_endpoint", "", "BigQuery API endpoint override (an emulator in tests); no authentication then")
-	bqApplySQL    = flag.Bool("bq_apply_sql", false, "also create/update the tables' DDL and the BI views in sql/ before loading")
-	reportFlag    = flag.Bool("report", true, "write report.html after the run")
-	alertWebhook  = flag.String("alert_webhook", "", "URL to POST a JSON alert to when the run fails (run date, errors, summary path; no contact data)")
-	cpuProfile    = flag.String("cpuprofile", "", "write a CPU profile of the whole run (in-process runners) to this file")
-	verboseFlag   = flag.Bool("verbose", false, "also show the runner's info logs")
-	validateFlag  = flag.Bool("validate", false, "check the config, inputs' columns and credentials' presence, then exit without running")
-)
-
-func usage() {
-	fmt.Fprintf(os.Stderr, `nightly: the audiencesync nightly pipeline.
-
-Reads orders (and customers, order lines and acquisition spend) from CSV, Parquet or
-BigQuery; computes the repeat-sales metrics (AOV first vs repeat, CAC, LTV/CLV, CRR and
-churn, RPR, cohorts), RFM and k-means segments, smart rule segments and predicted CLV;
-hashes contacts and syncs audiences to Yandex, VK, Meta and Google (a dry run by default);
-writes the tables as Parquet under --output (and to BigQuery with --bq_project and
---bq_dataset), dead letters, run_summary.json and report.html. Runs on the in-process
-prism runner by default.
-
-Usage:
-  nightly --orders=PATH [--customers=PATH] [--order_lines=PATH] [--spend=PATH] [--config=FILE] [flags]
-
-PATH is a CSV or Parquet file, a glob or comma-separated list of them (local or gs://), or
-bq://PROJECT.DATASET.TABLE or bq://PROJECT?query=URL-ENCODED-SQL.
-
-Flags of audiencesync:
-`)
-	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
-		own[n] = true
-	}
-	flag.VisitAll(func(f *flag.Flag) {
-		if own[f.Name] {
-			fmt.Fprintf(os.Stderr, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
-		}
-	})
-	fmt.Fprintf(os.Stderr, `
-Runner flags (Apache Beam):
-  --runner        prism (default, in-process), universal (with --endpoint=HOST:PORT and
-                  --environment_type=LOOPBACK|DOCKER|PROCESS), dataflow (with --project,
-                  --region, --staging_location, --temp_location)
-  Run with --help_beam to list every Beam flag.
-
-Exit codes: 0 ok; 1 the run failed or a table/sink failed (see run_summary.json); 2 bad
-flags or config.
-`)
-}
 
 func main() { os.Exit(realMain()) }
 
 // realMain returns the exit code, so that deferred work (the CPU profile) completes.
 func realMain() int {
-	if os.Getenv("GOGC") == "" {
-		// The in-process runner holds every shuffled batch in memory until the fit step's
-		// barrier; collecting at 50% growth instead of 100% keeps peak RSS ~40% lower for
-		// no measurable time (make bench). GOGC in the environment overrides.
-		debug.SetGCPercent(50)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit at a third of the machine's memory (three quarters of a container's
-		// memory limit): below it nothing changes; near it
-		// the collector runs more often instead of letting garbage double the heap (10M
-		// orders: 10.7 GB peak without, ~7.5 GB with it on 24 GB; see README). GOMEMLIMIT
-		// in the environment overrides; it never fails a run, it only trades CPU.
-		if lim := cgroupMemoryLimit(); lim > 0 {
-			// In a container with a memory limit: stay under it with room for the runtime.
-			debug.SetMemoryLimit(lim / 4 * 3)
-		} else if mem := physicalMemory(); mem > 0 {
-			debug.SetMemoryLimit(mem / 3)
-		}
-	}
+	setMemoryDefaults()
 	flag.Usage = usage
 	helpBeam := flag.Bool("help_beam", false, "list every flag, Beam's included")
+	opts := bindFlags(flag.CommandLine) // Beam's own flags live on the same command line
 	flag.Parse()
 	if *helpBeam {
 		flag.CommandLine.SetOutput(os.Stderr)
 		flag.PrintDefaults()
 		return 0
 	}
-	if *logFormatFlag != "text" && *logFormatFlag != "json" {
-		fmt.Fprintf(os.Stderr, "nightly: --log_format: %q (want text or json)\n", *logFormatFlag)
+	if err := opts.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "nightly:", err)
 		return 2
 	}
 	// The runner logs through slog's default logger, which beam.Init sets up from these
 	// variables; keep its chatter to warnings so the run's own progress and summary stay
 	// readable (--verbose shows everything).
-	beamlog.LogKind = *logFormatFlag
-	if !*verboseFlag {
+	beamlog.LogKind = opts.LogFormat
+	if !opts.Verbose {
 		beamlog.LogLevel = "warn"
 	}
 	defaultWorkerBinary()
 	beam.Init()
-	log := newLogger(*logFormatFlag, slog.LevelInfo)
+	log := newLogger(opts.LogFormat)
 
 	ctx := context.Background()
-	job, err := prepare(ctx)
+	j, err := plan(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nightly:", err)
 		// A missing input (a late export) fails the night as surely as a failed stage:
 		// alert too, with the error (it names files and fields, never contact data).
-		alert(ctx, log, nil, nil, err)
+		alert(ctx, log, opts.AlertWebhook, nil, nil, err)
 		return 2
 	}
-	if *validateFlag {
+	if opts.Validate {
 		fmt.Println("nightly: config, inputs and credentials' presence are valid")
 		return 0
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if opts.CPUProfile != "" {
+		f, err := os.Create(opts.CPUProfile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nightly: --cpuprofile:", err)
 			return 2
@@ -183,34 +77,22 @@ func realMain() int {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if dataflowDryRun() {
-		// Beam's Dataflow runner builds and prints the job offline and submits nothing:
-		// there are no results to summarise.
-		if _, err := run(ctx, job, log); err != nil {
-			log.Error("dataflow dry run failed", "err", err)
-			return 1
-		}
+	sum, err := run(ctx, j, log)
+	if err != nil {
+		log.Error("run failed", "err", err)
+		alert(ctx, log, opts.AlertWebhook, j, nil, err)
+		return 1
+	}
+	if sum == nil { // Dataflow's offline dry run: a graph, no results
 		fmt.Println("nightly: Dataflow job graph built offline (--dry_run); nothing was submitted")
 		return 0
 	}
-	sum, err := run(ctx, job, log)
-	if err != nil {
-		log.Error("run failed", "err", err)
-		alert(ctx, log, job, nil, err)
-		return 1
-	}
 	printSummary(os.Stdout, sum)
 	if !sum.OK {
-		alert(ctx, log, job, sum, nil)
+		alert(ctx, log, opts.AlertWebhook, j, sum, nil)
 		return 1
 	}
 	return 0
-}
-
-// dataflowDryRun reports whether Beam's Dataflow runner was asked for an offline dry run.
-func dataflowDryRun() bool {
-	f := flag.Lookup("dry_run")
-	return f != nil && f.Value.String() == "true" && runnerName() == "dataflow"
 }
 
 // defaultWorkerBinary makes a static linux/amd64 build its own worker binary on remote
@@ -235,460 +117,10 @@ func defaultWorkerBinary() {
 	}
 }
 
-// alert posts a short JSON message to --alert_webhook. It holds the run date, the errors
-// (which never contain contact data: readers and sinks redact) and where the summary is.
-func alert(ctx context.Context, log *slog.Logger, j *job, sum *tables.Summary, runErr error) {
-	if *alertWebhook == "" {
-		return
-	}
-	msg := map[string]any{"pipeline": "audiencesync-nightly", "ok": false}
-	if j != nil {
-		msg["run_date"] = j.asOf.String()
-		msg["summary"] = fileio.Join(j.output, "run_summary.json")
-	}
-	if runErr != nil {
-		msg["errors"] = []string{runErr.Error()}
-	} else if sum != nil {
-		msg["errors"] = sum.Errors
-	}
-	b, _ := json.Marshal(msg)
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *alertWebhook, bytes.NewReader(b))
-	if err != nil {
-		log.Error("alert webhook", "err", err)
-		return
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		log.Error("alert webhook not delivered", "err", err)
-		return
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		log.Error("alert webhook refused", "status", resp.StatusCode)
-	}
-}
-
-// job is everything decided before the graph is built.
-type job struct {
-	loadBQ  bool // load the tables into BigQuery after the run
-	cfg     *config.Config
-	opts    graph.Options
-	asOf    value.Day
-	output  string
-	started time.Time
-}
-
-func expand(ctx context.Context, bq bigquery.Config, input, pattern string, required bool) ([]graph.Source, error) {
-	if pattern == "" {
-		if required {
-			return nil, fmt.Errorf("--%s is required", input)
-		}
-		return nil, nil
-	}
-	if bqio.IsSource(pattern) {
-		if err := bqio.CheckColumns(ctx, bq, input, pattern); err != nil {
-			return nil, err
-		}
-		return []graph.Source{{Input: input, Path: pattern}}, nil
-	}
-	var paths []string
-	for _, p := range strings.Split(pattern, ",") {
-		m, err := fileio.Glob(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("--%s %s: %w", input, p, err)
-		}
-		if len(m) == 0 {
-			return nil, fmt.Errorf("--%s %s: no such file", input, p)
-		}
-		paths = append(paths, m...)
-	}
-	schema, _ := orders.SchemaFor(input)
-	var out []graph.Source
-	for _, p := range paths {
-		header, err := orders.ReadHeader(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("--%s: %w", input, err)
-		}
-		if _, err := schema.Bind(p, header); err != nil {
-			return nil, err
-		}
-		out = append(out, graph.Source{Input: input, Path: p})
-	}
-	return out, nil
-}
-
-func prepare(ctx context.Context) (*job, error) {
-	cfg := config.Default()
-	if *configFlag != "" {
-		var err error
-		if cfg, err = config.Load(*configFlag); err != nil {
-			return nil, err
-		}
-	}
-	if *periodFlag != "" {
-		cfg.Metrics.Period = *periodFlag
-	}
-	cal, err := metrics.CalendarFor(cfg.Metrics.Period)
-	if err != nil {
-		return nil, fmt.Errorf("--period: %w", err)
-	}
-	if *bucketsFlag < 1 || *bucketsFlag > 4096 {
-		return nil, fmt.Errorf("--buckets: %d (want 1..4096)", *bucketsFlag)
-	}
-	if *bqProject != "" {
-		cfg.BigQuery.Project = *bqProject
-	}
-	if *bqDataset != "" {
-		cfg.BigQuery.Dataset = *bqDataset
-	}
-	if *bqLocation != "" {
-		cfg.BigQuery.Location = *bqLocation
-	}
-	if *bqEndpoint != "" {
-		cfg.BigQuery.Endpoint = *bqEndpoint
-	}
-	loadBQ := cfg.BigQuery.Project != "" && cfg.BigQuery.Dataset != ""
-	if loadBQ {
-		if err := cfg.BigQuery.Validate("bigquery"); err != nil {
-			return nil, err
-		}
-	}
-	var sources []graph.Source
-	for _, in := range []struct {
-		name, val string
-		req       bool
-	}{{orders.InputOrders, *ordersFlag, true}, {orders.InputCustomers, *customersFlag, false}, {orders.InputLines, *linesFlag, false}, {orders.InputSpend, *spendFlag, false}} {
-		s, err := expand(ctx, cfg.BigQuery, in.name, in.val, in.req)
-		if err != nil {
-			return nil, err
-		}
-		sources = append(sources, s...)
-	}
-	switch *audiencesFlag {
-	case "dry_run", "send", "off":
-	default:
-		return nil, fmt.Errorf("--audiences: %q (want dry_run, send or off)", *audiencesFlag)
-	}
-	plan, err := cfg.AudiencePlan(*audiencesFlag == "send" || *validateFlag)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.File, err)
-	}
-	var asOf value.Day
-	if *asOfFlag != "" {
-		if asOf, err = value.ParseDay(*asOfFlag); err != nil {
-			return nil, fmt.Errorf("--as_of: %w", err)
-		}
-	} else {
-		var last value.Day
-		found := false
-		for _, s := range sources {
-			if s.Input != orders.InputOrders {
-				continue
-			}
-			maxDay := orders.MaxDay
-			if bqio.IsSource(s.Path) {
-				maxDay = func(ctx context.Context, p string) (value.Day, bool, error) {
-					return bqio.MaxOrderDay(ctx, cfg.BigQuery, p)
-				}
-			}
-			d, ok, err := maxDay(ctx, s.Path)
-			if err != nil {
-				return nil, fmt.Errorf("--as_of default: %w", err)
-			}
-			if ok && (!found || d > last) {
-				last, found = d, true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("--as_of: the orders input has no valid order date; give --as_of")
-		}
-		asOf = last + 1
-	}
-	mcfg := metrics.Config{RunDate: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
-	mcfg.Defaults()
-	var spec clv.Spec
-	if cfg.CLV.Enabled {
-		if spec, err = cfg.CLV.Resolve("clv", asOf); err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.File, err)
-		}
-	}
-	bqJSON, err := json.Marshal(cfg.BigQuery)
-	if err != nil {
-		return nil, err
-	}
-	return &job{
-		loadBQ: loadBQ,
-		cfg:    cfg,
-		asOf:   asOf,
-		output: *outputFlag,
-		opts: graph.Options{
-			Sources:    sources,
-			Output:     *outputFlag,
-			Buckets:    *bucketsFlag,
-			SplitBytes: int64(*splitMBFlag) << 20,
-			Settings: nightly.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
-				Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled, CLV: spec},
-			Contacts:     cfg.Contacts,
-			StateDir:     *stateDirFlag,
-			Audiences:    plan,
-			AudienceMode: *audiencesFlag,
-			Force:        *forceFlag,
-			BigQuery:     string(bqJSON),
-		},
-	}, nil
-}
-
-// clearOutputs removes the part files and side files of a previous run, locally and on
-// gs://, so that a run with fewer buckets (or without CLV) leaves nothing stale behind.
-func clearOutputs(ctx context.Context, out string) error {
-	for _, t := range tables.All {
-		if err := fileio.RemoveGlob(ctx, fileio.Join(out, t.Name, "part-*.parquet")); err != nil {
-			return err
-		}
-	}
-	for _, f := range []string{fileio.Join(out, "dead_letters", "*.csv"), fileio.Join(out, graph.HeadlineFile), fileio.Join(out, graph.CLVFile)} {
-		if err := fileio.RemoveGlob(ctx, f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error) {
-	start := time.Now()
-	if err := clearOutputs(ctx, j.output); err != nil {
-		return nil, err
-	}
-	p, s := beam.NewPipelineWithRoot()
-	if _, err := graph.Build(s, j.opts); err != nil {
-		return nil, err
-	}
-	log.Info("running", "as_of", j.asOf.String(), "period", j.cfg.Metrics.Period, "inputs", len(j.opts.Sources), "buckets", j.opts.Buckets, "output", j.output)
-	res, err := beamx.RunWithMetrics(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if dataflowDryRun() {
-		return nil, nil
-	}
-	sum := &tables.Summary{
-		RunDate:     j.asOf.String(),
-		StartedAt:   start.UTC().Format(time.RFC3339),
-		Period:      j.cfg.Metrics.Period,
-		Runner:      runnerName(),
-		OK:          true,
-		RowsRead:    map[string]int64{},
-		DeadLetters: map[string]map[string]int64{},
-		Tables:      map[string]int64{},
-		Segments:    map[string]int64{},
-		Counters:    map[string]int64{},
-		Outputs:     map[string]string{"tables": j.output, "dead_letters": fileio.Join(j.output, "dead_letters"), "summary": fileio.Join(j.output, "run_summary.json")},
-	}
-	if res != nil {
-		fillCounters(sum, res.Metrics().AllMetrics().Counters())
-	}
-	if hb, err := fileio.ReadFile(ctx, fileio.Join(j.output, graph.HeadlineFile)); err == nil {
-		var h map[string]map[string]float64
-		if json.Unmarshal(hb, &h) == nil {
-			sum.Headline = h
-		}
-	}
-	if !j.opts.Settings.CLVEnabled {
-		// nothing: a CLV report left by an earlier run must not show up in this summary
-	} else if cb, err := fileio.ReadFile(ctx, fileio.Join(j.output, graph.CLVFile)); err == nil {
-		var c map[string]any
-		if json.Unmarshal(cb, &c) == nil {
-			sum.CLV = c
-		}
-	}
-	for _, f := range []string{graph.HeadlineFile, graph.CLVFile} {
-		fileio.RemoveGlob(ctx, fileio.Join(j.output, f))
-	}
-	if j.opts.Audiences != nil && len(j.opts.Audiences.Targets) > 0 && j.opts.AudienceMode != "off" {
-		logs, err := parquetio.ReadDir[tables.SyncLog](ctx, fileio.Join(j.output, "sync_log"))
-		if err != nil {
-			return nil, err
-		}
-		sum.Audiences = logs
-		for _, l := range logs {
-			if l.Status == "failed" || l.Status == "guarded" {
-				sum.OK = false
-				sum.Errors = append(sum.Errors, fmt.Sprintf("audience %s on %s: %s: %s", l.Audience, l.Platform, l.Status, l.Error))
-			}
-		}
-		sum.Outputs["dry_run"] = fileio.Join(j.output, "dry_run")
-	}
-	sum.DurationS = time.Since(start).Seconds()
-	b, _ := json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
-		return nil, err
-	}
-	if j.loadBQ {
-		// Load jobs from the Parquet the pipeline staged: one per table, each replacing the
-		// run date's partition, so a rerun never duplicates a day.
-		n, err := bqio.WriteTables(ctx, j.cfg.BigQuery, j.output, j.asOf, *bqApplySQL)
-		if err != nil {
-			log.Error("bigquery load failed", "err", err)
-			sum.OK = false
-			sum.Errors = append(sum.Errors, "bigquery: "+err.Error())
-		} else {
-			sum.Outputs["bigquery"] = j.cfg.BigQuery.Project + "." + j.cfg.BigQuery.Dataset
-			for t, rows := range n {
-				sum.Counters["bigquery_rows."+t] = rows
-			}
-		}
-	}
-	// The runner's buffers are garbage now: collect them before the report allocates, or
-	// the report pays for scanning them in GC assists.
-	goruntime.GC()
-	// The report reads the tables and the summary just written. It keeps its history of
-	// headline figures (for "change since the previous run") in the state folder, which
-	// outlives output folders.
-	hist := ""
-	if j.opts.StateDir != "" {
-		hist = fileio.Join(j.opts.StateDir, "report_history.json")
-	}
-	if !*reportFlag {
-		// no report asked for
-	} else if err := report.WriteWithHistory(ctx, j.output, hist); err != nil {
-		log.Error("report not written", "err", err)
-		sum.OK = false
-		sum.Errors = append(sum.Errors, "report: "+err.Error())
-	} else {
-		sum.Outputs["report"] = fileio.Join(j.output, "report.html")
-	}
-	b, _ = json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
-		return nil, err
-	}
-	return sum, nil
-}
-
-func runnerName() string {
-	if f := flag.Lookup("runner"); f != nil && f.Value.String() != "" {
-		return f.Value.String()
-	}
-	return "prism"
-}
-
-// fillCounters sorts the Beam counters into the summary's sections. Committed values are
-// used where the runner reports them (they exclude retried bundles), else attempted.
-func fillCounters(sum *tables.Summary, cs []beammetrics.CounterResult) {
-	for _, c := range cs {
-		if c.Key.Namespace != graph.Namespace {
-			continue
-		}
-		v := c.Committed
-		if v == 0 {
-			v = c.Attempted
-		}
-		name := c.Key.Name
-		switch {
-		case strings.HasPrefix(name, "rows_read."):
-			sum.RowsRead[strings.TrimPrefix(name, "rows_read.")] += v
-		case strings.HasPrefix(name, "dead_letter."):
-			rest := strings.TrimPrefix(name, "dead_letter.")
-			in, reason, _ := strings.Cut(rest, ".")
-			if sum.DeadLetters[in] == nil {
-				sum.DeadLetters[in] = map[string]int64{}
-			}
-			sum.DeadLetters[in][reason] += v
-		case strings.HasPrefix(name, "rows_written."):
-			sum.Tables[strings.TrimPrefix(name, "rows_written.")] += v
-		case strings.HasPrefix(name, "segment."):
-			sum.Segments[strings.TrimPrefix(name, "segment.")] += v
-		default:
-			sum.Counters[name] += v
-		}
-	}
-}
-
-func printSummary(w io.Writer, s *tables.Summary) {
-	fmt.Fprintf(w, "\naudiencesync nightly run %s (%s, %s periods) finished in %.1fs\n", s.RunDate, s.Runner, s.Period, s.DurationS)
-	fmt.Fprintln(w, "rows read:")
-	for _, k := range slices.Sorted(maps.Keys(s.RowsRead)) {
-		fmt.Fprintf(w, "  %-20s %10d\n", k, s.RowsRead[k])
-	}
-	fmt.Fprintln(w, "dead letters (see dead_letters/<input>.csv):")
-	if len(s.DeadLetters) == 0 {
-		fmt.Fprintln(w, "  none")
-	}
-	for _, in := range slices.Sorted(maps.Keys(s.DeadLetters)) {
-		for _, r := range slices.Sorted(maps.Keys(s.DeadLetters[in])) {
-			fmt.Fprintf(w, "  %-20s %-28s %8d\n", in, r, s.DeadLetters[in][r])
-		}
-	}
-	fmt.Fprintln(w, "tables written:")
-	for _, k := range slices.Sorted(maps.Keys(s.Tables)) {
-		fmt.Fprintf(w, "  %-20s %10d rows\n", k, s.Tables[k])
-	}
-	if len(s.Segments) > 0 {
-		fmt.Fprintln(w, "segments:")
-		for _, k := range slices.Sorted(maps.Keys(s.Segments)) {
-			fmt.Fprintf(w, "  %-40s %8d\n", k, s.Segments[k])
-		}
-	}
-	if len(s.Audiences) > 0 {
-		fmt.Fprintln(w, "audiences (see sync_log; dry-run payloads under dry_run/):")
-		fmt.Fprintf(w, "  %-24s %-8s %-10s %9s %9s %9s %9s\n", "audience", "platform", "status", "members", "added", "removed", "sent")
-		for _, a := range s.Audiences {
-			fmt.Fprintf(w, "  %-24s %-8s %-10s %9d %9d %9d %9d\n", a.Audience, a.Platform, a.Status, a.Members, a.Added, a.Removed, a.Sent)
-		}
-	}
-	for _, e := range s.Errors {
-		fmt.Fprintln(w, "ERROR:", e)
-	}
-	for cur, h := range s.Headline {
-		fmt.Fprintf(w, "headline (%s): customers %.0f, orders %.0f, revenue %.2f, AOV first %.2f vs repeat %.2f, RPR %.1f%%\n",
-			cur, h["customers"], h["orders"], h["revenue"], h["aov_first"], h["aov_repeat"], h["rpr"])
-	}
-	fmt.Fprintf(w, "outputs: tables in %s, summary %s, report %s\n", s.Outputs["tables"], s.Outputs["summary"], s.Outputs["report"])
-}
-
-func newLogger(format string, level slog.Level) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+func newLogger(format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
-
-// physicalMemory reads MemTotal from /proc/meminfo (0 where unavailable).
-func physicalMemory() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// cgroupMemoryLimit is the container's memory limit (cgroup v2 or v1), 0 when there is none.
-func cgroupMemoryLimit() int64 {
-	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		if err != nil || v <= 0 || v >= 1<<60 { // "max" or the v1 "unlimited" value
-			continue
-		}
-		if mem := physicalMemory(); mem > 0 && v >= mem {
-			continue
-		}
-		return v
-	}
-	return 0
 }

@@ -30,8 +30,9 @@
 //     customer_metrics' pred_purchases, p_alive, exp_aov, pred_clv, churn_risk. The
 //     parameters come from the calibration period, the customer's statistics from the full
 //     history up to the as-of date.
-//  5. model.Rows(runDate, currency) → clv_model rows; model.Report() → run_summary.json's
-//     clv[currency], including the holdout report when holdout_end is set.
+//  5. model.Rows(runDate, currency) → clv_model rows (bgnbd, gamma_gamma, and holdout when
+//     holdout_end is set); the run summary's clv[currency] is built from those rows.
+//     model.Report() is the same information for cmd/clvfit.
 //
 // Aggregate size: customers with x = 0 share one cell per T, but repeat buyers are nearly
 // all distinct in (x, t_x, T) and (x, m): 200,000 simulated customers over three years give

@@ -1,6 +1,7 @@
 package clv
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -157,9 +158,15 @@ func TestFitFromOrdersWithHoldout(t *testing.T) {
 		t.Errorf("buckets %+v", h.Buckets)
 	}
 	rows := m.Rows(holdEnd, "EUR")
-	if len(rows) != 2 || rows[0].Model != "bgnbd" || rows[1].Model != "gamma_gamma" || rows[0].TimeUnit != "days" ||
+	if len(rows) != 3 || rows[0].Model != "bgnbd" || rows[1].Model != "gamma_gamma" || rows[0].TimeUnit != "days" ||
 		rows[0].FitDate != int32(calEnd) || rows[0].Customers != n || !rows[0].Converged {
 		t.Errorf("rows %+v", rows)
+	}
+	// The holdout comparison travels in the table too (the run summary reads it there).
+	var back HoldoutReport
+	if len(rows) == 3 && (rows[2].Model != "holdout" || rows[2].Customers != n || json.Unmarshal([]byte(rows[2].Params), &back) != nil ||
+		back.Customers != n || len(back.Buckets) != HoldoutBuckets) {
+		t.Errorf("holdout row %+v", rows[2])
 	}
 }
 

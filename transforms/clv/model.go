@@ -146,8 +146,9 @@ func (p Prediction) Apply(row *tables.CustomerMetrics) {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// Rows returns the clv_model table rows of this model for one currency: bgnbd, and
-// gamma_gamma when it was fitted.
+// Rows returns the clv_model table rows of this model for one currency: bgnbd,
+// gamma_gamma when it was fitted, and holdout (Params = the HoldoutReport) when the spec has
+// a holdout window.
 func (m *Model) Rows(runDate value.Day, currency string) []tables.CLVModel {
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	rows := []tables.CLVModel{{
@@ -160,6 +161,13 @@ func (m *Model) Rows(runDate value.Day, currency string) []tables.CLVModel {
 			RunDate: int32(runDate), Currency: currency, Model: "gamma_gamma", Params: js(m.GG),
 			LogLikelihood: m.GGFit.LogLikelihood, TimeUnit: string(m.Spec.Unit),
 			Customers: m.GGFit.Customers, FitDate: int32(m.Spec.CalibrationEnd), Converged: m.GGFit.Converged,
+		})
+	}
+	if h := m.Holdout; h != nil {
+		// The BG/NBD model's predictions against the purchases after the calibration end.
+		rows = append(rows, tables.CLVModel{
+			RunDate: int32(runDate), Currency: currency, Model: "holdout", Params: js(h), TimeUnit: string(m.Spec.Unit),
+			Customers: h.Customers, FitDate: int32(m.Spec.CalibrationEnd), Converged: m.BGNBDFit.Converged,
 		})
 	}
 	return rows

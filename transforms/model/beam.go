@@ -125,6 +125,7 @@ func (f *fitFn) ProcessElement(ctx context.Context, total *Partial, spendIt func
 	if f.Settings.CLVEnabled {
 		clvRows(0, g.CLVModels)
 	}
+	counters.Inc(ctx, nightly.CounterDead(InputCLV, ReasonCLVFit), int64(len(g.CLVFailed)))
 	nightly.EmitByInput(g.CLVFailed, dead)
 	return nil
 }

@@ -142,4 +142,3 @@ func normal(a *metrics.Agg) *metrics.Agg {
 	}
 	return out
 }
-

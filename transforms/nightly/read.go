@@ -12,8 +12,8 @@ import (
 
 // ReadOptions configure reading one split.
 type ReadOptions struct {
-	Buckets  int       // customer and order hash buckets
-	RunDate  value.Day // orders on or after it are not seen
+	Buckets int       // customer and order hash buckets
+	RunDate value.Day // orders on or after it are not seen
 	// External reads splits of Format "bq" (BigQuery); nil when no such input is used.
 	External External
 }

@@ -663,7 +663,7 @@ func clusters(rows []tables.KMeansCentroid, cur string, customers int64) ([]Clus
 func clvData(vals []float64, models []tables.CLVModel, cur string, warn *[]string) *CLVData {
 	var ms []tables.CLVModel
 	for _, m := range models {
-		if m.Currency == cur {
+		if m.Currency == cur && m.Model != "holdout" { // the holdout comparison is no fitted model
 			ms = append(ms, m)
 		}
 	}

@@ -106,10 +106,17 @@ func (a *custAgg) add(c custRow) {
 	}
 }
 
-// inputs are the tables of one run, the per-customer ones already aggregated.
+// inputs are what the page is built from: the run's summary and its tables.
 type inputs struct {
 	summary tables.Summary
-	day     int32
+	*Tables
+}
+
+// Tables are the tables of one run as the report needs them, read once (ReadTables): the
+// per-customer tables folded into aggregates, the small tables whole. The driver takes the
+// sync_log and clv_model rows for the run summary from here too.
+type Tables struct {
+	day int32
 
 	customers map[string]*custAgg // currency -> aggregate
 	churned   map[string]int64    // currency -> churn_list rows
@@ -177,11 +184,10 @@ func readTable[T any](ctx context.Context, outDir, name string, dst *[]T) error 
 	return nil
 }
 
+// readInputs reads the run summary that the pipeline left in outDir, then the tables: the
+// report on its own (Write, Build). The pipeline's driver passes both instead (WriteRun).
 func readInputs(ctx context.Context, outDir string) (inputs, error) {
-	in := inputs{
-		customers: map[string]*custAgg{}, churned: map[string]int64{},
-		segments: map[[2]string]int64{}, otherDate: map[string]int64{},
-	}
+	var in inputs
 	sp := fileio.Join(outDir, SummaryFile)
 	b, err := fileio.ReadFile(ctx, sp)
 	if err != nil {
@@ -194,11 +200,27 @@ func readInputs(ctx context.Context, outDir string) (inputs, error) {
 	if err != nil {
 		return in, fmt.Errorf("report: %s run_date: %w", sp, err)
 	}
-	in.day = int32(day)
+	in.Tables, err = ReadTables(ctx, outDir, day)
+	return in, err
+}
+
+// SyncLog returns the run's sync_log rows.
+func (in *Tables) SyncLog() []tables.SyncLog { return in.syncs }
+
+// CLVModels returns the run's clv_model rows.
+func (in *Tables) CLVModels() []tables.CLVModel { return in.clv }
+
+// ReadTables reads every table of the run dated runDate under outDir, each once.
+func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables, error) {
+	in := &Tables{
+		day:       int32(runDate),
+		customers: map[string]*custAgg{}, churned: map[string]int64{},
+		segments: map[[2]string]int64{}, otherDate: map[string]int64{},
+	}
 
 	// Tables written by one run hold only its date; a folder that accumulated several
 	// dates must not mix them into one figure, so other dates are counted and left out.
-	err = scan(ctx, fileio.Join(outDir, "customer_metrics"), func(c custRow) {
+	err := scan(ctx, fileio.Join(outDir, "customer_metrics"), func(c custRow) {
 		if c.RunDate != in.day {
 			in.otherDate["customer_metrics"]++
 			return

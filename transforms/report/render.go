@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
 //go:embed templates/report.html.tmpl
@@ -56,8 +57,25 @@ func Write(ctx context.Context, outDir string) error {
 // WriteWithHistory is Write with the history kept at historyFile ("" = the default under
 // outDir). Point it at the state folder when the output folder is not kept between runs.
 func WriteWithHistory(ctx context.Context, outDir, historyFile string) error {
-	hp := historyPath(outDir, historyFile)
-	d, err := BuildWithHistory(ctx, outDir, hp)
+	in, err := readInputs(ctx, outDir)
+	if err != nil {
+		return err
+	}
+	return write(ctx, outDir, historyPath(outDir, historyFile), in)
+}
+
+// WriteRun is WriteWithHistory for the pipeline's driver, which holds the run's summary
+// and has read the tables once already (ReadTables).
+func WriteRun(ctx context.Context, outDir, historyFile string, sum *tables.Summary, t *Tables) error {
+	return write(ctx, outDir, historyPath(outDir, historyFile), inputs{summary: *sum, Tables: t})
+}
+
+func write(ctx context.Context, outDir, hp string, in inputs) error {
+	h, err := readHistory(ctx, hp)
+	if err != nil {
+		return err
+	}
+	d, err := build(in, h)
 	if err != nil {
 		return err
 	}
@@ -67,10 +85,6 @@ func WriteWithHistory(ctx context.Context, outDir, historyFile string) error {
 	}
 	if err := fileio.WriteFile(ctx, fileio.Join(outDir, ReportFile), buf.Bytes()); err != nil {
 		return fmt.Errorf("report: %w", err)
-	}
-	h, err := readHistory(ctx, hp)
-	if err != nil {
-		return err
 	}
 	b, err := json.MarshalIndent(h.with(d.Today), "", "  ")
 	if err != nil {

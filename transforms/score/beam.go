@@ -182,7 +182,7 @@ func clusterSizes(_ int, rows []tables.CustomerMetrics) Sizes {
 
 type sumSizesFn struct{}
 
-func (*sumSizesFn) CreateAccumulator() Sizes { return Sizes{} }
+func (*sumSizesFn) CreateAccumulator() Sizes  { return Sizes{} }
 func (*sumSizesFn) AddInput(a, b Sizes) Sizes { a.add(b); return a }
 func (*sumSizesFn) MergeAccumulators(a, b Sizes) Sizes {
 	a.add(b)

@@ -160,7 +160,7 @@ type SyncLog struct {
 type CLVModel struct {
 	RunDate       int32   `parquet:"run_date,date" desc:"As-of date of the run that wrote the row"`
 	Currency      string  `parquet:"currency" desc:"ISO 4217 currency"`
-	Model         string  `parquet:"model" desc:"bgnbd or gamma_gamma"`
+	Model         string  `parquet:"model" desc:"bgnbd, gamma_gamma, or holdout (params: predicted vs actual purchases after fit_date)"`
 	Params        string  `parquet:"params" desc:"JSON object of fitted parameters (r, alpha, a, b or p, q, v)"`
 	LogLikelihood float64 `parquet:"log_likelihood" desc:"Log-likelihood at the fitted parameters"`
 	TimeUnit      string  `parquet:"time_unit" desc:"days or weeks"`

@@ -31,7 +31,10 @@ func NewEnc(n int) *Enc { return &Enc{B: make([]byte, 0, n)} }
 func (e *Enc) Str(s string) { e.B = binary.AppendUvarint(e.B, uint64(len(s))); e.B = append(e.B, s...) }
 
 // Bytes writes a length-prefixed byte slice.
-func (e *Enc) Bytes(b []byte) { e.B = binary.AppendUvarint(e.B, uint64(len(b))); e.B = append(e.B, b...) }
+func (e *Enc) Bytes(b []byte) {
+	e.B = binary.AppendUvarint(e.B, uint64(len(b)))
+	e.B = append(e.B, b...)
+}
 
 // Int writes a signed varint.
 func (e *Enc) Int(v int64) { e.B = binary.AppendVarint(e.B, v) }

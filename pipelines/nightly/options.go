@@ -1,0 +1,157 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/audiencesync/audiencesync/transforms/metrics"
+	"github.com/audiencesync/audiencesync/transforms/value"
+)
+
+// Options are the command line, parsed and checked in one place (bindFlags + check); the
+// rest of the driver reads only this struct. Everything here is checked without touching
+// a file or the network: inputs, the config file and credentials are checked by plan.
+type Options struct {
+	Orders, Customers, OrderLines, Spend string // input paths, globs, comma lists or bq:// addresses
+	Config                               string // YAML config; "" = defaults
+	Output                               string // output folder (local or gs://)
+	StateDir                             string // state folder; "" keeps no history
+	// RunDate: metrics are computed as of the start of this day; zero = the day after the
+	// last order in the data. Flag --run_date (--as_of is the same flag under its old name).
+	RunDate value.Day
+	Period  string // month or week: overrides the config's metrics.period; "" = the config's
+	Buckets int
+	SplitMB int
+	// Audiences: dry_run, send or off.
+	Audiences     string
+	ForceRemovals bool
+	BigQuery      BigQueryFlags
+	Report        bool
+	AlertWebhook  string
+	CPUProfile    string
+	LogFormat     string // text or json
+	Verbose       bool
+	Validate      bool
+}
+
+// BigQueryFlags override the config's bigquery section.
+type BigQueryFlags struct {
+	Project, Dataset, Location, Endpoint string
+	ApplySQL                             bool
+}
+
+// ownFlags lists the flags of this program (the rest are Beam's), in usage order.
+var ownFlags = []string{"orders", "customers", "order_lines", "spend", "config", "output", "run_date", "as_of", "period",
+	"buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate",
+	"bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"}
+
+// bindFlags defines the program's flags on fs; their values land in the returned Options
+// when fs is parsed.
+func bindFlags(fs *flag.FlagSet) *Options {
+	o := &Options{}
+	fs.StringVar(&o.Orders, "orders", "", "orders input: CSV or Parquet file, glob, or gs:// path (required)")
+	fs.StringVar(&o.Customers, "customers", "", "customers input (contacts, country, consent); without it no audiences are built")
+	fs.StringVar(&o.OrderLines, "order_lines", "", "optional order_lines input (categories for smart segments)")
+	fs.StringVar(&o.Spend, "spend", "", "optional acquisition spend input (for CAC)")
+	fs.StringVar(&o.Config, "config", "", "YAML config (metrics, rfm, kmeans, segments, contacts, audiences, platforms); defaults when empty")
+	fs.StringVar(&o.Output, "output", "out", "output folder (local or gs://): <table>/part-*.parquet, dead_letters/, run_summary.json")
+	rd := &dayFlag{dst: &o.RunDate}
+	fs.Var(rd.as("run_date"), "run_date", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last order in the data")
+	fs.Var(rd.as("as_of"), "as_of", "the old name of --run_date, still accepted")
+	fs.StringVar(&o.Period, "period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
+	fs.IntVar(&o.Buckets, "buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
+	fs.IntVar(&o.SplitMB, "split_mb", 32, "CSV inputs are read in splits of about this many MB")
+	fs.StringVar(&o.LogFormat, "log_format", "text", "log format: text or json")
+	fs.StringVar(&o.StateDir, "state_dir", "state", "state folder (local or gs://): segment history and each audience's last confirmed members (hashes only)")
+	fs.StringVar(&o.Audiences, "audiences", "dry_run", "audience sync: dry_run (write the exact payloads under <output>/dry_run/, send nothing), send (sync to the platforms), off")
+	fs.BoolVar(&o.ForceRemovals, "force_removals", false, "let an audience sync remove more than its max_remove_share (default 50%) of the audience")
+	fs.StringVar(&o.BigQuery.Project, "bq_project", "", "BigQuery project to load the metric tables into (with --bq_dataset; Application Default Credentials)")
+	fs.StringVar(&o.BigQuery.Dataset, "bq_dataset", "", "BigQuery dataset of the metric tables (created when missing)")
+	fs.StringVar(&o.BigQuery.Location, "bq_location", "", "BigQuery location of a new dataset, e.g. EU")
+	fs.StringVar(&o.BigQuery.Endpoint, "bq_endpoint", "", "BigQuery API endpoint override (an emulator in tests); no authentication then")
+	fs.BoolVar(&o.BigQuery.ApplySQL, "bq_apply_sql", false, "also create/update the tables' DDL and the BI views in sql/ before loading")
+	fs.BoolVar(&o.Report, "report", true, "write report.html after the run")
+	fs.StringVar(&o.AlertWebhook, "alert_webhook", "", "URL to POST a JSON alert to when the run fails (run date, errors, summary path; no contact data)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (in-process runners) to this file")
+	fs.BoolVar(&o.Verbose, "verbose", false, "also show the runner's info logs")
+	fs.BoolVar(&o.Validate, "validate", false, "check the config, inputs' columns and credentials' presence, then exit without running")
+	return o
+}
+
+// dayFlag is --run_date and its alias --as_of: one value, set by either name; giving both
+// with different dates is an error.
+type dayFlag struct {
+	dst  *value.Day
+	set  string // the name that set it
+	text string
+}
+
+type dayFlagName struct {
+	f    *dayFlag
+	name string
+}
+
+func (f *dayFlag) as(name string) flag.Value { return dayFlagName{f, name} }
+
+func (n dayFlagName) String() string {
+	if n.f == nil {
+		return ""
+	}
+	return n.f.text
+}
+
+func (n dayFlagName) Set(s string) error {
+	d, err := value.ParseDay(s)
+	if err != nil {
+		return fmt.Errorf("want YYYY-MM-DD: %w", err)
+	}
+	if n.f.set != "" && n.f.set != n.name && d != *n.f.dst {
+		return fmt.Errorf("--%s=%s and --%s=%s disagree (--as_of is the old name of --run_date)", n.f.set, n.f.text, n.name, s)
+	}
+	*n.f.dst, n.f.set, n.f.text = d, n.name, s
+	return nil
+}
+
+// check validates the options that need no I/O; each error names its flag.
+func (o *Options) check() error {
+	var errs []error
+	if o.Orders == "" {
+		errs = append(errs, errors.New("--orders is required"))
+	}
+	if o.Output == "" {
+		errs = append(errs, errors.New("--output: empty"))
+	}
+	if o.Period != "" {
+		if _, err := metrics.CalendarFor(o.Period); err != nil {
+			errs = append(errs, fmt.Errorf("--period: %q (want month or week)", o.Period))
+		}
+	}
+	if o.Buckets < 1 || o.Buckets > 4096 {
+		errs = append(errs, fmt.Errorf("--buckets: %d (want 1..4096)", o.Buckets))
+	}
+	if o.SplitMB < 1 {
+		errs = append(errs, fmt.Errorf("--split_mb: %d (want at least 1)", o.SplitMB))
+	}
+	switch o.Audiences {
+	case "dry_run", "send", "off":
+	default:
+		errs = append(errs, fmt.Errorf("--audiences: %q (want dry_run, send or off)", o.Audiences))
+	}
+	if o.LogFormat != "text" && o.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log_format: %q (want text or json)", o.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// parseArgs parses args (without the program name) into Options; for tests and for main.
+func parseArgs(fs *flag.FlagSet, args []string) (*Options, error) {
+	o := bindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q (flags are --name=value)", fs.Args())
+	}
+	return o, o.check()
+}

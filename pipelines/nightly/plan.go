@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/audiencesync/audiencesync/pipelines/config"
+	"github.com/audiencesync/audiencesync/pipelines/graph"
+	"github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/transforms/bqio"
+	"github.com/audiencesync/audiencesync/transforms/clv"
+	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/metrics"
+	"github.com/audiencesync/audiencesync/transforms/model"
+	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
+)
+
+// job is everything decided before the graph is built.
+type job struct {
+	opts   *Options
+	cfg    *config.Config
+	graph  graph.Config
+	loadBQ bool // load the tables into BigQuery after the run
+}
+
+// runDate is the run's date, fixed by plan.
+func (j *job) runDate() value.Day { return j.graph.RunDate }
+
+// plan loads the config, checks every input's columns and resolves the run date: all that
+// can fail before a runner starts. Errors name the flag or the config field.
+func plan(ctx context.Context, o *Options) (*job, error) {
+	cfg := config.Default()
+	if o.Config != "" {
+		var err error
+		if cfg, err = config.Load(o.Config); err != nil {
+			return nil, err
+		}
+	}
+	if o.Period != "" {
+		cfg.Metrics.Period = o.Period
+	}
+	cal, err := metrics.CalendarFor(cfg.Metrics.Period)
+	if err != nil {
+		return nil, fmt.Errorf("%s: metrics.period: %w", cfg.File, err)
+	}
+	bq := &cfg.BigQuery
+	for _, f := range []struct{ flag, dst *string }{{&o.BigQuery.Project, &bq.Project}, {&o.BigQuery.Dataset, &bq.Dataset},
+		{&o.BigQuery.Location, &bq.Location}, {&o.BigQuery.Endpoint, &bq.Endpoint}} {
+		if *f.flag != "" {
+			*f.dst = *f.flag
+		}
+	}
+	loadBQ := bq.Project != "" && bq.Dataset != ""
+	if loadBQ {
+		if err := bq.Validate("bigquery"); err != nil {
+			return nil, err
+		}
+	}
+	var sources []nightly.Source
+	for _, in := range []struct {
+		name, val string
+	}{{orders.InputOrders, o.Orders}, {orders.InputCustomers, o.Customers}, {orders.InputLines, o.OrderLines}, {orders.InputSpend, o.Spend}} {
+		s, err := expand(ctx, *bq, in.name, in.val)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, s...)
+	}
+	audPlan, err := cfg.AudiencePlan(o.Audiences == "send" || o.Validate)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	runDate := o.RunDate
+	if runDate == 0 {
+		if runDate, err = defaultRunDate(ctx, *bq, sources); err != nil {
+			return nil, err
+		}
+	}
+	mcfg := metrics.Config{RunDate: runDate, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
+	mcfg.Defaults()
+	var spec clv.Spec
+	if cfg.CLV.Enabled {
+		if spec, err = cfg.CLV.Resolve("clv", runDate); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.File, err)
+		}
+	}
+	g := graph.Config{
+		RunDate: runDate,
+		Sources: sources,
+		Output:  o.Output,
+		Read:    nightly.ReadConfig{Buckets: o.Buckets, SplitBytes: int64(o.SplitMB) << 20, Contacts: cfg.Contacts},
+		Settings: model.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
+			Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled, CLV: spec},
+		StateDir: o.StateDir,
+	}
+	for _, s := range sources {
+		if bqio.IsSource(s.Path) {
+			g.Read.BigQuery = bq
+		}
+	}
+	if o.Audiences != "off" && audPlan != nil && len(audPlan.Targets) > 0 {
+		g.Audiences = &graph.Audiences{Plan: *audPlan, DryRun: o.Audiences != "send", Force: o.ForceRemovals}
+	}
+	return &job{opts: o, cfg: cfg, graph: g, loadBQ: loadBQ}, nil
+}
+
+// expand turns one input flag into sources, checking that each file exists and that its
+// header binds to the input's schema.
+func expand(ctx context.Context, bq bigquery.Config, input, pattern string) ([]nightly.Source, error) {
+	if pattern == "" {
+		return nil, nil // --orders is checked by Options.check
+	}
+	if bqio.IsSource(pattern) {
+		if err := bqio.CheckColumns(ctx, bq, input, pattern); err != nil {
+			return nil, err
+		}
+		return []nightly.Source{{Input: input, Path: pattern}}, nil
+	}
+	var paths []string
+	for _, p := range strings.Split(pattern, ",") {
+		m, err := fileio.Glob(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %s: %w", input, p, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("--%s %s: no such file", input, p)
+		}
+		paths = append(paths, m...)
+	}
+	schema, _ := orders.SchemaFor(input)
+	var out []nightly.Source
+	for _, p := range paths {
+		header, err := orders.ReadHeader(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", input, err)
+		}
+		if _, err := schema.Bind(p, header); err != nil {
+			return nil, err
+		}
+		out = append(out, nightly.Source{Input: input, Path: p})
+	}
+	return out, nil
+}
+
+// defaultRunDate is the day after the last order date in the orders inputs.
+func defaultRunDate(ctx context.Context, bq bigquery.Config, sources []nightly.Source) (value.Day, error) {
+	var last value.Day
+	found := false
+	for _, s := range sources {
+		if s.Input != orders.InputOrders {
+			continue
+		}
+		maxDay := orders.MaxDay
+		if bqio.IsSource(s.Path) {
+			maxDay = func(ctx context.Context, p string) (value.Day, bool, error) { return bqio.MaxOrderDay(ctx, bq, p) }
+		}
+		d, ok, err := maxDay(ctx, s.Path)
+		if err != nil {
+			return 0, fmt.Errorf("--run_date default: %w", err)
+		}
+		if ok && (!found || d > last) {
+			last, found = d, true
+		}
+	}
+	if !found {
+		return 0, fmt.Errorf("--run_date: the orders input has no valid order date; give --run_date")
+	}
+	return last + 1, nil
+}
