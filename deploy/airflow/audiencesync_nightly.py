@@ -26,7 +26,7 @@ Lateness, by Airflow version (detected at parse time):
 
 Failures: every try that fails posts to the webhook (on_failure_callback); retries back off
 exponentially (10 min, 20 min, ... capped at 1 h). Rerunning is safe: a run writes its own
-output folder (one per as_of date) and the audience sync diffs against the last state the
+output folder (one per run date) and the audience sync diffs against the last state the
 platforms confirmed, so a retry after a partial sync sends only what is still missing.
 """
 
@@ -55,12 +55,12 @@ TARGET = os.environ.get("AUDIENCESYNC_TARGET", "dataflow")
 SCHEDULE = os.environ.get("AUDIENCESYNC_SCHEDULE", "0 2 * * *")  # 02:00 in the DAG's timezone
 FINISH_WITHIN = timedelta(hours=int(os.environ.get("AUDIENCESYNC_FINISH_WITHIN_HOURS", "4")))
 
-# Jinja, evaluated per run. as_of = the day the run covers up to (exclusive): for a 02:00
+# Jinja, evaluated per run. run_date = the day the run covers up to (exclusive): for a 02:00
 # run that is today, i.e. the end of the data interval. A manual run can pin it with the
-# "as_of" param; an empty as_of lets the pipeline pick the day after the last order.
+# "run_date" param; an empty run_date lets the pipeline pick the day after the last order.
 # (Airflow 3 manual runs have no data interval: run_after stands in; Airflow 2 never gets there.)
-AS_OF_EXPR = "params.as_of or ((data_interval_end or dag_run.run_after) | ds)"
-AS_OF = "{{ " + AS_OF_EXPR + " }}"
+RUN_DATE_EXPR = "params.run_date or ((data_interval_end or dag_run.run_after) | ds)"
+RUN_DATE = "{{ " + RUN_DATE_EXPR + " }}"
 BUCKET = "{{ var.value.audiencesync_bucket }}"
 AUDIENCES = "{{ var.value.get('audiencesync_audiences', 'dry_run') }}"
 
@@ -97,7 +97,7 @@ with DAG(
     max_active_runs=1,  # two runs must never sync the same audiences at once
     dagrun_timeout=FINISH_WITHIN + timedelta(hours=2),
     default_args=default_args,
-    params={"as_of": ""},
+    params={"run_date": ""},
     tags=["audiencesync", TARGET],
     doc_md=__doc__,
     **dag_kwargs,
@@ -113,7 +113,7 @@ with DAG(
             body={
                 "launchParameter": {
                     # Dataflow job names: lower case, digits and dashes.
-                    "jobName": "audiencesync-nightly-{{ (" + AS_OF_EXPR + ") | replace('-', '') }}-try{{ ti.try_number }}",
+                    "jobName": "audiencesync-nightly-{{ (" + RUN_DATE_EXPR + ") | replace('-', '') }}-try{{ ti.try_number }}",
                     "containerSpecGcsPath": "{{ var.value.audiencesync_template_path }}",
                     "parameters": {
                         "orders": f"gs://{BUCKET}/input/orders/*.csv",
@@ -121,9 +121,9 @@ with DAG(
                         "order_lines": f"gs://{BUCKET}/input/order_lines/*.csv",
                         "spend": f"gs://{BUCKET}/input/spend/*.csv",
                         "config": f"gs://{BUCKET}/config/nightly.yaml",
-                        "output": f"gs://{BUCKET}/out/{AS_OF}",
+                        "output": f"gs://{BUCKET}/out/{RUN_DATE}",
                         "state_dir": f"gs://{BUCKET}/state",
-                        "as_of": AS_OF,
+                        "run_date": RUN_DATE,
                         "audiences": AUDIENCES,
                         "log_format": "json",
                     },
@@ -154,9 +154,9 @@ with DAG(
                 "--order_lines=/data/input/order_lines.csv",
                 "--spend=/data/input/spend.csv",
                 "--config=/etc/audiencesync/nightly.yaml",
-                f"--output=/data/out/{AS_OF}",
+                f"--output=/data/out/{RUN_DATE}",
                 "--state_dir=/data/state",
-                f"--as_of={AS_OF}",
+                f"--run_date={RUN_DATE}",
                 f"--audiences={AUDIENCES}",
                 "--log_format=json",
             ],
@@ -185,8 +185,8 @@ with DAG(
                 "set -euo pipefail; cd \"${AUDIENCESYNC_HOME:?set AUDIENCESYNC_HOME to the checkout}\"; "
                 "bin/nightly --orders=data/input/orders.csv --customers=data/input/customers.csv "
                 "--order_lines=data/input/order_lines.csv --spend=data/input/spend.csv "
-                f"--config=config/nightly.yaml --output=out/{AS_OF} --state_dir=state "
-                f"--as_of={AS_OF} --audiences={AUDIENCES} --log_format=json "
+                f"--config=config/nightly.yaml --output=out/{RUN_DATE} --state_dir=state "
+                f"--run_date={RUN_DATE} --audiences={AUDIENCES} --log_format=json "
             ),
             append_env=True,
         )

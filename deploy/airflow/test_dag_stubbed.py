@@ -144,22 +144,22 @@ def main():
     mod, _, op = load("2.10.5", "dataflow")
     lp = op.kwargs["body"]["launchParameter"]
     end = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
-    got = render(mod.AS_OF, params={"as_of": ""}, data_interval_end=end, dag_run=None)
+    got = render(mod.RUN_DATE, params={"run_date": ""}, data_interval_end=end, dag_run=None)
     if got is None:
         print("jinja2 not installed: templates not rendered")
     else:
-        check("scheduled as_of", got == "2026-11-27", got)
-        check("pinned as_of", render(mod.AS_OF, params={"as_of": "2026-11-20"}, data_interval_end=end, dag_run=None) == "2026-11-20")
+        check("scheduled run_date", got == "2026-11-27", got)
+        check("pinned run_date", render(mod.RUN_DATE, params={"run_date": "2026-11-20"}, data_interval_end=end, dag_run=None) == "2026-11-20")
         manual = types.SimpleNamespace(run_after=datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc))
-        check("Airflow 3 manual as_of", render(mod.AS_OF, params={"as_of": ""}, data_interval_end=None, dag_run=manual) == "2026-11-28")
-        name = render(lp["jobName"], params={"as_of": ""}, data_interval_end=end, dag_run=None)
+        check("Airflow 3 manual run_date", render(mod.RUN_DATE, params={"run_date": ""}, data_interval_end=None, dag_run=manual) == "2026-11-28")
+        name = render(lp["jobName"], params={"run_date": ""}, data_interval_end=end, dag_run=None)
         check("dataflow job name", name == "audiencesync-nightly-20261127-try1", name)
-        out = render(lp["parameters"]["output"], params={"as_of": ""}, data_interval_end=end, dag_run=None)
+        out = render(lp["parameters"]["output"], params={"run_date": ""}, data_interval_end=end, dag_run=None)
         check("output folder per day", out == "gs://shop-bucket/out/2026-11-27", out)
         aud = render(lp["parameters"]["audiences"])
         check("audiences default dry_run", aud == "dry_run", aud)
     check("template parameters are pipeline flags", set(lp["parameters"]) <= {
-        "orders", "customers", "order_lines", "spend", "config", "output", "state_dir", "as_of", "audiences", "log_format"})
+        "orders", "customers", "order_lines", "spend", "config", "output", "state_dir", "run_date", "audiences", "log_format"})
 
     # An unknown target is refused at parse time with the known ones listed.
     try:

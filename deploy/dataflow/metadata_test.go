@@ -92,8 +92,8 @@ func TestMetadataRegexes(t *testing.T) {
 		{"config", "gs://shop-data/config/nightly.yaml", true},
 		{"config", "gs://shop-data/config/nightly.yml", true},
 		{"config", "gs://shop-data/config/nightly.json", false},
-		{"as_of", "2026-11-27", true},
-		{"as_of", "27.11.2026", false},
+		{"run_date", "2026-11-27", true},
+		{"run_date", "27.11.2026", false},
 		{"period", "month", true},
 		{"period", "week", true},
 		{"period", "day", false},
@@ -142,24 +142,28 @@ func TestMetadataRegexes(t *testing.T) {
 // (building the Beam binary here would be slow) and checks every template parameter is
 // one: the launcher passes parameters as --name=value and the binary rejects unknown flags.
 func TestMetadataMatchesPipelineFlags(t *testing.T) {
-	src, err := os.ReadFile("../../pipelines/nightly/main.go")
-	if err != nil {
-		t.Skipf("pipelines/nightly/main.go not readable: %v", err)
+	var src []byte
+	for _, f := range []string{"main.go", "options.go"} { // options.go binds the flags, main.go adds --help_beam
+		b, err := os.ReadFile("../../pipelines/nightly/" + f)
+		if err != nil {
+			t.Skipf("pipelines/nightly/%s not readable: %v", f, err)
+		}
+		src = append(src, b...)
 	}
 	flags := map[string]bool{}
 	for _, re := range []string{
-		`flag\.(?:String|Bool|Int|Int64|Uint|Float64|Duration)\(\s*"([a-z0-9_]+)"`,           // flag.String("name", …)
-		`flag\.(?:String|Bool|Int|Int64|Uint|Float64|Duration)?Var\([^,]+,\s*"([a-z0-9_]+)"`, // flag.StringVar(&v, "name", …)
+		`(?:flag|fs)\.(?:String|Bool|Int|Int64|Uint|Float64|Duration)\(\s*"([a-z0-9_]+)"`,           // flag.String("name", …)
+		`(?:flag|fs)\.(?:String|Bool|Int|Int64|Uint|Float64|Duration)?Var\([^,]+,\s*"([a-z0-9_]+)"`, // fs.StringVar(&v, "name", …)
 	} {
 		for _, m := range regexp.MustCompile(re).FindAllSubmatch(src, -1) {
 			flags[string(m[1])] = true
 		}
 	}
 	if len(flags) == 0 {
-		t.Skip("no flag definitions found in pipelines/nightly/main.go")
+		t.Skip("no flag definitions found in pipelines/nightly")
 	}
 	// Announced for the pipeline but not defined yet; remove from here once they are.
-	pending := map[string]bool{"bq_project": true, "bq_dataset": true, "alert_webhook": true}
+	pending := map[string]bool{}
 	inMeta := map[string]bool{}
 	for _, p := range load(t).Parameters {
 		inMeta[p.Name] = true
