@@ -58,8 +58,8 @@ type MemberBatch struct{ Members []audience.Member }
 type SyncRow tables.SyncLog
 
 func init() {
-	beam.RegisterCoder(reflect.TypeOf(MemberBatch{}), encodeMembers, decodeMembers)
-	beam.RegisterCoder(reflect.TypeOf(SyncRow{}), encodeSyncRow, decodeSyncRow)
+	wire.RegisterCoder(reflect.TypeOf(MemberBatch{}))
+	wire.RegisterCoder(reflect.TypeOf(SyncRow{}))
 	register.DoFn3x0[int, score.Segmented, func(string, MemberBatch)](&membersFn{})
 	register.Emitter2[string, MemberBatch]()
 	register.Function1x2(seedTarget)
@@ -169,7 +169,8 @@ func (f *syncLogFn) ProcessElement(ctx context.Context, _ int, vals func(*SyncRo
 	return tables.WriteFile(ctx, f.Output, 0, rows)
 }
 
-func encodeMembers(b MemberBatch) ([]byte, error) {
+// MarshalBinary encodes the members.
+func (b MemberBatch) MarshalBinary() ([]byte, error) {
 	e := wire.NewEnc(64 * len(b.Members))
 	e.Int(int64(len(b.Members)))
 	for _, m := range b.Members {
@@ -178,10 +179,11 @@ func encodeMembers(b MemberBatch) ([]byte, error) {
 	return e.B, nil
 }
 
-func decodeMembers(data []byte) (MemberBatch, error) {
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (b *MemberBatch) UnmarshalBinary(data []byte) error {
 	d := wire.NewDec(data)
 	n := d.Count()
-	b := MemberBatch{Members: make([]audience.Member, 0, n)}
+	b.Members = make([]audience.Member, 0, n)
 	for i := 0; i < n && d.Err == nil; i++ {
 		s := d.Strs()
 		if len(s) != 4 {
@@ -190,10 +192,11 @@ func decodeMembers(data []byte) (MemberBatch, error) {
 		}
 		b.Members = append(b.Members, audience.Member{Key: s[0], Email: s[1], Phone: s[2], ExternID: s[3]})
 	}
-	return b, d.Done()
+	return d.Done()
 }
 
-func encodeSyncRow(r SyncRow) ([]byte, error) {
+// MarshalBinary encodes the row.
+func (r SyncRow) MarshalBinary() ([]byte, error) {
 	e := wire.NewEnc(256)
 	e.Int(int64(r.RunDate))
 	e.Strs([]string{r.Audience, r.Platform, r.Mode, r.RejectReasons, r.Status, r.Error})
@@ -202,17 +205,18 @@ func encodeSyncRow(r SyncRow) ([]byte, error) {
 	return e.B, nil
 }
 
-func decodeSyncRow(data []byte) (SyncRow, error) {
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (r *SyncRow) UnmarshalBinary(data []byte) error {
 	d := wire.NewDec(data)
-	r := SyncRow{RunDate: int32(d.Int())}
+	*r = SyncRow{RunDate: int32(d.Int())}
 	s, dry, n := d.Strs(), d.Bool(), d.Ints()
 	if len(s) != 6 || len(n) != 9 {
 		d.Fail()
-		return r, d.Err
+		return d.Err
 	}
 	r.Audience, r.Platform, r.Mode, r.RejectReasons, r.Status, r.Error = s[0], s[1], s[2], s[3], s[4], s[5]
 	r.DryRun = dry
 	r.Members, r.Added, r.Removed, r.Sent, r.Accepted, r.Rejected, r.Requests, r.DurationMs = n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]
 	r.StartedAt = time.UnixMilli(n[8]).UTC()
-	return r, d.Done()
+	return d.Done()
 }

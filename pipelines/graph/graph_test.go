@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/kmeans"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
@@ -181,4 +182,62 @@ func TestNightlyGraphOnHandShop(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// The audience stage end to end on the hand shop (dry run): every customer with orders is
+// in rule:buyers; only A has consent and a usable e-mail and phone (B has no consent, C's
+// e-mail is invalid and has no phone, D has no contacts), so the Yandex audience is A
+// alone, and its sync_log row says so.
+func TestNightlyGraphAudiencesDryRun(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	cfg, err := config.Parse("test.yaml", []byte(`version: 1
+segments:
+  rules:
+    - name: buyers
+      condition: aov > 0
+audiences:
+  - name: buyers
+    source: {segments: ["rule:buyers"]}
+    identifiers: [email, phone]
+    destinations:
+      yandex: {name: "buyers"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := cfg.AudiencePlan(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := metrics.Config{ActivityWindowDays: 60}
+	mc.Defaults()
+	c := Config{
+		RunDate: value.DayFromDate(2024, time.April, 1),
+		Sources: []nightly.Source{
+			{Input: orders.InputOrders, Path: write(t, dir, "orders.csv", ordersCSV)},
+			{Input: orders.InputCustomers, Path: write(t, dir, "customers.csv", customersCSV)},
+		},
+		Output:    out,
+		Read:      nightly.ReadConfig{Buckets: 4, SplitBytes: 1 << 20, Contacts: cfg.Contacts},
+		Settings:  model.Settings{Metrics: mc, RFM: rfm.Defaults(), Segments: cfg.Segments, ConfigFile: "test.yaml"},
+		StateDir:  filepath.Join(dir, "state"),
+		Audiences: &Audiences{Plan: *plan, DryRun: true},
+	}
+	p, s := beam.NewPipelineWithRoot()
+	if _, err := Build(s, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := ptest.Run(p); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := parquetio.ReadDir[tables.SyncLog](ctx, filepath.Join(out, "sync_log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 1 || logs[0].Audience != "buyers" || logs[0].Platform != "yandex" || logs[0].Members != 1 ||
+		logs[0].Status != "dry_run" || logs[0].RunDate != int32(c.RunDate) {
+		t.Errorf("sync_log = %+v, want one dry-run row for buyers on yandex with 1 member dated %s", logs, c.RunDate)
+	}
 }

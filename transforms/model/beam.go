@@ -10,6 +10,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
+	"github.com/audiencesync/audiencesync/transforms/wire"
 )
 
 // Aggregate folds every customer bucket into one base-wide Partial: each bucket's partial
@@ -44,25 +45,14 @@ func Fit(s beam.Scope, total, spend beam.PCollection, cfg Settings) Fits {
 }
 
 func init() {
-	beam.RegisterCoder(reflect.TypeOf((*Partial)(nil)), encodePartial, decodePartial)
-	beam.RegisterCoder(reflect.TypeOf((*Models)(nil)), encodeModels, decodeModels)
+	wire.RegisterCoder(reflect.TypeOf((*Partial)(nil)))
+	wire.RegisterCoder(reflect.TypeOf((*Models)(nil)))
 	register.DoFn4x1[context.Context, int, func(*nightly.CustomerBatch) bool, func(*Partial), error](&partialFn{})
 	register.Emitter1[*Partial]()
 	register.Combiner1[*Partial](&mergeFn{})
 	register.DoFn8x1[context.Context, *Partial, func(*nightly.SpendRows) bool, func(*Models),
 		func(int, []tables.PeriodMetrics), func(int, []tables.CohortRetention), func(int, []tables.CLVModel), func(string, nightly.DeadLetters), error](&fitFn{})
 	register.Emitter1[*Models]()
-}
-
-func encodePartial(p *Partial) ([]byte, error) { return p.MarshalBinary() }
-func decodePartial(b []byte) (*Partial, error) {
-	p := &Partial{}
-	return p, p.UnmarshalBinary(b)
-}
-func encodeModels(m *Models) ([]byte, error) { return m.MarshalBinary() }
-func decodeModels(b []byte) (*Models, error) {
-	m := &Models{}
-	return m, m.UnmarshalBinary(b)
 }
 
 // collect reads a bucket's batches.

@@ -87,41 +87,16 @@ func FitPartial(p *Partial, s *Settings, spend []orders.Spend) (*Models, *Fitted
 // MarshalBinary encodes the models in the wire encoding (currencies sorted).
 func (m *Models) MarshalBinary() ([]byte, error) {
 	e := wire.NewEnc(1024)
-	e.Int(int64(len(m.RFM)))
-	for _, cur := range slices.Sorted(maps.Keys(m.RFM)) {
-		e.Str(cur)
-		r := m.RFM[cur]
-		r.EncodeTo(e)
-	}
-	e.Int(int64(len(m.KMeans)))
-	for _, cur := range slices.Sorted(maps.Keys(m.KMeans)) {
-		e.Str(cur)
-		m.KMeans[cur].EncodeTo(e)
-	}
-	e.Int(int64(len(m.CLV)))
-	for _, cur := range slices.Sorted(maps.Keys(m.CLV)) {
-		e.Str(cur)
-		m.CLV[cur].EncodeTo(e)
-	}
+	wire.Map(e, m.RFM, rfm.Model.EncodeTo)
+	wire.Map(e, m.KMeans, (*kmeans.Model).EncodeTo)
+	wire.Map(e, m.CLV, (*clv.Model).EncodeTo)
 	return e.B, nil
 }
 
 // UnmarshalBinary decodes what MarshalBinary wrote.
 func (m *Models) UnmarshalBinary(b []byte) error {
 	d := wire.NewDec(b)
-	q := Models{RFM: map[string]rfm.Model{}, KMeans: map[string]*kmeans.Model{}, CLV: map[string]*clv.Model{}}
-	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
-		cur := d.Str()
-		q.RFM[cur] = rfm.DecodeModel(d)
-	}
-	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
-		cur := d.Str()
-		q.KMeans[cur] = kmeans.DecodeModel(d)
-	}
-	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
-		cur := d.Str()
-		q.CLV[cur] = clv.DecodeModelFrom(d)
-	}
+	q := Models{RFM: wire.ReadMap(d, rfm.DecodeModel), KMeans: wire.ReadMap(d, kmeans.DecodeModel), CLV: wire.ReadMap(d, clv.DecodeModelFrom)}
 	if err := d.Done(); err != nil {
 		return fmt.Errorf("model: models: %w", err)
 	}

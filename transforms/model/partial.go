@@ -2,8 +2,6 @@ package model
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/kmeans"
@@ -115,44 +113,20 @@ func (p *Partial) Merge(o *Partial) error {
 func (p *Partial) MarshalBinary() ([]byte, error) {
 	e := wire.NewEnc(4096)
 	p.Metrics.EncodeTo(e)
-	e.Int(int64(len(p.RFM)))
-	for _, cur := range slices.Sorted(maps.Keys(p.RFM)) {
-		e.Str(cur)
-		p.RFM[cur].EncodeTo(e)
-	}
-	e.Int(int64(len(p.KMeans)))
-	for _, cur := range slices.Sorted(maps.Keys(p.KMeans)) {
-		e.Str(cur)
-		p.KMeans[cur].EncodeTo(e)
-	}
-	e.Int(int64(len(p.CLV)))
-	for _, cur := range slices.Sorted(maps.Keys(p.CLV)) {
-		e.Str(cur)
-		p.CLV[cur].EncodeTo(e)
-	}
+	wire.Map(e, p.RFM, (*rfm.Summary).EncodeTo)
+	wire.Map(e, p.KMeans, (*kmeans.Sample).EncodeTo)
+	wire.Map(e, p.CLV, (*clv.Aggregate).EncodeTo)
 	return e.B, nil
 }
 
 // UnmarshalBinary decodes what MarshalBinary wrote.
 func (p *Partial) UnmarshalBinary(b []byte) error {
 	d := wire.NewDec(b)
-	q := NewPartial()
-	q.Metrics = metrics.DecodeAgg(d)
-	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
-		cur := d.Str()
-		q.RFM[cur] = rfm.DecodeSummary(d)
-	}
-	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
-		cur := d.Str()
-		q.KMeans[cur] = kmeans.DecodeSample(d)
-	}
-	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
-		cur := d.Str()
-		q.CLV[cur] = clv.DecodeAggregateFrom(d)
-	}
+	q := Partial{Metrics: metrics.DecodeAgg(d), RFM: wire.ReadMap(d, rfm.DecodeSummary),
+		KMeans: wire.ReadMap(d, kmeans.DecodeSample), CLV: wire.ReadMap(d, clv.DecodeAggregateFrom)}
 	if err := d.Done(); err != nil {
 		return fmt.Errorf("model: partial: %w", err)
 	}
-	*p = *q
+	*p = q
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/value"
+	"github.com/audiencesync/audiencesync/transforms/wire"
 )
 
 // Source is one input: a file (or glob match) or a bq:// table or query.
@@ -87,16 +88,8 @@ func WriteDeadLetters(s beam.Scope, out string, dead ...beam.PCollection) {
 }
 
 func init() {
-	for _, c := range []struct {
-		t        reflect.Type
-		enc, dec any
-	}{
-		{reflect.TypeOf(CustomerBatch{}), encodeCustomerBatch, decodeCustomerBatch},
-		{reflect.TypeOf(OrderBatch{}), encodeOrderBatch, decodeOrderBatch},
-		{reflect.TypeOf(DeadLetters{}), encodeDeadLetters, decodeDeadLetters},
-		{reflect.TypeOf(SpendRows{}), encodeSpendRows, decodeSpendRows},
-	} {
-		beam.RegisterCoder(c.t, c.enc, c.dec)
+	for _, t := range []reflect.Type{reflect.TypeOf(CustomerBatch{}), reflect.TypeOf(OrderBatch{}), reflect.TypeOf(DeadLetters{}), reflect.TypeOf(SpendRows{})} {
+		wire.RegisterCoder(t)
 	}
 	beam.RegisterType(reflect.TypeOf((*Source)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*orders.Split)(nil)).Elem())
@@ -113,28 +106,6 @@ func init() {
 	register.Iter1[SpendRows]()
 	register.DoFn5x1[context.Context, int, func(*OrderBatch) bool, func(int, CustomerBatch), func(string, DeadLetters), error](&joinFn{})
 	register.DoFn3x1[context.Context, string, func(*DeadLetters) bool, error](&deadFn{})
-}
-
-// The Beam coders of the batch types: their MarshalBinary and UnmarshalBinary.
-func encodeCustomerBatch(b CustomerBatch) ([]byte, error) { return b.MarshalBinary() }
-func decodeCustomerBatch(data []byte) (CustomerBatch, error) {
-	var b CustomerBatch
-	return b, b.UnmarshalBinary(data)
-}
-func encodeOrderBatch(b OrderBatch) ([]byte, error) { return b.MarshalBinary() }
-func decodeOrderBatch(data []byte) (OrderBatch, error) {
-	var b OrderBatch
-	return b, b.UnmarshalBinary(data)
-}
-func encodeDeadLetters(x DeadLetters) ([]byte, error) { return x.MarshalBinary() }
-func decodeDeadLetters(data []byte) (DeadLetters, error) {
-	var x DeadLetters
-	return x, x.UnmarshalBinary(data)
-}
-func encodeSpendRows(x SpendRows) ([]byte, error) { return x.MarshalBinary() }
-func decodeSpendRows(data []byte) (SpendRows, error) {
-	var x SpendRows
-	return x, x.UnmarshalBinary(data)
 }
 
 // planFn cuts a source file into splits, or a bq:// source into read streams.

@@ -69,45 +69,38 @@ func (b *OrderBatch) UnmarshalBinary(data []byte) error {
 }
 
 // MarshalBinary encodes a count, then each dead letter (PutDead).
-func (x DeadLetters) MarshalBinary() ([]byte, error) {
-	e := NewEnc()
-	e.Int(int64(len(x.Rows)))
-	for i := range x.Rows {
-		e.PutDead(&x.Rows[i])
-	}
-	return e.B, nil
-}
+func (x DeadLetters) MarshalBinary() ([]byte, error) { return marshalRows(x.Rows, (*Enc).PutDead), nil }
 
 // UnmarshalBinary decodes what MarshalBinary wrote.
-func (x *DeadLetters) UnmarshalBinary(data []byte) error {
-	d := NewDec(data)
-	n := d.Count()
-	out := make([]DeadLetter, 0, n)
-	for i := 0; i < n && d.Err == nil; i++ {
-		out = append(out, d.GetDead())
-	}
-	x.Rows = out
-	return d.Done()
+func (x *DeadLetters) UnmarshalBinary(data []byte) (err error) {
+	x.Rows, err = unmarshalRows(data, (*Dec).GetDead)
+	return err
 }
 
 // MarshalBinary encodes a count, then each row (PutSpend).
-func (x SpendRows) MarshalBinary() ([]byte, error) {
-	e := NewEnc()
-	e.Int(int64(len(x.Rows)))
-	for i := range x.Rows {
-		e.PutSpend(&x.Rows[i])
-	}
-	return e.B, nil
-}
+func (x SpendRows) MarshalBinary() ([]byte, error) { return marshalRows(x.Rows, (*Enc).PutSpend), nil }
 
 // UnmarshalBinary decodes what MarshalBinary wrote.
-func (x *SpendRows) UnmarshalBinary(data []byte) error {
+func (x *SpendRows) UnmarshalBinary(data []byte) (err error) {
+	x.Rows, err = unmarshalRows(data, (*Dec).GetSpend)
+	return err
+}
+
+func marshalRows[T any](rows []T, put func(*Enc, *T)) []byte {
+	e := NewEnc()
+	e.Int(int64(len(rows)))
+	for i := range rows {
+		put(e, &rows[i])
+	}
+	return e.B
+}
+
+func unmarshalRows[T any](data []byte, get func(*Dec) T) ([]T, error) {
 	d := NewDec(data)
 	n := d.Count()
-	out := make([]orders.Spend, 0, n)
+	out := make([]T, 0, n)
 	for i := 0; i < n && d.Err == nil; i++ {
-		out = append(out, d.GetSpend())
+		out = append(out, get(d))
 	}
-	x.Rows = out
-	return d.Done()
+	return out, d.Done()
 }

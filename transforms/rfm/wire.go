@@ -38,7 +38,7 @@ func DecodeSummary(d *wire.Dec) *Summary {
 }
 
 // EncodeTo writes the model in the pipeline's wire encoding.
-func (m *Model) EncodeTo(e *wire.Enc) {
+func (m Model) EncodeTo(e *wire.Enc) {
 	e.Int(int64(m.Cut.Bins))
 	e.Ints(m.Cut.Recency)
 	e.Ints(m.Cut.Frequency)

@@ -14,6 +14,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
+	"github.com/audiencesync/audiencesync/transforms/wire"
 )
 
 // Config configures Score.
@@ -60,8 +61,8 @@ func Centroids(s beam.Scope, customers, models beam.PCollection, runDate value.D
 }
 
 func init() {
-	beam.RegisterCoder(reflect.TypeOf(Segmented{}), encodeSegmented, decodeSegmented)
-	beam.RegisterCoder(reflect.TypeOf(Sizes{}), encodeSizes, decodeSizes)
+	wire.RegisterCoder(reflect.TypeOf(Segmented{}))
+	wire.RegisterCoder(reflect.TypeOf(Sizes{}))
 	register.DoFn9x1[context.Context, int, func(*nightly.CustomerBatch) bool, *model.Models,
 		func(int, []tables.CustomerMetrics), func(int, []tables.ChurnList), func(int, []tables.SegmentMembership),
 		func(int, Segmented), func(string, nightly.DeadLetters), error](&scoreFn{})
@@ -69,12 +70,6 @@ func init() {
 	register.Function2x1(clusterSizes)
 	register.Combiner1[Sizes](&sumSizesFn{})
 	register.DoFn3x1[Sizes, *model.Models, func(int, []tables.KMeansCentroid), error](&centroidsFn{})
-}
-
-func encodeSegmented(x Segmented) ([]byte, error) { return x.MarshalBinary() }
-func decodeSegmented(b []byte) (Segmented, error) {
-	var x Segmented
-	return x, x.UnmarshalBinary(b)
 }
 
 // scoreFn scores one bucket.
@@ -189,25 +184,18 @@ func (*sumSizesFn) MergeAccumulators(a, b Sizes) Sizes {
 	return a
 }
 
-func encodeSizes(z Sizes) ([]byte, error) {
-	e := nightly.NewEnc()
-	curs := slices.Sorted(maps.Keys(z))
-	e.Int(int64(len(curs)))
-	for _, cur := range curs {
-		e.Str(cur)
-		e.Ints(z[cur])
-	}
+// MarshalBinary encodes the sizes (wire.Map of the per-cluster counts).
+func (z Sizes) MarshalBinary() ([]byte, error) {
+	e := wire.NewEnc(64)
+	wire.Map(e, z, func(v []int64, e *wire.Enc) { e.Ints(v) })
 	return e.B, nil
 }
 
-func decodeSizes(b []byte) (Sizes, error) {
-	d := nightly.NewDec(b)
-	z := Sizes{}
-	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
-		cur := d.Str()
-		z[cur] = d.Ints()
-	}
-	return z, d.Done()
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (z *Sizes) UnmarshalBinary(b []byte) error {
+	d := wire.NewDec(b)
+	*z = wire.ReadMap(d, (*wire.Dec).Ints)
+	return d.Done()
 }
 
 // centroidsFn turns the summed sizes and the models into kmeans_centroids rows.

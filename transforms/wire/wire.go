@@ -11,7 +11,9 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math"
+	"slices"
 )
 
 // ErrShort is the error of a truncated or corrupt encoding.
@@ -213,64 +215,59 @@ func (d *Dec) Done() error {
 }
 
 // Floats writes a count, then each value.
-func (e *Enc) Floats(v []float64) {
-	e.Int(int64(len(v)))
-	for _, x := range v {
-		e.Float(x)
-	}
-}
+func (e *Enc) Floats(v []float64) { writeList(e, v, e.Float) }
 
 // Ints writes a count, then each value.
-func (e *Enc) Ints(v []int64) {
-	e.Int(int64(len(v)))
-	for _, x := range v {
-		e.Int(x)
-	}
-}
+func (e *Enc) Ints(v []int64) { writeList(e, v, e.Int) }
 
 // Strs writes a count, then each string.
-func (e *Enc) Strs(v []string) {
-	e.Int(int64(len(v)))
-	for _, x := range v {
-		e.Str(x)
-	}
-}
+func (e *Enc) Strs(v []string) { writeList(e, v, e.Str) }
 
 // Floats reads what Enc.Floats wrote (nil for none).
-func (d *Dec) Floats() []float64 {
-	n := d.Count()
-	if n == 0 {
-		return nil
-	}
-	v := make([]float64, 0, n)
-	for i := 0; i < n && d.Err == nil; i++ {
-		v = append(v, d.Float())
-	}
-	return v
-}
+func (d *Dec) Floats() []float64 { return readList(d, d.Float) }
 
 // Ints reads what Enc.Ints wrote (nil for none).
-func (d *Dec) Ints() []int64 {
+func (d *Dec) Ints() []int64 { return readList(d, d.Int) }
+
+// Strs reads what Enc.Strs wrote (nil for none).
+func (d *Dec) Strs() []string { return readList(d, d.Str) }
+
+func writeList[T any](e *Enc, v []T, put func(T)) {
+	e.Int(int64(len(v)))
+	for _, x := range v {
+		put(x)
+	}
+}
+
+func readList[T any](d *Dec, get func() T) []T {
 	n := d.Count()
 	if n == 0 {
 		return nil
 	}
-	v := make([]int64, 0, n)
+	v := make([]T, 0, n)
 	for i := 0; i < n && d.Err == nil; i++ {
-		v = append(v, d.Int())
+		v = append(v, get())
 	}
 	return v
 }
 
-// Strs reads what Enc.Strs wrote (nil for none).
-func (d *Dec) Strs() []string {
+// Map writes a string-keyed map: a count, then each key and value in key order (so equal
+// maps encode to equal bytes).
+func Map[V any](e *Enc, m map[string]V, put func(V, *Enc)) {
+	e.Int(int64(len(m)))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		e.Str(k)
+		put(m[k], e)
+	}
+}
+
+// ReadMap reads what Map wrote.
+func ReadMap[V any](d *Dec, get func(*Dec) V) map[string]V {
 	n := d.Count()
-	if n == 0 {
-		return nil
-	}
-	v := make([]string, 0, n)
+	m := make(map[string]V, n)
 	for i := 0; i < n && d.Err == nil; i++ {
-		v = append(v, d.Str())
+		k := d.Str()
+		m[k] = get(d)
 	}
-	return v
+	return m
 }
