@@ -191,6 +191,11 @@ func (a *Aggregate) Sort() {
 	a.idx, a.ridx = nil, nil
 }
 
+// floats and ints are a cell's fields in encoding order.
+func (c *Cell) floats() [3]*float64       { return [...]*float64{&c.X, &c.TX, &c.T} }
+func (c *Cell) ints() [2]*int64           { return [...]*int64{&c.Count, &c.HoldoutPurchases} }
+func (c *RepeatCell) floats() [2]*float64 { return [...]*float64{&c.X, &c.M} }
+
 // EncodeTo writes the aggregate in the pipeline's wire encoding (floats bit-exact, counts
 // as varints).
 func (a *Aggregate) EncodeTo(e *wire.Enc) {
@@ -199,33 +204,41 @@ func (a *Aggregate) EncodeTo(e *wire.Enc) {
 	e.Int(int64(a.HoldoutEnd))
 	e.Float(a.SampleRate)
 	e.Int(int64(len(a.Cells)))
-	for _, c := range a.Cells {
-		e.Float(c.X)
-		e.Float(c.TX)
-		e.Float(c.T)
-		e.Int(c.Count)
-		e.Int(c.HoldoutPurchases)
+	for i := range a.Cells {
+		for _, f := range a.Cells[i].floats() {
+			e.Float(*f)
+		}
+		for _, f := range a.Cells[i].ints() {
+			e.Int(*f)
+		}
 	}
 	e.Int(int64(len(a.Repeat)))
-	for _, c := range a.Repeat {
-		e.Float(c.X)
-		e.Float(c.M)
-		e.Int(c.Count)
+	for i := range a.Repeat {
+		for _, f := range a.Repeat[i].floats() {
+			e.Float(*f)
+		}
+		e.Int(a.Repeat[i].Count)
 	}
 }
 
 // DecodeAggregateFrom reads what EncodeTo wrote; errors stick in d.Err.
 func DecodeAggregateFrom(d *wire.Dec) *Aggregate {
 	a := &Aggregate{Unit: TimeUnit(d.Str()), CalibrationEnd: value.Day(d.Int()), HoldoutEnd: value.Day(d.Int()), SampleRate: d.Float()}
-	n := d.Count()
-	a.Cells = make([]Cell, 0, n)
-	for i := 0; i < n && d.Err == nil; i++ {
-		a.Cells = append(a.Cells, Cell{X: d.Float(), TX: d.Float(), T: d.Float(), Count: d.Int(), HoldoutPurchases: d.Int()})
+	a.Cells = make([]Cell, d.Count())
+	for i := 0; i < len(a.Cells) && d.Err == nil; i++ {
+		for _, f := range a.Cells[i].floats() {
+			*f = d.Float()
+		}
+		for _, f := range a.Cells[i].ints() {
+			*f = d.Int()
+		}
 	}
-	n = d.Count()
-	a.Repeat = make([]RepeatCell, 0, n)
-	for i := 0; i < n && d.Err == nil; i++ {
-		a.Repeat = append(a.Repeat, RepeatCell{X: d.Float(), M: d.Float(), Count: d.Int()})
+	a.Repeat = make([]RepeatCell, d.Count())
+	for i := 0; i < len(a.Repeat) && d.Err == nil; i++ {
+		for _, f := range a.Repeat[i].floats() {
+			*f = d.Float()
+		}
+		a.Repeat[i].Count = d.Int()
 	}
 	return a
 }

@@ -5,9 +5,25 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/audiencesync/audiencesync/transforms/wire"
 )
+
+// fields are a cell's counters in encoding order.
+func (c *Cell) fields() [12]*int64 {
+	return [...]*int64{&c.Orders, &c.FirstOrders, &c.RepeatOrders, (*int64)(&c.Revenue), (*int64)(&c.RevenueFirst), (*int64)(&c.RevenueRepeat),
+		&c.Buyers, &c.NewCustomers, &c.RepeatBuyers, &c.ActiveStart, &c.ActiveEnd, &c.Churned}
+}
+
+func (c *CohortCell) fields() [3]*int64 { return [...]*int64{&c.Active, &c.Orders, (*int64)(&c.Revenue)} }
+
+// TotalNames name Totals.Fields, in order.
+var TotalNames = [...]string{"customers", "repeat_customers", "orders", "first_orders", "repeat_orders", "revenue", "revenue_first", "revenue_repeat"}
+
+// Fields are the totals in the order of TotalNames (money in value.Money units).
+func (t *Totals) Fields() [len(TotalNames)]*int64 {
+	return [...]*int64{&t.Customers, &t.RepeatCustomers, &t.Orders, &t.FirstOrders, &t.RepeatOrders,
+		(*int64)(&t.Revenue), (*int64)(&t.RevenueFirst), (*int64)(&t.RevenueRepeat)}
+}
 
 // EncodeTo writes the aggregate in the pipeline's wire encoding (keys sorted, so equal
 // aggregates encode to equal bytes).
@@ -23,10 +39,8 @@ func (a *Agg) EncodeTo(e *wire.Enc) {
 		e.Int(int64(s.Base))
 		e.Int(int64(len(s.Cells)))
 		for i := range s.Cells {
-			c := &s.Cells[i]
-			for _, v := range [...]int64{c.Orders, c.FirstOrders, c.RepeatOrders, int64(c.Revenue), int64(c.RevenueFirst), int64(c.RevenueRepeat),
-				c.Buyers, c.NewCustomers, c.RepeatBuyers, c.ActiveStart, c.ActiveEnd, c.Churned} {
-				e.Int(v)
+			for _, f := range s.Cells[i].fields() {
+				e.Int(*f)
 			}
 		}
 	}
@@ -40,56 +54,50 @@ func (a *Agg) EncodeTo(e *wire.Enc) {
 		e.Int(int64(k.Period))
 		e.Int(c.Size)
 		e.Int(int64(len(c.Cells)))
-		for _, cc := range c.Cells {
-			e.Int(cc.Active)
-			e.Int(cc.Orders)
-			e.Int(int64(cc.Revenue))
+		for i := range c.Cells {
+			for _, f := range c.Cells[i].fields() {
+				e.Int(*f)
+			}
 		}
 	}
-	tk := slices.Sorted(maps.Keys(a.Totals))
-	e.Int(int64(len(tk)))
-	for _, cur := range tk {
-		t := a.Totals[cur]
-		e.Sym(cur)
-		for _, v := range [...]int64{t.Customers, t.RepeatCustomers, t.Orders, t.FirstOrders, t.RepeatOrders,
-			int64(t.Revenue), int64(t.RevenueFirst), int64(t.RevenueRepeat)} {
-			e.Int(v)
+	wire.Map(e, a.Totals, func(t *Totals, e *wire.Enc) {
+		for _, f := range t.Fields() {
+			e.Int(*f)
 		}
-	}
+	})
 }
 
 // DecodeAgg reads what EncodeTo wrote; errors stick in d.Err.
 func DecodeAgg(d *wire.Dec) *Agg {
 	a := NewAgg()
-	n := d.Count()
-	for i := 0; i < n && d.Err == nil; i++ {
+	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
 		k := SeriesKey{Currency: d.Sym(), Channel: d.Sym()}
 		s := &Series{Base: int(d.Int())}
-		m := d.Count()
-		s.Cells = make([]Cell, m)
-		for j := 0; j < m && d.Err == nil; j++ {
-			s.Cells[j] = Cell{Orders: d.Int(), FirstOrders: d.Int(), RepeatOrders: d.Int(),
-				Revenue: value.Money(d.Int()), RevenueFirst: value.Money(d.Int()), RevenueRepeat: value.Money(d.Int()),
-				Buyers: d.Int(), NewCustomers: d.Int(), RepeatBuyers: d.Int(), ActiveStart: d.Int(), ActiveEnd: d.Int(), Churned: d.Int()}
+		s.Cells = make([]Cell, d.Count())
+		for j := 0; j < len(s.Cells) && d.Err == nil; j++ {
+			for _, f := range s.Cells[j].fields() {
+				*f = d.Int()
+			}
 		}
 		a.Series[k] = s
 	}
-	n = d.Count()
-	for i := 0; i < n && d.Err == nil; i++ {
+	for n, i := d.Count(), 0; i < n && d.Err == nil; i++ {
 		k := CohortKey{Currency: d.Sym(), Period: int(d.Int())}
 		c := &Cohort{Size: d.Int()}
-		m := d.Count()
-		c.Cells = make([]CohortCell, m)
-		for j := 0; j < m && d.Err == nil; j++ {
-			c.Cells[j] = CohortCell{Active: d.Int(), Orders: d.Int(), Revenue: value.Money(d.Int())}
+		c.Cells = make([]CohortCell, d.Count())
+		for j := 0; j < len(c.Cells) && d.Err == nil; j++ {
+			for _, f := range c.Cells[j].fields() {
+				*f = d.Int()
+			}
 		}
 		a.Cohorts[k] = c
 	}
-	n = d.Count()
-	for i := 0; i < n && d.Err == nil; i++ {
-		cur := d.Sym()
-		a.Totals[cur] = &Totals{Customers: d.Int(), RepeatCustomers: d.Int(), Orders: d.Int(), FirstOrders: d.Int(), RepeatOrders: d.Int(),
-			Revenue: value.Money(d.Int()), RevenueFirst: value.Money(d.Int()), RevenueRepeat: value.Money(d.Int())}
-	}
+	a.Totals = wire.ReadMap(d, func(d *wire.Dec) *Totals {
+		t := &Totals{}
+		for _, f := range t.Fields() {
+			*f = d.Int()
+		}
+		return t
+	})
 	return a
 }

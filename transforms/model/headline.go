@@ -11,18 +11,11 @@ import (
 // base-wide totals are counted as headline.<currency>.<total> (money in value.Money units,
 // so the sums are exact), and the driver rebuilds metrics.Headline from them.
 
-var totalNames = [...]string{"customers", "repeat_customers", "orders", "first_orders", "repeat_orders", "revenue", "revenue_first", "revenue_repeat"}
-
-func totalFields(t *metrics.Totals) [len(totalNames)]*int64 {
-	return [...]*int64{&t.Customers, &t.RepeatCustomers, &t.Orders, &t.FirstOrders, &t.RepeatOrders,
-		(*int64)(&t.Revenue), (*int64)(&t.RevenueFirst), (*int64)(&t.RevenueRepeat)}
-}
-
 // HeadlineCounters names one currency's totals as counters.
 func HeadlineCounters(currency string, t *metrics.Totals) map[string]int64 {
-	out := make(map[string]int64, len(totalNames))
-	for i, f := range totalFields(t) {
-		out[counters.Headline+currency+"."+totalNames[i]] = *f
+	out := make(map[string]int64, len(metrics.TotalNames))
+	for i, f := range t.Fields() {
+		out[counters.Headline+currency+"."+metrics.TotalNames[i]] = *f
 	}
 	return out
 }
@@ -46,8 +39,8 @@ func Headline(cs map[string]int64) map[string]map[string]float64 {
 			t = &metrics.Totals{}
 			totals[cur] = t
 		}
-		for j, f := range totalFields(t) {
-			if totalNames[j] == field {
+		for j, f := range t.Fields() {
+			if metrics.TotalNames[j] == field {
 				*f += v
 			}
 		}

@@ -38,33 +38,40 @@ type SpendRows struct{ Rows []orders.Spend }
 
 // MarshalBinary encodes the four fields.
 func (b CustomerBatch) MarshalBinary() ([]byte, error) {
-	e := wire.NewEnc(len(b.Orders) + len(b.Customers) + len(b.Lines) + len(b.Drops) + 16)
-	e.Bytes(b.Orders)
-	e.Bytes(b.Customers)
-	e.Bytes(b.Lines)
-	e.Bytes(b.Drops)
-	return e.B, nil
+	return marshalFields(b.Orders, b.Customers, b.Lines, b.Drops), nil
 }
 
 // UnmarshalBinary decodes what MarshalBinary wrote; the fields alias data.
 func (b *CustomerBatch) UnmarshalBinary(data []byte) error {
-	d := wire.NewDec(data)
-	*b = CustomerBatch{Orders: d.Bytes(), Customers: d.Bytes(), Lines: d.Bytes(), Drops: d.Bytes()}
-	return d.Done()
+	return unmarshalFields(data, &b.Orders, &b.Customers, &b.Lines, &b.Drops)
 }
 
 // MarshalBinary encodes the two fields.
-func (b OrderBatch) MarshalBinary() ([]byte, error) {
-	e := wire.NewEnc(len(b.Keys) + len(b.Lines) + 8)
-	e.Bytes(b.Keys)
-	e.Bytes(b.Lines)
-	return e.B, nil
-}
+func (b OrderBatch) MarshalBinary() ([]byte, error) { return marshalFields(b.Keys, b.Lines), nil }
 
 // UnmarshalBinary decodes what MarshalBinary wrote; the fields alias data.
 func (b *OrderBatch) UnmarshalBinary(data []byte) error {
+	return unmarshalFields(data, &b.Keys, &b.Lines)
+}
+
+// marshalFields writes each field as a length and its bytes.
+func marshalFields(fields ...[]byte) []byte {
+	n := 0
+	for _, f := range fields {
+		n += len(f) + 4
+	}
+	e := wire.NewEnc(n)
+	for _, f := range fields {
+		e.Bytes(f)
+	}
+	return e.B
+}
+
+func unmarshalFields(data []byte, fields ...*[]byte) error {
 	d := wire.NewDec(data)
-	*b = OrderBatch{Keys: d.Bytes(), Lines: d.Bytes()}
+	for _, f := range fields {
+		*f = d.Bytes()
+	}
 	return d.Done()
 }
 

@@ -116,15 +116,10 @@ func (d *Dec) Bytes() []byte {
 	return b
 }
 
-// Int reads what Enc.Int wrote.
+// Int reads what Enc.Int wrote (a zigzag-coded Uint, as binary.Varint reads it).
 func (d *Dec) Int() int64 {
-	v, k := binary.Varint(d.B)
-	if k <= 0 {
-		d.Fail()
-		return 0
-	}
-	d.B = d.B[k:]
-	return v
+	u := d.Uint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 // Uint reads what Enc.Uint wrote.
