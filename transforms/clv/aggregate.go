@@ -1,8 +1,9 @@
 package clv
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -171,23 +172,10 @@ func (a *Aggregate) RepeatBuyers() int64 {
 // Sort orders the cells canonically, so that a fit does not depend on the merge order
 // (floating-point sums are order-sensitive in the last bits).
 func (a *Aggregate) Sort() {
-	sort.Slice(a.Cells, func(i, j int) bool {
-		x, y := a.Cells[i], a.Cells[j]
-		if x.X != y.X {
-			return x.X < y.X
-		}
-		if x.TX != y.TX {
-			return x.TX < y.TX
-		}
-		return x.T < y.T
+	slices.SortFunc(a.Cells, func(x, y Cell) int {
+		return cmp.Or(cmp.Compare(x.X, y.X), cmp.Compare(x.TX, y.TX), cmp.Compare(x.T, y.T))
 	})
-	sort.Slice(a.Repeat, func(i, j int) bool {
-		x, y := a.Repeat[i], a.Repeat[j]
-		if x.X != y.X {
-			return x.X < y.X
-		}
-		return x.M < y.M
-	})
+	slices.SortFunc(a.Repeat, func(x, y RepeatCell) int { return cmp.Or(cmp.Compare(x.X, y.X), cmp.Compare(x.M, y.M)) })
 	a.idx, a.ridx = nil, nil
 }
 

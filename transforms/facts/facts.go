@@ -8,6 +8,8 @@
 package facts
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -57,25 +59,9 @@ type Customer struct {
 // Sort puts Purchases and Lines in their canonical order. Builders call it once after
 // appending everything.
 func (c *Customer) Sort() {
-	sort.Slice(c.Purchases, func(i, j int) bool {
-		a, b := c.Purchases[i], c.Purchases[j]
-		if a.Day != b.Day {
-			return a.Day < b.Day
-		}
-		return a.OrderID < b.OrderID
-	})
-	sort.Slice(c.Lines, func(i, j int) bool {
-		a, b := c.Lines[i], c.Lines[j]
-		if a.Day != b.Day {
-			return a.Day < b.Day
-		}
-		if a.OrderID != b.OrderID {
-			return a.OrderID < b.OrderID
-		}
-		if a.Category != b.Category {
-			return a.Category < b.Category
-		}
-		return a.ProductID < b.ProductID
+	slices.SortFunc(c.Purchases, func(a, b Purchase) int { return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.OrderID, b.OrderID)) })
+	slices.SortFunc(c.Lines, func(a, b LineItem) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.OrderID, b.OrderID), cmp.Compare(a.Category, b.Category), cmp.Compare(a.ProductID, b.ProductID))
 	})
 }
 

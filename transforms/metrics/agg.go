@@ -1,7 +1,8 @@
 package metrics
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
@@ -333,15 +334,8 @@ func Finalize(a *Agg, cfg Config, spend map[SpendKey]value.Money) ([]tables.Peri
 			pm = append(pm, row)
 		}
 	}
-	sort.Slice(pm, func(i, j int) bool {
-		a, b := pm[i], pm[j]
-		if a.Currency != b.Currency {
-			return a.Currency < b.Currency
-		}
-		if a.Channel != b.Channel {
-			return a.Channel < b.Channel
-		}
-		return a.PeriodStart < b.PeriodStart
+	slices.SortFunc(pm, func(a, b tables.PeriodMetrics) int {
+		return cmp.Or(cmp.Compare(a.Currency, b.Currency), cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.PeriodStart, b.PeriodStart))
 	})
 
 	var cr []tables.CohortRetention
@@ -368,15 +362,8 @@ func Finalize(a *Agg, cfg Config, spend map[SpendKey]value.Money) ([]tables.Peri
 			})
 		}
 	}
-	sort.Slice(cr, func(i, j int) bool {
-		a, b := cr[i], cr[j]
-		if a.Currency != b.Currency {
-			return a.Currency < b.Currency
-		}
-		if a.CohortStart != b.CohortStart {
-			return a.CohortStart < b.CohortStart
-		}
-		return a.PeriodOffset < b.PeriodOffset
+	slices.SortFunc(cr, func(a, b tables.CohortRetention) int {
+		return cmp.Or(cmp.Compare(a.Currency, b.Currency), cmp.Compare(a.CohortStart, b.CohortStart), cmp.Compare(a.PeriodOffset, b.PeriodOffset))
 	})
 	return pm, cr
 }

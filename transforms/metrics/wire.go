@@ -14,7 +14,9 @@ func (c *Cell) fields() [12]*int64 {
 		&c.Buyers, &c.NewCustomers, &c.RepeatBuyers, &c.ActiveStart, &c.ActiveEnd, &c.Churned}
 }
 
-func (c *CohortCell) fields() [3]*int64 { return [...]*int64{&c.Active, &c.Orders, (*int64)(&c.Revenue)} }
+func (c *CohortCell) fields() [3]*int64 {
+	return [...]*int64{&c.Active, &c.Orders, (*int64)(&c.Revenue)}
+}
 
 // TotalNames name Totals.Fields, in order.
 var TotalNames = [...]string{"customers", "repeat_customers", "orders", "first_orders", "repeat_orders", "revenue", "revenue_first", "revenue_repeat"}

@@ -147,11 +147,7 @@ func (b *LineBatch) flush() {
 	e.Int(b.first - b.prevFirst)
 	e.IDStr(b.orderID)
 	e.Int(b.n)
-	e.Int(int64(len(b.pairs)))
-	for _, p := range b.pairs {
-		e.Sym(p.Category)
-		e.Int(int64(p.Amount))
-	}
+	e.putPairs(b.pairs)
 	b.prevFirst = b.first
 	b.open, b.pairs = false, b.pairs[:0]
 }
@@ -178,11 +174,25 @@ func (d *Dec) GetLineGroup(g *LineGroup) {
 	if g.N = d.Int(); g.N < 1 && d.Err == nil {
 		d.Fail()
 	}
-	n := d.Count()
-	g.Pairs = g.Pairs[:0]
-	for i := 0; i < n && d.Err == nil; i++ {
-		g.Pairs = append(g.Pairs, CatAmount{d.Sym(), value.Money(d.Int())})
+	g.Pairs = d.getPairs(g.Pairs[:0])
+}
+
+// putPairs writes Int(pairs) pairs × (Sym(category) Int(amount)).
+func (e *Enc) putPairs(pairs []CatAmount) {
+	e.Int(int64(len(pairs)))
+	for _, p := range pairs {
+		e.Sym(p.Category)
+		e.Int(int64(p.Amount))
 	}
+}
+
+// getPairs appends what putPairs wrote to dst.
+func (d *Dec) getPairs(dst []CatAmount) []CatAmount {
+	n := d.Count()
+	for i := 0; i < n && d.Err == nil; i++ {
+		dst = append(dst, CatAmount{d.Sym(), value.Money(d.Int())})
+	}
+	return dst
 }
 
 // OrderLines is one order's lines after the join, summed per category.
@@ -201,21 +211,13 @@ type OrderLines struct {
 // (both keep the lowest input line). Written in order-id order, ids share long prefixes.
 func (e *Enc) PutOrderLines(o *OrderLines) {
 	e.IDStr(o.OrderID)
-	e.Int(int64(len(o.Pairs)))
-	for _, p := range o.Pairs {
-		e.Sym(p.Category)
-		e.Int(int64(p.Amount))
-	}
+	e.putPairs(o.Pairs)
 }
 
 // GetOrderLines decodes what PutOrderLines wrote into o (reusing o.Pairs).
 func (d *Dec) GetOrderLines(o *OrderLines) {
 	o.OrderID = d.IDStr()
-	n := d.Count()
-	o.Pairs = o.Pairs[:0]
-	for i := 0; i < n && d.Err == nil; i++ {
-		o.Pairs = append(o.Pairs, CatAmount{d.Sym(), value.Money(d.Int())})
-	}
+	o.Pairs = d.getPairs(o.Pairs[:0])
 }
 
 // CustomerRec is a customer after the contacts transform: hashes only.

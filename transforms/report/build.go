@@ -1,12 +1,14 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -105,12 +107,8 @@ func build(in inputs, h History) (Data, error) {
 			d.DeadLetters = append(d.DeadLetters, DeadLetterRow{Stage: stage, Reason: reason, Count: n})
 		}
 	}
-	sort.Slice(d.DeadLetters, func(i, j int) bool {
-		a, b := d.DeadLetters[i], d.DeadLetters[j]
-		if a.Stage != b.Stage {
-			return a.Stage < b.Stage
-		}
-		return a.Reason < b.Reason
+	slices.SortFunc(d.DeadLetters, func(a, b DeadLetterRow) int {
+		return cmp.Or(cmp.Compare(a.Stage, b.Stage), cmp.Compare(a.Reason, b.Reason))
 	})
 	return d, nil
 }

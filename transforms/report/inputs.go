@@ -41,6 +41,25 @@ type churnRow struct {
 	Currency string `parquet:"currency"`
 }
 
+func (r custRow) runDate() int32   { return r.RunDate }
+func (r churnRow) runDate() int32  { return r.RunDate }
+func (r memberRow) runDate() int32 { return r.RunDate }
+
+// scanRun calls fn for every row of table dated the run's day and counts the others.
+func scanRun[T interface{ runDate() int32 }](ctx context.Context, in *Tables, outDir, table string, fn func(T)) error {
+	err := scan(ctx, fileio.Join(outDir, table), func(r T) {
+		if r.runDate() != in.day {
+			in.otherDate[table]++
+			return
+		}
+		fn(r)
+	})
+	if err != nil {
+		return fmt.Errorf("report: table %s: %w", table, err)
+	}
+	return nil
+}
+
 // memberRow is the projection of tables.SegmentMembership.
 type memberRow struct {
 	RunDate int32  `parquet:"run_date,date"`
@@ -220,11 +239,7 @@ func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables,
 
 	// Tables written by one run hold only its date; a folder that accumulated several
 	// dates must not mix them into one figure, so other dates are counted and left out.
-	err := scan(ctx, fileio.Join(outDir, "customer_metrics"), func(c custRow) {
-		if c.RunDate != in.day {
-			in.otherDate["customer_metrics"]++
-			return
-		}
+	err := scanRun(ctx, in, outDir, "customer_metrics", func(c custRow) {
 		a := in.customers[c.Currency]
 		if a == nil {
 			a = newCustAgg()
@@ -232,28 +247,14 @@ func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables,
 		}
 		a.add(c)
 	})
-	if err != nil {
-		return in, fmt.Errorf("report: table customer_metrics: %w", err)
+	if err == nil {
+		err = scanRun(ctx, in, outDir, "churn_list", func(c churnRow) { in.churned[c.Currency]++ })
 	}
-	err = scan(ctx, fileio.Join(outDir, "churn_list"), func(c churnRow) {
-		if c.RunDate != in.day {
-			in.otherDate["churn_list"]++
-			return
-		}
-		in.churned[c.Currency]++
-	})
-	if err != nil {
-		return in, fmt.Errorf("report: table churn_list: %w", err)
+	if err == nil {
+		err = scanRun(ctx, in, outDir, "segment_membership", func(m memberRow) { in.segments[[2]string{m.Source, m.Segment}]++ })
 	}
-	err = scan(ctx, fileio.Join(outDir, "segment_membership"), func(m memberRow) {
-		if m.RunDate != in.day {
-			in.otherDate["segment_membership"]++
-			return
-		}
-		in.segments[[2]string{m.Source, m.Segment}]++
-	})
 	if err != nil {
-		return in, fmt.Errorf("report: table segment_membership: %w", err)
+		return in, err
 	}
 
 	for _, err := range []error{

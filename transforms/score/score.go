@@ -1,7 +1,9 @@
 package score
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/audiencesync/audiencesync/transforms/kmeans"
@@ -111,18 +113,8 @@ func (sc *Scorer) Score(bd *nightly.BucketData, m *model.Models, prev segments.H
 // dedupeMembership sorts rows and drops repeats: a customer who bought in two currencies
 // is scored twice but is one member of a segment (the earliest entered_at is kept).
 func dedupeMembership(rows []tables.SegmentMembership) []tables.SegmentMembership {
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if a.CustomerID != b.CustomerID {
-			return a.CustomerID < b.CustomerID
-		}
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		if a.Segment != b.Segment {
-			return a.Segment < b.Segment
-		}
-		return a.EnteredAt < b.EnteredAt
+	slices.SortFunc(rows, func(a, b tables.SegmentMembership) int {
+		return cmp.Or(cmp.Compare(a.CustomerID, b.CustomerID), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Segment, b.Segment), cmp.Compare(a.EnteredAt, b.EnteredAt))
 	})
 	out := rows[:0]
 	for i, r := range rows {
