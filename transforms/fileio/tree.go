@@ -78,7 +78,8 @@ func ListTree(ctx context.Context, dir string) ([]File, error) {
 	return out, nil
 }
 
-// RemoveAll deletes dir and everything under it. A missing folder is not an error.
+// RemoveAll deletes dir and everything under it (or the file dir). A missing folder is
+// not an error.
 func RemoveAll(ctx context.Context, dir string) error {
 	Checkpoint("remove", dir)
 	if IsLocal(dir) {
@@ -99,6 +100,14 @@ func RemoveAll(ctx context.Context, dir string) error {
 	}
 	for _, f := range files {
 		if err := rm.Remove(ctx, Join(dir, f.Path)); err != nil && !IsNotFound(err) {
+			return err
+		}
+	}
+	// dir may name an object rather than a folder.
+	if ok, err := Lookup(ctx, dir); err != nil {
+		return err
+	} else if ok {
+		if err := rm.Remove(ctx, dir); err != nil && !IsNotFound(err) {
 			return err
 		}
 	}

@@ -15,6 +15,7 @@ package faultfs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -141,8 +143,8 @@ func (fsys) List(ctx context.Context, glob string) ([]string, error) {
 	var out []string
 	err = filepath.WalkDir(filepath.FromSlash(root), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
+			if os.IsNotExist(err) || errors.Is(err, syscall.ENOTDIR) {
+				return nil // nothing under that prefix
 			}
 			return err
 		}
