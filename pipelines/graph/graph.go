@@ -45,6 +45,9 @@ type Options struct {
 	Settings   nightly.Settings
 	Contacts   contacts.Config
 	StateDir   string // segment history (and audience state); "" keeps no history
+	// HistoryOut is where the segment history of this run is written (the run's state
+	// staging, published with the run by pipelines/run); "" writes it to StateDir.
+	HistoryOut string
 
 	// BigQuery settings for bq:// inputs (JSON of sinks/bigquery.Config); "" when none.
 	BigQuery string
@@ -367,11 +370,12 @@ func writeTable[T any](ctx context.Context, out, table string, part int, rows []
 
 // scoreFn computes and writes every per-customer output of one bucket.
 type scoreFn struct {
-	Settings  string
-	Output    string
-	StateDir  string
-	Buckets   int
-	Audiences string // JSON of audiences.Plan; "" = no audiences
+	Settings   string
+	Output     string
+	StateDir   string
+	HistoryOut string // "" = StateDir
+	Buckets    int
+	Audiences  string // JSON of audiences.Plan; "" = no audiences
 
 	scorer  *nightly.Scorer
 	members *audiences.Members
@@ -430,7 +434,11 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 		return err
 	}
 	if f.StateDir != "" {
-		if err := nightly.SaveHistory(ctx, f.StateDir, bucket, f.Buckets, today, prevRows, hist, o.Membership); err != nil {
+		histOut := f.HistoryOut
+		if histOut == "" {
+			histOut = f.StateDir
+		}
+		if err := nightly.SaveHistory(ctx, histOut, bucket, f.Buckets, today, prevRows, hist, o.Membership); err != nil {
 			return err
 		}
 	}
@@ -704,7 +712,7 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 			return nil, err
 		}
 	}
-	sdead, sizes, members := beam.ParDo3(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, Buckets: o.Buckets, Audiences: string(planJSON)}, grouped, beam.SideInput{Input: models})
+	sdead, sizes, members := beam.ParDo3(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, HistoryOut: o.HistoryOut, Buckets: o.Buckets, Audiences: string(planJSON)}, grouped, beam.SideInput{Input: models})
 	if withAudiences {
 		// Every target gets an element even when nobody is in it today, so that an
 		// audience whose members all left is emptied (subject to the removal guard).

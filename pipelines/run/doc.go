@@ -16,7 +16,7 @@
 //	  .staging/<run id>/                state written by a run, moved into place at publish
 //	  .audiencesync.lock                the run lock of the state folder
 //
-// A run id is the start time and a random suffix, 20260601T021500Z-1a2b3c4d: ids sort by
+// A run id is the start time and a random suffix, 20260601T021500.123Z-1a2b3c4d: ids sort by
 // start time, and every output file carries it in its path.
 //
 // # Publishing

@@ -68,6 +68,10 @@ func Publish(ctx context.Context, r *Run, lock *Lock, now time.Time) (*Manifest,
 			return m, err
 		}
 	}
+	// The run before stays for readers still reading it; older ones go.
+	if err := prune(ctx, r.Out, r.keep); err != nil {
+		return m, err
+	}
 	return m, nil
 }
 

@@ -293,7 +293,8 @@ func TestStagePublishRecover(t *testing.T) {
 				t.Fatal("test setup: state moved although publish was stopped before it")
 			}
 			// The next start rolls run 3's state forward and keeps runs 3 and 1 only.
-			if _, err := Start(ctx, out, state, day+2, "20260603T020000Z-00000004", StartOptions{}); err != nil {
+			r4, err := Start(ctx, out, state, day+2, "20260603T020000Z-00000004", StartOptions{})
+			if err != nil {
 				t.Fatal(err)
 			}
 			if read(t, fileio.Join(state, "segment_membership/b4/part-00000.parquet")) != "h3" {
@@ -309,6 +310,14 @@ func TestStagePublishRecover(t *testing.T) {
 			}
 			if files, _ := fileio.ListTree(ctx, fileio.Join(state, StagingDir)); len(files) != 1 || !strings.HasSuffix(files[0].Path, stagingInfo) {
 				t.Fatalf("state staging after start: %v; want only the new run's info", files)
+			}
+			// Publishing run 4 leaves runs 4 and 3.
+			put(t, r4.Dir, map[string]string{"run_summary.json": "s4"})
+			if _, err := Publish(ctx, r4, nil, clock); err != nil {
+				t.Fatal(err)
+			}
+			if ids, _ := runFolders(ctx, out); strings.Join(ids, ",") != r3.ID+","+r4.ID {
+				t.Fatalf("run folders after publishing run 4: %v", ids)
 			}
 		})
 	}

@@ -26,11 +26,12 @@ const (
 	stagingInfo  = "_RUN.json"
 )
 
-// NewID returns a run id: the UTC start time and 8 random hex digits.
+// NewID returns a run id: the UTC start time (milliseconds, so ids sort by start) and 8
+// random hex digits: 20260601T021500.123Z-1a2b3c4d.
 func NewID(now time.Time) string {
 	var b [4]byte
 	rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	return now.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // Run is one run's place on disk.
@@ -45,6 +46,8 @@ type Run struct {
 	// StateStage is where the run writes state that must advance only with a published
 	// run (segment history, report history): State/.staging/<id>; "" without state.
 	StateStage string
+
+	keep int
 }
 
 // StartOptions configure Start.
@@ -79,7 +82,7 @@ func Start(ctx context.Context, out, state string, runDate value.Day, id string,
 	if err := prune(ctx, out, o.Keep); err != nil {
 		return nil, err
 	}
-	r := &Run{ID: id, RunDate: runDate, StartedAt: o.Now().UTC(), Out: out, State: state, Dir: fileio.Join(out, RunsDir, id)}
+	r := &Run{ID: id, RunDate: runDate, StartedAt: o.Now().UTC(), Out: out, State: state, Dir: fileio.Join(out, RunsDir, id), keep: o.Keep}
 	if fileio.IsLocal(r.Dir) {
 		if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 			return nil, err
@@ -250,6 +253,9 @@ func runFolders(ctx context.Context, out string) ([]string, error) {
 // published before it (those have a manifest), and local temporary files directly under
 // out (a pointer switch a kill interrupted).
 func prune(ctx context.Context, out string, keep int) error {
+	if keep < 1 {
+		keep = 2
+	}
 	cur, err := Current(ctx, out)
 	if err != nil {
 		return err
