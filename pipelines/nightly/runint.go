@@ -37,7 +37,9 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 	id := runpkg.NewID(time.Now())
 	lock, err := runpkg.Acquire(ctx, []string{j.opts.StateDir, j.output}, runpkg.LockOptions{RunID: id, BreakStale: *breakLockFlag})
 	if err != nil {
+		// The night's run did not happen: alert, naming the holder.
 		fmt.Fprintln(os.Stderr, "nightly:", err)
+		alert(ctx, log, nil, nil, err)
 		if code := runpkg.ExitCode(err); code != 0 {
 			return nil, code
 		}

@@ -112,6 +112,7 @@ func copyTree(t *testing.T, from, to string) {
 // published is what a reader of <out>/current sees.
 type published struct {
 	runID, runDate string
+	dir            string            // the run folder
 	files          map[string]string // path -> sha256, files whose bytes do not depend on the clock
 }
 
@@ -124,21 +125,20 @@ func volatile(p string) bool {
 // lists exactly the files of the run folder, and the summary, report and sync_log name the
 // manifest's run id and date.
 func readPublished(out string) (*published, error) {
-	target, err := os.Readlink(filepath.Join(out, runpkg.CurrentLink))
+	ctx := context.Background()
+	m, err := runpkg.Current(ctx, out)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(out, target)
-	var m runpkg.Manifest
-	if b, err := os.ReadFile(filepath.Join(dir, runpkg.ManifestFile)); err != nil {
-		return nil, err
-	} else if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+	if m == nil {
+		return nil, errors.New("nothing published")
 	}
-	if "runs/"+m.RunID != filepath.ToSlash(target) {
-		return nil, fmt.Errorf("current -> %s holds the manifest of %s", target, m.RunID)
+	dir := fileio.Join(out, m.Dir)
+	if fileio.IsLocal(out) {
+		if target, err := os.Readlink(filepath.Join(out, runpkg.CurrentLink)); err != nil || filepath.ToSlash(target) != m.Dir {
+			return nil, fmt.Errorf("current -> %s (%v) holds the manifest of %s", target, err, m.RunID)
+		}
 	}
-	ctx := context.Background()
 	onDisk, err := fileio.ListTree(ctx, dir)
 	if err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func readPublished(out string) (*published, error) {
 		return nil, fmt.Errorf("run %s: files on disk %v differ from its manifest %v", m.RunID, onDisk, m.Files)
 	}
 	var sum tables.Summary
-	if b, err := os.ReadFile(filepath.Join(dir, "run_summary.json")); err != nil {
+	if b, err := fileio.ReadFile(ctx, fileio.Join(dir, "run_summary.json")); err != nil {
 		return nil, err
 	} else if err := json.Unmarshal(b, &sum); err != nil {
 		return nil, err
@@ -156,10 +156,10 @@ func readPublished(out string) (*published, error) {
 	if sum.RunID != m.RunID || sum.RunDate != m.RunDate || !sum.OK {
 		return nil, fmt.Errorf("published summary says run %s of %s ok=%v; the manifest says run %s of %s", sum.RunID, sum.RunDate, sum.OK, m.RunID, m.RunDate)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !bytes.Contains(b, []byte(`data-run-date="`+m.RunDate+`"`)) {
+	if b, err := fileio.ReadFile(ctx, fileio.Join(dir, "report.html")); err != nil || !bytes.Contains(b, []byte(`data-run-date="`+m.RunDate+`"`)) {
 		return nil, fmt.Errorf("report.html of run %s is missing or not of %s (%v)", m.RunID, m.RunDate, err)
 	}
-	logs, err := parquetio.ReadDir[tables.SyncLog](ctx, filepath.Join(dir, "sync_log"))
+	logs, err := parquetio.ReadDir[tables.SyncLog](ctx, fileio.Join(dir, "sync_log"))
 	if err != nil {
 		return nil, err
 	}
@@ -168,12 +168,12 @@ func readPublished(out string) (*published, error) {
 			return nil, fmt.Errorf("sync_log row of %s in run %s of %s", value.Day(l.RunDate), m.RunID, m.RunDate)
 		}
 	}
-	p := &published{runID: m.RunID, runDate: m.RunDate, files: map[string]string{}}
+	p := &published{runID: m.RunID, runDate: m.RunDate, dir: dir, files: map[string]string{}}
 	for _, f := range m.Files {
 		if volatile(f.Path) {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, f.Path))
+		b, err := fileio.ReadFile(ctx, fileio.Join(dir, f.Path))
 		if err != nil {
 			return nil, err
 		}
@@ -440,12 +440,13 @@ func testOverlap(t *testing.T, h *harness, root, base string) {
 	}
 }
 
-// testFaults puts the state on faultfs:// (the object-store code paths) and injects
-// transient errors: the run fails and publishes nothing, history is untouched, and a
-// later run keeps every segment's entered_at.
+// testFaults puts the state and the output on faultfs:// (the object-store code paths:
+// current.json, conditional lock objects, aborted writes) and injects transient errors:
+// the run fails and publishes nothing, history is untouched, and a later run keeps every
+// segment's entered_at.
 func testFaults(t *testing.T, h *harness, root string) {
 	work := filepath.Join(root, "faults")
-	out, stateDir := work+"/out", work+"/state"
+	out, stateDir := faultfs.URL(work+"/out"), work+"/state"
 	state := faultfs.URL(stateDir)
 	h.mustRun(out, state, day1)
 	p1, err := readPublished(out)
@@ -457,6 +458,7 @@ func testFaults(t *testing.T, h *harness, root string) {
 		"size:segment_membership/b4/part-00001.parquet:1000", // a history part's lookup
 		"read:segment_membership/b4/part-00002.parquet:1000", // a history part's read
 		"size:report_history.json:1000",                      // the report history's lookup
+		"close:customer_metrics/part-00003.parquet:1000",     // a table's commit
 	} {
 		r := h.run(out, state, day2, faultfs.EnvFaults+"="+fault)
 		if r.code != 1 || !strings.Contains(r.stderr, "injected transient error") {
@@ -470,18 +472,17 @@ func testFaults(t *testing.T, h *harness, root string) {
 		}
 	}
 	h.mustRun(out, state, day2)
+	p2, err := readPublished(out)
+	if err != nil || p2.runDate != day2 {
+		t.Fatalf("after the faults: %+v %v", p2, err)
+	}
 	before := map[[3]string]int32{}
 	after := map[[3]string]int32{}
 	for _, m := range []struct {
 		dir string
-		day string
 		dst map[[3]string]int32
-	}{{p1.runID, day1, before}, {"", day2, after}} {
-		dir := filepath.Join(out, runpkg.CurrentLink)
-		if m.dir != "" {
-			dir = filepath.Join(out, runpkg.RunsDir, m.dir)
-		}
-		rows, err := parquetio.ReadDir[tables.SegmentMembership](context.Background(), filepath.Join(dir, "segment_membership"))
+	}{{p1.dir, before}, {p2.dir, after}} {
+		rows, err := parquetio.ReadDir[tables.SegmentMembership](context.Background(), fileio.Join(m.dir, "segment_membership"))
 		if err != nil {
 			t.Fatal(err)
 		}
