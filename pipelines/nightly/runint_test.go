@@ -302,6 +302,17 @@ func TestRunIntegrity(t *testing.T) {
 		t.Fatalf("a clean run left %v", l)
 	}
 
+	t.Run("run date", func(t *testing.T) {
+		work := filepath.Join(root, "far")
+		copyTree(t, base, work)
+		r := h.run(work+"/out", work+"/state", "2999-01-01")
+		if r.code != 2 || !strings.Contains(r.stderr, "after tomorrow") {
+			t.Errorf("--as_of=2999-01-01: exit %d, %s; want 2 and the reason", r.code, r.stderr)
+		}
+		if pub, err := readPublished(work + "/out"); err != nil || !sameRun(pub, p1) {
+			t.Errorf("a refused run date changed the output: %+v %v", pub, err)
+		}
+	})
 	t.Run("kill", func(t *testing.T) { testKill(t, h, root, base, p1, p2, s1, s2, ref+"/checkpoints.log") })
 	t.Run("overlap", func(t *testing.T) { testOverlap(t, h, root, base) })
 	t.Run("faults", func(t *testing.T) { testFaults(t, h, root) })
