@@ -58,6 +58,9 @@ func ConditionalFor(ctx context.Context, path string) (c Conditional, close func
 	return c, fsys.Close, nil
 }
 
+// GCSConditional is the Conditional of Google Cloud Storage through client c.
+func GCSConditional(c *storage.Client) Conditional { return gcsConditional{c} }
+
 type gcsConditional struct{ c *storage.Client }
 
 func (g gcsConditional) obj(path string) (*storage.ObjectHandle, error) {
