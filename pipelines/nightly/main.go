@@ -211,7 +211,7 @@ func realMain() int {
 	}
 	printSummary(os.Stdout, sum)
 	if err := rs.publish(ctx); err != nil {
-		log.Error("run not published", "err", err)
+		log.Error("publish failed", "err", err)
 		alert(ctx, log, job, nil, err)
 		return 1
 	}

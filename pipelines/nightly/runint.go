@@ -96,6 +96,11 @@ func (rs *runState) fail(ctx context.Context, j *job, runErr error) {
 // publish makes the completed run the output's current run.
 func (rs *runState) publish(ctx context.Context) error {
 	m, err := runpkg.Publish(ctx, rs.run, rs.lock, time.Now())
+	if err != nil && m != nil {
+		// The pointer switched: the run is published; its staged state is moved into
+		// place by the next start (or this tidy-up failed).
+		return fmt.Errorf("run %s is published, but after publishing: %w (the next run finishes moving its state into place)", m.RunID, err)
+	}
 	if err != nil {
 		return err
 	}
