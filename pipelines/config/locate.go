@@ -15,8 +15,9 @@ import (
 
 // Errors name the file and, where the YAML says, the line: `config.yaml:17: kmeans.restarts:
 // 1000000000 (want 1..100)`. yaml.v3 gives lines for type errors and unknown keys, but for
-// a syntax error it reports where the enclosing block started (an indentation slip on line
-// 17 comes back as "line 2"), so syntaxError finds the real line itself.
+// several syntax errors it reports where the enclosing block started (a top-level key
+// indented by one space on line 17 comes back as "line 1" or "line 2", or the line before),
+// so syntaxError finds the real line itself.
 
 // maxPrefixLines bounds the prefix search of syntaxError (quadratic in the lines).
 const maxPrefixLines = 5000
