@@ -37,6 +37,7 @@ import (
 	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
@@ -168,7 +169,7 @@ func realMain() int {
 	ctx := context.Background()
 	job, err := prepare(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "nightly:", err)
+		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
 		// A missing input (a late export) fails the night as surely as a failed stage:
 		// alert too, with the error (it names files and fields, never contact data).
 		alert(ctx, log, nil, nil, err)
@@ -209,7 +210,9 @@ func realMain() int {
 		alert(ctx, log, job, nil, err)
 		return 1
 	}
-	printSummary(os.Stdout, sum)
+	var out bytes.Buffer
+	printSummary(&out, sum)
+	os.Stdout.WriteString(redact.String(out.String()))
 	if err := rs.publish(ctx); err != nil {
 		log.Error("publish failed", "err", err)
 		alert(ctx, log, job, nil, err)
@@ -267,6 +270,7 @@ func alert(ctx context.Context, log *slog.Logger, j *job, sum *tables.Summary, r
 		msg["errors"] = sum.Errors
 	}
 	b, _ := json.Marshal(msg)
+	b = redact.JSON(b)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *alertWebhook, bytes.NewReader(b))
@@ -526,7 +530,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	}
 	sum.DurationS = time.Since(start).Seconds()
 	b, _ := json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
+	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), redact.JSON(b)); err != nil {
 		return nil, err
 	}
 	if j.loadBQ {
@@ -561,7 +565,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		sum.Outputs["report"] = fileio.Join(j.output, "report.html")
 	}
 	b, _ = json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
+	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), redact.JSON(b)); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -650,10 +654,11 @@ func printSummary(w io.Writer, s *tables.Summary) {
 
 func newLogger(format string, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
+	// Every line passes the process's redactor: secrets never reach stderr in any encoding.
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(redact.NewHandler(slog.NewJSONHandler(os.Stderr, opts)))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, opts)))
 }
 
 // physicalMemory reads MemTotal from /proc/meminfo (0 where unavailable).

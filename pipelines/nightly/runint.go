@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/audiencesync/audiencesync/pipelines/graph"
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	runpkg "github.com/audiencesync/audiencesync/pipelines/run"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
@@ -38,7 +39,7 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 	lock, err := runpkg.Acquire(ctx, []string{j.opts.StateDir, j.output}, runpkg.LockOptions{RunID: id, BreakStale: *breakLockFlag})
 	if err != nil {
 		// The night's run did not happen: alert, naming the holder.
-		fmt.Fprintln(os.Stderr, "nightly:", err)
+		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
 		alert(ctx, log, nil, nil, err)
 		if code := runpkg.ExitCode(err); code != 0 {
 			return nil, code
@@ -54,7 +55,7 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 	}
 	r, err := runpkg.Start(ctx, j.output, j.opts.StateDir, j.asOf, id, runpkg.StartOptions{Legacy: legacy})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "nightly:", err)
+		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
 		lock.Release(ctx)
 		return nil, 1
 	}
@@ -62,7 +63,7 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 	j.runID, j.output, j.opts.Output, j.opts.HistoryOut = r.ID, r.Dir, r.Dir, r.StateStage
 	if j.opts.StateDir != "" {
 		if j.reportHistory, err = r.StageStateFile(ctx, "report_history.json"); err != nil {
-			fmt.Fprintln(os.Stderr, "nightly:", err)
+			fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
 			lock.Release(ctx)
 			return nil, 1
 		}
@@ -86,7 +87,7 @@ func (rs *runState) fail(ctx context.Context, j *job, runErr error) {
 		OK: false, Errors: []string{runErr.Error()}, Outputs: map[string]string{"run_folder": rs.run.Dir}}
 	b, _ := json.MarshalIndent(sum, "", "  ")
 	p := fileio.Join(rs.run.Dir, "run_summary.json")
-	if err := fileio.WriteFile(ctx, p, b); err != nil {
+	if err := fileio.WriteFile(ctx, p, redact.JSON(b)); err != nil {
 		rs.log.Error("summary of the failed run not written", "err", err)
 		return
 	}
