@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/audiencesync/audiencesync/pipelines/graph"
-	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	runpkg "github.com/audiencesync/audiencesync/pipelines/run"
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
