@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 )
 
 var files = []string{"orders.csv", "order_lines.csv", "customers.csv", "spend.csv"}
@@ -55,7 +56,7 @@ func TestDeterministic(t *testing.T) {
 func rejects(t *testing.T, input, path string) (rows int, out map[string]string) {
 	t.Helper()
 	ctx := context.Background()
-	splits, err := orders.Plan(ctx, input, path, 1<<30)
+	splits, err := sources.Plan(ctx, input, path, 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func rejects(t *testing.T, input, path string) (rows int, out map[string]string)
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = s.Read(ctx, idx, func(r orders.Record) error {
+		err = s.Read(ctx, idx, func(r sources.Record) error {
 			rows++
 			var rej *orders.Reject
 			switch input {

@@ -21,6 +21,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/segments"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 )
 
 func main() {
@@ -48,7 +49,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 			return err
 		}
 	}
-	last, ok, err := orders.MaxDay(ctx, ordersPath) // as the pipeline's default --as_of
+	last, ok, err := sources.MaxDay(ctx, ordersPath) // as the pipeline's default --as_of
 	if err != nil || !ok {
 		return fmt.Errorf("as_of: %v", err)
 	}
@@ -73,7 +74,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 		if in.path == "" {
 			continue
 		}
-		splits, err := orders.Plan(ctx, in.input, in.path, 1<<62)
+		splits, err := sources.Plan(ctx, in.input, in.path, 1<<62)
 		if err != nil {
 			return err
 		}

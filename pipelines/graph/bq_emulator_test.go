@@ -23,6 +23,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/google/go-cmp/cmp"
 )
@@ -46,11 +47,11 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 	}
 	bqSrc := func(table string) string { return fmt.Sprintf("bq://%s.%s.%s", cfg.Project, cfg.Dataset, table) }
 
-	last, ok, err := orders.MaxDay(ctx, filepath.Join(data, "orders.csv"))
+	last, ok, err := sources.MaxDay(ctx, filepath.Join(data, "orders.csv"))
 	if err != nil || !ok {
 		t.Fatal(err)
 	}
-	bqLast, ok, err := bqio.MaxOrderDay(ctx, cfg, bqSrc("orders"))
+	bqLast, ok, err := sources.MaxBQOrderDay(ctx, cfg, bqSrc("orders"))
 	if err != nil || !ok || bqLast != last {
 		t.Fatalf("MaxOrderDay over BigQuery = %v %v %v, want %v as from the CSV", bqLast, ok, err, last)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/audiencesync/audiencesync/pipelines/audiences"
-	"github.com/audiencesync/audiencesync/pipelines/bqio"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
@@ -23,6 +22,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/segments"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
@@ -67,10 +67,10 @@ func init() {
 	beam.RegisterType(reflect.TypeOf((*kvBytes)(nil)).Elem())
 	register.Function1x2(splitKV)
 	beam.RegisterType(reflect.TypeOf((*Source)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*orders.Split)(nil)).Elem())
-	register.DoFn3x1[context.Context, Source, func(orders.Split), error](&planFn{})
-	register.Emitter1[orders.Split]()
-	register.DoFn6x1[context.Context, orders.Split, func(int, []byte), func(int, []byte), func([]byte), func(string, []byte), error](&readFn{})
+	beam.RegisterType(reflect.TypeOf((*sources.Split)(nil)).Elem())
+	register.DoFn3x1[context.Context, Source, func(sources.Split), error](&planFn{})
+	register.Emitter1[sources.Split]()
+	register.DoFn6x1[context.Context, sources.Split, func(int, []byte), func(int, []byte), func([]byte), func(string, []byte), error](&readFn{})
 	register.Emitter2[int, []byte]()
 	register.Emitter1[[]byte]()
 	register.Emitter2[string, []byte]()
@@ -103,19 +103,19 @@ type planFn struct {
 	BigQuery   string
 }
 
-func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(orders.Split)) error {
-	var splits []orders.Split
+func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(sources.Split)) error {
+	var splits []sources.Split
 	var err error
-	if bqio.IsSource(src.Path) {
+	if sources.IsBigQuery(src.Path) {
 		var cfg bigquery.Config
 		if f.BigQuery != "" {
 			if err := json.Unmarshal([]byte(f.BigQuery), &cfg); err != nil {
 				return err
 			}
 		}
-		splits, err = bqio.Plan(ctx, cfg, src.Input, src.Path)
+		splits, err = sources.PlanBigQuery(ctx, cfg, src.Input, src.Path)
 	} else {
-		splits, err = orders.Plan(ctx, src.Input, src.Path, f.SplitBytes)
+		splits, err = sources.Plan(ctx, src.Input, src.Path, f.SplitBytes)
 	}
 	if err != nil {
 		return err
@@ -136,7 +136,7 @@ type readFn struct {
 	BigQuery string // JSON of sinks/bigquery.Config; "" without bq:// inputs
 
 	hasher *contacts.Hasher
-	bq     *bqio.Reader
+	bq     *sources.BQReader
 }
 
 func (f *readFn) Setup() error {
@@ -150,7 +150,7 @@ func (f *readFn) Setup() error {
 		return err
 	}
 	if f.BigQuery != "" {
-		f.bq = &bqio.Reader{}
+		f.bq = &sources.BQReader{}
 		if err := json.Unmarshal([]byte(f.BigQuery), &f.bq.Config); err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func (f *readFn) Teardown() {
 	}
 }
 
-func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
+func (f *readFn) ProcessElement(ctx context.Context, s sources.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
 	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: value.Day(f.AsOf), WithKeys: f.WithKeys}
 	if f.bq != nil {
 		ro.External = f.bq

@@ -44,6 +44,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/report"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
@@ -288,8 +289,8 @@ func expand(ctx context.Context, bq bigquery.Config, input, pattern string, requ
 		}
 		return nil, nil
 	}
-	if bqio.IsSource(pattern) {
-		if err := bqio.CheckColumns(ctx, bq, input, pattern); err != nil {
+	if sources.IsBigQuery(pattern) {
+		if err := sources.CheckBQColumns(ctx, bq, input, pattern); err != nil {
 			return nil, err
 		}
 		return []graph.Source{{Input: input, Path: pattern}}, nil
@@ -308,7 +309,7 @@ func expand(ctx context.Context, bq bigquery.Config, input, pattern string, requ
 	schema, _ := orders.SchemaFor(input)
 	var out []graph.Source
 	for _, p := range paths {
-		header, err := orders.ReadHeader(ctx, p)
+		header, err := sources.ReadHeader(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", input, err)
 		}
@@ -356,7 +357,7 @@ func prepare(ctx context.Context) (*job, error) {
 			return nil, err
 		}
 	}
-	var sources []graph.Source
+	var inputs []graph.Source
 	for _, in := range []struct {
 		name, val string
 		req       bool
@@ -365,7 +366,7 @@ func prepare(ctx context.Context) (*job, error) {
 		if err != nil {
 			return nil, err
 		}
-		sources = append(sources, s...)
+		inputs = append(inputs, s...)
 	}
 	switch *audiencesFlag {
 	case "dry_run", "send", "off":
@@ -384,14 +385,14 @@ func prepare(ctx context.Context) (*job, error) {
 	} else {
 		var last value.Day
 		found := false
-		for _, s := range sources {
+		for _, s := range inputs {
 			if s.Input != orders.InputOrders {
 				continue
 			}
-			maxDay := orders.MaxDay
-			if bqio.IsSource(s.Path) {
+			maxDay := sources.MaxDay
+			if sources.IsBigQuery(s.Path) {
 				maxDay = func(ctx context.Context, p string) (value.Day, bool, error) {
-					return bqio.MaxOrderDay(ctx, cfg.BigQuery, p)
+					return sources.MaxBQOrderDay(ctx, cfg.BigQuery, p)
 				}
 			}
 			d, ok, err := maxDay(ctx, s.Path)
@@ -425,7 +426,7 @@ func prepare(ctx context.Context) (*job, error) {
 		asOf:   asOf,
 		output: *outputFlag,
 		opts: graph.Options{
-			Sources:    sources,
+			Sources:    inputs,
 			Output:     *outputFlag,
 			Buckets:    *bucketsFlag,
 			SplitBytes: int64(*splitMBFlag) << 20,

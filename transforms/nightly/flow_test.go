@@ -18,6 +18,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
@@ -57,7 +58,7 @@ func readInput(t *testing.T, input, content string, o ReadOptions, h *contacts.H
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	splits, err := orders.Plan(context.Background(), input, p, 1<<20)
+	splits, err := sources.Plan(context.Background(), input, p, 1<<20)
 	if err != nil || len(splits) != 1 {
 		t.Fatalf("plan: %v, %d splits", err, len(splits))
 	}

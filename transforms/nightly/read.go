@@ -7,6 +7,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
@@ -22,12 +23,12 @@ type ReadOptions struct {
 // External reads a split of a non-file source: emit gets each row in the split's Header
 // order, as the text a CSV file would hold.
 type External interface {
-	ReadSplit(ctx context.Context, s orders.Split, emit func(row []string) error) error
+	ReadSplit(ctx context.Context, s sources.Split, emit func(row []string) error) error
 }
 
 // readRecords reads a file split, or an external one through o.External, calling fn with
 // fields in the schema's column order. External rows are numbered from 1 within the split.
-func readRecords(ctx context.Context, s orders.Split, idx orders.Index, o ReadOptions, fn func(orders.Record) error, bad func(int64, error)) error {
+func readRecords(ctx context.Context, s sources.Split, idx orders.Index, o ReadOptions, fn func(sources.Record) error, bad func(int64, error)) error {
 	if s.Format != "bq" {
 		return s.Read(ctx, idx, fn, bad)
 	}
@@ -41,7 +42,7 @@ func readRecords(ctx context.Context, s orders.Split, idx orders.Index, o ReadOp
 		for i := range idx {
 			out[i] = idx.Get(row, i)
 		}
-		return fn(orders.Record{Line: line, Fields: out})
+		return fn(sources.Record{Line: line, Fields: out})
 	})
 }
 
@@ -90,7 +91,7 @@ func (b *bucketEncs) bytes() map[int][]byte {
 
 // ReadSplit reads and validates one split. Raw contact data is hashed here, inside the
 // reader, so it never leaves this function: the customers batches hold hashes only.
-func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *contacts.Hasher) (*ReadResult, error) {
+func ReadSplit(ctx context.Context, s sources.Split, o ReadOptions, hasher *contacts.Hasher) (*ReadResult, error) {
 	schema, ok := orders.SchemaFor(s.Input)
 	if !ok {
 		return nil, fmt.Errorf("unknown input %q", s.Input)
@@ -113,7 +114,7 @@ func ReadSplit(ctx context.Context, s orders.Split, o ReadOptions, hasher *conta
 	var spend *Enc
 	var rows int64
 	bad := func(line int64, err error) { rows++; addDead(line, "", orders.ReasonCSV, err.Error()) }
-	err = readRecords(ctx, s, idx, o, func(r orders.Record) error {
+	err = readRecords(ctx, s, idx, o, func(r sources.Record) error {
 		rows++
 		switch s.Input {
 		case orders.InputOrders:

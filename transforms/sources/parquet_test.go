@@ -1,4 +1,4 @@
-package orders
+package sources
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/parquet-go/parquet-go"
 )
@@ -59,7 +60,7 @@ func TestParquetInput(t *testing.T) {
 	}
 	p := writeParquet(t, rows, 2) // row groups [O1 O2] [O3 O4] [O5]
 	ctx := context.Background()
-	splits, err := Plan(ctx, InputOrders, p, 1)
+	splits, err := Plan(ctx, orders.InputOrders, p, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestParquetInput(t *testing.T) {
 	}
 
 	// Every column, in file order, as text.
-	all := Index{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	all := orders.Index{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	recs, bad := readAll(t, splits, all)
 	if len(bad) > 0 {
 		t.Errorf("bad: %v", bad)
@@ -99,14 +100,14 @@ func TestParquetInput(t *testing.T) {
 	}
 
 	// Through the orders schema the text parses exactly as the CSV text would.
-	idx, err := OrdersSchema.Bind(p, header)
+	idx, err := orders.OrdersSchema.Bind(p, header)
 	if err != nil {
 		t.Fatal(err)
 	}
 	recs, _ = readAll(t, splits, idx)
-	o, rej := ParseOrder(idx, recs[0].Fields)
-	if rej != nil || o.Day != 19787 || o.Amount != 125000 || o.Status != StatusCompleted || o.Channel != "" {
-		t.Errorf("ParseOrder(parquet row 1) = %+v, %+v", o, rej)
+	o, rej := orders.ParseOrder(idx, recs[0].Fields)
+	if rej != nil || o.Day != 19787 || o.Amount != 125000 || o.Status != orders.StatusCompleted || o.Channel != "" {
+		t.Errorf("orders.ParseOrder(parquet row 1) = %+v, %+v", o, rej)
 	}
 	if d, ok, err := MaxDay(ctx, p); err != nil || !ok || d != 19788 {
 		t.Errorf("MaxDay(parquet) = %d, %v, %v; want 19788", d, ok, err)
@@ -131,11 +132,11 @@ func TestParquetNullsAndStrings(t *testing.T) {
 		{"C1", &e, "+79161234567", "RU", &yes, &d},
 		{"C2", nil, "", "", nil, nil},
 	}, 10)
-	splits, err := Plan(context.Background(), InputCustomers, p, 0)
+	splits, err := Plan(context.Background(), orders.InputCustomers, p, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := CustomersSchema.Bind(p, splits[0].Header)
+	idx, err := orders.CustomersSchema.Bind(p, splits[0].Header)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestParquetNullsAndStrings(t *testing.T) {
 	if !reflect.DeepEqual(recs, want) {
 		t.Errorf("records:\n got %+v\nwant %+v", recs, want)
 	}
-	c, rej := ParseCustomer(idx, recs[1].Fields)
+	c, rej := orders.ParseCustomer(idx, recs[1].Fields)
 	if rej != nil || c.MarketingConsent || c.CreatedAt != 0 {
 		t.Errorf("null customer = %+v, %+v", c, rej)
 	}

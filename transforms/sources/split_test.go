@@ -1,4 +1,4 @@
-package orders
+package sources
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
 func writeTemp(t *testing.T, name, content string) string {
@@ -23,7 +25,7 @@ type readRec struct {
 	Fields []string
 }
 
-func readAll(t *testing.T, splits []Split, idx Index) ([]readRec, map[int64]string) {
+func readAll(t *testing.T, splits []Split, idx orders.Index) ([]readRec, map[int64]string) {
 	t.Helper()
 	var recs []readRec
 	bad := map[int64]string{}
@@ -62,7 +64,7 @@ const splitCSV = "order_id,customer_id,ordered_at,status,amount,currency,channel
 func TestCSVSplits(t *testing.T) {
 	p := writeTemp(t, "orders.csv", splitCSV)
 	ctx := context.Background()
-	splits, err := Plan(ctx, InputOrders, p, 20)
+	splits, err := Plan(ctx, orders.InputOrders, p, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func TestCSVSplits(t *testing.T) {
 	}
 	end := int64(strings.Index(splitCSV, "\n") + 1) // after the header
 	for i, s := range splits {
-		if s.Format != "csv" || s.Input != InputOrders || s.Path != p {
+		if s.Format != "csv" || s.Input != orders.InputOrders || s.Path != p {
 			t.Errorf("split %d: %+v", i, s)
 		}
 		if s.Start != end {
@@ -106,7 +108,7 @@ func TestCSVSplits(t *testing.T) {
 		t.Errorf("last split ends at %d, file has %d bytes", end, len(splitCSV))
 	}
 
-	idx := bind(t, OrdersSchema, ordersHeader)
+	idx := bind(t, orders.OrdersSchema, ordersHeader)
 	recs, bad := readAll(t, splits, idx)
 	if len(bad) > 0 {
 		t.Errorf("bad records: %v", bad)
@@ -122,7 +124,7 @@ func TestCSVSplits(t *testing.T) {
 	}
 
 	// The same file read as one split gives the same records.
-	one, err := Plan(ctx, InputOrders, p, 1<<20)
+	one, err := Plan(ctx, orders.InputOrders, p, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestCSVSplits(t *testing.T) {
 	}
 	// Every target from 1 byte up reads every record exactly once.
 	for target := int64(1); target < int64(len(splitCSV)); target += 7 {
-		sp, err := Plan(ctx, InputOrders, p, target)
+		sp, err := Plan(ctx, orders.InputOrders, p, target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,11 +156,11 @@ func TestCSVMalformedQuote(t *testing.T) {
 		"O4,C4,\"2024-01-04,completed,40,RUB,\n" +
 		"O5,C5,2024-01-05,completed,50,RUB,\n"
 	p := writeTemp(t, "orders.csv", content)
-	splits, err := Plan(context.Background(), InputOrders, p, 1<<20)
+	splits, err := Plan(context.Background(), orders.InputOrders, p, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, bad := readAll(t, splits, bind(t, OrdersSchema, ordersHeader))
+	recs, bad := readAll(t, splits, bind(t, orders.OrdersSchema, ordersHeader))
 	var lines []int64
 	for _, r := range recs {
 		lines = append(lines, r.Line)
@@ -181,25 +183,25 @@ func TestCSVMalformedQuote(t *testing.T) {
 
 func TestCSVEdgeFiles(t *testing.T) {
 	ctx := context.Background()
-	if _, err := Plan(ctx, InputOrders, writeTemp(t, "empty.csv", ""), 10); err == nil || !strings.Contains(err.Error(), "empty.csv") {
+	if _, err := Plan(ctx, orders.InputOrders, writeTemp(t, "empty.csv", ""), 10); err == nil || !strings.Contains(err.Error(), "empty.csv") {
 		t.Errorf("empty file: %v", err)
 	}
 	// Header only: no splits (or only empty ones), no records.
 	p := writeTemp(t, "h.csv", ordersHeader+"\n")
-	sp, err := Plan(ctx, InputOrders, p, 10)
+	sp, err := Plan(ctx, orders.InputOrders, p, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recs, _ := readAll(t, sp, bind(t, OrdersSchema, ordersHeader)); len(recs) != 0 {
+	if recs, _ := readAll(t, sp, bind(t, orders.OrdersSchema, ordersHeader)); len(recs) != 0 {
 		t.Errorf("header-only file read %v", recs)
 	}
 	// No newline at the end of the last record.
 	p = writeTemp(t, "n.csv", ordersHeader+"\nO1,C1,2024-01-01,completed,1,RUB,ads")
-	sp, err = Plan(ctx, InputOrders, p, 10)
+	sp, err = Plan(ctx, orders.InputOrders, p, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, _ := readAll(t, sp, bind(t, OrdersSchema, ordersHeader))
+	recs, _ := readAll(t, sp, bind(t, orders.OrdersSchema, ordersHeader))
 	if len(recs) != 1 || recs[0].Line != 2 || recs[0].Fields[6] != "ads" {
 		t.Errorf("unterminated last line: %+v", recs)
 	}
@@ -210,3 +212,14 @@ func TestCSVEdgeFiles(t *testing.T) {
 		t.Error("FormatOf")
 	}
 }
+
+func bind(t *testing.T, s orders.Schema, header string) orders.Index {
+	t.Helper()
+	idx, err := s.Bind("test.csv", strings.Split(header, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+const ordersHeader = "order_id,customer_id,ordered_at,status,amount,currency,channel"

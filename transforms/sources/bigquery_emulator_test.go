@@ -1,11 +1,14 @@
 //go:build bqemulator
 
-package bigquery_test
+package sources_test
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	bq "cloud.google.com/go/bigquery"
@@ -14,6 +17,7 @@ import (
 	bqsink "github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/sinks/bigquery/bqtest"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 )
 
 // ordersCSV is an orders input as the CSV reader would get it.
@@ -160,7 +164,7 @@ func TestReadOrdersLikeCSV(t *testing.T) {
 	}
 
 	// Splits: plain data a Beam DoFn can read one by one.
-	splits, err := c.Splits(ctx, ordersSrc, []string{"order_id"}, 1)
+	splits, err := sources.BQSplits(ctx, c, ordersSrc, []string{"order_id"}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +173,7 @@ func TestReadOrdersLikeCSV(t *testing.T) {
 		if s.Stream == "" || len(s.ArrowSchema) == 0 {
 			t.Errorf("storage split without stream/schema: %+v", s)
 		}
-		if err := c.ReadSplit(ctx, s, func([]string) error { n++; return nil }); err != nil {
+		if err := sources.BQReadSplit(ctx, c, s, func([]string) error { n++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -205,4 +209,17 @@ func TestSeedCSVFile(t *testing.T) {
 	if diff := cmp.Diff(parseOrders(t, csvHeader, csvRows), parseOrders(t, header, sorted(rows))); diff != "" {
 		t.Errorf("parsed orders, CSV vs BigQuery (-csv +bq):\n%s", diff)
 	}
+}
+
+// sorted orders rows by their text, for comparisons that must not depend on read order.
+func sorted(rows [][]string) [][]string {
+	sort.Slice(rows, func(i, j int) bool { return strings.Join(rows[i], "\x00") < strings.Join(rows[j], "\x00") })
+	return rows
+}
+
+// withReadAPI returns a second client on the same dataset that reads through api.
+func withReadAPI(ctx context.Context, c *bqsink.Client, api string) (*bqsink.Client, error) {
+	cfg := c.Config()
+	cfg.ReadAPI = api
+	return bqsink.NewClient(ctx, cfg)
 }

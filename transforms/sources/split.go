@@ -1,4 +1,4 @@
-package orders
+package sources
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
 // Split is one unit of input reading: a byte range of a CSV file (cut at a record boundary)
@@ -146,7 +147,7 @@ func planCSV(ctx context.Context, input, path string, target int64) ([]Split, er
 
 // Read calls fn for every record of the split, with fields in the schema's column order.
 // A CSV syntax error is reported through bad (with its line) and reading goes on.
-func (s Split) Read(ctx context.Context, idx Index, fn func(Record) error, bad func(line int64, err error)) error {
+func (s Split) Read(ctx context.Context, idx orders.Index, fn func(Record) error, bad func(line int64, err error)) error {
 	if s.Format == "parquet" {
 		return s.readParquet(ctx, idx, fn)
 	}

@@ -1,4 +1,4 @@
-package bigquery
+package sources
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
+	bqsink "github.com/audiencesync/audiencesync/sinks/bigquery"
 	"google.golang.org/api/iterator"
 )
 
@@ -29,40 +30,40 @@ import (
 //
 // e.g. bq://shop-prod.raw.orders or
 // bq://shop-prod?query=SELECT%20*%20FROM%20raw.orders%20WHERE%20shop%3D'ru'.
-type Source struct {
+type BQSource struct {
 	Project, Dataset, Table string
 	Query                   string
 }
 
 // ParseSource parses a bq:// address; see Source.
-func ParseSource(s string) (Source, error) {
+func ParseBQSource(s string) (BQSource, error) {
 	rest, ok := strings.CutPrefix(s, "bq://")
 	if !ok {
-		return Source{}, fmt.Errorf("bigquery source %q: want bq://project.dataset.table or bq://project?query=...", s)
+		return BQSource{}, fmt.Errorf("bigquery source %q: want bq://project.dataset.table or bq://project?query=...", s)
 	}
 	if project, rawQuery, hasQ := strings.Cut(rest, "?"); hasQ {
 		vals, err := url.ParseQuery(rawQuery)
 		if err != nil {
-			return Source{}, fmt.Errorf("bigquery source %q: query string: %w (URL-encode the SQL)", s, err)
+			return BQSource{}, fmt.Errorf("bigquery source %q: query string: %w (URL-encode the SQL)", s, err)
 		}
 		q := strings.TrimSpace(vals.Get("query"))
 		if project == "" || q == "" {
-			return Source{}, fmt.Errorf("bigquery source %q: want bq://project?query=URL-ENCODED-SQL", s)
+			return BQSource{}, fmt.Errorf("bigquery source %q: want bq://project?query=URL-ENCODED-SQL", s)
 		}
-		return Source{Project: project, Query: q}, nil
+		return BQSource{Project: project, Query: q}, nil
 	}
 	i := strings.LastIndex(rest, ".")
 	if i < 0 {
-		return Source{}, fmt.Errorf("bigquery source %q: want bq://project.dataset.table", s)
+		return BQSource{}, fmt.Errorf("bigquery source %q: want bq://project.dataset.table", s)
 	}
 	j := strings.LastIndex(rest[:i], ".")
 	if j <= 0 || i == len(rest)-1 || j == i-1 {
-		return Source{}, fmt.Errorf("bigquery source %q: want bq://project.dataset.table", s)
+		return BQSource{}, fmt.Errorf("bigquery source %q: want bq://project.dataset.table", s)
 	}
-	return Source{Project: rest[:j], Dataset: rest[j+1 : i], Table: rest[i+1:]}, nil
+	return BQSource{Project: rest[:j], Dataset: rest[j+1 : i], Table: rest[i+1:]}, nil
 }
 
-func (s Source) String() string {
+func (s BQSource) String() string {
 	if s.Query != "" {
 		return "bq://" + s.Project + "?query=" + url.QueryEscape(s.Query)
 	}
@@ -72,7 +73,7 @@ func (s Source) String() string {
 // Split is one independently readable part of a source: a Storage Read API stream, or the
 // whole table for the REST API. It is plain data (exported fields only), so a Beam
 // pipeline can make it an element and read each split on a different worker.
-type Split struct {
+type BQSplit struct {
 	Source string // the bq:// address, for messages
 	// Table is the table read, as project.dataset.table (for a query: its result table).
 	Table string
@@ -96,8 +97,8 @@ type Split struct {
 // that the table lacks is left out of the header (as a CSV file without it would be).
 // header is called once before the first row. emit may keep row: each call gets a new
 // slice.
-func (c *Client) ReadRows(ctx context.Context, src string, columns []string, header func([]string) error, emit func(row []string) error) error {
-	splits, err := c.Splits(ctx, src, columns, c.cfg.ReadStreams)
+func BQReadRows(ctx context.Context, c *bqsink.Client, src string, columns []string, header func([]string) error, emit func(row []string) error) error {
+	splits, err := BQSplits(ctx, c, src, columns, c.Config().ReadStreams)
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func (c *Client) ReadRows(ctx context.Context, src string, columns []string, hea
 		}
 	}
 	for _, s := range splits {
-		if err := c.ReadSplit(ctx, s, emit); err != nil {
+		if err := BQReadSplit(ctx, c, s, emit); err != nil {
 			return err
 		}
 	}
@@ -120,15 +121,15 @@ func (c *Client) ReadRows(ctx context.Context, src string, columns []string, hea
 
 // Splits plans the read of src into at most n parts (fewer when BigQuery decides so; none
 // for an empty table with the storage API). A query source runs its query here, once.
-func (c *Client) Splits(ctx context.Context, src string, columns []string, n int) ([]Split, error) {
-	s, err := ParseSource(src)
+func BQSplits(ctx context.Context, c *bqsink.Client, src string, columns []string, n int) ([]BQSplit, error) {
+	s, err := ParseBQSource(src)
 	if err != nil {
 		return nil, err
 	}
 	if n < 1 {
 		n = 1
 	}
-	table, err := c.sourceTable(ctx, s)
+	table, err := bqSourceTable(ctx, c, s)
 	if err != nil {
 		return nil, err
 	}
@@ -140,16 +141,16 @@ func (c *Client) Splits(ctx context.Context, src string, columns []string, n int
 	if err != nil {
 		return nil, fmt.Errorf("bigquery source %s: %w", src, err)
 	}
-	base := Split{Source: src, Table: fq(table), Header: header, Types: types}
-	if c.cfg.ReadAPI == ReadREST {
-		return []Split{base}, nil
+	base := BQSplit{Source: src, Table: fq(table), Header: header, Types: types}
+	if c.Config().ReadAPI == bqsink.ReadREST {
+		return []BQSplit{base}, nil
 	}
-	rc, err := c.readClient(ctx)
+	rc, err := c.ReadClient(ctx)
 	if err != nil {
 		return nil, err
 	}
 	sess, err := rc.CreateReadSession(ctx, &storagepb.CreateReadSessionRequest{
-		Parent: "projects/" + c.cfg.Project,
+		Parent: "projects/" + c.Config().Project,
 		ReadSession: &storagepb.ReadSession{
 			Table:       fmt.Sprintf("projects/%s/datasets/%s/tables/%s", table.ProjectID, table.DatasetID, table.TableID),
 			DataFormat:  storagepb.DataFormat_ARROW,
@@ -161,7 +162,7 @@ func (c *Client) Splits(ctx context.Context, src string, columns []string, n int
 		return nil, fmt.Errorf("bigquery source %s: create read session on %s: %w (needs roles/bigquery.readSessionUser; or set read_api: rest)", src, fq(table), err)
 	}
 	schema := sess.GetArrowSchema().GetSerializedSchema()
-	out := make([]Split, 0, len(sess.Streams))
+	out := make([]BQSplit, 0, len(sess.Streams))
 	for _, st := range sess.Streams {
 		sp := base
 		sp.Stream, sp.ArrowSchema = st.Name, schema
@@ -189,16 +190,11 @@ func inTableOrder(schema bq.Schema, cols []string) []string {
 func fq(t *bq.Table) string { return t.ProjectID + "." + t.DatasetID + "." + t.TableID }
 
 // sourceTable returns the table to read: the named one, or a query's result table.
-func (c *Client) sourceTable(ctx context.Context, s Source) (*bq.Table, error) {
+func bqSourceTable(ctx context.Context, c *bqsink.Client, s BQSource) (*bq.Table, error) {
 	if s.Query == "" {
-		return c.bq.DatasetInProject(s.Project, s.Dataset).Table(s.Table), nil
+		return c.BigQuery().DatasetInProject(s.Project, s.Dataset).Table(s.Table), nil
 	}
-	q := c.bq.Query(s.Query)
-	q.Labels = c.labels()
-	j, err := q.Run(ctx)
-	if err == nil {
-		err = waitJob(ctx, j)
-	}
+	j, err := c.RunQuery(ctx, s.Query)
 	if err != nil {
 		return nil, fmt.Errorf("bigquery source %s: run query: %w", s, err)
 	}
@@ -234,7 +230,7 @@ func pickColumns(schema bq.Schema, columns []string) ([]string, []string, error)
 			return nil, nil, fmt.Errorf("column %s is %s%s; only flat columns can be read as text", name, map[bool]string{true: "REPEATED ", false: ""}[f.Repeated], f.Type)
 		}
 		header = append(header, name)
-		types = append(types, canonicalType(f.Type))
+		types = append(types, bqsink.CanonicalType(f.Type))
 	}
 	if len(header) == 0 {
 		return nil, nil, fmt.Errorf("none of the columns %v is in the table (it has %d columns)", columns, len(schema))
@@ -244,19 +240,19 @@ func pickColumns(schema bq.Schema, columns []string) ([]string, []string, error)
 
 // ReadSplit reads one split and emits its rows in Header order; see ReadRows for the text
 // form of each type.
-func (c *Client) ReadSplit(ctx context.Context, s Split, emit func(row []string) error) error {
+func BQReadSplit(ctx context.Context, c *bqsink.Client, s BQSplit, emit func(row []string) error) error {
 	if s.Stream == "" {
-		return c.readREST(ctx, s, emit)
+		return bqReadREST(ctx, c, s, emit)
 	}
-	return c.readStream(ctx, s, emit)
+	return bqReadStream(ctx, c, s, emit)
 }
 
-func (c *Client) readREST(ctx context.Context, s Split, emit func([]string) error) error {
+func bqReadREST(ctx context.Context, c *bqsink.Client, s BQSplit, emit func([]string) error) error {
 	parts := strings.Split(s.Table, ".")
 	if len(parts) < 3 {
 		return fmt.Errorf("bigquery split of %s: bad table %q", s.Source, s.Table)
 	}
-	tbl := c.bq.DatasetInProject(strings.Join(parts[:len(parts)-2], "."), parts[len(parts)-2]).Table(parts[len(parts)-1])
+	tbl := c.BigQuery().DatasetInProject(strings.Join(parts[:len(parts)-2], "."), parts[len(parts)-2]).Table(parts[len(parts)-1])
 	it := tbl.Read(ctx)
 	var idx []int
 	for n := 0; ; n++ {
@@ -283,7 +279,7 @@ func (c *Client) readREST(ctx context.Context, s Split, emit func([]string) erro
 		}
 		row := make([]string, len(idx))
 		for i, p := range idx {
-			row[i] = formatValue(vals[p], s.Types[i])
+			row[i] = bqFormatValue(vals[p], s.Types[i])
 		}
 		if err := emit(row); err != nil {
 			return err
@@ -292,7 +288,7 @@ func (c *Client) readREST(ctx context.Context, s Split, emit func([]string) erro
 }
 
 // formatValue renders a REST API value as CSV text (see ReadRows).
-func formatValue(v bq.Value, typ string) string {
+func bqFormatValue(v bq.Value, typ string) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -338,7 +334,7 @@ func trimZeros(s string) string {
 }
 
 // decimalString prints an unscaled integer with scale decimals.
-func decimalString(v *big.Int, scale int32) string {
+func bqDecimalString(v *big.Int, scale int32) string {
 	neg := v.Sign() < 0
 	digits := new(big.Int).Abs(v).String()
 	if scale > 0 {
@@ -356,8 +352,8 @@ func decimalString(v *big.Int, scale int32) string {
 
 // readStream reads one Storage Read API stream, resuming at the last row offset after a
 // broken connection (up to 3 times without progress).
-func (c *Client) readStream(ctx context.Context, s Split, emit func([]string) error) error {
-	rc, err := c.readClient(ctx)
+func bqReadStream(ctx context.Context, c *bqsink.Client, s BQSplit, emit func([]string) error) error {
+	rc, err := c.ReadClient(ctx)
 	if err != nil {
 		return err
 	}
@@ -395,7 +391,7 @@ func (c *Client) readStream(ctx context.Context, s Split, emit func([]string) er
 // decodeArrowBatch decodes one serialized record batch and emits its rows. BigQuery sends
 // the bare batch message (the schema comes once, with the session); the emulator sends a
 // whole IPC stream that carries its own schema, so that form is tried first.
-func decodeArrowBatch(s Split, batch []byte, emit func([]string) error) (int64, error) {
+func decodeArrowBatch(s BQSplit, batch []byte, emit func([]string) error) (int64, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
@@ -480,10 +476,10 @@ func arrowFormatter(col arrow.Array, typ string) (func(int) string, error) {
 		return null(func(i int) string { return a.Value(i).ToTime(unit).Format("15:04:05.999999999") }), nil
 	case *array.Decimal128:
 		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		return null(func(i int) string { return decimalString(a.Value(i).BigInt(), scale) }), nil
+		return null(func(i int) string { return bqDecimalString(a.Value(i).BigInt(), scale) }), nil
 	case *array.Decimal256:
 		scale := a.DataType().(*arrow.Decimal256Type).Scale
-		return null(func(i int) string { return decimalString(a.Value(i).BigInt(), scale) }), nil
+		return null(func(i int) string { return bqDecimalString(a.Value(i).BigInt(), scale) }), nil
 	case *array.Binary:
 		return null(func(i int) string { return base64.StdEncoding.EncodeToString(a.Value(i)) }), nil
 	}

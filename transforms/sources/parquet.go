@@ -1,4 +1,4 @@
-package orders
+package sources
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -55,7 +56,7 @@ func planParquet(ctx context.Context, input, path string) ([]Split, error) {
 
 // readParquet reads one row group as generic rows and formats each column as the text the
 // CSV reader would see, so that both formats share one validator.
-func (s Split) readParquet(ctx context.Context, idx Index, fn func(Record) error) error {
+func (s Split) readParquet(ctx context.Context, idx orders.Index, fn func(Record) error) error {
 	ra, err := fileio.OpenReaderAt(ctx, s.Path)
 	if err != nil {
 		return err

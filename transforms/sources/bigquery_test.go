@@ -1,4 +1,4 @@
-package bigquery
+package sources
 
 import (
 	"bytes"
@@ -16,17 +16,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestParseSource(t *testing.T) {
+func TestParseBQSource(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want Source
+		want BQSource
 	}{
-		{"bq://shop-prod.raw.orders", Source{Project: "shop-prod", Dataset: "raw", Table: "orders"}},
-		{"bq://example.com:shop.raw.orders", Source{Project: "example.com:shop", Dataset: "raw", Table: "orders"}},
-		{"bq://shop-prod?query=SELECT%20*%20FROM%20raw.orders%20WHERE%20x%3D'a%26b'", Source{Project: "shop-prod", Query: "SELECT * FROM raw.orders WHERE x='a&b'"}},
-		{"bq://p?query=SELECT+1", Source{Project: "p", Query: "SELECT 1"}},
+		{"bq://shop-prod.raw.orders", BQSource{Project: "shop-prod", Dataset: "raw", Table: "orders"}},
+		{"bq://example.com:shop.raw.orders", BQSource{Project: "example.com:shop", Dataset: "raw", Table: "orders"}},
+		{"bq://shop-prod?query=SELECT%20*%20FROM%20raw.orders%20WHERE%20x%3D'a%26b'", BQSource{Project: "shop-prod", Query: "SELECT * FROM raw.orders WHERE x='a&b'"}},
+		{"bq://p?query=SELECT+1", BQSource{Project: "p", Query: "SELECT 1"}},
 	} {
-		got, err := ParseSource(tc.in)
+		got, err := ParseBQSource(tc.in)
 		if err != nil {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
@@ -34,12 +34,12 @@ func TestParseSource(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: got %+v, want %+v", tc.in, got, tc.want)
 		}
-		if back, _ := ParseSource(got.String()); back != got {
+		if back, _ := ParseBQSource(got.String()); back != got {
 			t.Errorf("%s: String() %q does not parse back", tc.in, got.String())
 		}
 	}
 	for _, bad := range []string{"gs://a/b", "bq://orders", "bq://raw.orders", "bq://p..t", "bq://p.d.", "bq://p?q=SELECT", "bq://?query=SELECT%201"} {
-		if _, err := ParseSource(bad); err == nil {
+		if _, err := ParseBQSource(bad); err == nil {
 			t.Errorf("%s: accepted", bad)
 		}
 	}
@@ -47,7 +47,7 @@ func TestParseSource(t *testing.T) {
 
 var tenth = 0.1 // a variable, so that tenth+0.2 is float64 arithmetic
 
-func TestFormatValue(t *testing.T) {
+func TestBQFormatValue(t *testing.T) {
 	r, _ := new(big.Rat).SetString("1500.500000000")
 	neg, _ := new(big.Rat).SetString("-0.000000001")
 	for _, tc := range []struct {
@@ -69,13 +69,13 @@ func TestFormatValue(t *testing.T) {
 		{new(big.Rat), "0"},
 		{[]byte{0xff, 0}, "/wA="},
 	} {
-		if got := formatValue(tc.v, ""); got != tc.want {
-			t.Errorf("formatValue(%#v) = %q, want %q", tc.v, got, tc.want)
+		if got := bqFormatValue(tc.v, ""); got != tc.want {
+			t.Errorf("bqFormatValue(%#v) = %q, want %q", tc.v, got, tc.want)
 		}
 	}
 }
 
-func TestDecimalString(t *testing.T) {
+func TestBQDecimalString(t *testing.T) {
 	for _, tc := range []struct {
 		unscaled string
 		scale    int32
@@ -90,8 +90,8 @@ func TestDecimalString(t *testing.T) {
 		{"42", 0, "42"},
 	} {
 		v, _ := new(big.Int).SetString(tc.unscaled, 10)
-		if got := decimalString(v, tc.scale); got != tc.want {
-			t.Errorf("decimalString(%s, %d) = %q, want %q", tc.unscaled, tc.scale, got, tc.want)
+		if got := bqDecimalString(v, tc.scale); got != tc.want {
+			t.Errorf("bqDecimalString(%s, %d) = %q, want %q", tc.unscaled, tc.scale, got, tc.want)
 		}
 	}
 }
@@ -149,7 +149,7 @@ func bigQueryStyleArrow(t *testing.T) (schema, batch []byte) {
 
 func TestDecodeBigQueryStyleArrow(t *testing.T) {
 	schema, batch := bigQueryStyleArrow(t)
-	s := Split{
+	s := BQSplit{
 		Source:      "bq://p.d.orders",
 		Header:      []string{"consent", "order_id", "ordered_at", "amount", "created", "n", "x"},
 		Types:       []string{"BOOL", "STRING", "TIMESTAMP", "NUMERIC", "DATE", "INT64", "FLOAT64"},

@@ -1,4 +1,4 @@
-package orders
+package sources
 
 import (
 	"context"
