@@ -1,0 +1,81 @@
+package nightly
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/sources"
+	"github.com/audiencesync/audiencesync/transforms/value"
+)
+
+// benchFile is a generated orders file: go run ./cmd/gensample -out data/bench-200k
+// -customers 40000 -orders 200000 (BENCH_ORDERS overrides the path).
+func benchFile(b *testing.B) string {
+	p := os.Getenv("BENCH_ORDERS")
+	if p == "" {
+		p = "../../data/bench-200k/orders.csv"
+	}
+	if _, err := os.Stat(p); err != nil {
+		b.Skipf("no bench file %s (go run ./cmd/gensample -out data/bench-200k -customers 40000 -orders 200000)", p)
+	}
+	return p
+}
+
+func BenchmarkReadOrdersCSV(b *testing.B) {
+	p := benchFile(b)
+	ctx := context.Background()
+	splits, err := sources.Plan(ctx, orders.InputOrders, p, 1<<40)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, _ := contacts.NewHasher(contacts.Defaults())
+	var rows int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows = 0
+		for _, s := range splits {
+			res, err := ReadSplit(ctx, s, ReadOptions{Buckets: 64, AsOf: value.DayFromDate(2100, 1, 1), WithKeys: true}, h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows += res.Counts[CounterRows(orders.InputOrders)]
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*rows), "ns/row")
+	b.ReportMetric(0, "ns/op")
+}
+
+func BenchmarkScanOrdersCSV(b *testing.B) {
+	p := benchFile(b)
+	ctx := context.Background()
+	splits, err := sources.Plan(ctx, orders.InputOrders, p, 1<<40)
+	if err != nil {
+		b.Fatal(err)
+	}
+	idx, _ := orders.OrdersSchema.Bind(p, splits[0].Header)
+	var rows int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows = 0
+		for _, s := range splits {
+			if err := s.Read(ctx, idx, func(sources.Record) error { rows++; return nil }, func(int64, error) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*rows), "ns/row")
+	b.ReportMetric(0, "ns/op")
+}
+
+func BenchmarkPlanOrdersCSV(b *testing.B) {
+	p := benchFile(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		if _, err := sources.Plan(ctx, orders.InputOrders, p, 32<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
