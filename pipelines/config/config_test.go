@@ -39,6 +39,10 @@ func TestParseErrors(t *testing.T) {
 		{"clv margin", "clv:\n  margin: 1.5\n", []string{"cfg.yaml: clv.margin:", "1.5"}},
 		{"kmeans", "kmeans:\n  k: -1\n", []string{"cfg.yaml: kmeans."}},
 		{"not yaml", "metrics: [1, 2\n", []string{"cfg.yaml"}},
+		{"time zone", "metrics:\n  timezone: Europe/Moskow\n", []string{"cfg.yaml: metrics.timezone:", "Europe/Moskow"}},
+		{"rejected share", "inputs:\n  orders: {max_rejected_share: 1.5}\n", []string{"cfg.yaml: inputs.orders.max_rejected_share:", "1.5"}},
+		{"rejected share negative", "inputs:\n  spend: {max_rejected_share: -0.1}\n", []string{"cfg.yaml: inputs.spend.max_rejected_share:"}},
+		{"unknown input", "inputs:\n  refunds: {max_rejected_share: 0.1}\n", []string{"cfg.yaml", "line 2", "refunds"}},
 	}
 	for _, c := range cases {
 		_, err := Parse("cfg.yaml", []byte(c.yaml))
@@ -65,7 +69,7 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 			t.Fatalf("%q: %v", text, err)
 		}
 		// The documented defaults, by hand.
-		if c.Metrics.Period != "month" || c.Metrics.ActivityWindowDays != 365 || c.Metrics.CLVLifetimeDays != 730 {
+		if c.Metrics.Period != "month" || c.Metrics.ActivityWindowDays != 365 || c.Metrics.CLVLifetimeDays != 730 || c.Metrics.TimeZone != "UTC" {
 			t.Errorf("%q: metrics %+v", text, c.Metrics)
 		}
 		if c.RFM.Bins != 5 || c.RFM.LookbackDays != 365 || !c.KMeans.On() {
@@ -89,6 +93,22 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 	}
 	if err := Default().Validate(); err != nil {
 		t.Errorf("Default() does not validate: %v", err)
+	}
+}
+
+// Rejection thresholds default to 1% per input; a set one applies to its input only.
+func TestInputLimits(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("metrics: {timezone: Europe/Moscow}\ninputs:\n  orders: {max_rejected_share: 0.05}\n  spend: {max_rejected_share: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.TimeZone != "Europe/Moscow" {
+		t.Errorf("timezone %q", c.Metrics.TimeZone)
+	}
+	for in, want := range map[string]float64{"orders": 0.05, "spend": 0, "customers": 0.01, "order_lines": 0.01} {
+		if got := c.Inputs.MaxRejected(in); got != want {
+			t.Errorf("%s: max rejected %v, want %v", in, got, want)
+		}
 	}
 }
 

@@ -42,6 +42,8 @@ type Options struct {
 	Output     string
 	Buckets    int
 	SplitBytes int64
+	TimeZone   string    // the shop's IANA time zone (metrics.timezone)
+	Today      value.Day // the run's clock date, read once by the driver (future_date rule)
 	Settings   nightly.Settings
 	Contacts   contacts.Config
 	StateDir   string // segment history (and audience state); "" keeps no history
@@ -131,7 +133,8 @@ func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(sourc
 type readFn struct {
 	Buckets  int
 	AsOf     int32
-	WithKeys bool
+	Today    int32  // the run's clock date (future_date rule)
+	TimeZone string // the shop's IANA time zone
 	Contacts string // JSON of contacts.Config
 	BigQuery string // JSON of sinks/bigquery.Config; "" without bq:// inputs
 
@@ -165,7 +168,7 @@ func (f *readFn) Teardown() {
 }
 
 func (f *readFn) ProcessElement(ctx context.Context, s sources.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
-	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: value.Day(f.AsOf), WithKeys: f.WithKeys}
+	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: value.Day(f.AsOf), Today: value.Day(f.Today), TimeZone: f.TimeZone}
 	if f.bq != nil {
 		ro.External = f.bq
 	}
@@ -611,8 +614,9 @@ func (f *centroidsFn) ProcessElement(ctx context.Context, _ int, vals func(*[]by
 	return writeTable(ctx, f.Output, "kmeans_centroids", 0, rows)
 }
 
-// deadFn writes one input's dead letters, sorted by line: line, id, reason, detail. Never
-// raw contact data: readers put only ids, dates, amounts and statuses in details.
+// deadFn writes one input's dead letters, sorted by file and line: file, line, id, reason,
+// detail. Never raw contact data: readers put only ids, dates, amounts and statuses in
+// details.
 type deadFn struct {
 	Output string
 }
@@ -633,6 +637,9 @@ func (f *deadFn) ProcessElement(ctx context.Context, input string, vals func(*[]
 		if all[i].Input != all[j].Input {
 			return all[i].Input < all[j].Input
 		}
+		if all[i].File != all[j].File {
+			return all[i].File < all[j].File
+		}
 		if all[i].Line != all[j].Line {
 			return all[i].Line < all[j].Line
 		}
@@ -644,10 +651,10 @@ func (f *deadFn) ProcessElement(ctx context.Context, input string, vals func(*[]
 		sb := files[x.Input]
 		if sb == nil {
 			sb = &strings.Builder{}
-			sb.WriteString("line,id,reason,detail\n")
+			sb.WriteString("file,line,id,reason,detail\n")
 			files[x.Input] = sb
 		}
-		fmt.Fprintf(sb, "%d,%s,%s,%s\n", x.Line, csvField(x.ID), x.Reason, csvField(x.Detail))
+		fmt.Fprintf(sb, "%s,%d,%s,%s,%s\n", csvField(x.File), x.Line, csvField(x.ID), x.Reason, csvField(x.Detail))
 	}
 	for name, sb := range files {
 		if err := fileio.WriteFile(ctx, fileio.Join(f.Output, "dead_letters", name+".csv"), []byte(sb.String())); err != nil {
@@ -687,7 +694,7 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 	srcs := beam.CreateList(s, o.Sources)
 	splits := beam.ParDo(s, &planFn{SplitBytes: o.SplitBytes, BigQuery: o.BigQuery}, srcs)
 	splits = beam.Reshuffle(s, splits)
-	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), WithKeys: true, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
+	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), Today: int32(o.Today), TimeZone: o.TimeZone, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
 
 	// Order keys (and lines) meet by order id: duplicates are decided there for every order,
 	// with or without an order_lines input, and lines are joined.

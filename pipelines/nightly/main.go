@@ -56,7 +56,8 @@ var (
 	spendFlag     = flag.String("spend", "", "optional acquisition spend input (for CAC)")
 	configFlag    = flag.String("config", "", "YAML config (metrics, rfm, kmeans, segments, contacts, audiences, platforms); defaults when empty")
 	outputFlag    = flag.String("output", "out", "output folder (local or gs://): <table>/part-*.parquet, dead_letters/, run_summary.json")
-	asOfFlag      = flag.String("as_of", "", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last order in the data")
+	asOfFlag      = flag.String("as_of", "", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last accepted purchase in the data")
+	todayFlag     = flag.String("today", "", "the run's clock date YYYY-MM-DD in metrics.timezone (default: the clock, read once): orders dated more than a day after it are dead-lettered future_date; set it to rerun a past night reproducibly")
 	periodFlag    = flag.String("period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
 	bucketsFlag   = flag.Int("buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
 	splitMBFlag   = flag.Int("split_mb", 32, "CSV inputs are read in splits of about this many MB")
@@ -96,7 +97,7 @@ bq://PROJECT.DATASET.TABLE or bq://PROJECT?query=URL-ENCODED-SQL.
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "today", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -202,6 +203,9 @@ func realMain() int {
 	}
 	printSummary(os.Stdout, sum)
 	if !sum.OK {
+		for _, e := range sum.Errors {
+			fmt.Fprintln(os.Stderr, "nightly: run failed:", e)
+		}
 		alert(ctx, log, job, sum, nil)
 		return 1
 	}
@@ -278,6 +282,7 @@ type job struct {
 	cfg     *config.Config
 	opts    graph.Options
 	asOf    value.Day
+	today   value.Day
 	output  string
 	started time.Time
 }
@@ -377,36 +382,32 @@ func prepare(ctx context.Context) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
+	zone, err := orders.LoadZone(cfg.Metrics.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("%s: metrics.timezone: %w", cfg.File, err)
+	}
+	// The clock is read here, once; everything after gets it as data.
+	today := zone.Today(time.Now())
+	if *todayFlag != "" {
+		if today, err = value.ParseDay(*todayFlag); err != nil {
+			return nil, fmt.Errorf("--today: %w", err)
+		}
+	}
 	var asOf value.Day
 	if *asOfFlag != "" {
 		if asOf, err = value.ParseDay(*asOfFlag); err != nil {
 			return nil, fmt.Errorf("--as_of: %w", err)
 		}
 	} else {
-		var last value.Day
-		found := false
+		var paths []string
 		for _, s := range inputs {
-			if s.Input != orders.InputOrders {
-				continue
-			}
-			maxDay := sources.MaxDay
-			if sources.IsBigQuery(s.Path) {
-				maxDay = func(ctx context.Context, p string) (value.Day, bool, error) {
-					return sources.MaxBQOrderDay(ctx, cfg.BigQuery, p)
-				}
-			}
-			d, ok, err := maxDay(ctx, s.Path)
-			if err != nil {
-				return nil, fmt.Errorf("--as_of default: %w", err)
-			}
-			if ok && (!found || d > last) {
-				last, found = d, true
+			if s.Input == orders.InputOrders {
+				paths = append(paths, s.Path)
 			}
 		}
-		if !found {
-			return nil, fmt.Errorf("--as_of: the orders input has no valid order date; give --as_of")
+		if asOf, err = sources.DefaultRunDate(ctx, paths, cfg.BigQuery, zone, today); err != nil {
+			return nil, fmt.Errorf("--as_of default: %w", err)
 		}
-		asOf = last + 1
 	}
 	mcfg := metrics.Config{AsOf: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
 	mcfg.Defaults()
@@ -424,12 +425,15 @@ func prepare(ctx context.Context) (*job, error) {
 		loadBQ: loadBQ,
 		cfg:    cfg,
 		asOf:   asOf,
+		today:  today,
 		output: *outputFlag,
 		opts: graph.Options{
 			Sources:    inputs,
 			Output:     *outputFlag,
 			Buckets:    *bucketsFlag,
 			SplitBytes: int64(*splitMBFlag) << 20,
+			TimeZone:   cfg.Metrics.TimeZone,
+			Today:      today,
 			Settings: nightly.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
 				Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled, CLV: spec},
 			Contacts:     cfg.Contacts,
@@ -467,7 +471,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if _, err := graph.Build(s, j.opts); err != nil {
 		return nil, err
 	}
-	log.Info("running", "as_of", j.asOf.String(), "period", j.cfg.Metrics.Period, "inputs", len(j.opts.Sources), "buckets", j.opts.Buckets, "output", j.output)
+	log.Info("running", "as_of", j.asOf.String(), "today", j.today.String(), "timezone", j.cfg.Metrics.TimeZone, "period", j.cfg.Metrics.Period, "inputs", len(j.opts.Sources), "buckets", j.opts.Buckets, "output", j.output)
 	res, err := beamx.RunWithMetrics(ctx, p)
 	if err != nil {
 		return nil, err
@@ -477,6 +481,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	}
 	sum := &tables.Summary{
 		RunDate:     j.asOf.String(),
+		Today:       j.today.String(),
 		StartedAt:   start.UTC().Format(time.RFC3339),
 		Period:      j.cfg.Metrics.Period,
 		Runner:      runnerName(),
@@ -491,6 +496,11 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if res != nil {
 		fillCounters(sum, res.Metrics().AllMetrics().Counters())
 	}
+	// Every row of every input accounted for, no input over its rejection threshold, no
+	// sum able to overflow: otherwise the run fails. (Tables are written by now; until the
+	// staged publish lands the failed run's tables stay in --output, marked by ok: false,
+	// and are not loaded into BigQuery.)
+	inputsOK := checkInputs(sum, j.cfg.Inputs)
 	if hb, err := fileio.ReadFile(ctx, fileio.Join(j.output, graph.HeadlineFile)); err == nil {
 		var h map[string]map[string]float64
 		if json.Unmarshal(hb, &h) == nil {
@@ -527,7 +537,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
 		return nil, err
 	}
-	if j.loadBQ {
+	if j.loadBQ && inputsOK {
 		// Load jobs from the Parquet the pipeline staged: one per table, each replacing the
 		// run date's partition, so a rerun never duplicates a day.
 		n, err := bqio.WriteTables(ctx, j.cfg.BigQuery, j.output, j.asOf, *bqApplySQL)
@@ -566,6 +576,33 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		return nil, err
 	}
 	return sum, nil
+}
+
+// checkInputs fills the summary's per-input accounting from its counters and fails the
+// run (ok false, an error per input) when orders.CheckAccounts does.
+func checkInputs(sum *tables.Summary, limits orders.Limits) bool {
+	all := map[string]int64{}
+	for k, v := range sum.Counters {
+		all[k] = v
+	}
+	for in, v := range sum.RowsRead {
+		all[orders.CounterRead(in)] = v
+	}
+	for in, reasons := range sum.DeadLetters {
+		for r, v := range reasons {
+			all[orders.CounterDead(in, r)] = v
+		}
+	}
+	sum.Accounting = orders.AccountInputs(all, limits)
+	err := orders.CheckAccounts(sum.Accounting)
+	if err == nil {
+		return true
+	}
+	sum.OK = false
+	for _, e := range strings.Split(err.Error(), "\n") {
+		sum.Errors = append(sum.Errors, "inputs: "+e)
+	}
+	return false
 }
 
 func runnerName() string {
@@ -612,6 +649,12 @@ func printSummary(w io.Writer, s *tables.Summary) {
 	fmt.Fprintln(w, "rows read:")
 	for _, k := range slices.Sorted(maps.Keys(s.RowsRead)) {
 		fmt.Fprintf(w, "  %-20s %10d\n", k, s.RowsRead[k])
+	}
+	if len(s.Accounting) > 0 {
+		fmt.Fprintln(w, "accounting (rows read = used + not purchases + dead letters):")
+		for _, in := range slices.Sorted(maps.Keys(s.Accounting)) {
+			fmt.Fprintf(w, "  %-20s %s\n", in, s.Accounting[in])
+		}
 	}
 	fmt.Fprintln(w, "dead letters (see dead_letters/<input>.csv):")
 	if len(s.DeadLetters) == 0 {

@@ -7,13 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/orders"
-	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // IsBigQuery reports whether path is a bq:// address.
@@ -146,37 +144,4 @@ func CheckBQColumns(ctx context.Context, cfg bigquery.Config, input, src string)
 	schema, _ := orders.SchemaFor(input)
 	_, err = schema.Bind(src, cols)
 	return err
-}
-
-// MaxBQOrderDay is the latest ordered_at of a bq:// orders input (for the default --as_of).
-func MaxBQOrderDay(ctx context.Context, cfg bigquery.Config, src string) (value.Day, bool, error) {
-	s, err := ParseBQSource(src)
-	if err != nil {
-		return 0, false, err
-	}
-	from := fmt.Sprintf("`%s.%s.%s`", s.Project, s.Dataset, s.Table)
-	if s.Query != "" {
-		from = "(" + s.Query + ")"
-	}
-	cfg, err = BQConfigFor(cfg, src)
-	if err != nil {
-		return 0, false, err
-	}
-	c, err := bigquery.NewClient(ctx, cfg)
-	if err != nil {
-		return 0, false, err
-	}
-	defer c.Close()
-	q := "bq://" + s.Project + "?query=" + url.QueryEscape("SELECT MAX(ordered_at) AS ordered_at FROM "+from)
-	var max value.Day
-	found := false
-	err = BQReadRows(ctx, c, q, []string{"ordered_at"}, nil, func(row []string) error {
-		if len(row) > 0 {
-			if t, ok := orders.ParseTime(row[0]); ok {
-				max, found = value.DayOf(t), true
-			}
-		}
-		return nil
-	})
-	return max, found, err
 }

@@ -1,10 +1,7 @@
 package sources
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -22,7 +19,7 @@ type Split struct {
 	Format    string   // csv or parquet
 	Start     int64    // CSV: byte offset; Parquet: row group index
 	End       int64    // CSV: byte offset (exclusive); Parquet: row group index + 1
-	FirstLine int64    // CSV: physical line of the first record; Parquet: row number of the first row (1-based)
+	FirstLine int64    // CSV: physical line of the first record; Parquet: row number of the first row (1-based); BigQuery: 1
 	Header    []string // the file's column names
 	// Ext carries what an external source (Format "bq") needs to read the split; opaque here.
 	Ext []byte
@@ -36,11 +33,47 @@ func FormatOf(path string) string {
 	return "csv"
 }
 
-// Record is one input row as strings in the input schema's column order (Index already
-// applied by the reader), plus where it came from.
+// Stream is the BigQuery read stream a split reads (its index in the source's read
+// session); 0 for files, whose rows are numbered across the whole file.
+func (s Split) Stream() int64 {
+	if s.Format == "bq" {
+		return s.Start
+	}
+	return 0
+}
+
+// File names where the split's rows come from in dead letters: the file's path, or the
+// bq:// address and read stream ("bq://p.d.t#2"). With the row number it identifies a row
+// among every input of a run.
+func (s Split) File() string {
+	if s.Format == "bq" {
+		return fmt.Sprintf("%s#%d", s.Path, s.Start)
+	}
+	return s.Path
+}
+
+// Record is one input row, its fields already in the input schema's column order: the
+// reader bound the file's columns by name, once, and nothing after it uses positions.
 type Record struct {
-	Line   int64
+	// Row is where the row is in its file (see Split.File): the physical line where a CSV
+	// record starts, the 1-based row number of a Parquet file, the 1-based row number
+	// within a BigQuery read stream.
+	Row int64
+	// Fields are valid only during the callback that receives the Record (CSV fields share
+	// the reader's buffer): copy what must outlive it.
 	Fields []string
+}
+
+// BadRow reports a row that cannot be bound to the schema: its position, a reason code
+// (orders.ReasonCSV, ReasonShortRow, ReasonLongRow) and a detail that names positions and
+// counts, never the row's content.
+type BadRow func(row int64, reason, detail string)
+
+// RowReader reads the rows of a split of an external source (BigQuery), each in the
+// split's Header order as the text a CSV file would hold. Rows are numbered from 1 within
+// the split, in the order emitted.
+type RowReader interface {
+	ReadSplit(ctx context.Context, s Split, emit func(row []string) error) error
 }
 
 // ReadHeader returns the column names of a CSV or Parquet file (used by the driver to fail
@@ -54,21 +87,11 @@ func ReadHeader(ctx context.Context, path string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(bufio.NewReader(f))
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	h, err := r.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file (no header row)", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	return h, nil
+	return newCSVScan(f, 0, 1, -1, 0, false).header(path)
 }
 
 // Plan cuts one input file into splits of about target bytes (CSV) or one per row group
-// (Parquet).
+// (Parquet). It checks the header against the input's schema.
 func Plan(ctx context.Context, input, path string, target int64) ([]Split, error) {
 	if FormatOf(path) == "parquet" {
 		return planParquet(ctx, input, path)
@@ -76,121 +99,144 @@ func Plan(ctx context.Context, input, path string, target int64) ([]Split, error
 	return planCSV(ctx, input, path, target)
 }
 
-// planCSV scans the file once, tracking quotes so that a cut never falls inside a quoted
-// field holding a newline, and counting lines so that dead letters can name the line.
+// planCSV scans the whole file with the reader's own record scanner and cuts it after
+// the first record that ends at least target bytes past the split's start. A split
+// therefore starts exactly where the reader, reading the file from the top, would start a
+// record: quotes, quoted newlines, CRLF and damaged lines are judged the same way by both,
+// so the rows read never depend on the split size.
 func planCSV(ctx context.Context, input, path string, target int64) ([]Split, error) {
 	if target <= 0 {
 		target = 32 << 20
 	}
-	header, err := ReadHeader(ctx, path)
-	if err != nil {
-		return nil, err
+	schema, ok := orders.SchemaFor(input)
+	if !ok {
+		return nil, fmt.Errorf("unknown input %q", input)
 	}
 	f, err := fileio.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
-	var (
-		splits     []Split
-		off        int64
-		line       int64 = 1
-		inQuote    bool
-		start      int64
-		startLine  int64 = 1
-		headerDone bool
-	)
-	buf := make([]byte, 1<<20)
+	size, err := fileio.Size(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	sc := newCSVScan(f, 0, 1, size, 0, false)
+	header, err := sc.header(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := schema.Bind(path, header); err != nil {
+		return nil, err
+	}
+	sc.p.want, sc.p.boundsOnly = len(header), true
+	var splits []Split
+	start, startLine := sc.off, sc.line
 	for {
-		n, rerr := br.Read(buf)
-		for i := 0; i < n; i++ {
-			c := buf[i]
-			if c == '"' {
-				inQuote = !inQuote
-				continue
-			}
-			if c != '\n' {
-				continue
-			}
-			line++ // every newline is a physical line, also one inside a quoted field
-			if inQuote {
-				continue
-			}
-			pos := off + int64(i) + 1
-			if !headerDone {
-				headerDone = true
-				start, startLine = pos, line
-				continue
-			}
-			if pos-start >= target {
-				splits = append(splits, Split{Input: input, Path: path, Format: "csv", Start: start, End: pos, FirstLine: startLine, Header: header})
-				start, startLine = pos, line
-			}
+		kind, err := sc.next()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		off += int64(n)
-		if rerr == io.EOF {
+		if kind == unitEOF {
 			break
 		}
-		if rerr != nil {
-			return nil, rerr
+		if sc.off-start >= target {
+			splits = append(splits, Split{Input: input, Path: path, Format: "csv", Start: start, End: sc.off, FirstLine: startLine, Header: header})
+			start, startLine = sc.off, sc.line
 		}
 	}
-	if !headerDone {
-		start = off
-	}
-	if off > start {
-		splits = append(splits, Split{Input: input, Path: path, Format: "csv", Start: start, End: off, FirstLine: startLine, Header: header})
+	if sc.off > start {
+		splits = append(splits, Split{Input: input, Path: path, Format: "csv", Start: start, End: sc.off, FirstLine: startLine, Header: header})
 	}
 	return splits, nil
 }
 
-// Read calls fn for every record of the split, with fields in the schema's column order.
-// A CSV syntax error is reported through bad (with its line) and reading goes on.
-func (s Split) Read(ctx context.Context, idx orders.Index, fn func(Record) error, bad func(line int64, err error)) error {
-	if s.Format == "parquet" {
-		return s.readParquet(ctx, idx, fn)
+// Read reads one split of any format, binding its columns to the input's schema by name
+// (once, here): fn gets every row with its fields in the schema's column order, bad every
+// row that cannot be bound. bq reads splits of Format "bq" (nil when there are none).
+//
+// A CSV row with fewer fields than the header is short_row; one with more is long_row
+// when a field past the header's count is not empty (an unquoted comma shifts every later
+// column), and read normally when they are all empty (a trailing comma).
+func Read(ctx context.Context, s Split, bq RowReader, fn func(Record) error, bad BadRow) error {
+	schema, ok := orders.SchemaFor(s.Input)
+	if !ok {
+		return fmt.Errorf("unknown input %q", s.Input)
 	}
+	idx, err := schema.Bind(s.File(), s.Header)
+	if err != nil {
+		return err
+	}
+	switch s.Format {
+	case "csv":
+		return s.readCSV(ctx, idx, fn, bad)
+	case "parquet":
+		return s.readParquet(ctx, idx, fn)
+	case "bq":
+		if bq == nil {
+			return fmt.Errorf("%s: no reader for BigQuery sources", s.Path)
+		}
+		out := make([]string, len(idx))
+		var row int64
+		return bq.ReadSplit(ctx, s, func(r []string) error {
+			row++
+			for i := range idx {
+				out[i] = idx.Get(r, i)
+			}
+			return fn(Record{Row: row, Fields: out})
+		})
+	}
+	return fmt.Errorf("%s: unknown format %q", s.Path, s.Format)
+}
+
+func (s Split) readCSV(ctx context.Context, idx orders.Index, fn func(Record) error, bad BadRow) error {
 	ra, err := fileio.OpenReaderAt(ctx, s.Path)
 	if err != nil {
 		return err
 	}
 	defer ra.Close()
-	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(ra, s.Start, s.End-s.Start), 1<<20))
-	r.FieldsPerRecord = -1
-	// Strict quotes (RFC 4180), unlike ReadHeader: Plan cuts splits by the same quote rules,
-	// and a lazy reader would let an unterminated quote swallow every later row of the split
-	// into one field without a word. A malformed row is reported through bad instead.
-	r.ReuseRecord = true
+	// The scanner may look past End (up to MaxRecordBytes) to judge the split's last
+	// record exactly as the planner did; it stops at the first record starting at End.
+	sc := newCSVScan(io.NewSectionReader(ra, s.Start, ra.Size()-s.Start), s.Start, s.FirstLine, ra.Size()-s.Start, len(s.Header), false)
 	out := make([]string, len(idx))
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return nil
-		}
+	for sc.off < s.End {
+		kind, err := sc.next()
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				// Lines in the message are the file's, not the split's (the error text names
-				// only positions, never the row's content).
-				abs := *pe
-				abs.StartLine += int(s.FirstLine) - 1
-				abs.Line += int(s.FirstLine) - 1
-				bad(int64(abs.StartLine), &abs)
+			return fmt.Errorf("%s: %w", s.Path, err)
+		}
+		switch kind {
+		case unitEOF:
+			return nil
+		case unitBlank:
+			continue
+		case unitDamaged:
+			bad(sc.unitLine, orders.ReasonCSV, fmt.Sprintf("line %d: %s; the line is skipped and reading resumes on line %d", sc.unitLine, sc.p.reason, sc.unitLine+1))
+			continue
+		}
+		n := len(sc.p.ends)
+		if n < len(s.Header) {
+			bad(sc.unitLine, orders.ReasonShortRow, fmt.Sprintf("line %d has %d fields, the header %d", sc.unitLine, n, len(s.Header)))
+			continue
+		}
+		if n > len(s.Header) {
+			extra := false
+			for i := len(s.Header); i < n && !extra; i++ {
+				extra = strings.TrimSpace(sc.p.field(i)) != ""
+			}
+			if extra {
+				bad(sc.unitLine, orders.ReasonLongRow, fmt.Sprintf("line %d has %d fields, the header %d: an unquoted comma in a value shifts every later column", sc.unitLine, n, len(s.Header)))
 				continue
 			}
-			return err
 		}
-		line, _ := r.FieldPos(0) // only valid after a successful Read
-		line += int(s.FirstLine) - 1
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // blank line
+		for i, p := range idx {
+			out[i] = ""
+			if p >= 0 {
+				out[i] = sc.p.field(p)
+			}
 		}
-		for i := range idx {
-			out[i] = idx.Get(rec, i)
-		}
-		if err := fn(Record{int64(line), out}); err != nil {
+		if err := fn(Record{Row: sc.unitLine, Fields: out}); err != nil {
 			return err
 		}
 	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
@@ -25,15 +26,20 @@ type readRec struct {
 	Fields []string
 }
 
-func readAll(t *testing.T, splits []Split, idx orders.Index) ([]readRec, map[int64]string) {
+// readAll reads every split; bad maps a row to "reason: detail".
+func readAll(t *testing.T, splits []Split) ([]readRec, map[int64]string) {
 	t.Helper()
 	var recs []readRec
 	bad := map[int64]string{}
 	for _, s := range splits {
-		err := s.Read(context.Background(), idx, func(r Record) error {
-			recs = append(recs, readRec{r.Line, append([]string(nil), r.Fields...)})
+		err := Read(context.Background(), s, nil, func(r Record) error {
+			f := make([]string, len(r.Fields))
+			for i, v := range r.Fields {
+				f[i] = strings.Clone(v) // Fields share the reader's buffer
+			}
+			recs = append(recs, readRec{r.Row, f})
 			return nil
-		}, func(line int64, err error) { bad[line] = err.Error() })
+		}, func(row int64, reason, detail string) { bad[row] = reason + ": " + detail })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,8 +114,7 @@ func TestCSVSplits(t *testing.T) {
 		t.Errorf("last split ends at %d, file has %d bytes", end, len(splitCSV))
 	}
 
-	idx := bind(t, orders.OrdersSchema, ordersHeader)
-	recs, bad := readAll(t, splits, idx)
+	recs, bad := readAll(t, splits)
 	if len(bad) > 0 {
 		t.Errorf("bad records: %v", bad)
 	}
@@ -131,7 +136,7 @@ func TestCSVSplits(t *testing.T) {
 	if len(one) != 1 || one[0].FirstLine != 2 {
 		t.Fatalf("one split: %+v", one)
 	}
-	if recs1, _ := readAll(t, one, idx); !reflect.DeepEqual(recs1, want) {
+	if recs1, _ := readAll(t, one); !reflect.DeepEqual(recs1, want) {
 		t.Errorf("one split:\n got %+v\nwant %+v", recs1, want)
 	}
 	// Every target from 1 byte up reads every record exactly once.
@@ -140,42 +145,42 @@ func TestCSVSplits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := readAll(t, sp, idx); !reflect.DeepEqual(got, want) {
+		if got, _ := readAll(t, sp); !reflect.DeepEqual(got, want) {
 			t.Errorf("target %d: got %+v", target, got)
 		}
 	}
 }
 
+// A quote inside an unquoted field is an ordinary character; a quote that opens a field
+// and never closes costs its own line only.
 func TestCSVMalformedQuote(t *testing.T) {
-	// Line 3 has a bare quote inside an unquoted field; line 5 opens a quote that never
-	// closes, so it runs to the end of the file.
 	content := "order_id,customer_id,ordered_at,status,amount,currency,channel\n" +
 		"O1,C1,2024-01-01,completed,10,RUB,ads\n" +
-		"O2,C2,2024-01-02,comp\"leted,20,RUB,seo\n" +
+		"O2,C2,2024-01-02,comp\"leted,20,RUB,seo\n" + // line 3: a bare quote, read as is
 		"O3,C3,2024-01-03,completed,30,RUB,\n" +
-		"O4,C4,\"2024-01-04,completed,40,RUB,\n" +
+		"O4,C4,\"2024-01-04,completed,40,RUB,\n" + // line 5: opened, never closed
 		"O5,C5,2024-01-05,completed,50,RUB,\n"
 	p := writeTemp(t, "orders.csv", content)
 	splits, err := Plan(context.Background(), orders.InputOrders, p, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, bad := readAll(t, splits, bind(t, orders.OrdersSchema, ordersHeader))
+	recs, bad := readAll(t, splits)
 	var lines []int64
 	for _, r := range recs {
 		lines = append(lines, r.Line)
 	}
-	if !reflect.DeepEqual(lines, []int64{2, 4}) {
-		t.Errorf("records at lines %v, want [2 4]", lines)
+	if !reflect.DeepEqual(lines, []int64{2, 3, 4, 6}) {
+		t.Errorf("records at lines %v, want [2 3 4 6]", lines)
 	}
-	if len(bad) != 2 || bad[3] == "" || bad[5] == "" {
-		t.Errorf("bad = %v, want lines 3 and 5", bad)
+	if recs[1].Fields[3] != "comp\"leted" {
+		t.Errorf("bare quote: status %q", recs[1].Fields[3])
 	}
-	if !strings.Contains(bad[3], "line 3,") || !strings.Contains(bad[5], "record on line 5;") {
-		t.Errorf("syntax errors should name the file's lines: %v", bad)
+	if len(bad) != 1 || !strings.HasPrefix(bad[5], "csv_syntax: line 5: a quoted field is never closed") || !strings.Contains(bad[5], "resumes on line 6") {
+		t.Errorf("bad = %v, want line 5 only", bad)
 	}
 	for _, msg := range bad {
-		if strings.Contains(msg, "comp") || strings.Contains(msg, "2024") {
+		if strings.Contains(msg, "O4") || strings.Contains(msg, "2024") {
 			t.Errorf("syntax error %q quotes the row", msg)
 		}
 	}
@@ -192,7 +197,7 @@ func TestCSVEdgeFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recs, _ := readAll(t, sp, bind(t, orders.OrdersSchema, ordersHeader)); len(recs) != 0 {
+	if recs, _ := readAll(t, sp); len(recs) != 0 {
 		t.Errorf("header-only file read %v", recs)
 	}
 	// No newline at the end of the last record.
@@ -201,7 +206,7 @@ func TestCSVEdgeFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, _ := readAll(t, sp, bind(t, orders.OrdersSchema, ordersHeader))
+	recs, _ := readAll(t, sp)
 	if len(recs) != 1 || recs[0].Line != 2 || recs[0].Fields[6] != "ads" {
 		t.Errorf("unterminated last line: %+v", recs)
 	}
@@ -223,3 +228,5 @@ func bind(t *testing.T, s orders.Schema, header string) orders.Index {
 }
 
 const ordersHeader = "order_id,customer_id,ordered_at,status,amount,currency,channel"
+
+var bqConfigNone = bigquery.Config{}
