@@ -39,7 +39,8 @@ func Bucket(id string, n int) int {
 // strings that share their buffer): symbols and the previous id are copied.
 type Enc struct {
 	B       []byte
-	syms    map[string]uint64
+	symList []string          // the first symbols, id = index + 1
+	syms    map[string]uint64 // the others
 	prevID  []byte // last id written by IDStr
 	prevRow int64  // input row of the previous order key
 	src     Src    // the batch's source (NewSrcEnc)
@@ -48,14 +49,26 @@ type Enc struct {
 // Sym writes a low-cardinality string (currency, channel, category) once per batch and
 // afterwards as a small number.
 func (e *Enc) Sym(s string) {
+	// A batch has a handful of symbols: a linear scan of the first few beats a map.
+	for i, k := range e.symList {
+		if k == s {
+			e.B = binary.AppendUvarint(e.B, uint64(i+1))
+			return
+		}
+	}
 	if id, ok := e.syms[s]; ok {
 		e.B = binary.AppendUvarint(e.B, id)
 		return
 	}
-	if e.syms == nil {
-		e.syms = map[string]uint64{}
+	id := uint64(len(e.symList) + len(e.syms) + 1)
+	if len(e.symList) < 8 {
+		e.symList = append(e.symList, strings.Clone(s))
+	} else {
+		if e.syms == nil {
+			e.syms = map[string]uint64{}
+		}
+		e.syms[strings.Clone(s)] = id
 	}
-	e.syms[strings.Clone(s)] = uint64(len(e.syms) + 1)
 	e.B = append(e.B, 0)
 	e.Str(s)
 }

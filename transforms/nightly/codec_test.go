@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -319,4 +320,23 @@ func TestTruncatedBatches(t *testing.T) {
 			}()
 		}
 	}
+}
+
+// More symbols than the encoder's short list: ids stay in order of first use.
+func TestManySymbols(t *testing.T) {
+	e := NewEnc(KindSpend)
+	var in []string
+	for i := 0; i < 30; i++ {
+		in = append(in, fmt.Sprintf("s%d", i%13), fmt.Sprintf("s%d", (i*7)%13))
+	}
+	for _, s := range in {
+		e.Sym(s)
+	}
+	d, _ := NewDec(e.B)
+	for i, want := range in {
+		if got := d.Sym(); got != want {
+			t.Fatalf("symbol %d: %q, want %q", i, got, want)
+		}
+	}
+	checkEnd(t, d)
 }

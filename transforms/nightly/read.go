@@ -48,7 +48,11 @@ const (
 type bucketEncs struct {
 	kind byte
 	src  Src
-	m    map[int]*Enc
+	m    []*Enc // by bucket
+}
+
+func newBucketEncs(kind byte, src Src, buckets int) *bucketEncs {
+	return &bucketEncs{kind, src, make([]*Enc, buckets)}
 }
 
 func (b *bucketEncs) get(i int) *Enc {
@@ -61,9 +65,11 @@ func (b *bucketEncs) get(i int) *Enc {
 }
 
 func (b *bucketEncs) bytes() map[int][]byte {
-	out := make(map[int][]byte, len(b.m))
+	out := map[int][]byte{}
 	for k, e := range b.m {
-		out[k] = e.B
+		if e != nil {
+			out[k] = e.B
+		}
 	}
 	return out
 }
@@ -89,8 +95,11 @@ func ReadSplit(ctx context.Context, s sources.Split, o ReadOptions, hasher *cont
 		res.Counts[CounterDead(input, reason)]++
 		nDead++
 	}
-	batches := &bucketEncs{kindFor(s.Input), src, map[int]*Enc{}}
-	keys := &bucketEncs{KindOrderKeys, src, map[int]*Enc{}}
+	if o.Buckets < 1 {
+		return nil, fmt.Errorf("buckets must be > 0")
+	}
+	batches := newBucketEncs(kindFor(s.Input), src, o.Buckets)
+	keys := newBucketEncs(KindOrderKeys, src, o.Buckets)
 	lineBatches := map[int]*LineBatch{}
 	var spend *Enc
 	var rows int64

@@ -42,8 +42,10 @@ type csvParser struct {
 	want       int  // the header's field count; 0 while reading the header
 	boundsOnly bool // the planner only needs where records end
 
-	buf    []byte // the record's unescaped field bytes
-	ends   []int  // ends[i] is where field i ends in buf
+	buf    []byte // the record's unescaped field bytes (quoted records)
+	fields []byte // what ends index: a line of the input itself (direct), or buf
+	direct bool   // fields is the line: field i+1 starts after the comma at ends[i]
+	ends   []int  // ends[i] is where field i ends in fields
 	inner  int    // newlines inside quoted fields
 	reason string // why the record is damaged
 }
@@ -66,6 +68,7 @@ func (p *csvParser) parse(b []byte, atEOF bool) (n int, lines int, st parseStatu
 		b, atEOF = b[:MaxRecordBytes+1], false
 	}
 	p.buf, p.ends, p.inner, p.reason = p.buf[:0], p.ends[:0], 0, ""
+	p.fields, p.direct = nil, false
 	nl := bytes.IndexByte(b, '\n')
 	line := b
 	switch {
@@ -90,19 +93,19 @@ func (p *csvParser) parse(b []byte, atEOF bool) (n int, lines int, st parseStatu
 		if p.boundsOnly {
 			return n, lines, parsed
 		}
-		for {
-			c := bytes.IndexByte(line, ',')
-			if c < 0 {
-				p.buf = append(p.buf, line...)
-				p.ends = append(p.ends, len(p.buf))
-				return n, lines, parsed
+		// Fields point into the line itself: no copy.
+		p.fields, p.direct = line, true
+		for i, c := range line {
+			if c == ',' {
+				p.ends = append(p.ends, i)
 			}
-			p.buf = append(p.buf, line[:c]...)
-			p.ends = append(p.ends, len(p.buf))
-			line = line[c+1:]
 		}
+		p.ends = append(p.ends, len(line))
+		return n, lines, parsed
 	}
-	return p.parseQuoted(b, atEOF)
+	n, lines, st = p.parseQuoted(b, atEOF)
+	p.fields = p.buf
+	return n, lines, st
 }
 
 // parseQuoted is parse for a record with a quote on its first line.
@@ -225,17 +228,20 @@ func (p *csvParser) end(n, term int) (int, int, parseStatus) {
 	return n, p.inner + term, parsed
 }
 
-// field returns field i of the parsed record. The string shares the parser's buffer: it
-// is valid until the next parse.
+// field returns field i of the parsed record. The string shares the scanner's buffers:
+// it is valid until the next parse.
 func (p *csvParser) field(i int) string {
 	start := 0
 	if i > 0 {
 		start = p.ends[i-1]
+		if p.direct {
+			start++ // after the comma
+		}
 	}
 	if p.ends[i] == start {
 		return ""
 	}
-	return unsafe.String(&p.buf[start], p.ends[i]-start)
+	return unsafe.String(&p.fields[start], p.ends[i]-start)
 }
 
 func isBlank(b []byte) bool {

@@ -3,6 +3,7 @@ package sources
 import (
 	"context"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -176,4 +177,38 @@ func TestCSVBindsColumnsByName(t *testing.T) {
 		!strings.Contains(err.Error(), "twice.csv") || !strings.Contains(err.Error(), "customer_id twice") {
 		t.Errorf("duplicate column: %v", err)
 	}
+}
+
+// BenchmarkCSVScan reads a generated orders file (see transforms/nightly's benchFile) and
+// touches every field.
+func BenchmarkCSVScan(b *testing.B) {
+	p := os.Getenv("BENCH_ORDERS")
+	if p == "" {
+		p = "../../data/bench-200k/orders.csv"
+	}
+	if _, err := os.Stat(p); err != nil {
+		b.Skipf("no bench file %s", p)
+	}
+	ctx := context.Background()
+	sp, err := Plan(ctx, orders.InputOrders, p, 1<<40)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows, n int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows = 0
+		for _, s := range sp {
+			if err := Read(ctx, s, nil, func(r Record) error {
+				rows++
+				for _, f := range r.Fields {
+					n += int64(len(f))
+				}
+				return nil
+			}, func(int64, string, string) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*rows), "ns/row")
 }
