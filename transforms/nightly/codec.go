@@ -41,9 +41,9 @@ type Enc struct {
 	B       []byte
 	symList []string          // the first symbols, id = index + 1
 	syms    map[string]uint64 // the others
-	prevID  []byte // last id written by IDStr
-	prevRow int64  // input row of the previous order key
-	src     Src    // the batch's source (NewSrcEnc)
+	prevID  []byte            // last id written by IDStr
+	prevRow int64             // input row of the previous order key
+	src     Src               // the batch's source (NewSrcEnc)
 }
 
 // Sym writes a low-cardinality string (currency, channel, category) once per batch and
