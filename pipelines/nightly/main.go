@@ -311,15 +311,10 @@ func expand(ctx context.Context, bq bigquery.Config, input, pattern string, requ
 		}
 		paths = append(paths, m...)
 	}
-	schema, _ := orders.SchemaFor(input)
 	var out []graph.Source
 	for _, p := range paths {
-		header, err := sources.ReadHeader(ctx, p)
-		if err != nil {
+		if err := sources.CheckColumns(ctx, input, p); err != nil {
 			return nil, fmt.Errorf("--%s: %w", input, err)
-		}
-		if _, err := schema.Bind(p, header); err != nil {
-			return nil, err
 		}
 		out = append(out, graph.Source{Input: input, Path: p})
 	}

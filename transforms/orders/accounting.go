@@ -159,10 +159,15 @@ func AccountInputs(counters map[string]int64, limits Limits) map[string]Account 
 const MaxAmountUnits = math.MaxInt64 / value.MoneyScale
 
 // CheckAccounts returns an error naming every input whose accounting does not balance,
-// whose dead letters exceed its threshold, or whose amounts could overflow a sum: the run
+// whose dead letters exceed its threshold, or whose amounts could overflow a sum, and
+// when no orders row was a purchase (every table and audience would be empty): the run
 // must then fail.
 func CheckAccounts(accounts map[string]Account) error {
 	var errs []error
+	if o := accounts[InputOrders]; o.Used == 0 {
+		errs = append(errs, fmt.Errorf("%s: no purchase among %d rows read: every table and audience would be empty (check the export, the run date and dead_letters/%s.csv)",
+			InputOrders, o.Read, InputOrders))
+	}
 	for _, in := range slices.Sorted(maps.Keys(accounts)) {
 		a := accounts[in]
 		if !a.Balanced() {

@@ -55,19 +55,32 @@ func TestAccountAndCheck(t *testing.T) {
 		t.Errorf("orders at 2%% with a 5%% limit: %v", err)
 	}
 	// Every row rejected: 100%, whatever the count.
-	all := AccountInputs(map[string]int64{"rows_read.spend": 3, "dead_letter.spend.bad_period": 3}, Limits{})
+	all := AccountInputs(map[string]int64{"rows_read.spend": 3, "dead_letter.spend.bad_period": 3, "rows_read.orders": 1, "rows_used.orders": 1}, Limits{})
 	if err := CheckAccounts(all); err == nil || !strings.Contains(err.Error(), "3 of 3 rows (100.00%)") {
 		t.Errorf("all rejected: %v", err)
 	}
 	// A limit of 0 allows none; 1 allows all.
-	one := map[string]int64{"rows_read.spend": 100, "rows_used.spend": 99, "dead_letter.spend.bad_period": 1}
+	one := map[string]int64{"rows_read.spend": 100, "rows_used.spend": 99, "dead_letter.spend.bad_period": 1, "rows_read.orders": 1, "rows_used.orders": 1}
 	if CheckAccounts(AccountInputs(one, Limits{Spend: Limit{share(0)}})) == nil || CheckAccounts(AccountInputs(all2(), Limits{Spend: Limit{share(1)}})) != nil {
 		t.Error("limits 0 and 1")
 	}
 }
 
 func all2() map[string]int64 {
-	return map[string]int64{"rows_read.spend": 3, "dead_letter.spend.bad_period": 3}
+	return map[string]int64{"rows_read.spend": 3, "dead_letter.spend.bad_period": 3, "rows_read.orders": 1, "rows_used.orders": 1}
+}
+
+// No purchase at all (a header-only export, everything cancelled): the run fails rather
+// than publish empty tables and empty every audience.
+func TestNoPurchaseFails(t *testing.T) {
+	for _, c := range []map[string]int64{
+		{},
+		{"rows_read.orders": 2, "rows_not_purchases.orders": 2},
+	} {
+		if err := CheckAccounts(AccountInputs(c, Limits{})); err == nil || !strings.Contains(err.Error(), "orders: no purchase among") {
+			t.Errorf("%v: %v", c, err)
+		}
+	}
 }
 
 // Two accepted orders of 9e14 each: their sum cannot be held by Money (±9.22e14), so the
@@ -89,7 +102,8 @@ func TestAmountsThatWouldOverflow(t *testing.T) {
 	var a, b AmountTotal
 	a.Add(half)
 	b.Add(-half) // a negative line amount counts by its size
-	acc = AccountInputs(map[string]int64{"rows_read.order_lines": 2, "rows_used.order_lines": 2, CounterAmountUnits(InputLines): a.Units() + b.Units()}, Limits{})
+	acc = AccountInputs(map[string]int64{"rows_read.orders": 1, "rows_used.orders": 1,
+		"rows_read.order_lines": 2, "rows_used.order_lines": 2, CounterAmountUnits(InputLines): a.Units() + b.Units()}, Limits{})
 	if err := CheckAccounts(acc); err == nil {
 		t.Error("two splits of 5e14: no error")
 	}

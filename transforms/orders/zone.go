@@ -3,6 +3,7 @@ package orders
 import (
 	"fmt"
 	"time"
+	_ "time/tzdata" // IANA zones also where the system has none (containers, Dataflow workers)
 
 	"github.com/audiencesync/audiencesync/transforms/value"
 )

@@ -90,6 +90,31 @@ func ReadHeader(ctx context.Context, path string) ([]string, error) {
 	return newCSVScan(f, 0, 1, -1, 0, false).header(path)
 }
 
+// CheckColumns fails when a file cannot be read as input: no header, a required column
+// missing or named twice, or (Parquet) a schema column that is nested or repeated. The
+// driver calls it before the run so that such a file stops the run before it starts.
+func CheckColumns(ctx context.Context, input, path string) error {
+	schema, ok := orders.SchemaFor(input)
+	if !ok {
+		return fmt.Errorf("unknown input %q", input)
+	}
+	if FormatOf(path) == "parquet" {
+		ra, f, err := openParquet(ctx, path)
+		if err != nil {
+			return err
+		}
+		defer ra.Close()
+		_, err = parquetLeaves(path, f, schema, topNames(f))
+		return err
+	}
+	header, err := ReadHeader(ctx, path)
+	if err != nil {
+		return err
+	}
+	_, err = schema.Bind(path, header)
+	return err
+}
+
 // Plan cuts one input file into splits of about target bytes (CSV) or one per row group
 // (Parquet). It checks the header against the input's schema.
 func Plan(ctx context.Context, input, path string, target int64) ([]Split, error) {
