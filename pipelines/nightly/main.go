@@ -597,6 +597,9 @@ func checkInputs(sum *tables.Summary, limits orders.Limits) bool {
 	for _, e := range strings.Split(err.Error(), "\n") {
 		sum.Errors = append(sum.Errors, "inputs: "+e)
 	}
+	// Until the staged publish and the separate delivery phase land, this check runs after
+	// the pipeline: say what that means.
+	sum.Errors = append(sum.Errors, "inputs: this run's tables were written to --output (and audiences synced with --audiences=send) before this check: do not use them; they are not loaded into BigQuery")
 	return false
 }
 
