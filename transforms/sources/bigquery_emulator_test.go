@@ -56,6 +56,15 @@ var customersSchema = bq.Schema{
 	{Name: "created_at", Type: bq.DateFieldType},
 }
 
+// bound puts a row's fields in the schema's column order, as the readers do.
+func bound(idx orders.Index, row []string) []string {
+	out := make([]string, len(idx))
+	for i := range idx {
+		out[i] = idx.Get(row, i)
+	}
+	return out
+}
+
 // parseOrders runs the CSV path's own validator (orders.OrdersSchema.Bind +
 // orders.ParseOrder) over a header and rows.
 func parseOrders(t *testing.T, header []string, rows [][]string) []orders.Order {
@@ -66,7 +75,7 @@ func parseOrders(t *testing.T, header []string, rows [][]string) []orders.Order 
 	}
 	var out []orders.Order
 	for _, r := range rows {
-		o, rej := orders.ParseOrder(idx, r)
+		o, rej := orders.ParseOrder(bound(idx, r), orders.NewZone(nil))
 		if rej != nil {
 			t.Fatalf("row %v rejected: %+v", r, rej)
 		}
@@ -83,7 +92,7 @@ func parseCustomers(t *testing.T, header []string, rows [][]string) []orders.Cus
 	}
 	var out []orders.Customer
 	for _, r := range rows {
-		c, rej := orders.ParseCustomer(idx, r)
+		c, rej := orders.ParseCustomer(bound(idx, r), orders.NewZone(nil))
 		if rej != nil {
 			t.Fatalf("customer row rejected: %+v", rej)
 		}
