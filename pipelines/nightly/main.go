@@ -37,6 +37,7 @@ import (
 	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
@@ -166,7 +167,7 @@ func realMain() int {
 	ctx := context.Background()
 	job, err := prepare(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "nightly:", err)
+		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
 		// A missing input (a late export) fails the night as surely as a failed stage:
 		// alert too, with the error (it names files and fields, never contact data).
 		alert(ctx, log, nil, nil, err)
@@ -201,7 +202,9 @@ func realMain() int {
 		alert(ctx, log, job, nil, err)
 		return 1
 	}
-	printSummary(os.Stdout, sum)
+	var out bytes.Buffer
+	printSummary(&out, sum)
+	os.Stdout.WriteString(redact.String(out.String()))
 	if !sum.OK {
 		for _, e := range sum.Errors {
 			fmt.Fprintln(os.Stderr, "nightly: run failed:", e)
@@ -257,6 +260,7 @@ func alert(ctx context.Context, log *slog.Logger, j *job, sum *tables.Summary, r
 		msg["errors"] = sum.Errors
 	}
 	b, _ := json.Marshal(msg)
+	b = redact.JSON(b)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *alertWebhook, bytes.NewReader(b))
@@ -529,7 +533,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	}
 	sum.DurationS = time.Since(start).Seconds()
 	b, _ := json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
+	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), redact.JSON(b)); err != nil {
 		return nil, err
 	}
 	if j.loadBQ && inputsOK {
@@ -567,7 +571,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		sum.Outputs["report"] = fileio.Join(j.output, "report.html")
 	}
 	b, _ = json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
+	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), redact.JSON(b)); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -692,10 +696,11 @@ func printSummary(w io.Writer, s *tables.Summary) {
 
 func newLogger(format string, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
+	// Every line passes the process's redactor: secrets never reach stderr in any encoding.
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(redact.NewHandler(slog.NewJSONHandler(os.Stderr, opts)))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, opts)))
 }
 
 // physicalMemory reads MemTotal from /proc/meminfo (0 where unavailable).
