@@ -207,7 +207,7 @@ func realMain() int {
 	os.Stdout.WriteString(redact.String(out.String()))
 	if !sum.OK {
 		for _, e := range sum.Errors {
-			fmt.Fprintln(os.Stderr, "nightly: run failed:", e)
+			fmt.Fprintln(os.Stderr, "nightly: run failed:", redact.String(e))
 		}
 		alert(ctx, log, job, sum, nil)
 		return 1
