@@ -23,6 +23,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/score"
 	"github.com/audiencesync/audiencesync/transforms/segments"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 )
 
 func main() {
@@ -50,12 +51,17 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 			return err
 		}
 	}
-	last, ok, err := orders.MaxDay(ctx, ordersPath) // as the pipeline's default --as_of
-	if err != nil || !ok {
-		return fmt.Errorf("as_of: %v", err)
+	zone, err := orders.LoadZone(cfg.Metrics.TimeZone)
+	if err != nil {
+		return err
+	}
+	today := zone.Today(time.Now())
+	runDate, err := sources.DefaultRunDate(ctx, []string{ordersPath}, cfg.BigQuery, zone, today) // as the pipeline's default --run_date
+	if err != nil {
+		return fmt.Errorf("run_date: %v", err)
 	}
 	cal, _ := metrics.CalendarFor(cfg.Metrics.Period)
-	mc := metrics.Config{RunDate: last + 1, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
+	mc := metrics.Config{RunDate: runDate, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
 	s := &model.Settings{Metrics: mc, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(), Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled}
 	if s.CLVEnabled {
 		if s.CLV, err = cfg.CLV.Resolve("clv", mc.RunDate); err != nil {
@@ -66,7 +72,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 	if err != nil {
 		return err
 	}
-	ro := nightly.ReadOptions{Buckets: buckets, RunDate: mc.RunDate}
+	ro := nightly.ReadOptions{Buckets: buckets, RunDate: mc.RunDate, Today: today, TimeZone: cfg.Metrics.TimeZone}
 	byBucket := map[int][]nightly.CustomerBatch{}
 	orderBuckets := map[int][]nightly.OrderBatch{}
 	var spend []orders.Spend
@@ -75,7 +81,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 		if in.path == "" {
 			continue
 		}
-		splits, err := orders.Plan(ctx, in.input, in.path, 1<<62)
+		splits, err := sources.Plan(ctx, in.input, in.path, 1<<62)
 		if err != nil {
 			return err
 		}

@@ -17,28 +17,32 @@ func TestParseErrors(t *testing.T) {
 		want       []string // substrings of the error
 	}{
 		{"unknown top-level key", "version: 1\nmetrics:\n  period: month\nmetrix: {}\n",
-			[]string{"cfg.yaml", "line 4", "metrix"}},
+			[]string{"cfg.yaml:4: metrix: unknown key (known: version, metrics, "}},
 		{"unknown nested key", "metrics:\n  perod: week\n",
-			[]string{"cfg.yaml", "line 2", "perod"}},
-		{"rfm bins", "rfm:\n  bins: 4\n", []string{"cfg.yaml: rfm.bins:", "4"}},
-		{"period", "metrics:\n  period: fortnight\n", []string{"cfg.yaml: metrics.period:", "fortnight"}},
-		{"activity window", "metrics:\n  activity_window_days: -1\n", []string{"cfg.yaml: metrics.activity_window_days:"}},
-		{"version", "version: 2\n", []string{"cfg.yaml: version:", "2"}},
+			[]string{"cfg.yaml:2: metrics.perod: unknown key (known: period, activity_window_days, clv_lifetime_days, timezone)"}},
+		{"rfm bins", "rfm:\n  bins: 4\n", []string{"cfg.yaml:2: rfm.bins: 4 "}},
+		{"period", "metrics:\n  period: fortnight\n", []string{"cfg.yaml:2: metrics.period:", "fortnight"}},
+		{"activity window", "metrics:\n  activity_window_days: -1\n", []string{"cfg.yaml:2: metrics.activity_window_days: -1 (want 1..3660; 0 = default 365)"}},
+		{"version", "version: 2\n", []string{"cfg.yaml:1: version: 2 "}},
 		{"segment rule unknown field in condition", "segments:\n  rules:\n    - name: ok_rule\n      condition: aov > 1\n    - name: typo_rule\n      condition: aovv > 1000\n",
 			[]string{"cfg.yaml:6:", "typo_rule", "aovv"}},
 		{"segment rule unknown yaml key", "segments:\n  rules:\n    - name: r\n      conditon: aov > 1\n",
-			[]string{"cfg.yaml", "line 4", "conditon"}},
-		{"vk_hash none", "contacts:\n  vk_hash: none\n", []string{"cfg.yaml: contacts.vk_hash:", "none"}},
-		{"default region", "contacts:\n  default_region: XX\n", []string{"cfg.yaml: contacts.default_region:", "XX"}},
+			[]string{"cfg.yaml:4: segments.rules[0].conditon:", "unknown key"}},
+		{"vk_hash none", "contacts:\n  vk_hash: none\n", []string{"cfg.yaml:2: contacts.vk_hash:", "none"}},
+		{"default region", "contacts:\n  default_region: XX\n", []string{"cfg.yaml:2: contacts.default_region:", "XX"}},
 		{"unknown platform", "audiences:\n  - name: a\n    source: {segments: [\"rfm:champions\"]}\n    destinations:\n      tiktok: {name: x}\n",
-			[]string{"cfg.yaml: audiences[0].destinations.tiktok:", "unknown platform"}},
+			[]string{"cfg.yaml:5: audiences[0].destinations.tiktok:", "unknown platform"}},
 		{"source naming nothing", "audiences:\n  - name: a\n    source: {}\n    destinations:\n      yandex: {name: x}\n",
-			[]string{"cfg.yaml: audiences[0].source.segments:", "empty"}},
+			[]string{"cfg.yaml:3: audiences[0].source.segments:", "empty"}},
 		{"second audience bad", "audiences:\n  - name: a\n    source: {segments: [\"rfm:champions\"]}\n    destinations: {yandex: {}}\n  - name: b\n    source: {segments: [\"rfm:champions\"]}\n    destinations: {vk: {type: phonez}}\n",
-			[]string{"cfg.yaml: audiences[1].destinations.vk.type:", "phonez"}},
-		{"clv margin", "clv:\n  margin: 1.5\n", []string{"cfg.yaml: clv.margin:", "1.5"}},
-		{"kmeans", "kmeans:\n  k: -1\n", []string{"cfg.yaml: kmeans."}},
-		{"not yaml", "metrics: [1, 2\n", []string{"cfg.yaml"}},
+			[]string{"cfg.yaml:7: audiences[1].destinations.vk.type:", "phonez"}},
+		{"clv margin", "clv:\n  margin: 1.5\n", []string{"cfg.yaml:2: clv.margin: 1.5 (want > 0 and <= 1)"}},
+		{"kmeans", "kmeans:\n  k: -1\n", []string{"cfg.yaml:2: kmeans.k: -1 (want 0..50)"}},
+		{"not yaml", "metrics: [1, 2\n", []string{"cfg.yaml:1: "}},
+		{"time zone", "metrics:\n  timezone: Europe/Moskow\n", []string{"cfg.yaml:2: metrics.timezone:", "Europe/Moskow"}},
+		{"rejected share", "inputs:\n  orders: {max_rejected_share: 1.5}\n", []string{"cfg.yaml:2: inputs.orders.max_rejected_share:", "1.5"}},
+		{"rejected share negative", "inputs:\n  spend: {max_rejected_share: -0.1}\n", []string{"cfg.yaml:2: inputs.spend.max_rejected_share:"}},
+		{"unknown input", "inputs:\n  refunds: {max_rejected_share: 0.1}\n", []string{"cfg.yaml:2", "refunds"}},
 	}
 	for _, c := range cases {
 		_, err := Parse("cfg.yaml", []byte(c.yaml))
@@ -65,7 +69,7 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 			t.Fatalf("%q: %v", text, err)
 		}
 		// The documented defaults, by hand.
-		if c.Metrics.Period != "month" || c.Metrics.ActivityWindowDays != 365 || c.Metrics.CLVLifetimeDays != 730 {
+		if c.Metrics.Period != "month" || c.Metrics.ActivityWindowDays != 365 || c.Metrics.CLVLifetimeDays != 730 || c.Metrics.TimeZone != "UTC" {
 			t.Errorf("%q: metrics %+v", text, c.Metrics)
 		}
 		if c.RFM.Bins != 5 || c.RFM.LookbackDays != 365 || !c.KMeans.On() {
@@ -89,6 +93,22 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 	}
 	if err := Default().Validate(); err != nil {
 		t.Errorf("Default() does not validate: %v", err)
+	}
+}
+
+// Rejection thresholds default to 1% per input; a set one applies to its input only.
+func TestInputLimits(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("metrics: {timezone: Europe/Moscow}\ninputs:\n  orders: {max_rejected_share: 0.05}\n  spend: {max_rejected_share: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.TimeZone != "Europe/Moscow" {
+		t.Errorf("timezone %q", c.Metrics.TimeZone)
+	}
+	for in, want := range map[string]float64{"orders": 0.05, "spend": 0, "customers": 0.01, "order_lines": 0.01} {
+		if got := c.Inputs.MaxRejected(in); got != want {
+			t.Errorf("%s: max rejected %v, want %v", in, got, want)
+		}
 	}
 }
 
@@ -128,7 +148,7 @@ func TestSampleConfig(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	bad := strings.Replace(string(data), "  bins: 5", "  binz: 5", 1)
 	line := 1 + strings.Count(bad[:strings.Index(bad, "binz")], "\n")
-	if _, err := Parse("sample.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "line "+strconv.Itoa(line)) {
+	if _, err := Parse("sample.yaml", []byte(bad)); err == nil || !strings.HasPrefix(err.Error(), "sample.yaml:"+strconv.Itoa(line)+": rfm.binz: unknown key") {
 		t.Errorf("sample with binz (line %d): %v", line, err)
 	}
 }
@@ -146,8 +166,8 @@ audiences:
       yandex: {name: x}
 `
 	for seg, want := range map[string]string{
-		`"rule:mattress_no_covr"`: `cfg.yaml: audiences[0].source.segments[0]: unknown segment "rule:mattress_no_covr" (known: `,
-		`"champions"`:             `cfg.yaml: audiences[0].source.segments[0]: "champions" must be source:segment with source rfm, kmeans or rule`,
+		`"rule:mattress_no_covr"`: `cfg.yaml:8: audiences[0].source.segments[0]: unknown segment "rule:mattress_no_covr" (known: `,
+		`"champions"`:             `cfg.yaml:8: audiences[0].source.segments[0]: "champions" must be source:segment with source rfm, kmeans or rule`,
 		`"rfm:champs"`:            `unknown segment "rfm:champs"`,
 	} {
 		_, err := Parse("cfg.yaml", []byte(fmt.Sprintf(base, seg)))

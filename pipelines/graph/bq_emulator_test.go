@@ -14,8 +14,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/audiencesync/audiencesync/pipelines/bqio"
 	"github.com/audiencesync/audiencesync/sinks/bigquery/bqtest"
-	"github.com/audiencesync/audiencesync/transforms/bqio"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/model"
@@ -23,6 +23,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/google/go-cmp/cmp"
 )
@@ -46,17 +47,17 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 	}
 	bqSrc := func(table string) string { return fmt.Sprintf("bq://%s.%s.%s", cfg.Project, cfg.Dataset, table) }
 
-	last, ok, err := orders.MaxDay(ctx, filepath.Join(data, "orders.csv"))
-	if err != nil || !ok {
+	zone := orders.NewZone(nil)
+	runDate, err := sources.DefaultRunDate(ctx, []string{filepath.Join(data, "orders.csv")}, cfg, zone, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	bqLast, ok, err := bqio.MaxOrderDay(ctx, cfg, bqSrc("orders"))
-	if err != nil || !ok || bqLast != last {
-		t.Fatalf("MaxOrderDay over BigQuery = %v %v %v, want %v as from the CSV", bqLast, ok, err, last)
+	bqRunDate, err := sources.DefaultRunDate(ctx, []string{bqSrc("orders")}, cfg, zone, 0)
+	if err != nil || bqRunDate != runDate {
+		t.Fatalf("default run date over BigQuery = %v %v, want %v as from the CSV", bqRunDate, err, runDate)
 	}
 	mc := metrics.Config{}
 	mc.Defaults()
-	runDate := last + 1
 	run := func(out string, srcs []nightly.Source) {
 		t.Helper()
 		o := Config{RunDate: runDate, Sources: srcs, Output: out, Settings: model.Settings{Metrics: mc, RFM: rfm.Defaults()},

@@ -16,9 +16,12 @@ type Config struct {
 	RunDate  value.Day // metrics are computed as of the start of this day
 	Sources  []nightly.Source
 	Output   string             // tables and dead letters are written here
-	Read     nightly.ReadConfig // buckets, split size, contacts, BigQuery (RunDate is set from RunDate)
+	Read     nightly.ReadConfig // buckets, split size, today, time zone, contacts, BigQuery (RunDate is set from RunDate)
 	Settings model.Settings     // metrics, RFM, k-means, segments, CLV (Metrics.RunDate is set from RunDate)
 	StateDir string             // segment history (and audience state); "" keeps no history
+	// HistoryOut is where this run's segment history is written (the run's state staging,
+	// published with the run by pipelines/run); "" writes it to StateDir.
+	HistoryOut string
 	// Audiences: nil builds none.
 	Audiences *Audiences
 }
@@ -51,7 +54,7 @@ func Build(s beam.Scope, c Config) (*Outputs, error) {
 		tables.Write[tables.CLVModel](s, out, fit.CLVModels)
 	}
 
-	scored := score.Score(s, buckets, fit.Models, score.Config{Settings: c.Settings, StateDir: c.StateDir,
+	scored := score.Score(s, buckets, fit.Models, score.Config{Settings: c.Settings, StateDir: c.StateDir, HistoryOut: c.HistoryOut,
 		Buckets: c.Read.Buckets, WithContacts: c.Audiences != nil})
 	tables.Write[tables.CustomerMetrics](s, out, scored.Customers)
 	tables.Write[tables.ChurnList](s, out, scored.Churn)

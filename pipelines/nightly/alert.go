@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/report"
 	"github.com/audiencesync/audiencesync/transforms/tables"
@@ -31,6 +32,7 @@ func alert(ctx context.Context, log *slog.Logger, webhook string, j *job, sum *t
 		msg["errors"] = sum.Errors
 	}
 	b, _ := json.Marshal(msg)
+	b = redact.JSON(b)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(b))

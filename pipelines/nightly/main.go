@@ -1,9 +1,9 @@
 // Command nightly is the audiencesync nightly pipeline: orders and customers in; metric
-// tables, segments and audiences out. Flags → Options (options.go) → plan: config, inputs
-// and run date (plan.go) → run: the Beam graph of pipelines/graph, then summary, report and
-// BigQuery load (run.go). The default runner is prism, in-process; the same binary runs on
-// Dataflow (--runner=dataflow) and on Flink/Spark job servers (--runner=universal
-// --endpoint=…).
+// tables, segments and audiences out. Flags → Options (options.go) → plan: config, inputs,
+// clock and run date (plan.go) → night (run.go): lock and staging folder (runint.go), the
+// Beam graph of pipelines/graph, accounting, summary, BigQuery load and report, publish,
+// unlock. The default runner is prism, in-process; the same binary runs on Dataflow
+// (--runner=dataflow) and on Flink/Spark job servers (--runner=universal --endpoint=…).
 //
 //	nightly --orders=data/sample/orders.csv --customers=data/sample/customers.csv \
 //	        --order_lines=data/sample/order_lines.csv --spend=data/sample/spend.csv \
@@ -24,6 +24,7 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 )
 
 func main() { os.Exit(realMain()) }
@@ -58,7 +59,7 @@ func realMain() int {
 	ctx := context.Background()
 	j, err := plan(ctx, opts)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "nightly:", err)
+		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
 		// A missing input (a late export) fails the night as surely as a failed stage:
 		// alert too, with the error (it names files and fields, never contact data).
 		alert(ctx, log, opts.AlertWebhook, nil, nil, err)
@@ -77,22 +78,17 @@ func realMain() int {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	sum, err := run(ctx, j, log)
-	if err != nil {
-		log.Error("run failed", "err", err)
-		alert(ctx, log, opts.AlertWebhook, j, nil, err)
-		return 1
-	}
-	if sum == nil { // Dataflow's offline dry run: a graph, no results
+	if dataflowDryRun() {
+		// Beam's Dataflow runner builds and prints the job offline and submits nothing:
+		// there are no results to summarise and no run to publish.
+		if _, err := compute(ctx, j, log); err != nil {
+			log.Error("dataflow dry run failed", "err", err)
+			return 1
+		}
 		fmt.Println("nightly: Dataflow job graph built offline (--dry_run); nothing was submitted")
 		return 0
 	}
-	printSummary(os.Stdout, sum)
-	if !sum.OK {
-		alert(ctx, log, opts.AlertWebhook, j, sum, nil)
-		return 1
-	}
-	return 0
+	return night(ctx, j, log)
 }
 
 // defaultWorkerBinary makes a static linux/amd64 build its own worker binary on remote
@@ -119,8 +115,9 @@ func defaultWorkerBinary() {
 
 func newLogger(format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	// Every line passes the process's redactor: secrets never reach stderr in any encoding.
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(redact.NewHandler(slog.NewJSONHandler(os.Stderr, opts)))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, opts)))
 }

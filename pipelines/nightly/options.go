@@ -20,12 +20,17 @@ type Options struct {
 	// RunDate: metrics are computed as of the start of this day; zero = the day after the
 	// last order in the data. Flag --run_date (--as_of is the same flag under its old name).
 	RunDate value.Day
+	// Today is the run's clock date in the shop's time zone; zero = read the clock once
+	// (plan). Orders dated more than a day after it are future_date; a run date after
+	// tomorrow is refused.
+	Today   value.Day
 	Period  string // month or week: overrides the config's metrics.period; "" = the config's
 	Buckets int
 	SplitMB int
 	// Audiences: dry_run, send or off.
 	Audiences     string
 	ForceRemovals bool
+	BreakLock     bool // break a stale run lock on an object store
 	BigQuery      BigQueryFlags
 	Report        bool
 	AlertWebhook  string
@@ -42,8 +47,8 @@ type BigQueryFlags struct {
 }
 
 // ownFlags lists the flags of this program (the rest are Beam's), in usage order.
-var ownFlags = []string{"orders", "customers", "order_lines", "spend", "config", "output", "run_date", "as_of", "period",
-	"buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate",
+var ownFlags = []string{"orders", "customers", "order_lines", "spend", "config", "output", "run_date", "as_of", "today", "period",
+	"buckets", "split_mb", "state_dir", "audiences", "force_removals", "break_lock", "log_format", "verbose", "validate",
 	"bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"}
 
 // bindFlags defines the program's flags on fs; their values land in the returned Options
@@ -55,10 +60,11 @@ func bindFlags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.OrderLines, "order_lines", "", "optional order_lines input (categories for smart segments)")
 	fs.StringVar(&o.Spend, "spend", "", "optional acquisition spend input (for CAC)")
 	fs.StringVar(&o.Config, "config", "", "YAML config (metrics, rfm, kmeans, segments, contacts, audiences, platforms); defaults when empty")
-	fs.StringVar(&o.Output, "output", "out", "output folder (local or gs://): <table>/part-*.parquet, dead_letters/, run_summary.json")
+	fs.StringVar(&o.Output, "output", "out", "output folder (local or gs://): each run writes runs/<run id>/ (<table>/part-*.parquet, dead_letters/, run_summary.json, report.html), published at its end as current (gs://: current.json)")
 	rd := &dayFlag{dst: &o.RunDate}
-	fs.Var(rd.as("run_date"), "run_date", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last order in the data")
+	fs.Var(rd.as("run_date"), "run_date", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last accepted purchase in the data")
 	fs.Var(rd.as("as_of"), "as_of", "the old name of --run_date, still accepted")
+	fs.Var(&dayFlag{dst: &o.Today}, "today", "the run's clock date YYYY-MM-DD in metrics.timezone (default: the clock, read once): orders dated more than a day after it are dead-lettered future_date; set it to rerun a past night reproducibly")
 	fs.StringVar(&o.Period, "period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
 	fs.IntVar(&o.Buckets, "buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
 	fs.IntVar(&o.SplitMB, "split_mb", 32, "CSV inputs are read in splits of about this many MB")
@@ -66,6 +72,7 @@ func bindFlags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.StateDir, "state_dir", "state", "state folder (local or gs://): segment history and each audience's last confirmed members (hashes only)")
 	fs.StringVar(&o.Audiences, "audiences", "dry_run", "audience sync: dry_run (write the exact payloads under <output>/dry_run/, send nothing), send (sync to the platforms), off")
 	fs.BoolVar(&o.ForceRemovals, "force_removals", false, "let an audience sync remove more than its max_remove_share (default 50%) of the audience")
+	fs.BoolVar(&o.BreakLock, "break_lock", false, "break a stale run lock on an object store (one whose holder stopped refreshing it; check that run is gone first)")
 	fs.StringVar(&o.BigQuery.Project, "bq_project", "", "BigQuery project to load the metric tables into (with --bq_dataset; Application Default Credentials)")
 	fs.StringVar(&o.BigQuery.Dataset, "bq_dataset", "", "BigQuery dataset of the metric tables (created when missing)")
 	fs.StringVar(&o.BigQuery.Location, "bq_location", "", "BigQuery location of a new dataset, e.g. EU")
@@ -79,13 +86,22 @@ func bindFlags(fs *flag.FlagSet) *Options {
 	return o
 }
 
-// dayFlag is --run_date and its alias --as_of: one value, set by either name; giving both
-// with different dates is an error.
+// dayFlag is a YYYY-MM-DD flag. As --run_date and its alias --as_of it is one value set by
+// either name (as), and giving both with different dates is an error.
 type dayFlag struct {
 	dst  *value.Day
 	set  string // the name that set it
 	text string
 }
+
+func (f *dayFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.text
+}
+
+func (f *dayFlag) Set(s string) error { return dayFlagName{f, ""}.Set(s) }
 
 type dayFlagName struct {
 	f    *dayFlag

@@ -4,17 +4,19 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
+	runpkg "github.com/audiencesync/audiencesync/pipelines/run"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
-	"github.com/audiencesync/audiencesync/transforms/bqio"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/model"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
@@ -22,8 +24,13 @@ import (
 type job struct {
 	opts   *Options
 	cfg    *config.Config
-	graph  graph.Config
-	loadBQ bool // load the tables into BigQuery after the run
+	graph  graph.Config // graph.Output and graph.HistoryOut point into the run's staging folder once begin ran
+	loadBQ bool         // load the tables into BigQuery after the run
+	today  value.Day    // the run's clock date in the shop's time zone, read once
+
+	runID         string // set by begin: the run's outputs are under <output>/runs/<runID>
+	reportHistory string // set by begin: the report history in the run's state staging
+	inputsFailed  bool   // set by run: the inputs' accounting failed, the run is not published
 }
 
 // runDate is the run's date, fixed by plan.
@@ -59,7 +66,7 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 			return nil, err
 		}
 	}
-	var sources []nightly.Source
+	var inputs []nightly.Source
 	for _, in := range []struct {
 		name, val string
 	}{{orders.InputOrders, o.Orders}, {orders.InputCustomers, o.Customers}, {orders.InputLines, o.OrderLines}, {orders.InputSpend, o.Spend}} {
@@ -67,17 +74,35 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 		if err != nil {
 			return nil, err
 		}
-		sources = append(sources, s...)
+		inputs = append(inputs, s...)
 	}
 	audPlan, err := cfg.AudiencePlan(o.Audiences == "send" || o.Validate)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
+	zone, err := orders.LoadZone(cfg.Metrics.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("%s: metrics.timezone: %w", cfg.File, err)
+	}
+	// The clock is read here, once; everything after gets it as data.
+	today := o.Today
+	if today == 0 {
+		today = zone.Today(time.Now())
+	}
 	runDate := o.RunDate
 	if runDate == 0 {
-		if runDate, err = defaultRunDate(ctx, *bq, sources); err != nil {
-			return nil, err
+		var paths []string
+		for _, s := range inputs {
+			if s.Input == orders.InputOrders {
+				paths = append(paths, s.Path)
+			}
 		}
+		if runDate, err = sources.DefaultRunDate(ctx, paths, *bq, zone, today); err != nil {
+			return nil, fmt.Errorf("--run_date default: %w", err)
+		}
+	}
+	if err := runpkg.CheckRunDate(runDate, today); err != nil {
+		return nil, err
 	}
 	mcfg := metrics.Config{RunDate: runDate, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
 	mcfg.Defaults()
@@ -89,22 +114,23 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 	}
 	g := graph.Config{
 		RunDate: runDate,
-		Sources: sources,
+		Sources: inputs,
 		Output:  o.Output,
-		Read:    nightly.ReadConfig{Buckets: o.Buckets, SplitBytes: int64(o.SplitMB) << 20, Contacts: cfg.Contacts},
+		Read: nightly.ReadConfig{Buckets: o.Buckets, SplitBytes: int64(o.SplitMB) << 20, Today: today,
+			TimeZone: cfg.Metrics.TimeZone, Contacts: cfg.Contacts},
 		Settings: model.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
 			Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled, CLV: spec},
 		StateDir: o.StateDir,
 	}
-	for _, s := range sources {
-		if bqio.IsSource(s.Path) {
+	for _, s := range inputs {
+		if sources.IsBigQuery(s.Path) {
 			g.Read.BigQuery = bq
 		}
 	}
 	if o.Audiences != "off" && audPlan != nil && len(audPlan.Targets) > 0 {
 		g.Audiences = &graph.Audiences{Plan: *audPlan, DryRun: o.Audiences != "send", Force: o.ForceRemovals}
 	}
-	return &job{opts: o, cfg: cfg, graph: g, loadBQ: loadBQ}, nil
+	return &job{opts: o, cfg: cfg, graph: g, loadBQ: loadBQ, today: today}, nil
 }
 
 // expand turns one input flag into sources, checking that each file exists and that its
@@ -113,8 +139,8 @@ func expand(ctx context.Context, bq bigquery.Config, input, pattern string) ([]n
 	if pattern == "" {
 		return nil, nil // --orders is checked by Options.check
 	}
-	if bqio.IsSource(pattern) {
-		if err := bqio.CheckColumns(ctx, bq, input, pattern); err != nil {
+	if sources.IsBigQuery(pattern) {
+		if err := sources.CheckBQColumns(ctx, bq, input, pattern); err != nil {
 			return nil, err
 		}
 		return []nightly.Source{{Input: input, Path: pattern}}, nil
@@ -130,43 +156,12 @@ func expand(ctx context.Context, bq bigquery.Config, input, pattern string) ([]n
 		}
 		paths = append(paths, m...)
 	}
-	schema, _ := orders.SchemaFor(input)
 	var out []nightly.Source
 	for _, p := range paths {
-		header, err := orders.ReadHeader(ctx, p)
-		if err != nil {
+		if err := sources.CheckColumns(ctx, input, p); err != nil {
 			return nil, fmt.Errorf("--%s: %w", input, err)
-		}
-		if _, err := schema.Bind(p, header); err != nil {
-			return nil, err
 		}
 		out = append(out, nightly.Source{Input: input, Path: p})
 	}
 	return out, nil
-}
-
-// defaultRunDate is the day after the last order date in the orders inputs.
-func defaultRunDate(ctx context.Context, bq bigquery.Config, sources []nightly.Source) (value.Day, error) {
-	var last value.Day
-	found := false
-	for _, s := range sources {
-		if s.Input != orders.InputOrders {
-			continue
-		}
-		maxDay := orders.MaxDay
-		if bqio.IsSource(s.Path) {
-			maxDay = func(ctx context.Context, p string) (value.Day, bool, error) { return bqio.MaxOrderDay(ctx, bq, p) }
-		}
-		d, ok, err := maxDay(ctx, s.Path)
-		if err != nil {
-			return 0, fmt.Errorf("--run_date default: %w", err)
-		}
-		if ok && (!found || d > last) {
-			last, found = d, true
-		}
-	}
-	if !found {
-		return 0, fmt.Errorf("--run_date: the orders input has no valid order date; give --run_date")
-	}
-	return last + 1, nil
 }

@@ -1,80 +1,106 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	goruntime "runtime"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/audiencesync/audiencesync/pipelines/bqio"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
-	"github.com/audiencesync/audiencesync/transforms/bqio"
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/report"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
-// run is one night, in order. Each step that can fail returns or marks the summary; the
-// places where the run lock, the staging folder, the accounting check, the delivery phase
-// and the publish belong are marked.
+// night is one run, in order, and returns the exit code:
+//
+//  1. lock the state folder and the output, start the run's staging folder (begin);
+//  2. run: the compute pipeline, the inputs' accounting, (the delivery phase), the
+//     summary, the BigQuery load and the report, all into the staging folder;
+//  3. publish the staging folder as the output's current run, or leave it unpublished
+//     when the run or its inputs failed;
+//  4. release the lock (deferred end).
+func night(ctx context.Context, j *job, log *slog.Logger) int {
+	rs, code := begin(ctx, j, log)
+	if code != 0 {
+		return code
+	}
+	defer rs.end(ctx)
+	sum, err := run(ctx, j, log)
+	if err != nil {
+		log.Error("run failed", "err", err)
+		rs.fail(ctx, j, err)
+		alert(ctx, log, j.opts.AlertWebhook, j, nil, err)
+		return 1
+	}
+	var out bytes.Buffer
+	printSummary(&out, sum)
+	os.Stdout.WriteString(redact.String(out.String()))
+	if j.inputsFailed {
+		// The inputs' accounting failed (a rejection threshold, the identity, an overflow):
+		// the run's tables are not published; its summary stays in its own folder.
+		for _, e := range sum.Errors {
+			fmt.Fprintln(os.Stderr, "nightly: run failed:", redact.String(e))
+		}
+		fmt.Fprintf(os.Stderr, "nightly: run %s failed and was not published; its summary: %s; the published run is unchanged\n", j.runID, fileio.Join(j.graph.Output, report.SummaryFile))
+		alert(ctx, log, j.opts.AlertWebhook, j, sum, nil)
+		return 1
+	}
+	if err := rs.publish(ctx); err != nil {
+		log.Error("publish failed", "err", err)
+		alert(ctx, log, j.opts.AlertWebhook, j, nil, err)
+		return 1
+	}
+	if !sum.OK {
+		for _, e := range sum.Errors {
+			fmt.Fprintln(os.Stderr, "nightly: run failed:", redact.String(e))
+		}
+		alert(ctx, log, j.opts.AlertWebhook, j, sum, nil)
+		return 1
+	}
+	return 0
+}
+
+// run computes one night into the run's folder (j.graph.Output) and returns its summary;
+// an error means the run failed.
 func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error) {
 	start := time.Now()
 	out := j.graph.Output
-	// Lock: take the run lock on the state folder and the output here, release it on return.
-	// Staging: the run writes to j.graph.Output; a run-scoped staging folder goes here, and
-	// clearOutputs then only clears leftovers of a failed run.
-	if err := clearOutputs(ctx, out); err != nil {
-		return nil, err
-	}
-
 	// The compute pipeline: tables and dead letters (and, until delivery is a phase of its
 	// own, the audiences).
 	counts, err := compute(ctx, j, log)
 	if err != nil || dataflowDryRun() {
 		return nil, err
 	}
-
-	// Accounting: rows read = used + not purchases + dead letters per input, and the
-	// rejection thresholds, are checked here from counts; over a threshold the run fails
-	// before anything is published or any audience touched.
-
-	// Delivery: the audience phase (from the staged audience_members) goes here.
-
-	// Summary and report: from the counters and the pipeline's own tables, each read once.
+	// The summary comes from the counters and the run's own tables, each read once.
 	t, err := report.ReadTables(ctx, out, j.runDate())
 	if err != nil {
 		return nil, err
 	}
 	sum := summarize(j, start, counts, t)
+	// Accounting: every row of every input accounted for, no input over its rejection
+	// threshold, no sum able to overflow; otherwise the run fails and is not published.
+	inputsOK := checkInputs(sum, j.cfg.Inputs)
+	j.inputsFailed = !inputsOK
+
+	// Delivery: the audience phase (from the staged audience_members) goes here.
+
 	if err := writeSummary(ctx, out, sum); err != nil {
 		return nil, err
 	}
-	// The runner's buffers are garbage now: collect them before the report allocates, or
-	// the report pays for scanning them in GC assists.
-	goruntime.GC()
-	if j.opts.Report {
-		// The report keeps its history of headline figures (for "change since the previous
-		// run") in the state folder, which outlives output folders.
-		hist := ""
-		if j.graph.StateDir != "" {
-			hist = fileio.Join(j.graph.StateDir, "report_history.json")
-		}
-		if err := report.WriteRun(ctx, out, hist, sum, t); err != nil {
-			log.Error("report not written", "err", err)
-			markFailed(sum, "report: "+err.Error())
-		} else {
-			sum.Outputs["report"] = fileio.Join(out, report.ReportFile)
-		}
-	}
-
-	// Publish: the staging folder becomes the run's published output here (rename locally,
-	// manifest on gs://); the BigQuery load then reads through the published manifest.
-	if j.loadBQ {
-		// Load jobs from the Parquet the pipeline wrote: one per table, each replacing the
+	if j.loadBQ && inputsOK {
+		// Load jobs from the Parquet the pipeline staged: one per table, each replacing the
 		// run date's partition, so a rerun never duplicates a day.
 		n, err := bqio.WriteTables(ctx, j.cfg.BigQuery, out, j.runDate(), j.opts.BigQuery.ApplySQL)
 		if err != nil {
@@ -87,6 +113,19 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 			}
 		}
 	}
+	// The runner's buffers are garbage now: collect them before the report allocates, or
+	// the report pays for scanning them in GC assists.
+	goruntime.GC()
+	if j.opts.Report {
+		// The report keeps its history of headline figures (for "change since the previous
+		// run") in the run's state staging, published with the run.
+		if err := report.WriteRun(ctx, out, j.reportHistory, sum, t); err != nil {
+			log.Error("report not written", "err", err)
+			markFailed(sum, "report: "+err.Error())
+		} else {
+			sum.Outputs["report"] = fileio.Join(out, report.ReportFile)
+		}
+	}
 	sum.DurationS = time.Since(start).Seconds()
 	return sum, writeSummary(ctx, out, sum)
 }
@@ -97,8 +136,8 @@ func compute(ctx context.Context, j *job, log *slog.Logger) (map[string]int64, e
 	if _, err := graph.Build(s, j.graph); err != nil {
 		return nil, err
 	}
-	log.Info("running", "run_date", j.runDate().String(), "period", j.cfg.Metrics.Period, "inputs", len(j.graph.Sources),
-		"buckets", j.graph.Read.Buckets, "output", j.graph.Output)
+	log.Info("running", "run_date", j.runDate().String(), "today", j.today.String(), "timezone", j.cfg.Metrics.TimeZone,
+		"period", j.cfg.Metrics.Period, "inputs", len(j.graph.Sources), "buckets", j.graph.Read.Buckets, "output", j.graph.Output)
 	res, err := beamx.RunWithMetrics(ctx, p)
 	if err != nil {
 		return nil, err
@@ -109,20 +148,38 @@ func compute(ctx context.Context, j *job, log *slog.Logger) (map[string]int64, e
 	return counterValues(res.Metrics().AllMetrics().Counters()), nil
 }
 
-// clearOutputs removes the part files and dead letters of a previous run, locally and on
-// gs://, so that a run with fewer buckets (or without CLV) leaves nothing stale behind.
-func clearOutputs(ctx context.Context, out string) error {
-	for _, t := range tables.All {
-		if err := fileio.RemoveGlob(ctx, fileio.Join(out, t.Name, "part-*.parquet")); err != nil {
-			return err
+// checkInputs fills the summary's per-input accounting from the counters and fails the
+// run (ok false, an error per input) when orders.CheckAccounts does.
+func checkInputs(sum *tables.Summary, limits orders.Limits) bool {
+	all := map[string]int64{}
+	for k, v := range sum.Counters {
+		all[k] = v
+	}
+	for in, v := range sum.RowsRead {
+		all[orders.CounterRead(in)] = v
+	}
+	for in, reasons := range sum.DeadLetters {
+		for r, v := range reasons {
+			all[orders.CounterDead(in, r)] = v
 		}
 	}
-	return fileio.RemoveGlob(ctx, fileio.Join(out, "dead_letters", "*.csv"))
+	sum.Accounting = orders.AccountInputs(all, limits)
+	err := orders.CheckAccounts(sum.Accounting)
+	if err == nil {
+		return true
+	}
+	for _, e := range strings.Split(err.Error(), "\n") {
+		markFailed(sum, "inputs: "+e)
+	}
+	// Until delivery is its own phase after this check, audiences were already synced with
+	// --audiences=send: say so.
+	markFailed(sum, "inputs: this run is not published and not loaded into BigQuery (with --audiences=send its audiences were already synced before this check)")
+	return false
 }
 
 func writeSummary(ctx context.Context, out string, sum *tables.Summary) error {
 	b, _ := json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(out, report.SummaryFile), b); err != nil {
+	if err := fileio.WriteFile(ctx, fileio.Join(out, report.SummaryFile), redact.JSON(b)); err != nil {
 		return fmt.Errorf("run summary: %w", err)
 	}
 	return nil

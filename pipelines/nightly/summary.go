@@ -43,7 +43,9 @@ func counterValues(cs []beammetrics.CounterResult) map[string]int64 {
 func summarize(j *job, start time.Time, counts map[string]int64, t *report.Tables) *tables.Summary {
 	out := j.graph.Output
 	sum := &tables.Summary{
+		RunID:       j.runID,
 		RunDate:     j.runDate().String(),
+		Today:       j.today.String(),
 		StartedAt:   start.UTC().Format(time.RFC3339),
 		Period:      j.cfg.Metrics.Period,
 		Runner:      runnerName(),
@@ -127,6 +129,12 @@ func printSummary(w io.Writer, s *tables.Summary) {
 	fmt.Fprintln(w, "rows read:")
 	for _, k := range slices.Sorted(maps.Keys(s.RowsRead)) {
 		fmt.Fprintf(w, "  %-20s %10d\n", k, s.RowsRead[k])
+	}
+	if len(s.Accounting) > 0 {
+		fmt.Fprintln(w, "accounting (rows read = used + not purchases + dead letters):")
+		for _, in := range slices.Sorted(maps.Keys(s.Accounting)) {
+			fmt.Fprintf(w, "  %-20s %s\n", in, s.Accounting[in])
+		}
 	}
 	fmt.Fprintln(w, "dead letters (see dead_letters/<input>.csv):")
 	if len(s.DeadLetters) == 0 {

@@ -37,7 +37,11 @@ Runner flags (Apache Beam):
                   --region, --staging_location, --temp_location)
   Run with --help_beam to list every Beam flag.
 
-Exit codes: 0 ok; 1 the run failed or a table/sink failed (see run_summary.json); 2 bad
-flags or config.
+Outputs of a run go to <output>/runs/<run id>/ and are published at its end as
+<output>/current (gs://: <output>/current.json); see README "Operations".
+
+Exit codes: 0 ok; 1 the run failed (not published) or a sink, the report or the BigQuery
+load failed (published; see run_summary.json); 2 bad flags or config; 3 another run holds
+the lock of the state folder or output; 4 a stale lock on an object store (--break_lock).
 `)
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
 
 	"github.com/parquet-go/parquet-go"
@@ -64,7 +62,7 @@ func (s *FileStore) Path(audience, platform string) string {
 // never taken for "no state" (that would create a second remote audience).
 func (s *FileStore) Load(ctx context.Context, audience, platform string) (State, bool, error) {
 	path := s.Path(audience, platform)
-	found, err := exists(ctx, path)
+	found, err := fileio.Lookup(ctx, path)
 	if err != nil {
 		return State{}, false, fmt.Errorf("audience state %s: %w (check the state_dir and its permissions)", path, err)
 	}
@@ -125,26 +123,6 @@ func (s *FileStore) Save(ctx context.Context, audience, platform string, st Stat
 		return fmt.Errorf("audience state %s: save failed: %w", path, err)
 	}
 	return nil
-}
-
-// exists tells a missing file from an unreadable one: locally by os.Stat, remotely by
-// listing the exact name (a listing error is an error, not "missing").
-func exists(ctx context.Context, path string) (bool, error) {
-	if fileio.IsLocal(path) {
-		_, err := os.Stat(path)
-		if err == nil {
-			return true, nil
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
-		return false, err
-	}
-	m, err := fileio.Glob(ctx, path)
-	if err != nil {
-		return false, err
-	}
-	return slices.Contains(m, path), nil
 }
 
 // NormaliseMembers sorts ms by Key (then ExternID) and drops repeated Keys, in place, and

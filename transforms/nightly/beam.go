@@ -1,22 +1,21 @@
 package nightly
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
-	"github.com/audiencesync/audiencesync/transforms/bqio"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/counters"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
-	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/audiencesync/audiencesync/transforms/wire"
 )
@@ -32,8 +31,12 @@ type ReadConfig struct {
 	Buckets    int       // customer and order hash buckets
 	RunDate    value.Day // orders on or after it are not purchases of this run
 	SplitBytes int64     // CSV inputs are read in splits of about this size
-	Contacts   contacts.Config
-	BigQuery   *bigquery.Config // for bq:// sources; nil when there are none
+	// Today is the run's clock date in the shop's time zone, read once by the driver
+	// (orders too far after it are future_date); TimeZone is the shop's IANA zone.
+	Today    value.Day
+	TimeZone string
+	Contacts contacts.Config
+	BigQuery *bigquery.Config // for bq:// sources; nil when there are none
 }
 
 // Batches are Read's outputs.
@@ -79,8 +82,8 @@ func GroupBuckets(s beam.Scope, batches ...beam.PCollection) beam.PCollection {
 }
 
 // WriteDeadLetters writes each input's dead letters to <out>/dead_letters/<input>.csv
-// (line,id,reason,detail, sorted by line): never raw contact data, readers put only ids,
-// dates, amounts and statuses in details.
+// (file,line,id,reason,detail, sorted by file and line): never raw contact data, readers
+// put only ids, dates, amounts and statuses in details.
 // In: any number of KV<string, DeadLetters> (input -> dead letters).
 func WriteDeadLetters(s beam.Scope, out string, dead ...beam.PCollection) {
 	s = s.Scope("nightly.WriteDeadLetters")
@@ -92,10 +95,10 @@ func init() {
 		wire.RegisterCoder(t)
 	}
 	beam.RegisterType(reflect.TypeOf((*Source)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*orders.Split)(nil)).Elem())
-	register.DoFn3x1[context.Context, Source, func(orders.Split), error](&planFn{})
-	register.Emitter1[orders.Split]()
-	register.DoFn6x1[context.Context, orders.Split, func(int, CustomerBatch), func(int, OrderBatch), func(SpendRows), func(string, DeadLetters), error](&readFn{})
+	beam.RegisterType(reflect.TypeOf((*sources.Split)(nil)).Elem())
+	register.DoFn3x1[context.Context, Source, func(sources.Split), error](&planFn{})
+	register.Emitter1[sources.Split]()
+	register.DoFn6x1[context.Context, sources.Split, func(int, CustomerBatch), func(int, OrderBatch), func(SpendRows), func(string, DeadLetters), error](&readFn{})
 	register.Emitter2[int, CustomerBatch]()
 	register.Emitter2[int, OrderBatch]()
 	register.Emitter1[SpendRows]()
@@ -114,17 +117,17 @@ type planFn struct {
 	BigQuery   *bigquery.Config
 }
 
-func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(orders.Split)) error {
-	var splits []orders.Split
+func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(sources.Split)) error {
+	var splits []sources.Split
 	var err error
-	if bqio.IsSource(src.Path) {
+	if sources.IsBigQuery(src.Path) {
 		var cfg bigquery.Config
 		if f.BigQuery != nil {
 			cfg = *f.BigQuery
 		}
-		splits, err = bqio.Plan(ctx, cfg, src.Input, src.Path)
+		splits, err = sources.PlanBigQuery(ctx, cfg, src.Input, src.Path)
 	} else {
-		splits, err = orders.Plan(ctx, src.Input, src.Path, f.SplitBytes)
+		splits, err = sources.Plan(ctx, src.Input, src.Path, f.SplitBytes)
 	}
 	if err != nil {
 		return err
@@ -141,7 +144,7 @@ type readFn struct {
 	Config ReadConfig
 
 	hasher *contacts.Hasher
-	bq     *bqio.Reader
+	bq     *sources.BQReader
 }
 
 func (f *readFn) Setup() error {
@@ -151,7 +154,7 @@ func (f *readFn) Setup() error {
 	}
 	f.hasher = h
 	if f.Config.BigQuery != nil {
-		f.bq = &bqio.Reader{Config: *f.Config.BigQuery}
+		f.bq = &sources.BQReader{Config: *f.Config.BigQuery}
 	}
 	return nil
 }
@@ -162,8 +165,8 @@ func (f *readFn) Teardown() {
 	}
 }
 
-func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust func(int, CustomerBatch), ord func(int, OrderBatch), spend func(SpendRows), dead func(string, DeadLetters)) error {
-	ro := ReadOptions{Buckets: f.Config.Buckets, RunDate: f.Config.RunDate}
+func (f *readFn) ProcessElement(ctx context.Context, s sources.Split, cust func(int, CustomerBatch), ord func(int, OrderBatch), spend func(SpendRows), dead func(string, DeadLetters)) error {
+	ro := ReadOptions{Buckets: f.Config.Buckets, RunDate: f.Config.RunDate, Today: f.Config.Today, TimeZone: f.Config.TimeZone}
 	if f.bq != nil {
 		ro.External = f.bq
 	}
@@ -236,19 +239,13 @@ func (f *deadFn) ProcessElement(ctx context.Context, input string, vals func(*De
 	for vals(&b) {
 		all = append(all, b.Rows...)
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].Line != all[j].Line {
-			return all[i].Line < all[j].Line
-		}
-		if all[i].Reason != all[j].Reason {
-			return all[i].Reason < all[j].Reason
-		}
-		return all[i].ID < all[j].ID
+	slices.SortFunc(all, func(a, b DeadLetter) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.ID, b.ID))
 	})
 	var sb strings.Builder
-	sb.WriteString("line,id,reason,detail\n")
+	sb.WriteString("file,line,id,reason,detail\n")
 	for _, x := range all {
-		fmt.Fprintf(&sb, "%d,%s,%s,%s\n", x.Line, csvField(x.ID), x.Reason, csvField(x.Detail))
+		fmt.Fprintf(&sb, "%s,%d,%s,%s,%s\n", csvField(x.File), x.Line, csvField(x.ID), x.Reason, csvField(x.Detail))
 	}
 	return fileio.WriteFile(ctx, fileio.Join(f.Output, "dead_letters", input+".csv"), []byte(sb.String()))
 }

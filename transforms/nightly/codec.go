@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"hash/fnv"
 
-	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -14,8 +13,18 @@ import (
 // Batches cross the pipeline's shuffles in the compact encoding of package wire: one
 // element per (split, bucket) instead of one per row, because every element that crosses
 // a shuffle costs microseconds and kilobytes in a runner while a few large elements cost
-// almost nothing. Each field of a batch type (types.go) holds one kind of record, written
-// with the Put/Get pairs below.
+// almost nothing. Each field of a batch type (types.go) holds records of one kind, known
+// from the field (never read from the bytes), written with the Put/Get pairs below.
+const (
+	KindOrders    byte = 'O' // purchases: CustomerBatch.Orders
+	KindOrderKeys byte = 'K' // order id -> customer, currency, day, use, row: OrderBatch.Keys
+	KindLines     byte = 'L' // order lines before the join: OrderBatch.Lines (LineBatch)
+	KindCustLines byte = 'M' // order lines after the join, one entry per order: CustomerBatch.Lines (PutOrderLines)
+	KindCustomers byte = 'C' // hashed customers: CustomerBatch.Customers
+	KindDead      byte = 'D' // dead letters: DeadLetters
+	KindSpend     byte = 'S' // spend rows: SpendRows
+	KindDrops     byte = 'X' // (order id, row id) of duplicate order rows to drop: CustomerBatch.Drops
+)
 
 // Bucket maps an id to one of n buckets (FNV-1a), stable across runs and runners.
 func Bucket(id string, n int) int {
@@ -27,24 +36,40 @@ func Bucket(id string, n int) int {
 // Enc appends records to a batch field.
 type Enc struct {
 	wire.Enc
-	prevLine int64 // input line of the previous order key
+	prevRow int64 // input row of the previous order key
+	src     Src   // the field's source (NewSrcEnc)
 }
 
-// NewEnc starts a batch field.
-func NewEnc() *Enc { return &Enc{Enc: wire.Enc{B: make([]byte, 0, 4096)}} }
+// NewEnc starts a batch field of the given kind; a kind that carries a source (hasSrc)
+// gets an empty one (NewSrcEnc names it).
+func NewEnc(kind byte) *Enc {
+	e := &Enc{Enc: wire.Enc{B: make([]byte, 0, 4096)}}
+	if hasSrc(kind) {
+		e.putSrc(Src{})
+	}
+	return e
+}
 
 // Dec reads the records of a batch field; the first error sticks.
 type Dec struct {
 	wire.Dec
-	prev int64 // input line of the previous line group or order key
+	Src  Src   // where the rows were read (fields of one split: see hasSrc)
+	prev int64 // input row of the previous line group or order key
 }
 
-// NewDec opens a batch field.
-func NewDec(b []byte) *Dec { return &Dec{Dec: wire.Dec{B: b}} }
+// NewDec opens a batch field of the given kind; a field of one split's rows starts with
+// its Src (see NewSrcEnc), read into Dec.Src.
+func NewDec(b []byte, kind byte) *Dec {
+	d := &Dec{Dec: wire.Dec{B: b}}
+	if hasSrc(kind) && len(b) > 0 {
+		d.Src = Src{Path: d.Str(), Stream: d.Int(), Tied: d.Bool()}
+	}
+	return d
+}
 
-// PutOrder encodes a counted order.
-func (e *Enc) PutOrder(line int64, o *orders.Order) {
-	e.Int(line)
+// PutOrder encodes a purchase read at input row row of the batch's Src.
+func (e *Enc) PutOrder(row int64, o *orders.Order) {
+	e.Int(row)
 	e.Str(o.CustomerID)
 	e.Str(o.OrderID)
 	e.Int(int64(o.Day))
@@ -53,175 +78,67 @@ func (e *Enc) PutOrder(line int64, o *orders.Order) {
 	e.Sym(o.Channel)
 }
 
-// GetOrder decodes what PutOrder wrote (Status is completed, OrderedAt is unset).
+// GetOrder decodes what PutOrder wrote: the input row and the order (Status is completed).
 func (d *Dec) GetOrder() (int64, orders.Order) {
 	return d.Int(), orders.Order{CustomerID: d.Str(), OrderID: d.Str(), Day: value.Day(d.Int()), Amount: value.Money(d.Int()),
 		Currency: d.Sym(), Channel: d.Sym(), Status: orders.StatusCompleted}
 }
 
-// OrderKey is what the line join needs of an order.
+// OrderKey is what the order-id join needs of a valid orders row: it decides duplicates
+// (by At) and joins lines to the kept row.
 type OrderKey struct {
 	OrderID, CustomerID, Currency string
 	Day                           value.Day
-	Counted                       bool
-	Line                          int64 // input line, to pick the same row as BuildBucket among duplicates
+	Use                           byte  // KeyPurchase, KeyNotPurchase or KeyAfterRunDate
+	At                            RowID // where the row was read
 }
 
-// PutOrderKey writes a key. Keys of a batch are written in file order, so the order id is
-// prefix-compressed (IDStr) and the input line is a delta from the previous key's.
+// What an orders row is, once valid.
+const (
+	KeyPurchase      byte = 1 // completed or partially refunded, before the run date
+	KeyNotPurchase   byte = 2 // cancelled or refunded
+	KeyAfterRunDate  byte = 3 // a purchase status, on or after the run date
+	maxKeyUse             = KeyAfterRunDate
+	keyUseNotPresent      = 0
+)
+
+// Counted reports whether the row is a purchase of this run.
+func (k *OrderKey) Counted() bool { return k.Use == KeyPurchase }
+
+// PutOrderKey writes a key of a row of the batch's Src. Keys of a batch are written in
+// file order, so the order id is prefix-compressed (IDStr) and the input row is a delta
+// from the previous key's; a BigQuery batch (Src.Tied) adds the row's content tie-break.
 func (e *Enc) PutOrderKey(k OrderKey) {
 	e.IDStr(k.OrderID)
 	e.Str(k.CustomerID)
 	e.Sym(k.Currency)
 	e.Int(int64(k.Day))
-	e.Bool(k.Counted)
-	e.Int(k.Line - e.prevLine)
-	e.prevLine = k.Line
+	e.B = append(e.B, k.Use)
+	e.Int(k.At.Row - e.prevRow)
+	e.prevRow = k.At.Row
+	if e.src.Tied {
+		e.Int(int64(k.At.Tie))
+	}
 }
 
 func (d *Dec) GetOrderKey() OrderKey {
-	k := OrderKey{OrderID: d.IDStr(), CustomerID: d.Str(), Currency: d.Sym(), Day: value.Day(d.Int()), Counted: d.Bool()}
-	d.prev += d.Int()
-	k.Line = d.prev
-	return k
-}
-
-// CatAmount is what a consumer needs of an order line after the join: its category and
-// amount. Lines of one order and category are summed into one CatAmount; product id and
-// quantity are validated by the reader and then dropped, because no consumer reads them
-// (segments count distinct orders per category, k-means sums amounts per category).
-type CatAmount struct {
-	Category string
-	Amount   value.Money
-}
-
-// addCat adds amount to the pair of category cat, appending one if there is none. Orders
-// have a handful of lines, so a linear scan beats a map.
-func addCat(pairs []CatAmount, cat string, amount value.Money) []CatAmount {
-	for i := range pairs {
-		if pairs[i].Category == cat {
-			pairs[i].Amount += amount
-			return pairs
-		}
-	}
-	return append(pairs, CatAmount{cat, amount})
-}
-
-// LineBatch builds the Lines field of an OrderBatch (order lines before the join, one
-// order bucket of one split). Consecutive input lines of the same order, the usual file layout, form one group
-// that carries the order id and the first input line once:
-//
-//	group = Int(first line - previous group's first line) IDStr(order id) Int(lines in group)
-//	        Int(pairs) pairs × (Sym(category) Int(amount))
-//
-// The group's lines are exactly first .. first+lines-1, so the join can still dead-letter
-// each line of an unknown order with its own input line. Within a group, lines of the same
-// category are summed.
-type LineBatch struct {
-	e         *Enc
-	open      bool
-	orderID   string
-	first, n  int64
-	prevFirst int64
-	pairs     []CatAmount
-}
-
-// NewLineBatch starts the Lines field of an OrderBatch.
-func NewLineBatch() *LineBatch { return &LineBatch{e: NewEnc()} }
-
-// Add appends the line read at input line `line`.
-func (b *LineBatch) Add(line int64, l *orders.Line) {
-	if !b.open || l.OrderID != b.orderID || line != b.first+b.n {
-		b.flush()
-		b.open, b.orderID, b.first, b.n = true, l.OrderID, line, 0
-	}
-	b.n++
-	b.pairs = addCat(b.pairs, l.Category, l.Amount)
-}
-
-func (b *LineBatch) flush() {
-	if !b.open {
-		return
-	}
-	e := b.e
-	e.Int(b.first - b.prevFirst)
-	e.IDStr(b.orderID)
-	e.Int(b.n)
-	e.putPairs(b.pairs)
-	b.prevFirst = b.first
-	b.open, b.pairs = false, b.pairs[:0]
-}
-
-// Bytes closes the open group and returns the batch.
-func (b *LineBatch) Bytes() []byte {
-	b.flush()
-	return b.e.B
-}
-
-// LineGroup is one group of an OrderBatch's Lines: N input lines First .. First+N-1 of order
-// OrderID, summed per category.
-type LineGroup struct {
-	First, N int64
-	OrderID  string
-	Pairs    []CatAmount
-}
-
-// GetLineGroup decodes the next group of an OrderBatch's Lines into g (reusing g.Pairs).
-func (d *Dec) GetLineGroup(g *LineGroup) {
-	d.prev += d.Int()
-	g.First = d.prev
-	g.OrderID = d.IDStr()
-	if g.N = d.Int(); g.N < 1 && d.Err == nil {
+	k := OrderKey{OrderID: d.IDStr(), CustomerID: d.Str(), Currency: d.Sym(), Day: value.Day(d.Int())}
+	if len(d.B) == 0 || d.B[0] == keyUseNotPresent || d.B[0] > maxKeyUse {
 		d.Fail()
+		return k
 	}
-	g.Pairs = d.getPairs(g.Pairs[:0])
-}
-
-// putPairs writes Int(pairs) pairs × (Sym(category) Int(amount)).
-func (e *Enc) putPairs(pairs []CatAmount) {
-	e.Int(int64(len(pairs)))
-	for _, p := range pairs {
-		e.Sym(p.Category)
-		e.Int(int64(p.Amount))
+	k.Use, d.B = d.B[0], d.B[1:]
+	d.prev += d.Int()
+	k.At = RowID{Src: d.Src, Row: d.prev}
+	if d.Src.Tied {
+		k.At.Tie = uint64(d.Int())
 	}
-}
-
-// getPairs appends what putPairs wrote to dst.
-func (d *Dec) getPairs(dst []CatAmount) []CatAmount {
-	n := d.Count()
-	for i := 0; i < n && d.Err == nil; i++ {
-		dst = append(dst, CatAmount{d.Sym(), value.Money(d.Int())})
-	}
-	return dst
-}
-
-// OrderLines is one order's lines after the join, summed per category.
-type OrderLines struct {
-	OrderID string
-	Pairs   []CatAmount
-}
-
-// PutOrderLines writes one order's joined lines to the Lines field of a CustomerBatch
-// (keyed by the order's customer bucket):
-//
-//	order = IDStr(order id) Int(pairs) pairs × (Sym(category) Int(amount))
-//
-// The customer, currency and day are not written: BuildBucket finds them in the kept
-// purchase of the same order id, which is the same orders row whose key the join used
-// (both keep the lowest input line). Written in order-id order, ids share long prefixes.
-func (e *Enc) PutOrderLines(o *OrderLines) {
-	e.IDStr(o.OrderID)
-	e.putPairs(o.Pairs)
-}
-
-// GetOrderLines decodes what PutOrderLines wrote into o (reusing o.Pairs).
-func (d *Dec) GetOrderLines(o *OrderLines) {
-	o.OrderID = d.IDStr()
-	o.Pairs = d.getPairs(o.Pairs[:0])
+	return k
 }
 
 // CustomerRec is a customer after the contacts transform: hashes only.
 type CustomerRec struct {
+	At         RowID // where the row was read (decides among duplicate rows)
 	CustomerID string
 	Country    string
 	Consent    bool
@@ -233,6 +150,10 @@ type CustomerRec struct {
 // a normalised value and algorithm (Yandex, Meta and often Google hash the same e-mail),
 // so a customer's eight hex strings shrink to two to five 16- or 32-byte values.
 func (e *Enc) PutCustomer(c *CustomerRec) {
+	e.Int(c.At.Row)
+	if e.src.Tied {
+		e.Int(int64(c.At.Tie))
+	}
 	e.Str(c.CustomerID)
 	e.Str(c.Country)
 	e.Bool(c.Consent)
@@ -276,7 +197,12 @@ func (e *Enc) PutCustomer(c *CustomerRec) {
 // GetCustomer decodes PutCustomer; with withHashes false it skips the hashes (the
 // aggregate stage never needs them).
 func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
-	c := CustomerRec{CustomerID: d.Str(), Country: d.Str(), Consent: d.Bool(), CreatedAt: value.Day(d.Int())}
+	var c CustomerRec
+	c.At = RowID{Src: d.Src, Row: d.Int()}
+	if d.Src.Tied {
+		c.At.Tie = uint64(d.Int())
+	}
+	c.CustomerID, c.Country, c.Consent, c.CreatedAt = d.Str(), d.Str(), d.Bool(), value.Day(d.Int())
 	c.Hashed.CustomerID = c.CustomerID
 	c.Hashed.Consent = d.Bool()
 	if len(d.B) == 0 {
@@ -322,7 +248,8 @@ func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
 // DeadLetter is one rejected row: never raw contact data.
 type DeadLetter struct {
 	Input  string
-	Line   int64
+	File   string // the file, or bq:// address and stream (sources.Split.File)
+	Line   int64  // the row in File (sources.Record.Row)
 	ID     string // order or customer id when known
 	Reason string
 	Detail string
@@ -330,6 +257,7 @@ type DeadLetter struct {
 
 func (e *Enc) PutDead(x *DeadLetter) {
 	e.Str(x.Input)
+	e.Str(x.File)
 	e.Int(x.Line)
 	e.Str(x.ID)
 	e.Str(x.Reason)
@@ -337,7 +265,7 @@ func (e *Enc) PutDead(x *DeadLetter) {
 }
 
 func (d *Dec) GetDead() DeadLetter {
-	return DeadLetter{Input: d.Str(), Line: d.Int(), ID: d.Str(), Reason: d.Str(), Detail: d.Str()}
+	return DeadLetter{Input: d.Str(), File: d.Str(), Line: d.Int(), ID: d.Str(), Reason: d.Str(), Detail: d.Str()}
 }
 
 func (e *Enc) PutSpend(s *orders.Spend) {
@@ -349,17 +277,4 @@ func (e *Enc) PutSpend(s *orders.Spend) {
 
 func (d *Dec) GetSpend() orders.Spend {
 	return orders.Spend{Period: d.Str(), Channel: d.Str(), Amount: value.Money(d.Int()), Currency: d.Str()}
-}
-
-// PutMember encodes an audience member (hashes only).
-func (e *Enc) PutMember(m *audience.Member) {
-	e.Str(m.Key)
-	e.Str(m.Email)
-	e.Str(m.Phone)
-	e.Str(m.ExternID)
-}
-
-// GetMember decodes PutMember.
-func (d *Dec) GetMember() audience.Member {
-	return audience.Member{Key: d.Str(), Email: d.Str(), Phone: d.Str(), ExternID: d.Str()}
 }

@@ -2,11 +2,11 @@ package nightly
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
@@ -42,7 +42,7 @@ func TestBucket(t *testing.T) {
 }
 
 func TestSymBytes(t *testing.T) {
-	e := NewEnc()
+	e := NewEnc(KindSpend)
 	for _, s := range []string{"RUB", "RUB", "EUR", "RUB", "", "", "EUR"} {
 		e.Sym(s)
 	}
@@ -59,7 +59,7 @@ func TestSymBytes(t *testing.T) {
 	if !bytes.Equal(e.B, want) {
 		t.Fatalf("bytes %v, want %v", e.B, want)
 	}
-	d := NewDec(e.B)
+	d := NewDec(e.B, KindSpend)
 	var got []string
 	for d.More() {
 		got = append(got, d.Sym())
@@ -68,11 +68,11 @@ func TestSymBytes(t *testing.T) {
 		t.Errorf("decoded %q, %v", got, d.Err)
 	}
 	// A reference to a symbol never defined is an error, not a panic.
-	d = NewDec([]byte{5})
+	d = NewDec([]byte{5}, KindSpend)
 	if d.Sym(); d.Err == nil {
 		t.Error("undefined symbol accepted")
 	}
-	d = NewDec([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}) // id 2^64-1
+	d = NewDec([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, KindSpend) // id 2^64-1
 	if d.Sym(); d.Err == nil {
 		t.Error("huge symbol id accepted")
 	}
@@ -84,11 +84,11 @@ func TestOrderRoundTrip(t *testing.T) {
 		{OrderID: "O2", CustomerID: "C1", Day: 19763, Amount: 505000, Currency: "RUB", Channel: ""},
 		{OrderID: "O3", CustomerID: "Ж-2", Day: -5, Amount: -1, Currency: "EUR", Channel: "ads"},
 	}
-	e := NewEnc()
+	e := NewEnc(KindOrders)
 	for i := range in {
 		e.PutOrder(int64(10+i), &in[i])
 	}
-	d := NewDec(e.B)
+	d := NewDec(e.B, KindOrders)
 	for i := range in {
 		line, o := d.GetOrder()
 		want := in[i]
@@ -103,25 +103,38 @@ func TestOrderRoundTrip(t *testing.T) {
 }
 
 func TestOtherRoundTrips(t *testing.T) {
-	keys := []OrderKey{{"O1", "C1", "RUB", 19732, true, 2}, {"O2", "C2", "RUB", 19733, false, 3}, {"O3", "C1", "USD", 0, true, 1 << 40}}
-	e := NewEnc()
-	for _, k := range keys {
-		e.PutOrderKey(k)
-	}
-	d := NewDec(e.B)
-	for _, k := range keys {
-		if got := d.GetOrderKey(); got != k {
-			t.Errorf("order key %+v, want %+v", got, k)
+	// Keys carry their batch's source; a BigQuery batch (Tied) also each row's tie-break.
+	for _, src := range []Src{{Path: "in/orders.csv"}, {Path: "bq://p.d.t", Stream: 3, Tied: true}} {
+		at := func(row int64, tie uint64) RowID {
+			if !src.Tied {
+				tie = 0
+			}
+			return RowID{src, tie, row}
 		}
+		keys := []OrderKey{{"O1", "C1", "RUB", 19732, KeyPurchase, at(2, 7)}, {"O2", "C2", "RUB", 19733, KeyNotPurchase, at(3, 1<<63)},
+			{"O3", "C1", "USD", 0, KeyAfterRunDate, at(1<<40, 0)}}
+		e := NewSrcEnc(KindOrderKeys, src)
+		for _, k := range keys {
+			e.PutOrderKey(k)
+		}
+		d := NewDec(e.B, KindOrderKeys)
+		if d.Src != src {
+			t.Errorf("src %+v, want %+v", d.Src, src)
+		}
+		for _, k := range keys {
+			if got := d.GetOrderKey(); got != k {
+				t.Errorf("order key %+v, want %+v", got, k)
+			}
+		}
+		checkEnd(t, d)
 	}
-	checkEnd(t, d)
 
-	dead := []DeadLetter{{"orders", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", 0, "", "", ""}}
-	e = NewEnc()
+	dead := []DeadLetter{{"orders", "in/orders.csv", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", "", 0, "", "", ""}}
+	e := NewEnc(KindDead)
 	for i := range dead {
 		e.PutDead(&dead[i])
 	}
-	d = NewDec(e.B)
+	d := NewDec(e.B, KindDead)
 	for _, x := range dead {
 		if got := d.GetDead(); got != x {
 			t.Errorf("dead %+v, want %+v", got, x)
@@ -130,27 +143,14 @@ func TestOtherRoundTrips(t *testing.T) {
 	checkEnd(t, d)
 
 	spend := []orders.Spend{{Period: "2024-01", Channel: "ads", Amount: 4000005000, Currency: "RUB"}, {Period: "2024-02", Channel: "", Amount: 0, Currency: "EUR"}}
-	e = NewEnc()
+	e = NewEnc(KindSpend)
 	for i := range spend {
 		e.PutSpend(&spend[i])
 	}
-	d = NewDec(e.B)
+	d = NewDec(e.B, KindSpend)
 	for _, s := range spend {
 		if got := d.GetSpend(); got != s {
 			t.Errorf("spend %+v, want %+v", got, s)
-		}
-	}
-	checkEnd(t, d)
-
-	mem := []audience.Member{{Key: "k1", Email: "e1", Phone: "p1", ExternID: "x"}, {Key: "k2"}}
-	e = NewEnc()
-	for i := range mem {
-		e.PutMember(&mem[i])
-	}
-	d = NewDec(e.B)
-	for _, m := range mem {
-		if got := d.GetMember(); got != m {
-			t.Errorf("member %+v, want %+v", got, m)
 		}
 	}
 	checkEnd(t, d)
@@ -171,6 +171,7 @@ var (
 )
 
 func sampleCustomers() []CustomerRec {
+	// Rows are decoded with the batch's source: the empty one of NewEnc.
 	return []CustomerRec{
 		{CustomerID: "C1", Country: "RU", Consent: true, CreatedAt: 19723, Hashed: contacts.Hashed{CustomerID: "C1", Consent: true,
 			Email: [contacts.NumProfiles]string{shaE, md5E, shaE, shaE},
@@ -185,14 +186,15 @@ func sampleCustomers() []CustomerRec {
 
 func TestCustomerRoundTrip(t *testing.T) {
 	in := sampleCustomers()
-	e := NewEnc()
+	e := NewEnc(KindCustomers)
 	e.PutCustomer(&in[0])
-	// By hand: id "C1" 1+2, country "RU" 1+2, consent 1, CreatedAt 19723 zigzag 39446 is a
-	// 3-byte varint, hashed consent 1, count 1, four distinct hashes (sha e-mail, md5
-	// e-mail, sha phone, md5 phone) as a hex flag + length + raw bytes: 34+18+34+18 = 104,
-	// then 8 index bytes: 3+3+1+3+1+1+104+8 = 124.
-	if len(e.B) != 124 {
-		t.Errorf("C1 encodes to %d bytes, want 124 (each distinct hash once, raw)", len(e.B))
+	// By hand: row 0 1, id "C1" 1+2, country "RU" 1+2, consent 1, CreatedAt 19723 zigzag
+	// 39446 is a 3-byte varint, hashed consent 1, count 1, four distinct hashes (sha
+	// e-mail, md5 e-mail, sha phone, md5 phone) as a hex flag + length + raw bytes:
+	// 34+18+34+18 = 104, then 8 index bytes: 1+3+3+1+3+1+1+104+8 = 125, plus the empty
+	// source (path length, stream, tied: 3 bytes).
+	if len(e.B) != 128 {
+		t.Errorf("C1 encodes to %d bytes, want 128 (each distinct hash once, raw)", len(e.B))
 	}
 	if idx := e.B[len(e.B)-8:]; !bytes.Equal(idx, []byte{1, 2, 1, 1, 3, 4, 3, 0}) {
 		t.Errorf("index bytes %v, want [1 2 1 1 3 4 3 0]", idx)
@@ -200,7 +202,7 @@ func TestCustomerRoundTrip(t *testing.T) {
 	e.PutCustomer(&in[1])
 	e.PutCustomer(&in[2])
 
-	d := NewDec(e.B)
+	d := NewDec(e.B, KindCustomers)
 	for i := range in {
 		if got := d.GetCustomer(true); !reflect.DeepEqual(got, in[i]) {
 			t.Errorf("customer %d:\n got %+v\nwant %+v", i, got, in[i])
@@ -209,7 +211,7 @@ func TestCustomerRoundTrip(t *testing.T) {
 	checkEnd(t, d)
 
 	// Without hashes the other fields still decode, and every record stays in step.
-	d = NewDec(e.B)
+	d = NewDec(e.B, KindCustomers)
 	for i := range in {
 		got := d.GetCustomer(false)
 		want := in[i]
@@ -226,31 +228,32 @@ func TestTruncatedBatches(t *testing.T) {
 	type batch struct {
 		name       string
 		b          []byte
+		kind       byte
 		boundaries map[int]bool
 		decode     func(d *Dec)
 	}
 	var batches []batch
 	{
-		e := NewEnc()
+		e := NewEnc(KindOrders)
 		bd := map[int]bool{len(e.B): true}
 		for i, o := range []orders.Order{{OrderID: "O1", CustomerID: "C1", Day: 19732, Amount: 1000000, Currency: "RUB", Channel: "ads"}, {OrderID: "O2", CustomerID: "C1", Day: 19763, Amount: 5, Currency: "RUB"}} {
 			e.PutOrder(int64(i), &o)
 			bd[len(e.B)] = true
 		}
-		batches = append(batches, batch{"orders", e.B, bd, func(d *Dec) { d.GetOrder() }})
+		batches = append(batches, batch{"orders", e.B, KindOrders, bd, func(d *Dec) { d.GetOrder() }})
 	}
 	{
-		e := NewEnc()
+		e := NewSrcEnc(KindCustomers, Src{Path: "bq://p.d.c", Stream: 1, Tied: true})
 		bd := map[int]bool{len(e.B): true}
 		for _, c := range sampleCustomers() {
 			e.PutCustomer(&c)
 			bd[len(e.B)] = true
 		}
-		batches = append(batches, batch{"customers", e.B, bd, func(d *Dec) { d.GetCustomer(true) }})
-		batches = append(batches, batch{"customers without hashes", e.B, bd, func(d *Dec) { d.GetCustomer(false) }})
+		batches = append(batches, batch{"customers", e.B, KindCustomers, bd, func(d *Dec) { d.GetCustomer(true) }})
+		batches = append(batches, batch{"customers without hashes", e.B, KindCustomers, bd, func(d *Dec) { d.GetCustomer(false) }})
 	}
 	{
-		lb := NewLineBatch()
+		lb := NewLineBatch(Src{Path: "l.csv"})
 		bd := map[int]bool{len(lb.Bytes()): true}
 		lb.Add(2, &orders.Line{OrderID: "O1", Category: "mattress", Amount: 1000000})
 		lb.Add(3, &orders.Line{OrderID: "O1", Category: "pillow", Amount: 5})
@@ -258,16 +261,16 @@ func TestTruncatedBatches(t *testing.T) {
 		lb.Add(4, &orders.Line{OrderID: "O2", Category: "pillow", Amount: -3})
 		b := lb.Bytes()
 		bd[len(b)] = true
-		batches = append(batches, batch{"lines", b, bd, func(d *Dec) { d.GetLineGroup(&LineGroup{}) }})
+		batches = append(batches, batch{"lines", b, KindLines, bd, func(d *Dec) { d.GetLineGroup(&LineGroup{}) }})
 	}
 	{
-		e := NewEnc()
+		e := NewEnc(KindCustLines)
 		bd := map[int]bool{len(e.B): true}
 		e.PutOrderLines(&OrderLines{"O1", []CatAmount{{"mattress", 1000000}, {"pillow", 5}}})
 		bd[len(e.B)] = true
 		e.PutOrderLines(&OrderLines{"O12", []CatAmount{{"", 0}}})
 		bd[len(e.B)] = true
-		batches = append(batches, batch{"cust lines", e.B, bd, func(d *Dec) { d.GetOrderLines(&OrderLines{}) }})
+		batches = append(batches, batch{"cust lines", e.B, KindCustLines, bd, func(d *Dec) { d.GetOrderLines(&OrderLines{}) }})
 	}
 	for _, bt := range batches {
 		for cut := 0; cut <= len(bt.b); cut++ {
@@ -277,11 +280,14 @@ func TestTruncatedBatches(t *testing.T) {
 						t.Errorf("%s cut at %d of %d: panic %v", bt.name, cut, len(bt.b), r)
 					}
 				}()
-				d := NewDec(bt.b[:cut])
+				d := NewDec(bt.b[:cut], bt.kind)
 				n := 0
 				for d.More() && n < 100 {
 					bt.decode(d)
 					n++
+				}
+				if cut == 0 {
+					bt.boundaries[0] = true // an empty field holds no records
 				}
 				if bt.boundaries[cut] && d.Err != nil {
 					t.Errorf("%s cut at record boundary %d: %v", bt.name, cut, d.Err)
@@ -292,6 +298,25 @@ func TestTruncatedBatches(t *testing.T) {
 			}()
 		}
 	}
+}
+
+// More symbols than the encoder's short list: ids stay in order of first use.
+func TestManySymbols(t *testing.T) {
+	e := NewEnc(KindSpend)
+	var in []string
+	for i := 0; i < 30; i++ {
+		in = append(in, fmt.Sprintf("s%d", i%13), fmt.Sprintf("s%d", (i*7)%13))
+	}
+	for _, s := range in {
+		e.Sym(s)
+	}
+	d := NewDec(e.B, KindSpend)
+	for i, want := range in {
+		if got := d.Sym(); got != want {
+			t.Fatalf("symbol %d: %q, want %q", i, got, want)
+		}
+	}
+	checkEnd(t, d)
 }
 
 // The batch types' own encoding, by hand: each field is a uvarint length then its bytes.
@@ -319,7 +344,7 @@ func TestBatchCoders(t *testing.T) {
 	if err := gotO.UnmarshalBinary(b); err != nil || !bytes.Equal(gotO.Keys, ob.Keys) || len(gotO.Lines) != 0 {
 		t.Errorf("order batch round trip %+v, %v", gotO, err)
 	}
-	dead := DeadLetters{Rows: []DeadLetter{{"orders", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", 0, "", "", ""}}}
+	dead := DeadLetters{Rows: []DeadLetter{{"orders", "in/o.csv", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", "", 0, "", "", ""}}}
 	b, _ = dead.MarshalBinary()
 	var gotD DeadLetters
 	if err := gotD.UnmarshalBinary(b); err != nil || !reflect.DeepEqual(gotD, dead) {

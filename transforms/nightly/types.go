@@ -9,8 +9,8 @@ import (
 // encoding.BinaryMarshaler in the encoding of package wire and is registered as its own
 // Beam coder (beam.go), so the graph's signatures name what flows instead of []byte.
 //
-// A batch's fields each hold one kind of record in the compact encoding of codec.go
-// (opened with NewDec, written with NewEnc); an empty field holds no records.
+// A batch's fields each hold records of one kind (codec.go: the field names the kind,
+// opened with NewDec, written with NewEnc); an empty field holds no records.
 
 // CustomerBatch is what one split, or one order bucket of the join, contributes to one
 // customer bucket. Batches of a bucket are grouped (KV<int, CustomerBatch>, key = customer
@@ -76,25 +76,29 @@ func unmarshalFields(data []byte, fields ...*[]byte) error {
 }
 
 // MarshalBinary encodes a count, then each dead letter (PutDead).
-func (x DeadLetters) MarshalBinary() ([]byte, error) { return marshalRows(x.Rows, (*Enc).PutDead), nil }
+func (x DeadLetters) MarshalBinary() ([]byte, error) {
+	return marshalRows(KindDead, x.Rows, (*Enc).PutDead), nil
+}
 
 // UnmarshalBinary decodes what MarshalBinary wrote.
 func (x *DeadLetters) UnmarshalBinary(data []byte) (err error) {
-	x.Rows, err = unmarshalRows(data, (*Dec).GetDead)
+	x.Rows, err = unmarshalRows(KindDead, data, (*Dec).GetDead)
 	return err
 }
 
 // MarshalBinary encodes a count, then each row (PutSpend).
-func (x SpendRows) MarshalBinary() ([]byte, error) { return marshalRows(x.Rows, (*Enc).PutSpend), nil }
+func (x SpendRows) MarshalBinary() ([]byte, error) {
+	return marshalRows(KindSpend, x.Rows, (*Enc).PutSpend), nil
+}
 
 // UnmarshalBinary decodes what MarshalBinary wrote.
 func (x *SpendRows) UnmarshalBinary(data []byte) (err error) {
-	x.Rows, err = unmarshalRows(data, (*Dec).GetSpend)
+	x.Rows, err = unmarshalRows(KindSpend, data, (*Dec).GetSpend)
 	return err
 }
 
-func marshalRows[T any](rows []T, put func(*Enc, *T)) []byte {
-	e := NewEnc()
+func marshalRows[T any](kind byte, rows []T, put func(*Enc, *T)) []byte {
+	e := NewEnc(kind)
 	e.Int(int64(len(rows)))
 	for i := range rows {
 		put(e, &rows[i])
@@ -102,8 +106,8 @@ func marshalRows[T any](rows []T, put func(*Enc, *T)) []byte {
 	return e.B
 }
 
-func unmarshalRows[T any](data []byte, get func(*Dec) T) ([]T, error) {
-	d := NewDec(data)
+func unmarshalRows[T any](kind byte, data []byte, get func(*Dec) T) ([]T, error) {
+	d := NewDec(data, kind)
 	n := d.Count()
 	out := make([]T, 0, n)
 	for i := 0; i < n && d.Err == nil; i++ {

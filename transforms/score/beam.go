@@ -22,7 +22,10 @@ type Config struct {
 	Settings model.Settings
 	// StateDir keeps segment history between runs (entered_at, reminders); "" keeps none.
 	StateDir string
-	Buckets  int
+	// HistoryOut is where this run's history is written (the run's state staging); ""
+	// writes it to StateDir.
+	HistoryOut string
+	Buckets    int
 	// WithContacts emits Segmented for the audience stage (decoding contact hashes costs
 	// time, so only when audiences are built).
 	WithContacts bool
@@ -111,7 +114,11 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*nig
 		return err
 	}
 	if f.Config.StateDir != "" {
-		if err := SaveHistory(ctx, f.Config.StateDir, bucket, f.Config.Buckets, today, prevRows, hist, o.Membership); err != nil {
+		out := f.Config.HistoryOut
+		if out == "" {
+			out = f.Config.StateDir
+		}
+		if err := SaveHistory(ctx, out, bucket, f.Config.Buckets, today, prevRows, hist, o.Membership); err != nil {
 			return err
 		}
 	}

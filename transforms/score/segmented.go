@@ -14,7 +14,7 @@ type Segmented struct {
 
 // MarshalBinary encodes the records (nightly's PutCustomer) and their segments.
 func (x Segmented) MarshalBinary() ([]byte, error) {
-	e := nightly.NewEnc()
+	e := nightly.NewEnc(nightly.KindCustomers)
 	e.Int(int64(len(x.Records)))
 	for i := range x.Records {
 		e.PutCustomer(&x.Records[i])
@@ -25,7 +25,7 @@ func (x Segmented) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary decodes what MarshalBinary wrote.
 func (x *Segmented) UnmarshalBinary(b []byte) error {
-	d := nightly.NewDec(b)
+	d := nightly.NewDec(b, nightly.KindCustomers)
 	n := d.Count()
 	out := Segmented{Records: make([]nightly.CustomerRec, 0, n), Segments: make([][]string, 0, n)}
 	for i := 0; i < n && d.Err == nil; i++ {

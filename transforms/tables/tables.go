@@ -1,7 +1,10 @@
-// Package tables defines every output table once, as a Go struct per row. The Parquet
-// writer uses the `parquet` tags directly; the BigQuery sink derives its schema from the
-// same struct (column name from the parquet tag, type from the Go type, description from the
-// `desc` tag), and sql/ holds the matching DDL, checked against these structs by a test.
+// Package tables defines every output table once, as a Go struct per row, and writes
+// them: in the pipeline a table travels as parts, KV<int, []Row> (one element per customer
+// bucket, key 0 for base-wide tables), and Write turns each part into one Parquet file
+// <output>/<table>/part-NNNNN.parquet. The Parquet writer uses the `parquet` tags
+// directly; the BigQuery sink derives its schema from the same struct (column name from the
+// parquet tag, type from the Go type, description from the `desc` tag), and sql/ holds the
+// matching DDL, checked against these structs by a test.
 //
 // Conventions:
 //   - DATE columns are int32 days since 1970-01-01 tagged `parquet:",date"` (parquet-go
@@ -10,7 +13,7 @@
 //     every table that holds money has a currency column and never mixes currencies.
 //   - Pointer fields are NULLABLE and mean "undefined" (e.g. AOV of zero orders, CAC
 //     without spend); other fields are always set.
-//   - Every table has run_date (the --as_of date of the run that wrote it): BigQuery tables
+//   - Every table has run_date (the --run_date of the run that wrote it): BigQuery tables
 //     are partitioned on it and a rerun replaces its own day.
 package tables
 

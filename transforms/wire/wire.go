@@ -14,16 +14,19 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 )
 
 // ErrShort is the error of a truncated or corrupt encoding.
 var ErrShort = errors.New("wire: truncated or corrupt encoding")
 
-// Enc appends fields to B.
+// Enc appends fields to B. It never keeps a string it was given (readers pass strings that
+// share their buffer): symbols and the previous id are copied.
 type Enc struct {
-	B      []byte
-	syms   map[string]uint64
-	prevID string // last id written by IDStr
+	B       []byte
+	symList []string          // the first symbols, id = index + 1
+	syms    map[string]uint64 // the others
+	prevID  []byte            // last id written by IDStr
 }
 
 // NewEnc starts an encoding with room for n bytes.
@@ -59,14 +62,26 @@ func (e *Enc) Bool(v bool) {
 // Sym writes a low-cardinality string (currency, channel, category) once per encoding and
 // afterwards as a small number.
 func (e *Enc) Sym(s string) {
+	// An encoding has a handful of symbols: a linear scan of the first few beats a map.
+	for i, k := range e.symList {
+		if k == s {
+			e.B = binary.AppendUvarint(e.B, uint64(i+1))
+			return
+		}
+	}
 	if id, ok := e.syms[s]; ok {
 		e.B = binary.AppendUvarint(e.B, id)
 		return
 	}
-	if e.syms == nil {
-		e.syms = map[string]uint64{}
+	id := uint64(len(e.symList) + len(e.syms) + 1)
+	if len(e.symList) < 8 {
+		e.symList = append(e.symList, strings.Clone(s))
+	} else {
+		if e.syms == nil {
+			e.syms = map[string]uint64{}
+		}
+		e.syms[strings.Clone(s)] = id
 	}
-	e.syms[s] = uint64(len(e.syms) + 1)
 	e.B = append(e.B, 0)
 	e.Str(s)
 }
@@ -81,7 +96,7 @@ func (e *Enc) IDStr(s string) {
 	}
 	e.Int(int64(p))
 	e.Str(s[p:])
-	e.prevID = s
+	e.prevID = append(e.prevID[:0], s...)
 }
 
 // Dec reads fields from B; the first error sticks in Err.

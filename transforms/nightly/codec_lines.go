@@ -1,0 +1,143 @@
+package nightly
+
+import (
+	"strings"
+
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/value"
+)
+
+// CatAmount is what a consumer needs of an order line after the join: its category and
+// amount. Lines of one order and category are summed into one CatAmount; product id and
+// quantity are validated by the reader and then dropped, because no consumer reads them
+// (segments count distinct orders per category, k-means sums amounts per category).
+type CatAmount struct {
+	Category string
+	Amount   value.Money
+}
+
+// addCat adds amount to the pair of category cat, appending one if there is none. Orders
+// have a handful of lines, so a linear scan beats a map.
+func addCat(pairs []CatAmount, cat string, amount value.Money) []CatAmount {
+	for i := range pairs {
+		if pairs[i].Category == cat {
+			pairs[i].Amount += amount
+			return pairs
+		}
+	}
+	return append(pairs, CatAmount{strings.Clone(cat), amount})
+}
+
+// LineBatch builds the Lines field of an OrderBatch (order lines before the join, one order bucket of one
+// split). Consecutive input lines of the same order, the usual file layout, form one group
+// that carries the order id and the first input line once:
+//
+//	group = Int(first line - previous group's first line) IDStr(order id) Int(lines in group)
+//	        Int(pairs) pairs × (Sym(category) Int(amount))
+//
+// The group's lines are exactly first .. first+lines-1, so the join can still dead-letter
+// each line of an unknown order with its own input line. Within a group, lines of the same
+// category are summed.
+type LineBatch struct {
+	e         *Enc
+	open      bool
+	orderID   string
+	first, n  int64
+	prevFirst int64
+	pairs     []CatAmount
+}
+
+// NewLineBatch starts the Lines field of an OrderBatch, of rows read from src.
+func NewLineBatch(src Src) *LineBatch { return &LineBatch{e: NewSrcEnc(KindLines, src)} }
+
+// Add appends the line read at input row `line`.
+func (b *LineBatch) Add(line int64, l *orders.Line) {
+	if !b.open || l.OrderID != b.orderID || line != b.first+b.n {
+		b.flush()
+		// A copy: the reader's strings share its buffer.
+		b.open, b.orderID, b.first, b.n = true, strings.Clone(l.OrderID), line, 0
+	}
+	b.n++
+	b.pairs = addCat(b.pairs, l.Category, l.Amount)
+}
+
+func (b *LineBatch) flush() {
+	if !b.open {
+		return
+	}
+	e := b.e
+	e.Int(b.first - b.prevFirst)
+	e.IDStr(b.orderID)
+	e.Int(b.n)
+	e.putPairs(b.pairs)
+	b.prevFirst = b.first
+	b.open, b.pairs = false, b.pairs[:0]
+}
+
+// Bytes closes the open group and returns the batch.
+func (b *LineBatch) Bytes() []byte {
+	b.flush()
+	return b.e.B
+}
+
+// LineGroup is one group of an OrderBatch's Lines: N input lines First .. First+N-1 of order
+// OrderID, summed per category.
+type LineGroup struct {
+	First, N int64
+	OrderID  string
+	Pairs    []CatAmount
+}
+
+// GetLineGroup decodes the next group of an OrderBatch's Lines into g (reusing g.Pairs).
+func (d *Dec) GetLineGroup(g *LineGroup) {
+	d.prev += d.Int()
+	g.First = d.prev
+	g.OrderID = d.IDStr()
+	if g.N = d.Int(); g.N < 1 && d.Err == nil {
+		d.Fail()
+	}
+	g.Pairs = d.getPairs(g.Pairs[:0])
+}
+
+// putPairs writes Int(pairs) pairs × (Sym(category) Int(amount)).
+func (e *Enc) putPairs(pairs []CatAmount) {
+	e.Int(int64(len(pairs)))
+	for _, p := range pairs {
+		e.Sym(p.Category)
+		e.Int(int64(p.Amount))
+	}
+}
+
+// getPairs appends what putPairs wrote to dst.
+func (d *Dec) getPairs(dst []CatAmount) []CatAmount {
+	n := d.Count()
+	for i := 0; i < n && d.Err == nil; i++ {
+		dst = append(dst, CatAmount{d.Sym(), value.Money(d.Int())})
+	}
+	return dst
+}
+
+// OrderLines is one order's lines after the join, summed per category.
+type OrderLines struct {
+	OrderID string
+	Pairs   []CatAmount
+}
+
+// PutOrderLines writes one order's joined lines to a CustomerBatch's Lines (keyed by the
+// order's customer bucket):
+//
+//	order = IDStr(order id) Int(pairs) pairs × (Sym(category) Int(amount))
+//
+// The customer, currency and day are not written: BuildBucket finds them in the kept
+// purchase of the same order id, which is the same orders row whose key the join used
+// (both keep the lowest input line). Written in order-id order, ids share long prefixes.
+func (e *Enc) PutOrderLines(o *OrderLines) {
+	e.IDStr(o.OrderID)
+	e.putPairs(o.Pairs)
+}
+
+// GetOrderLines decodes what PutOrderLines wrote into o (reusing o.Pairs).
+func (d *Dec) GetOrderLines(o *OrderLines) {
+	o.OrderID = d.IDStr()
+	o.Pairs = d.getPairs(o.Pairs[:0])
+}
