@@ -45,6 +45,8 @@ func TestOptionsEachFlag(t *testing.T) {
 		{"--state_dir=", func(o *Options) bool { return o.StateDir == "" }},
 		{"--run_date=2024-07-01", func(o *Options) bool { return o.RunDate == day }},
 		{"--as_of=2024-07-01", func(o *Options) bool { return o.RunDate == day }},
+		{"--today=2024-07-01", func(o *Options) bool { return o.Today == day }},
+		{"--break_lock", func(o *Options) bool { return o.BreakLock }},
 		{"--period=week", func(o *Options) bool { return o.Period == "week" }},
 		{"--buckets=256", func(o *Options) bool { return o.Buckets == 256 }},
 		{"--split_mb=8", func(o *Options) bool { return o.SplitMB == 8 }},
@@ -100,6 +102,7 @@ func TestOptionsErrors(t *testing.T) {
 		{[]string{"--orders=o", "--as_of=yesterday"}, "-as_of"},
 		{[]string{"--orders=o", "--run_date=2024-07-01", "--as_of=2024-07-02"}, "--run_date=2024-07-01 and --as_of=2024-07-02 disagree"},
 		{[]string{"--orders=o", "--buckets=x"}, "-buckets"},
+		{[]string{"--orders=o", "--today=2024-02-30"}, "-today"},
 		{[]string{"--orders=o", "extra"}, "unexpected arguments"},
 	} {
 		_, err := parse(c.args...)
