@@ -9,6 +9,7 @@
 #   make sql-apply BQ_PROJECT=p BQ_DATASET=d [BQ_LOCATION=EU] [BQ_ENDPOINT=http://...]
 #                       create the tables (IF NOT EXISTS) and (re)create the BI views
 #   make sql-print BQ_PROJECT=p BQ_DATASET=d   print the rendered DDL
+#   make sql-ddl        render sql/tables.sql from the Go row types (after changing a table)
 
 GO ?= go
 BQEMU_BIN ?= .cache/bqemulator/bigquery-emulator
@@ -17,7 +18,7 @@ BQ_DATASET ?=
 BQ_LOCATION ?=
 BQ_ENDPOINT ?=
 
-.PHONY: bqemulator test-bq sql-apply sql-print
+.PHONY: bqemulator test-bq sql-apply sql-print sql-ddl
 
 # `make test` runs the emulator tests too (the first run builds the emulator).
 TEST_EXTRA += test-bq
@@ -40,3 +41,6 @@ sql-apply: ## apply sql/ DDL and views: make sql-apply BQ_PROJECT=p BQ_DATASET=d
 
 sql-print: ## print the rendered DDL and views for BQ_PROJECT / BQ_DATASET
 	@$(GO) run ./sinks/bigquery/cmd/bqsql -print -project "$(or $(BQ_PROJECT),PROJECT)" -dataset "$(or $(BQ_DATASET),DATASET)"
+
+sql-ddl: ## render sql/tables.sql from transforms/tables (after adding or changing a table)
+	$(GO) run ./sinks/bigquery/cmd/bqsql -ddl > sql/tables.sql.tmp && mv sql/tables.sql.tmp sql/tables.sql

@@ -13,7 +13,7 @@
 #   NIGHTLY=bin/nightly        pipeline binary (rebuilt from ./pipelines/nightly unless NIGHTLY_PREBUILT=1)
 #   SAMPLE=data/sample         orders.csv, customers.csv, order_lines.csv, spend.csv (make sample)
 #   CONFIG=pipelines/nightly/sample-config.yaml
-#   AS_OF=YYYY-MM-DD           pinned run date (default: the pipeline's own default, the same for both runs)
+#   RUN_DATE=YYYY-MM-DD        pinned run date (default: the pipeline's own default, the same for both runs)
 #   INPROC_DIR=DIR             reuse an existing in-process output (e.g. out from make run) instead of running again
 #   NETNS=auto|1|0             run the job server and both pipelines in a private network namespace
 #                              with loopback only (auto: when `unshare -rn` works). prism listens on
@@ -109,7 +109,7 @@ for in in customers order_lines spend; do
 	[[ -f $SAMPLE/$in.csv ]] && common+=(--"$in"="$SAMPLE/$in.csv")
 done
 [[ -f $CONFIG ]] && common+=(--config="$CONFIG")
-[[ -n ${AS_OF:-} ]] && common+=(--as_of="$AS_OF")
+[[ -n ${RUN_DATE:-} ]] && common+=(--run_date="$RUN_DATE")
 # Audiences go to files, never to a platform: both runs must be side-effect free.
 has_flag audiences && common+=(--audiences=dry_run)
 # shellcheck disable=SC2206

@@ -1,11 +1,11 @@
 // Package sql holds the BigQuery DDL of the metric tables and the BI views, as .sql files
-// embedded into the binary. Files are templated on ${project} and ${dataset}; one
-// statement per file. <table>.sql creates a table (CREATE TABLE IF NOT EXISTS, partitioned
-// by run_date, clustered, with column descriptions); view_<name>.sql creates or replaces a
-// view over them. Statements renders them in apply order (tables, then views);
-// sinks/bigquery.ApplySQL runs them and `make sql-apply` calls that.
+// embedded into the binary, templated on ${project} and ${dataset}.
 //
-// The table files restate transforms/tables by hand, for readers and for `bq query`
-// users; sql_test.go fails when a column, type, mode, description, partitioning or
-// clustering differs from the Go structs, so the two cannot drift.
+// tables.sql creates every table of transforms/tables (CREATE TABLE IF NOT EXISTS,
+// partitioned by run_date, clustered, with column descriptions). It is rendered from the Go
+// row types by sinks/bigquery.DDL (`make sql-ddl`), so the columns are stated once, in
+// transforms/tables; it is checked in for readers and `bq query` users, and sql_test.go
+// fails when it differs from the Go types or from its own parse of them. view_<name>.sql
+// creates or replaces one view over the tables. Statements renders them in apply order
+// (tables, then views); sinks/bigquery.ApplySQL runs them and `make sql-apply` calls that.
 package sql

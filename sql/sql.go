@@ -22,37 +22,60 @@ type Statement struct {
 
 var idRe = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 
-// Statements renders every embedded file with ${project} and ${dataset} replaced: tables
-// first, then views, each group in file-name order.
+// Statements renders the embedded statements with ${project} and ${dataset} replaced: the
+// tables of tables.sql first, in their order, then the views (view_*.sql), in file-name
+// order.
 func Statements(project, dataset string) ([]Statement, error) {
 	if !idRe.MatchString(project) || !idRe.MatchString(dataset) {
 		return nil, fmt.Errorf("sql: project %q / dataset %q must be plain ids (letters, digits, _ . : -)", project, dataset)
 	}
 	r := strings.NewReplacer("${project}", project, "${dataset}", dataset)
-	names, err := fs.Glob(files, "*.sql")
+	ts, err := Tables()
+	if err != nil {
+		return nil, err
+	}
+	var out []Statement
+	for _, t := range ts {
+		t.SQL = r.Replace(t.SQL)
+		out = append(out, t)
+	}
+	names, err := fs.Glob(files, "view_*.sql")
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
-	var tables, views []Statement
 	for _, n := range names {
 		b, err := files.ReadFile(n)
 		if err != nil {
 			return nil, err
 		}
 		name := strings.TrimSuffix(n, ".sql")
-		st := Statement{Name: name, Object: strings.TrimPrefix(name, "view_"), SQL: r.Replace(string(b))}
-		if strings.HasPrefix(n, "view_") {
-			st.View = true
-			views = append(views, st)
-		} else {
-			tables = append(tables, st)
-		}
+		out = append(out, Statement{Name: name, Object: strings.TrimPrefix(name, "view_"), View: true, SQL: r.Replace(string(b))})
 	}
-	return append(tables, views...), nil
+	return out, nil
 }
 
-// Raw returns one embedded file as written (templated), e.g. Raw("customer_metrics").
+var createRe = regexp.MustCompile("CREATE TABLE IF NOT EXISTS `\\$\\{project\\}\\.\\$\\{dataset\\}\\.(\\w+)`")
+
+// Tables returns the statements of tables.sql as written (templated), one per table, each
+// with its leading comment line.
+func Tables() ([]Statement, error) {
+	b, err := files.ReadFile("tables.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []Statement
+	for _, block := range strings.Split(string(b), "\n\n") {
+		m := createRe.FindStringSubmatch(block)
+		if m == nil {
+			continue // the file's header
+		}
+		out = append(out, Statement{Name: m[1], Object: m[1], SQL: strings.TrimSpace(block) + "\n"})
+	}
+	return out, nil
+}
+
+// Raw returns one view file as written (templated), e.g. Raw("view_aov_trend").
 func Raw(name string) (string, error) {
 	b, err := files.ReadFile(name + ".sql")
 	return string(b), err

@@ -1,6 +1,8 @@
 package sql_test
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,15 +19,23 @@ var (
 
 func unquote(s string) string { return strings.ReplaceAll(s, `\"`, `"`) }
 
-// TestDDLMatchesGoSchema: every table's DDL states exactly the columns (order, type, mode,
-// description), partitioning, clustering and description that the sink derives from
-// transforms/tables, so neither side can change alone.
+// TestDDLMatchesGoSchema: every table's DDL in tables.sql states exactly the columns
+// (order, type, mode, description), partitioning, clustering and description that the sink
+// derives from transforms/tables, read back with a parser of its own.
 func TestDDLMatchesGoSchema(t *testing.T) {
+	sts, err := sql.Tables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]string{}
+	for _, st := range sts {
+		byName[st.Name] = st.SQL
+	}
 	for _, tb := range tables.All {
 		t.Run(tb.Name, func(t *testing.T) {
-			raw, err := sql.Raw(tb.Name)
-			if err != nil {
-				t.Fatalf("no sql/%s.sql: %v", tb.Name, err)
+			raw, ok := byName[tb.Name]
+			if !ok {
+				t.Fatalf("no CREATE TABLE for %s in sql/tables.sql", tb.Name)
 			}
 			// Drop comment lines; the statement is what counts.
 			var body []string
@@ -36,7 +46,7 @@ func TestDDLMatchesGoSchema(t *testing.T) {
 			}
 			m := createRe.FindStringSubmatch(strings.Join(body, "\n"))
 			if m == nil {
-				t.Fatalf("sql/%s.sql is not one CREATE TABLE IF NOT EXISTS `${project}.${dataset}.name` (...) PARTITION BY ... CLUSTER BY ... OPTIONS(description=...); statement", tb.Name)
+				t.Fatalf("%s in sql/tables.sql is not one CREATE TABLE IF NOT EXISTS `${project}.${dataset}.name` (...) PARTITION BY ... CLUSTER BY ... OPTIONS(description=...); statement", tb.Name)
 			}
 			if m[1] != tb.Name {
 				t.Errorf("creates table %s, want %s", m[1], tb.Name)
@@ -141,9 +151,33 @@ func TestStatements(t *testing.T) {
 		delete(names, tb.Name)
 	}
 	for n := range names {
-		t.Errorf("sql/%s.sql creates a table that is not in tables.All", n)
+		t.Errorf("sql/tables.sql creates %s, which is not in tables.All", n)
 	}
 	if _, err := sql.Statements("bad`name", "x"); err == nil {
 		t.Error("a project with a backquote was accepted")
+	}
+}
+
+// TestTablesSQLIsCurrent: sql/tables.sql is exactly what the sink renders from the Go row
+// types, so a new column or table cannot be forgotten there.
+func TestTablesSQLIsCurrent(t *testing.T) {
+	want, err := bqsink.DDLAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("tables.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("sql/tables.sql differs from the Go row types: run make sql-ddl")
+	}
+	// Only tables.sql and views are embedded: a table file of its own would be ignored.
+	if extra, _ := filepath.Glob("*.sql"); len(extra) != 0 {
+		for _, f := range extra {
+			if f != "tables.sql" && !strings.HasPrefix(f, "view_") {
+				t.Errorf("sql/%s: tables belong in tables.sql (make sql-ddl), other files must be view_*.sql", f)
+			}
+		}
 	}
 }

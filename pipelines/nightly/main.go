@@ -41,10 +41,6 @@ func realMain() int {
 		flag.PrintDefaults()
 		return 0
 	}
-	if err := opts.check(); err != nil {
-		fmt.Fprintln(os.Stderr, "nightly:", err)
-		return 2
-	}
 	// The runner logs through slog's default logger, which beam.Init sets up from these
 	// variables; keep its chatter to warnings so the run's own progress and summary stay
 	// readable (--verbose shows everything).
@@ -53,7 +49,13 @@ func realMain() int {
 		beamlog.LogLevel = "warn"
 	}
 	defaultWorkerBinary()
+	// A worker process of a portable runner (--worker) runs the SDK harness inside Init and
+	// never returns: it gets none of this program's flags, so they are checked after it.
 	beam.Init()
+	if err := opts.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "nightly:", err)
+		return 2
+	}
 	log := newLogger(opts.LogFormat)
 
 	ctx := context.Background()

@@ -179,11 +179,6 @@ func (a *Aggregate) Sort() {
 	a.idx, a.ridx = nil, nil
 }
 
-// floats and ints are a cell's fields in encoding order.
-func (c *Cell) floats() [3]*float64       { return [...]*float64{&c.X, &c.TX, &c.T} }
-func (c *Cell) ints() [2]*int64           { return [...]*int64{&c.Count, &c.HoldoutPurchases} }
-func (c *RepeatCell) floats() [2]*float64 { return [...]*float64{&c.X, &c.M} }
-
 // EncodeTo writes the aggregate in the pipeline's wire encoding (floats bit-exact, counts
 // as varints).
 func (a *Aggregate) EncodeTo(e *wire.Enc) {
@@ -193,19 +188,15 @@ func (a *Aggregate) EncodeTo(e *wire.Enc) {
 	e.Float(a.SampleRate)
 	e.Int(int64(len(a.Cells)))
 	for i := range a.Cells {
-		for _, f := range a.Cells[i].floats() {
-			e.Float(*f)
-		}
-		for _, f := range a.Cells[i].ints() {
-			e.Int(*f)
-		}
+		c := &a.Cells[i]
+		e.FloatFields(&c.X, &c.TX, &c.T)
+		e.IntFields(&c.Count, &c.HoldoutPurchases)
 	}
 	e.Int(int64(len(a.Repeat)))
 	for i := range a.Repeat {
-		for _, f := range a.Repeat[i].floats() {
-			e.Float(*f)
-		}
-		e.Int(a.Repeat[i].Count)
+		c := &a.Repeat[i]
+		e.FloatFields(&c.X, &c.M)
+		e.Int(c.Count)
 	}
 }
 
@@ -214,19 +205,15 @@ func DecodeAggregateFrom(d *wire.Dec) *Aggregate {
 	a := &Aggregate{Unit: TimeUnit(d.Str()), CalibrationEnd: value.Day(d.Int()), HoldoutEnd: value.Day(d.Int()), SampleRate: d.Float()}
 	a.Cells = make([]Cell, d.Count())
 	for i := 0; i < len(a.Cells) && d.Err == nil; i++ {
-		for _, f := range a.Cells[i].floats() {
-			*f = d.Float()
-		}
-		for _, f := range a.Cells[i].ints() {
-			*f = d.Int()
-		}
+		c := &a.Cells[i]
+		d.FloatFields(&c.X, &c.TX, &c.T)
+		d.IntFields(&c.Count, &c.HoldoutPurchases)
 	}
 	a.Repeat = make([]RepeatCell, d.Count())
 	for i := 0; i < len(a.Repeat) && d.Err == nil; i++ {
-		for _, f := range a.Repeat[i].floats() {
-			*f = d.Float()
-		}
-		a.Repeat[i].Count = d.Int()
+		c := &a.Repeat[i]
+		d.FloatFields(&c.X, &c.M)
+		c.Count = d.Int()
 	}
 	return a
 }

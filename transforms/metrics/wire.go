@@ -41,9 +41,8 @@ func (a *Agg) EncodeTo(e *wire.Enc) {
 		e.Int(int64(s.Base))
 		e.Int(int64(len(s.Cells)))
 		for i := range s.Cells {
-			for _, f := range s.Cells[i].fields() {
-				e.Int(*f)
-			}
+			f := s.Cells[i].fields()
+			e.IntFields(f[:]...)
 		}
 	}
 	ck := slices.SortedFunc(maps.Keys(a.Cohorts), func(x, y CohortKey) int {
@@ -57,15 +56,13 @@ func (a *Agg) EncodeTo(e *wire.Enc) {
 		e.Int(c.Size)
 		e.Int(int64(len(c.Cells)))
 		for i := range c.Cells {
-			for _, f := range c.Cells[i].fields() {
-				e.Int(*f)
-			}
+			f := c.Cells[i].fields()
+			e.IntFields(f[:]...)
 		}
 	}
 	wire.Map(e, a.Totals, func(t *Totals, e *wire.Enc) {
-		for _, f := range t.Fields() {
-			e.Int(*f)
-		}
+		f := t.Fields()
+		e.IntFields(f[:]...)
 	})
 }
 
@@ -77,9 +74,8 @@ func DecodeAgg(d *wire.Dec) *Agg {
 		s := &Series{Base: int(d.Int())}
 		s.Cells = make([]Cell, d.Count())
 		for j := 0; j < len(s.Cells) && d.Err == nil; j++ {
-			for _, f := range s.Cells[j].fields() {
-				*f = d.Int()
-			}
+			f := s.Cells[j].fields()
+			d.IntFields(f[:]...)
 		}
 		a.Series[k] = s
 	}
@@ -88,17 +84,15 @@ func DecodeAgg(d *wire.Dec) *Agg {
 		c := &Cohort{Size: d.Int()}
 		c.Cells = make([]CohortCell, d.Count())
 		for j := 0; j < len(c.Cells) && d.Err == nil; j++ {
-			for _, f := range c.Cells[j].fields() {
-				*f = d.Int()
-			}
+			f := c.Cells[j].fields()
+			d.IntFields(f[:]...)
 		}
 		a.Cohorts[k] = c
 	}
 	a.Totals = wire.ReadMap(d, func(d *wire.Dec) *Totals {
 		t := &Totals{}
-		for _, f := range t.Fields() {
-			*f = d.Int()
-		}
+		f := t.Fields()
+		d.IntFields(f[:]...)
 		return t
 	})
 	return a

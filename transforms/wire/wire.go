@@ -281,3 +281,31 @@ func ReadMap[V any](d *Dec, get func(*Dec) V) map[string]V {
 	}
 	return m
 }
+
+// IntFields writes each pointed-to value (a record's fields, listed once for both ways).
+func (e *Enc) IntFields(fs ...*int64) {
+	for _, f := range fs {
+		e.Int(*f)
+	}
+}
+
+// IntFields reads what Enc.IntFields wrote into the same fields.
+func (d *Dec) IntFields(fs ...*int64) {
+	for _, f := range fs {
+		*f = d.Int()
+	}
+}
+
+// FloatFields writes each pointed-to value.
+func (e *Enc) FloatFields(fs ...*float64) {
+	for _, f := range fs {
+		e.Float(*f)
+	}
+}
+
+// FloatFields reads what Enc.FloatFields wrote into the same fields.
+func (d *Dec) FloatFields(fs ...*float64) {
+	for _, f := range fs {
+		*f = d.Float()
+	}
+}
