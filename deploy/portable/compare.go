@@ -171,19 +171,8 @@ func CompareDirs(dirA, dirB string, opts Options) (*Report, error) {
 	if len(filesA) == 0 && len(filesB) == 0 {
 		return nil, fmt.Errorf("portable: no *.parquet files under %s or %s: check the --output of both runs", dirA, dirB)
 	}
-	tables := make([]string, 0, len(filesA)+len(filesB))
-	for t := range filesA {
-		tables = append(tables, t)
-	}
-	for t := range filesB {
-		if _, ok := filesA[t]; !ok {
-			tables = append(tables, t)
-		}
-	}
-	sort.Strings(tables)
-
 	rep := &Report{}
-	for _, t := range tables {
+	for _, t := range unionKeys(filesA, filesB) {
 		res, err := compareTable(t, filesA[t], filesB[t], opts)
 		if err != nil {
 			return nil, err

@@ -3,10 +3,11 @@ package portable
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -53,41 +54,15 @@ func compareOtherFiles(dirA, dirB string, skip []string) ([]FileResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(fa)+len(fb))
-	for n := range fa {
-		names = append(names, n)
-	}
-	for n := range fb {
-		if _, ok := fa[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
 	var out []FileResult
-	for _, n := range names {
+	for _, n := range unionKeys(fa, fb) {
 		r := FileResult{Path: n}
 		counts := map[string]int{}
-		if p, ok := fa[n]; ok {
-			r.InA = true
-			lines, err := readLines(p)
-			if err != nil {
-				return nil, err
-			}
-			r.LinesA = len(lines)
-			for _, l := range lines {
-				counts[l]++
-			}
+		if r.InA, r.LinesA, err = countLines(fa, n, counts, 1); err != nil {
+			return nil, err
 		}
-		if p, ok := fb[n]; ok {
-			r.InB = true
-			lines, err := readLines(p)
-			if err != nil {
-				return nil, err
-			}
-			r.LinesB = len(lines)
-			for _, l := range lines {
-				counts[l]--
-			}
+		if r.InB, r.LinesB, err = countLines(fb, n, counts, -1); err != nil {
+			return nil, err
 		}
 		for _, c := range counts {
 			if c > 0 {
@@ -111,4 +86,33 @@ func readLines(p string) ([]string, error) {
 		return nil, nil
 	}
 	return strings.Split(s, "\n"), nil
+}
+
+// countLines adds sign to counts for every line of files[name]; in is false when there is
+// no such file.
+func countLines(files map[string]string, name string, counts map[string]int, sign int) (in bool, n int, err error) {
+	p, ok := files[name]
+	if !ok {
+		return false, 0, nil
+	}
+	lines, err := readLines(p)
+	if err != nil {
+		return true, 0, err
+	}
+	for _, l := range lines {
+		counts[l] += sign
+	}
+	return true, len(lines), nil
+}
+
+// unionKeys is every key of a or b, sorted.
+func unionKeys[A, B any](a map[string]A, b map[string]B) []string {
+	set := make(map[string]bool, len(a)+len(b))
+	for k := range a {
+		set[k] = true
+	}
+	for k := range b {
+		set[k] = true
+	}
+	return slices.Sorted(maps.Keys(set))
 }

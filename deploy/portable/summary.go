@@ -111,17 +111,7 @@ func diffValues(path string, a, b any, tol float64, diffs *[]string) {
 			*diffs = append(*diffs, fmt.Sprintf("%s: object != %s", name, short(b)))
 			return
 		}
-		keys := make([]string, 0, len(x)+len(y))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		for k := range y {
-			if _, ok := x[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range unionKeys(x, y) {
 			p := k
 			if path != "" {
 				p = path + "." + k

@@ -126,10 +126,7 @@ func markFailed(sum *tables.Summary, msg string) {
 
 func printSummary(w io.Writer, s *tables.Summary) {
 	fmt.Fprintf(w, "\naudiencesync nightly run %s (%s, %s periods) finished in %.1fs\n", s.RunDate, s.Runner, s.Period, s.DurationS)
-	fmt.Fprintln(w, "rows read:")
-	for _, k := range slices.Sorted(maps.Keys(s.RowsRead)) {
-		fmt.Fprintf(w, "  %-20s %10d\n", k, s.RowsRead[k])
-	}
+	printCounts(w, "rows read:", s.RowsRead, "  %-20s %10d\n")
 	if len(s.Accounting) > 0 {
 		fmt.Fprintln(w, "accounting (rows read = used + not purchases + dead letters):")
 		for _, in := range slices.Sorted(maps.Keys(s.Accounting)) {
@@ -145,15 +142,9 @@ func printSummary(w io.Writer, s *tables.Summary) {
 			fmt.Fprintf(w, "  %-20s %-28s %8d\n", in, r, s.DeadLetters[in][r])
 		}
 	}
-	fmt.Fprintln(w, "tables written:")
-	for _, k := range slices.Sorted(maps.Keys(s.Tables)) {
-		fmt.Fprintf(w, "  %-20s %10d rows\n", k, s.Tables[k])
-	}
+	printCounts(w, "tables written:", s.Tables, "  %-20s %10d rows\n")
 	if len(s.Segments) > 0 {
-		fmt.Fprintln(w, "segments:")
-		for _, k := range slices.Sorted(maps.Keys(s.Segments)) {
-			fmt.Fprintf(w, "  %-40s %8d\n", k, s.Segments[k])
-		}
+		printCounts(w, "segments:", s.Segments, "  %-40s %8d\n")
 	}
 	if len(s.Audiences) > 0 {
 		fmt.Fprintln(w, "audiences (see sync_log; dry-run payloads under dry_run/):")
@@ -171,4 +162,12 @@ func printSummary(w io.Writer, s *tables.Summary) {
 			cur, h["customers"], h["orders"], h["revenue"], h["aov_first"], h["aov_repeat"], h["rpr"])
 	}
 	fmt.Fprintf(w, "outputs: tables in %s, summary %s, report %s\n", s.Outputs["tables"], s.Outputs["summary"], s.Outputs["report"])
+}
+
+// printCounts prints a title and one line per name, in name order.
+func printCounts(w io.Writer, title string, m map[string]int64, format string) {
+	fmt.Fprintln(w, title)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(w, format, k, m[k])
+	}
 }
