@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
@@ -13,10 +12,9 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/audiencesync/audiencesync/pipelines/audiences"
 	"github.com/audiencesync/audiencesync/pipelines/bqio"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
-	"github.com/audiencesync/audiencesync/transforms/audience"
+	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
@@ -50,22 +48,12 @@ type Options struct {
 	BigQuery string
 
 	// Audiences: nil or AudienceMode "off" builds no audiences.
-	Audiences    *audiences.Plan
+	Audiences    *delivery.Plan
 	AudienceMode string // dry_run or send
 	Force        bool   // let a sync remove more than the audience's max_remove_share
 }
 
-// kvBytes seeds the audience shuffle.
-type kvBytes struct {
-	Key   string
-	Value []byte
-}
-
-func splitKV(kv kvBytes) (string, []byte) { return kv.Key, kv.Value }
-
 func init() {
-	beam.RegisterType(reflect.TypeOf((*kvBytes)(nil)).Elem())
-	register.Function1x2(splitKV)
 	beam.RegisterType(reflect.TypeOf((*Source)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*orders.Split)(nil)).Elem())
 	register.DoFn3x1[context.Context, Source, func(orders.Split), error](&planFn{})
@@ -79,8 +67,6 @@ func init() {
 	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(int, []byte), error](&partialFn{})
 	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(*[]byte) bool, func([]byte), error](&fitFn{})
 	register.DoFn7x1[context.Context, int, func(*[]byte) bool, []byte, func(string, []byte), func(int, []byte), func(string, []byte), error](&scoreFn{})
-	register.DoFn4x1[context.Context, string, func(*[]byte) bool, func(int, []byte), error](&syncFn{})
-	register.DoFn3x1[context.Context, int, func(*[]byte) bool, error](&syncLogFn{})
 	register.DoFn4x1[context.Context, int, func(*[]byte) bool, []byte, error](&centroidsFn{})
 	register.DoFn3x1[context.Context, string, func(*[]byte) bool, error](&deadFn{})
 }
@@ -371,10 +357,10 @@ type scoreFn struct {
 	Output    string
 	StateDir  string
 	Buckets   int
-	Audiences string // JSON of audiences.Plan; "" = no audiences
+	Audiences *delivery.Plan // nil = no audiences
 
 	scorer  *nightly.Scorer
-	members *audiences.Members
+	members *delivery.Members
 }
 
 func (f *scoreFn) Setup() error {
@@ -385,12 +371,8 @@ func (f *scoreFn) Setup() error {
 	if f.scorer, err = nightly.NewScorer(s); err != nil {
 		return err
 	}
-	if f.Audiences != "" {
-		var p audiences.Plan
-		if err := json.Unmarshal([]byte(f.Audiences), &p); err != nil {
-			return err
-		}
-		f.members = audiences.NewMembers(&p)
+	if f.Audiences != nil {
+		f.members = delivery.NewMembers(f.Audiences)
 	}
 	return nil
 }
@@ -445,130 +427,14 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 		sizes(0, b)
 	}
 	if f.members != nil {
-		encs := map[int]*nightly.Enc{}
-		ids := make([]string, 0, len(o.Segments))
-		for id := range o.Segments {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			rec := bd.Records[id]
-			if rec == nil {
-				continue // no customers record: no contacts, no consent
+		f.members.EmitMembers(o.Segments, func(id string) *contacts.Hashed {
+			if rec := bd.Records[id]; rec != nil {
+				return &rec.Hashed
 			}
-			f.members.Add(&rec.Hashed, o.Segments[id], func(i int, m audience.Member) {
-				e := encs[i]
-				if e == nil {
-					e = nightly.NewEnc(nightly.KindMembers)
-					encs[i] = e
-				}
-				e.PutMember(&m)
-			})
-		}
-		ts := f.members.Targets()
-		for i := range ts {
-			if e := encs[i]; e != nil {
-				members(ts[i].Key(), e.B)
-			}
-		}
+			return nil
+		}, members)
 	}
 	return nil
-}
-
-// syncFn syncs one audience on one platform: today's members against the state of the
-// last confirmed sync. A failed or guarded sync is a sync_log row, not a pipeline failure,
-// so that the other audiences and tables still complete; the driver exits non-zero.
-type syncFn struct {
-	Plan     string // JSON of audiences.Plan
-	Output   string
-	StateDir string
-	DryRun   bool
-	Force    bool
-	RunDate  string
-
-	plan  *audiences.Plan
-	dests *audiences.Destinations
-}
-
-func (f *syncFn) Setup() error {
-	f.plan = &audiences.Plan{}
-	if err := json.Unmarshal([]byte(f.Plan), f.plan); err != nil {
-		return err
-	}
-	f.dests = audiences.NewDestinations(f.plan, f.DryRun, f.StateDir, nil)
-	return nil
-}
-
-func (f *syncFn) ProcessElement(ctx context.Context, key string, vals func(*[]byte) bool, out func(int, []byte)) error {
-	var target *audiences.Target
-	for i := range f.plan.Targets {
-		if f.plan.Targets[i].Key() == key {
-			target = &f.plan.Targets[i]
-		}
-	}
-	if target == nil {
-		return fmt.Errorf("sync: unknown audience target %q", key)
-	}
-	var members []audience.Member
-	for _, b := range collect(vals) {
-		d, _ := nightly.NewDec(b)
-		for d.More() {
-			members = append(members, d.GetMember())
-		}
-		if d.Err != nil {
-			return d.Err
-		}
-	}
-	row, err := f.sync(ctx, target, members)
-	if err != nil {
-		counter(ctx, "sync_failed."+target.Platform, 1)
-		slog.Error("audience sync failed", "audience", target.Audience, "platform", target.Platform, "status", row.Status, "err", err)
-	}
-	counter(ctx, "sync_members."+target.Platform, row.Members)
-	b, err := json.Marshal(row)
-	if err != nil {
-		return err
-	}
-	out(0, b)
-	return nil
-}
-
-func (f *syncFn) sync(ctx context.Context, t *audiences.Target, members []audience.Member) (tables.SyncLog, error) {
-	run, _ := value.ParseDay(f.RunDate)
-	fail := func(err error) (tables.SyncLog, error) {
-		return tables.SyncLog{RunDate: int32(run), Audience: t.Audience, Platform: t.Platform, Mode: string(t.Mode),
-			DryRun: f.DryRun, Members: int64(len(members)), Status: "failed", Error: err.Error()}, err
-	}
-	dest, err := f.dests.For(ctx, *t)
-	if err != nil {
-		return fail(err)
-	}
-	store := &audience.FileStore{Dir: fileio.Join(f.StateDir, "audiences")}
-	job := audience.Job{Audience: t.Audience, RunDate: f.RunDate, Mode: t.Mode, MaxRemoveShare: t.MaxRemoveShare, Members: members}
-	return audience.Sync(ctx, dest, store, job, audience.Options{DryRun: f.DryRun, OutDir: f.Output, Force: f.Force})
-}
-
-// syncLogFn writes the run's sync_log rows.
-type syncLogFn struct {
-	Output string
-}
-
-func (f *syncLogFn) ProcessElement(ctx context.Context, _ int, vals func(*[]byte) bool) error {
-	var rows []tables.SyncLog
-	for _, b := range collect(vals) {
-		var r tables.SyncLog
-		if err := json.Unmarshal(b, &r); err != nil {
-			return err
-		}
-		rows = append(rows, r)
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].Audience != rows[j].Audience {
-			return rows[i].Audience < rows[j].Audience
-		}
-		return rows[i].Platform < rows[j].Platform
-	})
-	return writeTable(ctx, f.Output, "sync_log", 0, rows)
 }
 
 // centroidsFn sums the cluster sizes of every bucket and writes kmeans_centroids.
@@ -697,25 +563,15 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 
 	partials := beam.ParDo(s, &partialFn{Settings: string(settingsJSON)}, grouped)
 	models := beam.ParDo(s, &fitFn{Settings: string(settingsJSON), Output: o.Output}, beam.GroupByKey(s, partials), beam.SideInput{Input: spend})
-	var planJSON []byte
 	withAudiences := o.Audiences != nil && len(o.Audiences.Targets) > 0 && o.AudienceMode != "off"
+	var plan *delivery.Plan
 	if withAudiences {
-		if planJSON, err = json.Marshal(o.Audiences); err != nil {
-			return nil, err
-		}
+		plan = o.Audiences
 	}
-	sdead, sizes, members := beam.ParDo3(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, Buckets: o.Buckets, Audiences: string(planJSON)}, grouped, beam.SideInput{Input: models})
+	sdead, sizes, members := beam.ParDo3(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, Buckets: o.Buckets, Audiences: plan}, grouped, beam.SideInput{Input: models})
 	if withAudiences {
-		// Every target gets an element even when nobody is in it today, so that an
-		// audience whose members all left is emptied (subject to the removal guard).
-		var seeds []kvBytes
-		for _, t := range o.Audiences.Targets {
-			seeds = append(seeds, kvBytes{Key: t.Key(), Value: []byte{nightly.KindMembers}})
-		}
-		seeded := beam.ParDo(s, splitKV, beam.CreateList(s, seeds))
-		synced := beam.ParDo(s, &syncFn{Plan: string(planJSON), Output: o.Output, StateDir: o.StateDir, DryRun: o.AudienceMode != "send",
-			Force: o.Force, RunDate: o.Settings.Metrics.AsOf.String()}, beam.GroupByKey(s, beam.Flatten(s, members, seeded)))
-		beam.ParDo0(s, &syncLogFn{Output: o.Output}, beam.GroupByKey(s, synced))
+		delivery.Sync(s, members, o.Audiences, delivery.SyncOptions{Output: o.Output, StateDir: o.StateDir,
+			DryRun: o.AudienceMode != "send", Force: o.Force, RunDate: o.Settings.Metrics.AsOf})
 	}
 	deadAll = append(deadAll, sdead)
 	if o.Settings.KMeansEnabled {

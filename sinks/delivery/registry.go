@@ -4,7 +4,7 @@
 // across audiences), and makes each customer's audience members from their segments and
 // hashed contacts. The Beam wiring is in pipelines/graph; the sync itself is
 // transforms/audience.Sync.
-package audiences
+package delivery
 
 import (
 	"context"
