@@ -1,11 +1,12 @@
 package httpxtest
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"time"
@@ -16,7 +17,9 @@ type Fault struct {
 	Status     int           // answer with this status without calling the handler (0: call it)
 	RetryAfter string        // Retry-After header value, e.g. "7"
 	Header     http.Header   // extra headers
-	Delay      time.Duration // wait this long first (or until the client gives up); a client that gave up is not served
+	// Delay holds the answer this long (or until the client gives up). As on a real platform,
+	// the request is served all the same: a client that timed out lost only the answer.
+	Delay time.Duration
 }
 
 // Faults is safe for concurrent use. The zero value injects nothing.
@@ -82,16 +85,27 @@ func (f *Faults) Wrap(h http.Handler, errBody func(status int) string) http.Hand
 			return
 		}
 		if ft.Delay > 0 {
-			// Read the body first: only then does net/http watch the connection and cancel
-			// r.Context() when the client gives up.
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			// Serve first, on a context the client cannot cancel, then hold the answer.
+			rec := httptest.NewRecorder()
+			if ft.Status == 0 {
+				h.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+			} else {
+				io.Copy(io.Discard, r.Body) // only then does net/http notice a client that gives up
+			}
 			t := time.NewTimer(ft.Delay)
 			select {
 			case <-r.Context().Done():
 				t.Stop()
-				return // the client gave up: the request is not applied
+				return // the client gave up: the answer is lost, the request was served
 			case <-t.C:
+			}
+			if ft.Status == 0 {
+				for k, vs := range rec.Header() {
+					w.Header()[k] = vs
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return
 			}
 		}
 		for k, vs := range ft.Header {
