@@ -58,21 +58,24 @@ func (c Config) Defaults() Config {
 
 // Validate checks c, including that the token resolves; path is e.g. "sinks.yandex".
 func (c Config) Validate(path string) error {
-	if err := c.validateShape(path); err != nil {
+	if err := c.validateShape(path, true); err != nil {
 		return err
 	}
 	return c.Token.Validate(path + ".token")
 }
 
-// validateShape is Validate without looking at the secret, for dry runs.
-func (c Config) validateShape(path string) error {
+// ValidateSettings is Validate without the token, for dry runs.
+func (c Config) ValidateSettings(path string) error { return c.validateShape(path, false) }
+
+// validateShape checks everything but the secret's value; withToken requires a token reference.
+func (c Config) validateShape(path string, withToken bool) error {
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("%s.base_url: %q is not an http(s) URL", path, c.BaseURL)
 		}
 	}
-	if c.Token.IsZero() {
+	if c.Token.IsZero() && withToken {
 		return fmt.Errorf("%s.token: no token source: set %s.token.env or %s.token.file (a Yandex OAuth token)", path, path, path)
 	}
 	if c.Token.Env != "" && c.Token.File != "" {

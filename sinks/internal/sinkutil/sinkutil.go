@@ -1,0 +1,86 @@
+// Package sinkutil is the scaffolding the four audience sinks share: the options their
+// accounts take, how an error maps to an audience.Outcome, and batching. Each sink keeps
+// only what is specific to its platform.
+package sinkutil
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/transforms/audience"
+)
+
+// Options are what every sink's NewAccount takes besides its config.
+type Options struct {
+	HTTP     []httpx.Option // transport, clock, jitter, logger for the HTTP layer
+	Log      *slog.Logger   // warnings (few_data, a disabled token cache)
+	Sleep    func(context.Context, time.Duration) error
+	Now      func() time.Time
+	StateDir string // where a sink may keep a cache (VK's token), local or gs://
+	// NoCredentials builds an account for dry runs: no secret is needed or read, and any
+	// call that would reach the platform fails.
+	NoCredentials bool
+}
+
+// Option configures Options.
+type Option func(*Options)
+
+// New returns the options with defaults: a discarding logger, the wall clock, real sleeps.
+func New(opts ...Option) Options {
+	o := Options{Log: slog.New(slog.DiscardHandler), Sleep: httpx.Sleep, Now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// WithHTTPOptions passes options to the HTTP layer (tests: transport, jitter).
+func WithHTTPOptions(o ...httpx.Option) Option {
+	return func(x *Options) { x.HTTP = append(x.HTTP, o...) }
+}
+
+// WithLogger sets the logger of the sink and of its HTTP layer.
+func WithLogger(l *slog.Logger) Option {
+	return func(x *Options) { x.Log = l; x.HTTP = append(x.HTTP, httpx.WithLogger(l)) }
+}
+
+// WithClock replaces the clock and the sleeps of the sink (status polls, token expiry) and
+// of its HTTP layer; tests record the waits instead of sleeping.
+func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) Option {
+	return func(x *Options) {
+		x.Now, x.Sleep = now, sleep
+		x.HTTP = append(x.HTTP, httpx.WithClock(now, sleep))
+	}
+}
+
+// WithStateDir lets the sink keep caches under dir.
+func WithStateDir(dir string) Option { return func(x *Options) { x.StateDir = dir } }
+
+// WithoutCredentials builds an account for dry runs (see Options.NoCredentials).
+func WithoutCredentials() Option { return func(x *Options) { x.NoCredentials = true } }
+
+// ErrDryRun is returned by an account built WithoutCredentials when asked to send.
+var ErrDryRun = errors.New("this account was built for a dry run and sends nothing")
+
+// Outcome is what a failed call means for the identifiers it carried: nothing applied when
+// the platform refused it or it never left, otherwise unknown (it may have been applied).
+func Outcome(err error) audience.Outcome {
+	if httpx.Refused(err) {
+		return audience.NotSent
+	}
+	return audience.Unconfirmed
+}
+
+// Batches cuts ids into consecutive batches of at most n (n ≥ 1).
+func Batches(ids []audience.Identifier, n int) [][]audience.Identifier {
+	var out [][]audience.Identifier
+	for len(ids) > 0 {
+		k := min(n, len(ids))
+		out = append(out, ids[:k:k])
+		ids = ids[k:]
+	}
+	return out
+}
