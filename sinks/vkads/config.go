@@ -68,23 +68,28 @@ func (c Config) Defaults() Config {
 
 // Validate checks c, including that the client secret resolves; path is e.g. "sinks.vk".
 func (c Config) Validate(path string) error {
-	if err := c.validateShape(path); err != nil {
+	if err := c.validateShape(path, true); err != nil {
 		return err
 	}
 	return c.ClientSecret.Validate(path + ".client_secret")
 }
 
-func (c Config) validateShape(path string) error {
+// ValidateSettings is Validate without the credentials, for dry runs.
+func (c Config) ValidateSettings(path string) error { return c.validateShape(path, false) }
+
+// validateShape checks everything but the secret's value; withCreds requires the client id
+// and a secret reference.
+func (c Config) validateShape(path string, withCreds bool) error {
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("%s.base_url: %q is not an http(s) URL", path, c.BaseURL)
 		}
 	}
-	if strings.TrimSpace(c.ClientID) == "" {
+	if strings.TrimSpace(c.ClientID) == "" && withCreds {
 		return fmt.Errorf("%s.client_id: required: the client id of the VK Ads API app (Settings → API access)", path)
 	}
-	if c.ClientSecret.IsZero() {
+	if c.ClientSecret.IsZero() && withCreds {
 		return fmt.Errorf("%s.client_secret: no secret source: set %s.client_secret.env or %s.client_secret.file", path, path, path)
 	}
 	if c.ClientSecret.Env != "" && c.ClientSecret.File != "" {
