@@ -40,8 +40,6 @@ type Config struct {
 	AppSecret secret.Ref `yaml:"app_secret"`
 	// CustomerFileSource is sent when an audience is created; default USER_PROVIDED_ONLY.
 	CustomerFileSource string `yaml:"customer_file_source"`
-	// SendExternID adds the EXTERN_ID column (unhashed, as Meta requires) when members carry one.
-	SendExternID bool `yaml:"send_extern_id"`
 	// BatchSize is the number of rows per request, at most 10,000 (the default).
 	BatchSize int `yaml:"batch_size"`
 	// HTTP is the timeout, retry and rate-limit policy; http.rate_per_sec defaults to 5.

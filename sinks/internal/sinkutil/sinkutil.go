@@ -65,10 +65,15 @@ func WithoutCredentials() Option { return func(x *Options) { x.NoCredentials = t
 // ErrDryRun is returned by an account built WithoutCredentials when asked to send.
 var ErrDryRun = errors.New("this account was built for a dry run and sends nothing")
 
+// Refuser is implemented by a platform's API error that knows whether the platform refused
+// the call (then nothing was applied).
+type Refuser interface{ Refused() bool }
+
 // Outcome is what a failed call means for the identifiers it carried: nothing applied when
 // the platform refused it or it never left, otherwise unknown (it may have been applied).
 func Outcome(err error) audience.Outcome {
-	if httpx.Refused(err) {
+	var r Refuser
+	if httpx.Refused(err) || errors.As(err, &r) && r.Refused() {
 		return audience.NotSent
 	}
 	return audience.Unconfirmed
