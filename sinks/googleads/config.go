@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -87,10 +88,10 @@ func (c Config) Defaults() Config {
 // Validate checks c; path is its config path, e.g. "sinks.google". The credentials JSON is
 // read and its "type" checked, never printed.
 func (c Config) Validate(path string) error {
-	c = c.Defaults()
-	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s.endpoint: %q is not an http(s) URL (default %s)", path, c.Endpoint, DefaultEndpoint)
+	if err := c.ValidateSettings(path); err != nil {
+		return err
 	}
+	c = c.Defaults()
 	switch c.CredentialsType {
 	case CredentialsServiceAccount, CredentialsAuthorizedUser:
 		if err := c.Credentials.Validate(path + ".credentials"); err != nil {
@@ -111,6 +112,18 @@ func (c Config) Validate(path string) error {
 			return fmt.Errorf("%s.credentials: set together with credentials_type application_default: remove one", path)
 		}
 	default:
+		return fmt.Errorf("%s.credentials_type: unknown type %q (known: %s)", path, c.CredentialsType, strings.Join(credentialTypes, ", "))
+	}
+	return nil
+}
+
+// ValidateSettings checks everything but the credentials (dry runs need none).
+func (c Config) ValidateSettings(path string) error {
+	c = c.Defaults()
+	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s.endpoint: %q is not an http(s) URL (default %s)", path, c.Endpoint, DefaultEndpoint)
+	}
+	if !slices.Contains(credentialTypes, c.CredentialsType) {
 		return fmt.Errorf("%s.credentials_type: unknown type %q (known: %s)", path, c.CredentialsType, strings.Join(credentialTypes, ", "))
 	}
 	if c.LoginAccountID != "" && !reDigits.MatchString(customerID(c.LoginAccountID)) {

@@ -1,6 +1,7 @@
 package googleadstest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx/httpxtest"
 )
 
 // MaxMembers is the API's limit of audience members per request.
@@ -262,9 +265,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	lat := s.latency
 	s.mu.Unlock()
 	if lat > 0 {
+		// Read the body first: only then does net/http notice a client that gives up. The
+		// request is served all the same, as on a real platform; only the answer is lost.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		select {
 		case <-time.After(lat):
 		case <-r.Context().Done():
+			s.handle(r)
 			return
 		}
 	}
@@ -382,7 +390,7 @@ func (s *Server) handle(r *http.Request) (any, *apiErr) {
 			if (id.EmailAddress == "") == (id.PhoneNumber == "") {
 				return nil, invalid("audience_members[%d].user_data.user_identifiers[%d]: set exactly one of email_address, phone_number", i, j)
 			}
-			if !isHash(v) {
+			if !httpxtest.IsHexHash(v, 64) {
 				return nil, invalid("audience_members[%d].user_data.user_identifiers[%d]: not a lowercase hex SHA-256 hash (encoding HEX)", i, j)
 			}
 		}
@@ -422,24 +430,3 @@ func key(h string) [32]byte {
 	copy(k[:], b)
 	return k
 }
-
-// isHash reports a lowercase 64-hex string (a regexp here dominated the fake's CPU time in
-// the million-member benchmark).
-func isHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !lowerHex[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-var lowerHex = func() (t [256]bool) {
-	for _, c := range "0123456789abcdef" {
-		t[c] = true
-	}
-	return t
-}()
