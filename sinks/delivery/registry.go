@@ -1,13 +1,6 @@
-// Package audiences binds the config's audiences to the platform sinks: it turns each
-// audience × destination into a Target (decoded and validated from the YAML), builds one
-// account or client per platform per worker (so rate limits and VK's token cache are shared
-// across audiences), and makes each customer's audience members from their segments and
-// hashed contacts. The Beam wiring is in pipelines/graph; the sync itself is
-// transforms/audience.Sync.
 package delivery
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -15,19 +8,19 @@ import (
 	"strings"
 	"sync"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/audiencesync/audiencesync/sinks/googleads"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/meta"
-	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/sinks/vkads"
 	"github.com/audiencesync/audiencesync/sinks/yandex"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
-	"golang.org/x/oauth2"
-	"gopkg.in/yaml.v3"
 )
 
-// Sinks is the config's `sinks:` section: one block per platform with base URLs,
-// credentials (env or file references) and rate limits.
+// Sinks is the config's `sinks:` section: one block per platform with base URLs, credentials
+// (env or file references) and rate limits.
 type Sinks struct {
 	Yandex *yandex.Config    `yaml:"yandex"`
 	VK     *vkads.Config     `yaml:"vk"`
@@ -35,80 +28,191 @@ type Sinks struct {
 	Google *googleads.Config `yaml:"google"`
 }
 
-// Target is one audience on one platform.
+// Target is one audience on one platform: its membership and sync rules, and the platform's
+// own block of the audience's destinations (exactly one of the pointers is set).
 type Target struct {
-	Audience       string
-	Platform       string
-	Mode           audience.Mode
-	MaxRemoveShare *float64
-	Identifiers    []string
-	Source         audience.Source
-
+	audience.Target
 	Yandex *yandex.Target    `json:",omitempty"`
 	VK     *vkads.Target     `json:",omitempty"`
 	Meta   *meta.Target      `json:",omitempty"`
 	Google *googleads.Target `json:",omitempty"`
 }
 
-// Key names the target in the pipeline's shuffle.
-func (t Target) Key() string { return t.Audience + "\x00" + t.Platform }
+// platform is one ad platform audiences can be delivered to. The list below is the one place
+// the platforms are named: config validation, targets and accounts all read it (transforms/
+// contacts keeps a hashing profile of the same name for each).
+type platform struct {
+	name string
+	// target decodes and validates the platform's block of an audience's destinations into t.
+	target func(a *audience.Config, path string, t *Target) error
+	// sink reports whether sinks.<name> is present and validates it (credentials too when
+	// withSecrets).
+	sink func(s *Sinks, path string, withSecrets bool) (bool, error)
+	// open builds the platform's account and returns how to make one target's destination.
+	open func(s *Sinks, opts []sinkutil.Option) (func(*Target) (audience.Destination, error), error)
+}
+
+var platforms = []platform{
+	entry(yandex.Platform, func(s *Sinks) **yandex.Config { return &s.Yandex }, func(t *Target) **yandex.Target { return &t.Yandex }, yandex.NewAccount, (*yandex.Account).Destination),
+	entry(vkads.Platform, func(s *Sinks) **vkads.Config { return &s.VK }, func(t *Target) **vkads.Target { return &t.VK }, vkads.NewAccount, (*vkads.Account).Destination),
+	entry(meta.Platform, func(s *Sinks) **meta.Config { return &s.Meta }, func(t *Target) **meta.Target { return &t.Meta }, meta.NewAccount, (*meta.Account).Destination),
+	entry(googleads.Platform, func(s *Sinks) **googleads.Config { return &s.Google }, func(t *Target) **googleads.Target { return &t.Google }, googleads.NewAccount, (*googleads.Account).Destination),
+}
+
+// Platforms returns the platform names, in the order of the registry.
+func Platforms() []string {
+	out := make([]string, len(platforms))
+	for i, p := range platforms {
+		out[i] = p.name
+	}
+	return out
+}
+
+func lookup(name string) (*platform, bool) {
+	for i := range platforms {
+		if platforms[i].name == name {
+			return &platforms[i], true
+		}
+	}
+	return nil, false
+}
+
+// settings is what every sink's config block offers.
+type settings interface {
+	Validate(path string) error
+	ValidateSettings(path string) error
+}
+
+// identifierTypes is implemented by a target whose platform holds only some identifier types
+// (a VK list holds one).
+type identifierTypes interface{ IdentifierTypes() []string }
+
+// entry builds a platform from its sink package's types: its config block C in Sinks, its
+// target block T in Target, its account A and destination D.
+func entry[C settings, T interface{ Validate(string) error }, A any, D audience.Destination](
+	name string, cfg func(*Sinks) **C, tgt func(*Target) **T,
+	newAccount func(C, ...sinkutil.Option) (A, error), dest func(A, T) (D, error)) platform {
+	return platform{
+		name: name,
+		target: func(a *audience.Config, path string, t *Target) error {
+			v := new(T)
+			if err := decodeDestination(a, name, path, v); err != nil {
+				return err
+			}
+			if err := (*v).Validate(path); err != nil {
+				return err
+			}
+			if it, ok := any(*v).(identifierTypes); ok {
+				t.Identifiers = it.IdentifierTypes()
+			}
+			*tgt(t) = v
+			return nil
+		},
+		sink: func(s *Sinks, path string, withSecrets bool) (bool, error) {
+			c := *cfg(s)
+			if c == nil {
+				return false, nil
+			}
+			if withSecrets {
+				return true, (*c).Validate(path)
+			}
+			return true, (*c).ValidateSettings(path)
+		},
+		open: func(s *Sinks, opts []sinkutil.Option) (func(*Target) (audience.Destination, error), error) {
+			var c C
+			if p := *cfg(s); p != nil {
+				c = *p
+			}
+			a, err := newAccount(c, opts...)
+			if err != nil {
+				return nil, err
+			}
+			return func(t *Target) (audience.Destination, error) {
+				v := *tgt(t)
+				if v == nil {
+					return nil, fmt.Errorf("audience %q: no %s block in its destinations", t.Audience, name)
+				}
+				return dest(a, *v)
+			}, nil
+		},
+	}
+}
 
 // Plan is every target of a run plus the platform settings; plain data, carried by DoFns.
 type Plan struct {
-	Targets []Target
+	Targets []Target // sorted by Key
 	Sinks   Sinks
 }
 
 // NewPlan decodes and validates every audience's destinations. withSecrets also checks that
 // the credentials of every platform in use are present (--audiences=send and --validate).
 func NewPlan(auds []audience.Config, sinks Sinks, c contacts.Config, withSecrets bool) (*Plan, error) {
-	if err := audience.ValidateAll("audiences", auds); err != nil {
+	if err := audience.ValidateAll("audiences", auds, Platforms()); err != nil {
 		return nil, err
 	}
 	p := &Plan{Sinks: sinks}
 	used := map[string]string{}
 	for i := range auds {
 		a := &auds[i]
-		for _, plat := range a.PlatformNames() {
-			path := fmt.Sprintf("audiences[%d].destinations.%s", i, plat)
-			t := Target{Audience: a.Name, Platform: plat, Mode: a.SyncMode(), MaxRemoveShare: a.MaxRemoveShare, Identifiers: a.IDs(), Source: a.Source}
-			var err error
-			switch plat {
-			case "yandex":
-				t.Yandex = &yandex.Target{}
-				if err = decodeDestination(a, plat, path, t.Yandex); err == nil {
-					err = t.Yandex.Validate(path)
-				}
-			case "vk":
-				t.VK = &vkads.Target{}
-				if err = decodeDestination(a, plat, path, t.VK); err == nil {
-					err = t.VK.Validate(path)
-				}
-			case "meta":
-				t.Meta = &meta.Target{}
-				if err = decodeDestination(a, plat, path, t.Meta); err == nil {
-					err = t.Meta.Validate(path)
-				}
-			case "google":
-				t.Google = &googleads.Target{}
-				if err = decodeDestination(a, plat, path, t.Google); err == nil {
-					err = t.Google.Validate(path)
-				}
-			default:
-				err = fmt.Errorf("%s: unknown platform %q (known: yandex, vk, meta, google)", path, plat)
+		for _, pl := range platforms {
+			if _, ok := a.Destinations[pl.name]; !ok {
+				continue
 			}
-			if err != nil {
+			path := fmt.Sprintf("audiences[%d].destinations.%s", i, pl.name)
+			t := Target{Target: audience.Target{Audience: a.Name, Platform: pl.name, Mode: a.SyncMode(),
+				MaxRemoveShare: a.MaxRemoveShare, Identifiers: a.IDs(), Source: a.Source}}
+			if err := pl.target(a, path, &t); err != nil {
 				return nil, err
 			}
-			used[plat] = a.Name
+			used[pl.name] = a.Name
 			p.Targets = append(p.Targets, t)
 		}
 	}
-	if err := sinks.validate(used, c, withSecrets); err != nil {
-		return nil, err
+	for _, pl := range platforms {
+		path := "sinks." + pl.name
+		aud, inUse := used[pl.name]
+		present, err := pl.sink(&p.Sinks, path, withSecrets && inUse)
+		switch {
+		case err != nil:
+			return nil, err
+		case !present && inUse && withSecrets:
+			return nil, fmt.Errorf("%s: missing, but audience %q sends to %s (add a %s block with its credentials)", path, aud, pl.name, path)
+		}
+	}
+	if s := sinks.VK; s != nil {
+		want := c.VKHash
+		if want == "" {
+			want = contacts.HashMD5
+		}
+		if got := s.Defaults().Hash; got != want {
+			return nil, fmt.Errorf("sinks.vk.hash: %q differs from contacts.vk_hash %q (the sink must expect what contacts computes)", got, want)
+		}
 	}
 	sort.Slice(p.Targets, func(i, j int) bool { return p.Targets[i].Key() < p.Targets[j].Key() })
 	return p, nil
+}
+
+// AudienceTargets returns the targets' membership rules, for the compute pipeline's
+// audience_members table.
+func (p *Plan) AudienceTargets() []audience.Target {
+	if p == nil {
+		return nil
+	}
+	out := make([]audience.Target, len(p.Targets))
+	for i, t := range p.Targets {
+		out[i] = t.Target
+	}
+	return out
+}
+
+// target returns the target with this key.
+func (p *Plan) target(key string) (*Target, bool) {
+	for i := range p.Targets {
+		if p.Targets[i].Key() == key {
+			return &p.Targets[i], true
+		}
+	}
+	return nil, false
 }
 
 // decodeDestination decodes one destination block and rejects keys its target type does not
@@ -158,209 +262,45 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	return nil
 }
 
-func (s Sinks) validate(used map[string]string, c contacts.Config, withSecrets bool) error {
-	check := func(plat string, present bool, full, settings func(string) error) error {
-		aud, inUse := used[plat]
-		if !present {
-			if inUse && withSecrets {
-				return fmt.Errorf("sinks.%s: missing, but audience %q sends to %s (add a sinks.%s block with its credentials)", plat, aud, plat, plat)
-			}
-			return nil
-		}
-		if withSecrets && inUse {
-			return full("sinks." + plat)
-		}
-		return settings("sinks." + plat)
-	}
-	if err := check("yandex", s.Yandex != nil, func(p string) error { return s.Yandex.Validate(p) }, func(string) error { return nil }); err != nil {
-		return err
-	}
-	if err := check("vk", s.VK != nil, func(p string) error { return s.VK.Validate(p) }, func(string) error { return nil }); err != nil {
-		return err
-	}
-	if s.VK != nil {
-		want := c.VKHash
-		if want == "" {
-			want = contacts.HashMD5
-		}
-		got := s.VK.Defaults().Hash
-		if got != want {
-			return fmt.Errorf("sinks.vk.hash: %q differs from contacts.vk_hash %q (the sink must expect what contacts computes)", got, want)
-		}
-	}
-	if err := check("meta", s.Meta != nil, func(p string) error { return s.Meta.Validate(p) }, func(p string) error { return s.Meta.ValidateSettings(p) }); err != nil {
-		return err
-	}
-	return check("google", s.Google != nil, func(p string) error { return s.Google.Validate(p) }, func(string) error { return nil })
+// Accounts builds one account per platform on first use and makes each target's Destination
+// from it, so that every audience of a worker shares its platform's rate limits (and VK's
+// token cache). In a dry run no credentials are read and nothing can be sent.
+type Accounts struct {
+	plan *Plan
+	opts []sinkutil.Option
+
+	mu   sync.Mutex
+	open map[string]func(*Target) (audience.Destination, error)
 }
 
-// Profiles and identifiers of each target, for building members.
-func (t Target) profile() contacts.Profile {
-	p, _ := contacts.ProfileOf(t.Platform)
-	return p
-}
-
-// ids are the identifiers sent to this target: a VK list holds one kind only.
-func (t Target) ids() []string {
-	if t.VK != nil {
-		switch t.VK.Type {
-		case "phones":
-			return []string{contacts.IDPhone}
-		case "emails":
-			return []string{contacts.IDEmail}
-		}
+// NewAccounts prepares the accounts of plan; stateDir is where VK keeps its token cache.
+// Extra options go to every account (tests pass a transport).
+func NewAccounts(p *Plan, dryRun bool, stateDir string, log *slog.Logger, extra ...sinkutil.Option) *Accounts {
+	opts := []sinkutil.Option{sinkutil.WithStateDir(stateDir)}
+	if log != nil {
+		opts = append(opts, sinkutil.WithLogger(log))
 	}
-	return t.Identifiers
-}
-
-// Members builds each customer's members of every target. Build it once per worker.
-type Members struct {
-	targets  []Target
-	matchers []*audience.Matcher
-	ids      [][]string
-}
-
-// NewMembers compiles the targets' segment sources.
-func NewMembers(p *Plan) *Members {
-	m := &Members{targets: p.Targets}
-	for _, t := range p.Targets {
-		c := audience.Config{Name: t.Audience, Source: t.Source}
-		m.matchers = append(m.matchers, c.Compile())
-		m.ids = append(m.ids, t.ids())
+	if dryRun {
+		opts = append(opts, sinkutil.WithoutCredentials())
 	}
-	return m
+	return &Accounts{plan: p, opts: append(opts, extra...), open: map[string]func(*Target) (audience.Destination, error){}}
 }
 
-// Targets lists the targets in key order.
-func (m *Members) Targets() []Target { return m.targets }
-
-// Add calls emit(targetIndex, member) for every target whose source matches the customer's
-// segments ("source:segment" names) and for which the customer has a usable identifier.
-// Customers without consent have no hashes, so they are never members.
-func (m *Members) Add(h *contacts.Hashed, segments []string, emit func(int, audience.Member)) {
-	if !h.Consent {
-		return
+// Destination returns the destination of one target.
+func (a *Accounts) Destination(t *Target) (audience.Destination, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f, ok := a.open[t.Platform]
+	if !ok {
+		pl, known := lookup(t.Platform)
+		if !known {
+			return nil, fmt.Errorf("audience %q: unknown platform %q (known: %s)", t.Audience, t.Platform, strings.Join(Platforms(), ", "))
+		}
+		var err error
+		if f, err = pl.open(&a.plan.Sinks, a.opts); err != nil {
+			return nil, err
+		}
+		a.open[t.Platform] = f
 	}
-	for i, t := range m.targets {
-		if !m.matchers[i].Match(segments) {
-			continue
-		}
-		if mem, ok := h.Member(t.profile(), m.ids[i]); ok {
-			emit(i, mem)
-		}
-	}
-}
-
-// Destinations builds and caches one account/client per platform, shared by every
-// audience of a worker.
-type Destinations struct {
-	plan     *Plan
-	dryRun   bool
-	stateDir string
-	log      *slog.Logger
-
-	mu     sync.Mutex
-	yandex *yandex.Account
-	vk     *vkads.Account
-	meta   *meta.Client
-	google *googleads.Client
-}
-
-// NewDestinations prepares the factory. In a dry run no credentials are read.
-func NewDestinations(p *Plan, dryRun bool, stateDir string, log *slog.Logger) *Destinations {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Destinations{plan: p, dryRun: dryRun, stateDir: stateDir, log: log}
-}
-
-// dryRunNoSecret names a secret that dry runs never resolve.
-const dryRunNoSecret = "AUDIENCESYNC_DRY_RUN_NO_SECRET"
-
-// For returns the destination of one target.
-func (d *Destinations) For(ctx context.Context, t Target) (audience.Destination, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	s := d.plan.Sinks
-	switch t.Platform {
-	case "yandex":
-		if d.yandex == nil {
-			cfg := yandex.Config{}
-			if s.Yandex != nil {
-				cfg = *s.Yandex
-			}
-			if d.dryRun && cfg.Token.IsZero() {
-				// The plan lets a dry run go without sinks.yandex; WritePayloads never reads
-				// the token, so a reference that is never resolved satisfies the account.
-				cfg.Token = secret.Ref{Env: dryRunNoSecret}
-			}
-			a, err := yandex.NewAccount(cfg, yandex.WithLogger(d.log))
-			if err != nil {
-				return nil, err
-			}
-			d.yandex = a
-		}
-		return d.yandex.Destination(*t.Yandex)
-	case "vk":
-		if d.vk == nil {
-			cfg := vkads.Config{}
-			if s.VK != nil {
-				cfg = *s.VK
-			}
-			if d.dryRun { // as for Yandex: a dry run needs no sinks.vk block
-				if strings.TrimSpace(cfg.ClientID) == "" {
-					cfg.ClientID = "dry-run"
-				}
-				if cfg.ClientSecret.IsZero() {
-					cfg.ClientSecret = secret.Ref{Env: dryRunNoSecret}
-				}
-			}
-			opts := []vkads.Option{vkads.WithLogger(d.log)}
-			if d.stateDir != "" {
-				opts = append(opts, vkads.WithStateDir(d.stateDir))
-			}
-			a, err := vkads.NewAccount(cfg, opts...)
-			if err != nil {
-				return nil, err
-			}
-			d.vk = a
-		}
-		return d.vk.Destination(*t.VK)
-	case "meta":
-		if d.meta == nil {
-			cfg := meta.Config{}
-			if s.Meta != nil {
-				cfg = *s.Meta
-			}
-			var opts []meta.Option
-			if d.dryRun {
-				opts = append(opts, meta.WithoutCredentials())
-			}
-			c, err := meta.NewClient(cfg, opts...)
-			if err != nil {
-				return nil, err
-			}
-			d.meta = c
-		}
-		return meta.NewDestination(d.meta, *t.Meta)
-	case "google":
-		if d.google == nil {
-			cfg := googleads.Config{}
-			if s.Google != nil {
-				cfg = *s.Google
-			}
-			var opts []googleads.Option
-			if d.dryRun {
-				// Dry runs write payloads only: no credentials are looked up.
-				opts = append(opts, googleads.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "dry-run"})))
-			}
-			c, err := googleads.NewClient(ctx, cfg, opts...)
-			if err != nil {
-				return nil, err
-			}
-			d.google = c
-		}
-		return googleads.NewDestination(d.google, *t.Google)
-	}
-	return nil, fmt.Errorf("unknown platform %q", t.Platform)
+	return f(t)
 }

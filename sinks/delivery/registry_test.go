@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -72,7 +73,7 @@ func TestNewPlanSortedAndDecoded(t *testing.T) {
 	if zy.Yandex == nil || zy.Yandex.Name != "zeta list" || !reflect.DeepEqual(zy.Identifiers, []string{"email", "phone"}) {
 		t.Errorf("zeta/yandex %+v", zy)
 	}
-	if zy.Key() != "zeta\x00yandex" {
+	if zy.Key() != "zeta/yandex" {
 		t.Errorf("key %q", zy.Key())
 	}
 }
@@ -187,97 +188,7 @@ func TestNewPlanSecrets(t *testing.T) {
 	}
 }
 
-func hashed(consent bool, email, phone string) *contacts.Hashed {
-	h := &contacts.Hashed{CustomerID: "C", Consent: consent}
-	for p := contacts.Profile(0); p < contacts.NumProfiles; p++ {
-		if email != "" {
-			h.Email[p] = email + "-" + p.String()
-		}
-		if phone != "" {
-			h.Phone[p] = phone + "-" + p.String()
-		}
-	}
-	return h
-}
-
-func TestMembersAdd(t *testing.T) {
-	auds := parseAudiences(t, `
-- name: both
-  source: {segments: ["rule:a", "rfm:champions"], exclude: ["rfm:lost"]}
-  destinations:
-    yandex: {}
-    vk: {type: emails}
-- name: phones
-  source: {segments: ["rule:a"]}
-  destinations:
-    vk: {type: phones}
-`)
-	p, err := NewPlan(auds, Sinks{}, contacts.Defaults(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := NewMembers(p)
-	// Targets in key order: both/vk, both/yandex, phones/vk.
-	var names []string
-	for _, tg := range m.Targets() {
-		names = append(names, tg.Audience+"/"+tg.Platform)
-	}
-	if !reflect.DeepEqual(names, []string{"both/vk", "both/yandex", "phones/vk"}) {
-		t.Fatalf("targets %v", names)
-	}
-	type got struct {
-		i   int
-		mem audience.Member
-	}
-	run := func(h *contacts.Hashed, segs ...string) []got {
-		var out []got
-		m.Add(h, segs, func(i int, mem audience.Member) { out = append(out, got{i, mem}) })
-		return out
-	}
-	// Consent, both contacts, in rule:a.
-	out := run(hashed(true, "e", "p"), "rule:a")
-	if len(out) != 3 {
-		t.Fatalf("members %+v, want 3", out)
-	}
-	// VK emails list: the VK e-mail hash only; Yandex: both; VK phones list: phone only.
-	if out[0].i != 0 || out[0].mem.Email != "e-vk" || out[0].mem.Phone != "" {
-		t.Errorf("both/vk member %+v", out[0])
-	}
-	if out[1].i != 1 || out[1].mem.Email != "e-yandex" || out[1].mem.Phone != "p-yandex" {
-		t.Errorf("both/yandex member %+v", out[1])
-	}
-	if out[2].i != 2 || out[2].mem.Email != "" || out[2].mem.Phone != "p-vk" {
-		t.Errorf("phones/vk member %+v", out[2])
-	}
-	for _, o := range out {
-		if o.mem.Key == "" {
-			t.Errorf("member without key %+v", o)
-		}
-	}
-	// No consent: in no audience, even with hashes and matching segments.
-	if out := run(hashed(false, "e", "p"), "rule:a", "rfm:champions"); len(out) != 0 {
-		t.Errorf("no consent: %+v", out)
-	}
-	// Exclusion wins over inclusion.
-	if out := run(hashed(true, "e", "p"), "rfm:champions", "rule:a", "rfm:lost"); len(out) != 1 || out[0].i != 2 {
-		t.Errorf("excluded from both: %+v", out)
-	}
-	// Phone only: not in the VK e-mails list.
-	out = run(hashed(true, "", "p"), "rule:a")
-	var idx []int
-	for _, o := range out {
-		idx = append(idx, o.i)
-	}
-	if !reflect.DeepEqual(idx, []int{1, 2}) {
-		t.Errorf("phone-only customer in targets %v, want [1 2] (not both/vk)", idx)
-	}
-	// No matching segment: nothing.
-	if out := run(hashed(true, "e", "p"), "rule:b"); len(out) != 0 {
-		t.Errorf("unmatched: %+v", out)
-	}
-}
-
-func TestDestinationsDryRun(t *testing.T) {
+func TestAccountsDryRun(t *testing.T) {
 	// No credentials anywhere: sinks blocks absent or pointing at unset variables and a
 	// missing file.
 	os.Unsetenv("AUDSYNC_TEST_META_TOKEN")
@@ -300,24 +211,24 @@ google: {credentials_type: service_account, credentials: {file: /nonexistent/goo
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		d := NewDestinations(p, true, t.TempDir(), nil)
-		members := []audience.Member{{Key: "k1", Email: strings.Repeat("a", 64), Phone: strings.Repeat("b", 64)}, {Key: "k2", Email: strings.Repeat("c", 64)}}
-		for _, tg := range p.Targets {
-			dest, err := d.For(context.Background(), tg)
+		d := NewAccounts(p, true, t.TempDir(), nil)
+		ids := []audience.Identifier{{Type: "email", Hash: strings.Repeat("a", 64)}, {Type: "email", Hash: strings.Repeat("c", 64)}, {Type: "phone", Hash: strings.Repeat("b", 64)}}
+		for i := range p.Targets {
+			tg := &p.Targets[i]
+			dest, err := d.Destination(tg)
 			if err != nil {
-				t.Errorf("%s: For(%s): %v", name, tg.Platform, err)
+				t.Errorf("%s: Destination(%s): %v", name, tg.Platform, err)
 				continue
 			}
-			if dest.Platform() != tg.Platform {
-				t.Errorf("%s: platform %q, want %q", name, dest.Platform(), tg.Platform)
-			}
-			// Same client for a second target of the platform.
-			if again, err := d.For(context.Background(), tg); err != nil || again == nil {
-				t.Errorf("%s: second For(%s): %v", name, tg.Platform, err)
+			if again, err := d.Destination(tg); err != nil || again == nil {
+				t.Errorf("%s: second Destination(%s): %v", name, tg.Platform, err)
 			}
 			dir := filepath.Join(t.TempDir(), tg.Platform)
-			req := audience.SyncRequest{Audience: "m", RunDate: "2024-03-01", BatchID: "b1", Mode: audience.ModeIncremental, Add: members, All: members}
-			if _, err := dest.WritePayloads(req, dir); err != nil {
+			req := audience.Request{Audience: "m", Platform: tg.Platform, Create: true, Mode: audience.ModeIncremental, Add: ids, All: ids}
+			if _, err := dest.Apply(context.Background(), req); err == nil || !strings.Contains(err.Error(), "dry run") {
+				t.Errorf("%s: a dry-run %s destination sent: %v", name, tg.Platform, err)
+			}
+			if _, err := dest.WritePayloads(context.Background(), req, dir); err != nil {
 				t.Errorf("%s: %s WritePayloads: %v", name, tg.Platform, err)
 				continue
 			}
@@ -336,14 +247,14 @@ google: {credentials_type: service_account, credentials: {file: /nonexistent/goo
 			}
 		}
 	}
-	if _, err := NewDestinations(&Plan{}, true, "", nil).For(context.Background(), Target{Platform: "tiktok"}); err == nil {
+	if _, err := NewAccounts(&Plan{}, true, "", nil).Destination(&Target{Target: audience.Target{Platform: "tiktok"}}); err == nil {
 		t.Error("unknown platform accepted")
 	}
 }
 
 // Dry runs of Yandex and VK audiences: the plan accepts them without sinks blocks, so the
 // destinations must build without them too.
-func TestDestinationsDryRunYandexVK(t *testing.T) {
+func TestAccountsDryRunYandexVK(t *testing.T) {
 	auds := parseAudiences(t, `
 - name: y
   source: {segments: [x]}
@@ -355,20 +266,29 @@ func TestDestinationsDryRunYandexVK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := NewDestinations(p, true, t.TempDir(), nil)
-	members := []audience.Member{{Key: "k1", Email: strings.Repeat("a", 32), Phone: strings.Repeat("b", 32)}}
-	for _, tg := range p.Targets {
-		dest, err := d.For(context.Background(), tg)
+	d := NewAccounts(p, true, t.TempDir(), nil)
+	for i := range p.Targets {
+		tg := &p.Targets[i]
+		dest, err := d.Destination(tg)
 		if err != nil {
-			t.Errorf("dry run For(%s) without a sinks block: %v", tg.Platform, err)
+			t.Errorf("dry run Destination(%s) without a sinks block: %v", tg.Platform, err)
 			continue
 		}
-		if tg.Platform == "yandex" { // Yandex takes SHA-256 hashes
-			members[0].Email, members[0].Phone = strings.Repeat("a", 64), strings.Repeat("b", 64)
+		ids := []audience.Identifier{{Type: "email", Hash: strings.Repeat("a", 32)}} // VK: MD5
+		if tg.Platform == "yandex" { // Yandex takes SHA-256 hashes, and 100 to create
+			ids = nil
+			for i := 0; i < 100; i++ {
+				ids = append(ids, audience.Identifier{Type: "email", Hash: fmt.Sprintf("%064x", i)})
+			}
+		} else {
+			for i := 1; i < 2000; i++ { // VK: 2,000 to create
+				ids = append(ids, audience.Identifier{Type: "email", Hash: fmt.Sprintf("%032x", i)})
+			}
 		}
+		ids = audience.NormaliseIdentifiers(ids)
 		dir := filepath.Join(t.TempDir(), tg.Platform)
-		req := audience.SyncRequest{Audience: "y", RunDate: "2024-03-01", BatchID: "b1", Mode: audience.ModeIncremental, Add: members, All: members}
-		if _, err := dest.WritePayloads(req, dir); err != nil {
+		req := audience.Request{Audience: "y", Platform: tg.Platform, Create: true, Mode: audience.ModeIncremental, Add: ids, All: ids}
+		if _, err := dest.WritePayloads(context.Background(), req, dir); err != nil {
 			t.Errorf("dry run %s WritePayloads: %v", tg.Platform, err)
 		}
 		if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) == 0 {

@@ -128,6 +128,15 @@ type SegmentTarget struct {
 	Name string `yaml:"name"` // default: the list's name
 }
 
+// IdentifierTypes is the one identifier type the list holds: a phones list gets the
+// audience's phones only, an emails list its e-mails.
+func (t Target) IdentifierTypes() []string {
+	if t.Type == TypePhones {
+		return []string{"phone"}
+	}
+	return []string{"email"}
+}
+
 // Validate checks t; path is e.g. "audiences[2].destinations.vk".
 func (t Target) Validate(path string) error {
 	switch t.Type {

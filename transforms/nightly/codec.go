@@ -6,7 +6,6 @@ import (
 	"errors"
 	"hash/fnv"
 
-	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -488,20 +487,4 @@ func (e *Enc) PutSpend(s *orders.Spend) {
 
 func (d *Dec) GetSpend() orders.Spend {
 	return orders.Spend{Period: d.Str(), Channel: d.Str(), Amount: value.Money(d.Int()), Currency: d.Str()}
-}
-
-// KindMembers batches hashed audience members of one target.
-const KindMembers byte = 'A'
-
-// PutMember encodes an audience member (hashes only).
-func (e *Enc) PutMember(m *audience.Member) {
-	e.Str(m.Key)
-	e.Str(m.Email)
-	e.Str(m.Phone)
-	e.Str(m.ExternID)
-}
-
-// GetMember decodes PutMember.
-func (d *Dec) GetMember() audience.Member {
-	return audience.Member{Key: d.Str(), Email: d.Str(), Phone: d.Str(), ExternID: d.Str()}
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
@@ -148,17 +147,6 @@ func TestOtherRoundTrips(t *testing.T) {
 	}
 	checkEnd(t, d)
 
-	mem := []audience.Member{{Key: "k1", Email: "e1", Phone: "p1", ExternID: "x"}, {Key: "k2"}}
-	e = NewEnc(KindMembers)
-	for i := range mem {
-		e.PutMember(&mem[i])
-	}
-	d, _ = NewDec(e.B)
-	for _, m := range mem {
-		if got := d.GetMember(); got != m {
-			t.Errorf("member %+v, want %+v", got, m)
-		}
-	}
 	checkEnd(t, d)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -26,10 +27,26 @@ type Fault struct {
 type Faults struct {
 	mu        sync.Mutex
 	queue     []Fault
+	matched   []matchedFault
 	rate      float64
 	rng       *rand.Rand
 	injected  int
 	transient int
+}
+
+type matchedFault struct {
+	match string
+	f     Fault
+}
+
+// PushFor queues faults for the next requests whose "METHOD /path" contains match, one
+// each, in order; they go before the queue of Push.
+func (f *Faults) PushFor(match string, fs ...Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, x := range fs {
+		f.matched = append(f.matched, matchedFault{match, x})
+	}
 }
 
 // Push queues faults for the next requests, one each, in order.
@@ -55,9 +72,17 @@ func (f *Faults) Injected() int {
 	return f.injected
 }
 
-func (f *Faults) next() (Fault, bool) {
+func (f *Faults) next(r *http.Request) (Fault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	route := r.Method + " " + r.URL.Path
+	for i, m := range f.matched {
+		if strings.Contains(route, m.match) {
+			f.matched = append(f.matched[:i], f.matched[i+1:]...)
+			f.injected++
+			return m.f, true
+		}
+	}
 	if len(f.queue) > 0 {
 		ft := f.queue[0]
 		f.queue = f.queue[1:]
@@ -79,7 +104,7 @@ func (f *Faults) next() (Fault, bool) {
 // status (nil: a plain text body).
 func (f *Faults) Wrap(h http.Handler, errBody func(status int) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ft, ok := f.next()
+		ft, ok := f.next(r)
 		if !ok {
 			h.ServeHTTP(w, r)
 			return
