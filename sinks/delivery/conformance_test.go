@@ -100,7 +100,9 @@ func yandexEnv(t *testing.T) *platformEnv {
 			}
 			return audience.NormaliseIdentifiers(ids), named, orphans
 		},
-		slowCreate: func() { srv.Faults.PushFor("POST /v1/management/segments/upload_csv_file", httpxtest.Fault{Delay: 2 * time.Second}) },
+		slowCreate: func() {
+			srv.Faults.PushFor("POST /v1/management/segments/upload_csv_file", httpxtest.Fault{Delay: 2 * time.Second})
+		},
 	}
 }
 
@@ -132,7 +134,9 @@ func vkEnv(t *testing.T) *platformEnv {
 			}
 			return audience.NormaliseIdentifiers(ids), named, 0
 		},
-		slowCreate: func() { srv.Faults.PushFor("POST /api/v3/remarketing/users_lists.json", httpxtest.Fault{Delay: 2 * time.Second}) },
+		slowCreate: func() {
+			srv.Faults.PushFor("POST /api/v3/remarketing/users_lists.json", httpxtest.Fault{Delay: 2 * time.Second})
+		},
 	}
 }
 

@@ -275,7 +275,7 @@ func TestAccountsDryRunYandexVK(t *testing.T) {
 			continue
 		}
 		ids := []audience.Identifier{{Type: "email", Hash: strings.Repeat("a", 32)}} // VK: MD5
-		if tg.Platform == "yandex" { // Yandex takes SHA-256 hashes, and 100 to create
+		if tg.Platform == "yandex" {                                                 // Yandex takes SHA-256 hashes, and 100 to create
 			ids = nil
 			for i := 0; i < 100; i++ {
 				ids = append(ids, audience.Identifier{Type: "email", Hash: fmt.Sprintf("%064x", i)})

@@ -36,8 +36,12 @@ func h(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func email(s string) audience.Identifier { return audience.Identifier{Type: audience.TypeEmail, Hash: h(s)} }
-func phone(s string) audience.Identifier { return audience.Identifier{Type: audience.TypePhone, Hash: h(s)} }
+func email(s string) audience.Identifier {
+	return audience.Identifier{Type: audience.TypeEmail, Hash: h(s)}
+}
+func phone(s string) audience.Identifier {
+	return audience.Identifier{Type: audience.TypePhone, Hash: h(s)}
+}
 
 // members returns the identifiers of customers [from, to): e-mail and E.164 phone, hashed.
 func members(from, to int) []audience.Identifier {

@@ -62,8 +62,8 @@ func (a *Account) Destination(t Target) (*Destination, error) {
 
 // step is one logical upload: all its batches share one session.
 type step struct {
-	op  Operation    // the API call
-	as  audience.Op  // what it does to the audience, for Result.Applied
+	op  Operation   // the API call
+	as  audience.Op // what it does to the audience, for Result.Applied
 	ids []audience.Identifier
 }
 

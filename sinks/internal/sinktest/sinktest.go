@@ -47,11 +47,20 @@ type Journal struct {
 
 var _ audience.Journal = (*Journal)(nil)
 
-func (j *Journal) Read(context.Context) ([]byte, error) { j.mu.Lock(); defer j.mu.Unlock(); return j.b, nil }
+func (j *Journal) Read(context.Context) ([]byte, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.b, nil
+}
 func (j *Journal) Write(_ context.Context, b []byte) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.b = append([]byte(nil), b...)
 	return nil
 }
-func (j *Journal) Clear(context.Context) error { j.mu.Lock(); defer j.mu.Unlock(); j.b = nil; return nil }
+func (j *Journal) Clear(context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.b = nil
+	return nil
+}

@@ -15,9 +15,9 @@ import (
 
 // Fault is what the next request gets instead of (or before) a normal answer.
 type Fault struct {
-	Status     int           // answer with this status without calling the handler (0: call it)
-	RetryAfter string        // Retry-After header value, e.g. "7"
-	Header     http.Header   // extra headers
+	Status     int         // answer with this status without calling the handler (0: call it)
+	RetryAfter string      // Retry-After header value, e.g. "7"
+	Header     http.Header // extra headers
 	// Delay holds the answer this long (or until the client gives up). As on a real platform,
 	// the request is served all the same: a client that timed out lost only the answer.
 	Delay time.Duration
