@@ -14,7 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/audiencesync/audiencesync/pipelines/bqio"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
-	"github.com/audiencesync/audiencesync/sinks/delivery"
+	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
@@ -47,10 +47,9 @@ type Options struct {
 	// BigQuery settings for bq:// inputs (JSON of sinks/bigquery.Config); "" when none.
 	BigQuery string
 
-	// Audiences: nil or AudienceMode "off" builds no audiences.
-	Audiences    *delivery.Plan
-	AudienceMode string // dry_run or send
-	Force        bool   // let a sync remove more than the audience's max_remove_share
+	// Audiences are the targets whose members make the audience_members table; none builds
+	// no audiences. The delivery to the platforms is a phase of its own (sinks/delivery.Run).
+	Audiences []audience.Target
 }
 
 func init() {
@@ -66,7 +65,7 @@ func init() {
 	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(int, []byte), func(string, []byte), error](&joinFn{})
 	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(int, []byte), error](&partialFn{})
 	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(*[]byte) bool, func([]byte), error](&fitFn{})
-	register.DoFn7x1[context.Context, int, func(*[]byte) bool, []byte, func(string, []byte), func(int, []byte), func(string, []byte), error](&scoreFn{})
+	register.DoFn7x1[context.Context, int, func(*[]byte) bool, []byte, func(string, []byte), func(int, []byte), func(string, audience.Batch), error](&scoreFn{})
 	register.DoFn4x1[context.Context, int, func(*[]byte) bool, []byte, error](&centroidsFn{})
 	register.DoFn3x1[context.Context, string, func(*[]byte) bool, error](&deadFn{})
 }
@@ -357,10 +356,10 @@ type scoreFn struct {
 	Output    string
 	StateDir  string
 	Buckets   int
-	Audiences *delivery.Plan // nil = no audiences
+	Audiences []audience.Target // none = no audiences
 
 	scorer  *nightly.Scorer
-	members *delivery.Members
+	members *audience.Members
 }
 
 func (f *scoreFn) Setup() error {
@@ -371,13 +370,15 @@ func (f *scoreFn) Setup() error {
 	if f.scorer, err = nightly.NewScorer(s); err != nil {
 		return err
 	}
-	if f.Audiences != nil {
-		f.members = delivery.NewMembers(f.Audiences)
+	if len(f.Audiences) > 0 {
+		if f.members, err = audience.NewMembers(f.Audiences); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]byte) bool, modelBytes []byte, dead func(string, []byte), sizes func(int, []byte), members func(string, []byte)) error {
+func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]byte) bool, modelBytes []byte, dead func(string, []byte), sizes func(int, []byte), members func(string, audience.Batch)) error {
 	models, err := nightly.DecodeModels(modelBytes)
 	if err != nil {
 		return err
@@ -427,7 +428,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 		sizes(0, b)
 	}
 	if f.members != nil {
-		f.members.EmitMembers(o.Segments, func(id string) *contacts.Hashed {
+		f.members.EmitBatches(o.Segments, func(id string) *contacts.Hashed {
 			if rec := bd.Records[id]; rec != nil {
 				return &rec.Hashed
 			}
@@ -563,15 +564,9 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 
 	partials := beam.ParDo(s, &partialFn{Settings: string(settingsJSON)}, grouped)
 	models := beam.ParDo(s, &fitFn{Settings: string(settingsJSON), Output: o.Output}, beam.GroupByKey(s, partials), beam.SideInput{Input: spend})
-	withAudiences := o.Audiences != nil && len(o.Audiences.Targets) > 0 && o.AudienceMode != "off"
-	var plan *delivery.Plan
-	if withAudiences {
-		plan = o.Audiences
-	}
-	sdead, sizes, members := beam.ParDo3(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, Buckets: o.Buckets, Audiences: plan}, grouped, beam.SideInput{Input: models})
-	if withAudiences {
-		delivery.Sync(s, members, o.Audiences, delivery.SyncOptions{Output: o.Output, StateDir: o.StateDir,
-			DryRun: o.AudienceMode != "send", Force: o.Force, RunDate: o.Settings.Metrics.AsOf})
+	sdead, sizes, members := beam.ParDo3(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, Buckets: o.Buckets, Audiences: o.Audiences}, grouped, beam.SideInput{Input: models})
+	if len(o.Audiences) > 0 {
+		audience.WriteMembers(s, members, o.Audiences, o.Output, o.Settings.Metrics.AsOf)
 	}
 	deadAll = append(deadAll, sdead)
 	if o.Settings.KMeansEnabled {

@@ -37,12 +37,13 @@ import (
 	"github.com/audiencesync/audiencesync/pipelines/config"
 	"github.com/audiencesync/audiencesync/pipelines/graph"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/sinks/delivery"
+	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
-	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/report"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -95,7 +96,7 @@ bq://PROJECT.DATASET.TABLE or bq://PROJECT?query=URL-ENCODED-SQL.
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "deliver_only", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -162,6 +163,9 @@ func realMain() int {
 	log := newLogger(*logFormatFlag, slog.LevelInfo)
 
 	ctx := context.Background()
+	if *deliverOnlyFlag != "" {
+		return deliverOnly(ctx, log)
+	}
 	job, err := prepare(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nightly:", err)
@@ -275,6 +279,7 @@ func alert(ctx context.Context, log *slog.Logger, j *job, sum *tables.Summary, r
 type job struct {
 	loadBQ  bool // load the tables into BigQuery after the run
 	cfg     *config.Config
+	plan    *delivery.Plan // the audiences × platforms; delivered after the compute pipeline
 	opts    graph.Options
 	asOf    value.Day
 	output  string
@@ -419,9 +424,14 @@ func prepare(ctx context.Context) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
+	var targets []audience.Target
+	if *audiencesFlag != "off" {
+		targets = plan.AudienceTargets()
+	}
 	return &job{
 		loadBQ: loadBQ,
 		cfg:    cfg,
+		plan:   plan,
 		asOf:   asOf,
 		output: *outputFlag,
 		opts: graph.Options{
@@ -431,12 +441,10 @@ func prepare(ctx context.Context) (*job, error) {
 			SplitBytes: int64(*splitMBFlag) << 20,
 			Settings: nightly.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
 				Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled, CLV: spec},
-			Contacts:     cfg.Contacts,
-			StateDir:     *stateDirFlag,
-			Audiences:    plan,
-			AudienceMode: *audiencesFlag,
-			Force:        *forceFlag,
-			BigQuery:     string(bqJSON),
+			Contacts:  cfg.Contacts,
+			StateDir:  *stateDirFlag,
+			Audiences: targets,
+			BigQuery:  string(bqJSON),
 		},
 	}, nil
 }
@@ -507,19 +515,9 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	for _, f := range []string{graph.HeadlineFile, graph.CLVFile} {
 		fileio.RemoveGlob(ctx, fileio.Join(j.output, f))
 	}
-	if j.opts.Audiences != nil && len(j.opts.Audiences.Targets) > 0 && j.opts.AudienceMode != "off" {
-		logs, err := parquetio.ReadDir[tables.SyncLog](ctx, fileio.Join(j.output, "sync_log"))
-		if err != nil {
-			return nil, err
-		}
-		sum.Audiences = logs
-		for _, l := range logs {
-			if l.Status == "failed" || l.Status == "guarded" {
-				sum.OK = false
-				sum.Errors = append(sum.Errors, fmt.Sprintf("audience %s on %s: %s: %s", l.Audience, l.Platform, l.Status, l.Error))
-			}
-		}
-		sum.Outputs["dry_run"] = fileio.Join(j.output, "dry_run")
+	// The delivery phase: its own pipeline, from the audience_members table just written.
+	if err := deliver(ctx, j, sum); err != nil {
+		return nil, err
 	}
 	sum.DurationS = time.Since(start).Seconds()
 	b, _ := json.MarshalIndent(sum, "", "  ")
@@ -633,10 +631,7 @@ func printSummary(w io.Writer, s *tables.Summary) {
 	}
 	if len(s.Audiences) > 0 {
 		fmt.Fprintln(w, "audiences (see sync_log; dry-run payloads under dry_run/):")
-		fmt.Fprintf(w, "  %-24s %-8s %-10s %9s %9s %9s %9s\n", "audience", "platform", "status", "members", "added", "removed", "sent")
-		for _, a := range s.Audiences {
-			fmt.Fprintf(w, "  %-24s %-8s %-10s %9d %9d %9d %9d\n", a.Audience, a.Platform, a.Status, a.Members, a.Added, a.Removed, a.Sent)
-		}
+		printAudiences(w, s.Audiences)
 	}
 	for _, e := range s.Errors {
 		fmt.Fprintln(w, "ERROR:", e)

@@ -29,9 +29,11 @@ type Batch struct {
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*Target)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*Identifier)(nil)).Elem())
 	beam.RegisterCoder(reflect.TypeOf((*Batch)(nil)).Elem(), EncodeBatch, DecodeBatch)
 	register.DoFn3x1[context.Context, string, func(*Batch) bool, error](&writeMembersFn{})
 	register.Iter1[Batch]()
+	register.Emitter2[string, Batch]()
 }
 
 // Identifier types in the batch encoding; rawFlag marks a hash kept as text (not lowercase hex).

@@ -193,10 +193,10 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 		if err != nil {
 			return finish(StatusFailed, fmt.Errorf("%s: dry run: %w", where, err))
 		}
-		log.Added, log.Removed = int64(len(req.Add)), int64(len(req.Remove))
-		if res.BelowMinimum {
+		if res.BelowMinimum { // nothing would be sent
 			return done(StatusBelowMinimum, nil)
 		}
+		log.Added, log.Removed = int64(len(req.Add)), int64(len(req.Remove))
 		return done(StatusDryRun, nil)
 	}
 

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/audiencesync/audiencesync/pipelines/config"
+	"github.com/audiencesync/audiencesync/sinks/delivery"
+	"github.com/audiencesync/audiencesync/transforms/audience"
+	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/tables"
+)
+
+var deliverOnlyFlag = flag.String("deliver_only", "", "deliver the audiences of an earlier run again without recomputing anything (e.g. after fixing a credential): PATH is that run's output folder, holding audience_members; sync_log (and dry-run payloads) go to --output")
+
+// deliver runs the delivery phase after the compute pipeline: the audience_members table it
+// just wrote, sent (or written as payloads) to every platform; the sync_log rows go into the
+// summary, and a failed or guarded audience fails the run.
+func deliver(ctx context.Context, j *job, sum *tables.Summary) error {
+	if *audiencesFlag == "off" || j.plan == nil || len(j.plan.Targets) == 0 {
+		return nil
+	}
+	logs, err := delivery.Run(ctx, delivery.RunOptions{Plan: j.plan, Members: j.output, Output: j.output,
+		StateDir: j.opts.StateDir, DryRun: *audiencesFlag != "send", Force: *forceFlag, RunDate: j.asOf})
+	if err != nil {
+		return err
+	}
+	sum.Audiences = logs
+	for _, e := range deliveryErrors(logs) {
+		sum.OK = false
+		sum.Errors = append(sum.Errors, e)
+	}
+	sum.Outputs["dry_run"] = fileio.Join(j.output, "dry_run")
+	return nil
+}
+
+func deliveryErrors(logs []tables.SyncLog) []string {
+	var out []string
+	for _, l := range logs {
+		if audience.Failed(l.Status) {
+			out = append(out, fmt.Sprintf("audience %s on %s: %s: %s", l.Audience, l.Platform, l.Status, l.Error))
+		}
+	}
+	return out
+}
+
+// deliverOnly is --deliver_only=PATH: the delivery phase alone, from the audience_members of
+// the run in PATH (its run date comes from the table), with today's config and credentials.
+func deliverOnly(ctx context.Context, log *slog.Logger) int {
+	cfg := config.Default()
+	if *configFlag != "" {
+		var err error
+		if cfg, err = config.Load(*configFlag); err != nil {
+			fmt.Fprintln(os.Stderr, "nightly:", err)
+			return 2
+		}
+	}
+	switch *audiencesFlag {
+	case "dry_run", "send":
+	default:
+		fmt.Fprintf(os.Stderr, "nightly: --deliver_only needs --audiences=dry_run or send, not %q\n", *audiencesFlag)
+		return 2
+	}
+	plan, err := cfg.AudiencePlan(*audiencesFlag == "send")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "nightly: %s: %v\n", cfg.File, err)
+		return 2
+	}
+	logs, err := delivery.Run(ctx, delivery.RunOptions{Plan: plan, Members: *deliverOnlyFlag, Output: *outputFlag,
+		StateDir: *stateDirFlag, DryRun: *audiencesFlag != "send", Force: *forceFlag})
+	if err != nil {
+		log.Error("delivery failed", "err", err)
+		return 1
+	}
+	fmt.Printf("audiencesync delivery of %s (sync_log in %s):\n", *deliverOnlyFlag, fileio.Join(*outputFlag, "sync_log"))
+	printAudiences(os.Stdout, logs)
+	if errs := deliveryErrors(logs); len(errs) > 0 {
+		fmt.Fprintln(os.Stderr, "ERROR: "+strings.Join(errs, "\nERROR: "))
+		return 1
+	}
+	return 0
+}
+
+func printAudiences(w io.Writer, logs []tables.SyncLog) {
+	fmt.Fprintf(w, "  %-24s %-8s %-13s %11s %9s %9s %9s\n", "audience", "platform", "status", "identifiers", "added", "removed", "sent")
+	for _, a := range logs {
+		fmt.Fprintf(w, "  %-24s %-8s %-13s %11d %9d %9d %9d\n", a.Audience, a.Platform, a.Status, a.Members, a.Added, a.Removed, a.Sent)
+	}
+}
