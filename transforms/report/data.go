@@ -207,14 +207,19 @@ type SegmentRow struct {
 	Figure  Figure // KindCount, Key "segment:<source>:<segment>"
 }
 
-// AudienceRow is one audience and platform sync of this run.
+// AudienceRow is one audience on one platform in this run: who should be in it
+// (audience_members) and what its delivery did (sync_log; Status "not delivered" when the run
+// wrote no sync_log row for it).
 type AudienceRow struct {
 	Audience      string
 	Platform      string
 	Mode          string
 	DryRun        bool
 	Status        string
+	Failed        bool // the status fails the run (failed, guarded)
 	Error         string
+	Emails        int64 // e-mail identifiers in audience_members
+	Phones        int64 // phone identifiers in audience_members
 	Members       Figure
 	Sent          int64
 	Accepted      int64
@@ -380,7 +385,7 @@ func build(in inputs, h History) (Data, error) {
 	}
 
 	d.Segments = buildSegments(in, prev.Segments, d.Today.Segments)
-	d.Audiences = buildAudiences(in.syncs, prev.Audiences, d.Today.Audiences)
+	d.Audiences = buildAudiences(in.syncs, in.audIDs, prev.Audiences, d.Today.Audiences)
 	for stage, reasons := range s.DeadLetters {
 		for reason, n := range reasons {
 			d.DeadLetters = append(d.DeadLetters, DeadLetterRow{Stage: stage, Reason: reason, Count: n})
@@ -748,25 +753,53 @@ func buildSegments(in inputs, prev map[string]int64, today map[string]int64) []S
 	return out
 }
 
-func buildAudiences(syncs []tables.SyncLog, prev map[string]int64, today map[string]int64) []AudienceRow {
-	var out []AudienceRow
+func buildAudiences(syncs []tables.SyncLog, ids map[[3]string]int64, prev map[string]int64, today map[string]int64) []AudienceRow {
+	rows := map[string]*AudienceRow{}
+	row := func(a, p string) *AudienceRow {
+		key := a + "/" + p
+		if r := rows[key]; r != nil {
+			return r
+		}
+		r := &AudienceRow{Audience: a, Platform: p, Status: "not delivered"}
+		rows[key] = r
+		return r
+	}
+	for k, n := range ids {
+		r := row(k[0], k[1])
+		switch k[2] {
+		case "email":
+			r.Emails += n
+		case "phone":
+			r.Phones += n
+		}
+	}
 	for _, s := range syncs {
-		key := s.Audience + "/" + s.Platform
-		today[key] = s.Members
-		f := Figure{Key: "audience:" + key, Label: key, Kind: KindCount, Value: ptr(float64(s.Members)), Neutral: true}
-		if p, ok := prev[key]; ok {
-			f.Prev = ptr(float64(p))
-		}
-		row := AudienceRow{
-			Audience: s.Audience, Platform: s.Platform, Mode: s.Mode, DryRun: s.DryRun, Status: s.Status,
-			Error: scrub(s.Error), Members: f, Sent: s.Sent, Accepted: s.Accepted, Rejected: s.Rejected,
-			Added: s.Added, Removed: s.Removed, Requests: s.Requests, DurationMs: s.DurationMs,
-		}
+		r := row(s.Audience, s.Platform)
+		r.Mode, r.DryRun, r.Status, r.Failed, r.Error = s.Mode, s.DryRun, s.Status, s.Status == "failed" || s.Status == "guarded", scrub(s.Error)
+		r.Sent, r.Accepted, r.Rejected, r.Added, r.Removed, r.Requests, r.DurationMs = s.Sent, s.Accepted, s.Rejected, s.Added, s.Removed, s.Requests, s.DurationMs
 		var reasons map[string]float64
 		if s.RejectReasons != "" && json.Unmarshal([]byte(s.RejectReasons), &reasons) == nil {
-			row.RejectReasons = sortedKVf(reasons)
+			r.RejectReasons = sortedKVf(reasons)
 		}
-		out = append(out, row)
+	}
+	out := make([]AudienceRow, 0, len(rows))
+	for key, r := range rows {
+		// The size is the audience's identifiers; a run without audience_members (older
+		// outputs) shows the sync_log's count.
+		n := float64(r.Emails + r.Phones)
+		if n == 0 {
+			for _, s := range syncs {
+				if s.Audience+"/"+s.Platform == key {
+					n = float64(s.Members)
+				}
+			}
+		}
+		today[key] = int64(n)
+		r.Members = Figure{Key: "audience:" + key, Label: key, Kind: KindCount, Value: ptr(n), Neutral: true}
+		if p, ok := prev[key]; ok {
+			r.Members.Prev = ptr(float64(p))
+		}
+		out = append(out, *r)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Audience != out[j].Audience {

@@ -48,6 +48,14 @@ type memberRow struct {
 	Source  string `parquet:"source"`
 }
 
+// audienceRow is the projection of tables.AudienceMember.
+type audienceRow struct {
+	RunDate        int32  `parquet:"run_date,date"`
+	Audience       string `parquet:"audience"`
+	Platform       string `parquet:"platform"`
+	IdentifierType string `parquet:"identifier_type"`
+}
+
 // custAgg is customer_metrics of one currency folded into what the page shows.
 type custAgg struct {
 	customers, active, orders int64
@@ -114,6 +122,7 @@ type inputs struct {
 	customers map[string]*custAgg // currency -> aggregate
 	churned   map[string]int64    // currency -> churn_list rows
 	segments  map[[2]string]int64 // (source, segment) -> members
+	audIDs    map[[3]string]int64 // (audience, platform, identifier type) -> identifiers
 	otherDate map[string]int64    // table -> rows of another run date, left out
 
 	periods   []tables.PeriodMetrics
@@ -180,7 +189,7 @@ func readTable[T any](ctx context.Context, outDir, name string, dst *[]T) error 
 func readInputs(ctx context.Context, outDir string) (inputs, error) {
 	in := inputs{
 		customers: map[string]*custAgg{}, churned: map[string]int64{},
-		segments: map[[2]string]int64{}, otherDate: map[string]int64{},
+		segments: map[[2]string]int64{}, otherDate: map[string]int64{}, audIDs: map[[3]string]int64{},
 	}
 	sp := fileio.Join(outDir, SummaryFile)
 	b, err := fileio.ReadFile(ctx, sp)
@@ -232,6 +241,18 @@ func readInputs(ctx context.Context, outDir string) (inputs, error) {
 	})
 	if err != nil {
 		return in, fmt.Errorf("report: table segment_membership: %w", err)
+	}
+
+	// One row per distinct identifier of an audience on a platform: counting rows counts them.
+	err = scan(ctx, fileio.Join(outDir, "audience_members"), func(a audienceRow) {
+		if a.RunDate != in.day {
+			in.otherDate["audience_members"]++
+			return
+		}
+		in.audIDs[[3]string{a.Audience, a.Platform, a.IdentifierType}]++
+	})
+	if err != nil {
+		return in, fmt.Errorf("report: table audience_members: %w", err)
 	}
 
 	for _, err := range []error{
