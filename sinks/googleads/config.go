@@ -1,6 +1,7 @@
 package googleads
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -63,24 +64,16 @@ type Config struct {
 
 // Defaults returns c with every zero field set to its default.
 func (c Config) Defaults() Config {
-	if c.Endpoint == "" {
-		c.Endpoint = DefaultEndpoint
-	}
+	c.Endpoint = cmp.Or(c.Endpoint, DefaultEndpoint)
 	if c.CredentialsType == "" {
 		c.CredentialsType = CredentialsApplicationDefault
 		if !c.Credentials.IsZero() {
 			c.CredentialsType = CredentialsServiceAccount
 		}
 	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.ParallelRequests == 0 {
-		c.ParallelRequests = DefaultParallelRequests
-	}
-	if c.HTTP.RatePerSec == 0 {
-		c.HTTP.RatePerSec = DefaultRatePerSec
-	}
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.ParallelRequests = cmp.Or(c.ParallelRequests, DefaultParallelRequests)
+	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, DefaultRatePerSec)
 	c.HTTP = c.HTTP.Defaults()
 	return c
 }

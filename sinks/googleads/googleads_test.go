@@ -2,8 +2,6 @@ package googleads
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/sinks/googleads/googleadstest"
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/transforms/audience"
@@ -31,10 +30,7 @@ const (
 	listID    = "555000111"
 )
 
-func h(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
+func h(s string) string { return sinktest.SHA256(s) }
 
 func email(s string) audience.Identifier {
 	return audience.Identifier{Type: audience.TypeEmail, Hash: h(s)}
@@ -115,13 +111,7 @@ func createReq(all []audience.Identifier) audience.Request {
 	return audience.Request{Audience: "a", Platform: Platform, Create: true, Mode: audience.ModeIncremental, Add: all, All: all}
 }
 
-func outcomes(res audience.Result) []string {
-	var out []string
-	for _, a := range res.Applied {
-		out = append(out, fmt.Sprintf("%s %d %s", a.Op, len(a.IDs), a.Outcome))
-	}
-	return out
-}
+func outcomes(res audience.Result) []string { return sinktest.Outcomes(res) }
 
 func TestDocVectorsRecognisedByFake(t *testing.T) {
 	// Hashes from docs/ad-platforms.md, checked against the normalised strings first, so that

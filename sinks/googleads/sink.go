@@ -18,21 +18,17 @@ import (
 // make every audience's Destination from it, so that all audiences share the rate limit. The
 // credentials are loaded on the first Apply: dry runs need none.
 type Account struct {
-	cfg  Config
-	opts sinkutil.Options
-	ts   oauth2.TokenSource // tests; nil = from the config
-
-	once   sync.Once
-	client *Client
-	err    error
+	sinkutil.Account[Config, *Client]
+	ts oauth2.TokenSource // tests; nil = from the config
 }
 
 // NewAccount checks cfg's settings.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	if err := cfg.ValidateSettings("sinks.google"); err != nil {
+	a := &Account{}
+	if err := a.Init("sinks.google", cfg, opts); err != nil {
 		return nil, err
 	}
-	return &Account{cfg: cfg.Defaults(), opts: sinkutil.New(opts...)}, nil
+	return a, nil
 }
 
 // WithTokenSource makes the account authenticate with ts instead of the configured
@@ -40,18 +36,13 @@ func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
 func (a *Account) WithTokenSource(ts oauth2.TokenSource) *Account { a.ts = ts; return a }
 
 func (a *Account) api(ctx context.Context) (*Client, error) {
-	a.once.Do(func() {
-		if a.opts.NoCredentials {
-			a.err = fmt.Errorf("google: %w", sinkutil.ErrDryRun)
-			return
-		}
-		var opts []Option
+	return a.API(Platform, func() (*Client, error) {
+		opts := []Option{WithHTTPOptions(a.Opts.HTTP...)}
 		if a.ts != nil {
 			opts = append(opts, WithTokenSource(a.ts))
 		}
-		a.client, a.err = NewClient(ctx, a.cfg, append(opts, WithHTTPOptions(a.opts.HTTP...))...)
+		return NewClient(ctx, a.Cfg, opts...)
 	})
-	return a.client, a.err
 }
 
 // Destination is one Customer Match user list.
@@ -70,7 +61,7 @@ func (a *Account) Destination(t Target) (*Destination, error) {
 	t.OperatingAccountID = customerID(t.OperatingAccountID)
 	t.LoginAccountID = customerID(t.LoginAccountID)
 	if t.LoginAccountID == "" {
-		t.LoginAccountID = customerID(a.cfg.LoginAccountID)
+		t.LoginAccountID = customerID(a.Cfg.LoginAccountID)
 	}
 	return &Destination{acct: a, t: t}, nil
 }
@@ -133,14 +124,14 @@ func (d *Destination) request(call op, ids []audience.Identifier) (*datamanager.
 			Consent:         &datamanager.Consent{AdUserData: "CONSENT_GRANTED", AdPersonalization: "CONSENT_GRANTED"},
 			Encoding:        "HEX",
 			TermsOfService:  &datamanager.TermsOfService{CustomerMatchTermsOfServiceStatus: "ACCEPTED"},
-			ValidateOnly:    d.acct.cfg.ValidateOnly,
+			ValidateOnly:    d.acct.Cfg.ValidateOnly,
 		}, nil
 	}
 	return nil, &datamanager.RemoveAudienceMembersRequest{
 		Destinations:    d.destinations(),
 		AudienceMembers: audienceMembers(ids),
 		Encoding:        "HEX",
-		ValidateOnly:    d.acct.cfg.ValidateOnly,
+		ValidateOnly:    d.acct.Cfg.ValidateOnly,
 	}
 }
 
@@ -149,10 +140,8 @@ func (d *Destination) request(call op, ids []audience.Identifier) (*datamanager.
 // answered request confirms its batch; with validate_only it is only validated: Google
 // checked it and changed nothing, and the state must not move.
 func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audience.Result, err error) {
-	for _, l := range [][]audience.Identifier{req.All, req.Remove} {
-		if err := audience.CheckHashes(Platform, req.Audience, 64, l); err != nil {
-			return res, err
-		}
+	if err := req.Check(64); err != nil {
+		return res, err
 	}
 	c, err := d.acct.api(ctx)
 	if err != nil {
@@ -160,17 +149,17 @@ func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audi
 	}
 	res.RemoteID = d.t.UserListID
 	ok := audience.Confirmed
-	if d.acct.cfg.ValidateOnly {
+	if d.acct.Cfg.ValidateOnly {
 		ok = audience.Validated
 	}
 	for _, s := range d.plan(req) {
 		if len(s.ids) == 0 {
 			continue
 		}
-		batches := sinkutil.Batches(s.ids, d.acct.cfg.BatchSize)
+		batches := sinkutil.Batches(s.ids, d.acct.Cfg.BatchSize)
 		outcomes := make([]audience.Outcome, len(batches))
 		var mu sync.Mutex
-		err := runParallel(ctx, len(batches), d.acct.cfg.ParallelRequests, func(ctx context.Context, i int) error {
+		err := runParallel(ctx, len(batches), d.acct.Cfg.ParallelRequests, func(ctx context.Context, i int) error {
 			in, rm := d.request(s.call, batches[i])
 			var err error
 			if in != nil {
@@ -264,13 +253,11 @@ feed:
 // (google-NNNN-ingest.json, google-NNNN-remove.json) and sends nothing.
 func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, dir string) (audience.Result, error) {
 	res := audience.Result{RemoteID: d.t.UserListID, Status: "dry_run"}
-	for _, l := range [][]audience.Identifier{req.All, req.Remove} {
-		if err := audience.CheckHashes(Platform, req.Audience, 64, l); err != nil {
-			return res, err
-		}
+	if err := req.Check(64); err != nil {
+		return res, err
 	}
 	for _, s := range d.plan(req) {
-		for _, b := range sinkutil.Batches(s.ids, d.acct.cfg.BatchSize) {
+		for _, b := range sinkutil.Batches(s.ids, d.acct.Cfg.BatchSize) {
 			in, rm := d.request(s.call, b)
 			var body []byte
 			var err error

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -48,21 +49,11 @@ type Config struct {
 
 // Defaults returns c with every zero field set to its default.
 func (c Config) Defaults() Config {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if c.APIVersion == "" {
-		c.APIVersion = DefaultAPIVersion
-	}
-	if c.CustomerFileSource == "" {
-		c.CustomerFileSource = DefaultCustomerFileSource
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.HTTP.RatePerSec == 0 {
-		c.HTTP.RatePerSec = DefaultRatePerSec
-	}
+	c.BaseURL = cmp.Or(c.BaseURL, DefaultBaseURL)
+	c.APIVersion = cmp.Or(c.APIVersion, DefaultAPIVersion)
+	c.CustomerFileSource = cmp.Or(c.CustomerFileSource, DefaultCustomerFileSource)
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, DefaultRatePerSec)
 	c.HTTP = c.HTTP.Defaults()
 	return c
 }

@@ -2,8 +2,6 @@ package meta
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/meta/metatest"
 	"github.com/audiencesync/audiencesync/sinks/secret"
@@ -29,10 +28,7 @@ const (
 	account    = "1234567"
 )
 
-func h(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
+func h(s string) string { return sinktest.SHA256(s) }
 
 // members returns the identifiers of customers [from, to): e-mail user<i>@example.com and
 // phone 1555000<i>, hashed, sorted.
@@ -107,13 +103,7 @@ func newDest(t *testing.T, a *Account, tgt Target) *Destination {
 	return d
 }
 
-func outcomes(res audience.Result) []string {
-	var out []string
-	for _, a := range res.Applied {
-		out = append(out, fmt.Sprintf("%s %d %s", a.Op, len(a.IDs), a.Outcome))
-	}
-	return out
-}
+func outcomes(res audience.Result) []string { return sinktest.Outcomes(res) }
 
 func diffReq(name, id string, add, remove, all []audience.Identifier) audience.Request {
 	return audience.Request{Audience: name, Platform: Platform, RemoteID: id, Mode: audience.ModeIncremental, Add: add, Remove: remove, All: all}
@@ -328,7 +318,11 @@ func TestSmallBatchSizeSessionFields(t *testing.T) {
 // Session ids come from the content: the same upload from the same state is the same
 // session; another operation, other identifiers or another audience is another session.
 func TestSessionIDFromContent(t *testing.T) {
-	d := &Destination{acct: &Account{cfg: Config{}.Defaults()}, t: Target{AdAccountID: account}}
+	acct, err := NewAccount(Config{}, sinkutil.WithoutCredentials())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDest(t, acct, Target{AdAccountID: account})
 	req := diffReq("vip", "1", members(0, 2), nil, members(0, 2))
 	s := step{op: OpAdd, ids: members(0, 2)}
 	a := d.sessionID(req, s)

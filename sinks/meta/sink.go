@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
@@ -17,31 +16,20 @@ import (
 // every audience's Destination from it, so that all audiences share the rate limit. The
 // secrets are resolved on the first Apply: dry runs need none.
 type Account struct {
-	cfg  Config
-	opts sinkutil.Options
-
-	once   sync.Once
-	client *Client
-	err    error
+	sinkutil.Account[Config, *Client]
 }
 
 // NewAccount checks cfg's settings.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	if err := cfg.ValidateSettings("sinks.meta"); err != nil {
+	a := &Account{}
+	if err := a.Init("sinks.meta", cfg, opts); err != nil {
 		return nil, err
 	}
-	return &Account{cfg: cfg.Defaults(), opts: sinkutil.New(opts...)}, nil
+	return a, nil
 }
 
 func (a *Account) api() (*Client, error) {
-	a.once.Do(func() {
-		if a.opts.NoCredentials {
-			a.err = fmt.Errorf("meta: %w", sinkutil.ErrDryRun)
-			return
-		}
-		a.client, a.err = NewClient(a.cfg, a.opts.HTTP...)
-	})
-	return a.client, a.err
+	return a.API(Platform, func() (*Client, error) { return NewClient(a.Cfg, a.Opts.HTTP...) })
 }
 
 // Destination is one custom audience on Meta.
@@ -88,10 +76,8 @@ func plan(req audience.Request, fresh, found bool) []step {
 // different change is a new session. An addition or removal batch is confirmed by its answer;
 // one with invalid entries stays unconfirmed. A replace is confirmed when its last batch is.
 func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audience.Result, err error) {
-	for _, l := range [][]audience.Identifier{req.All, req.Remove} {
-		if err := audience.CheckHashes(Platform, req.Audience, 64, l); err != nil {
-			return res, err
-		}
+	if err := req.Check(64); err != nil {
+		return res, err
 	}
 	c, err := d.acct.api()
 	if err != nil {
@@ -159,7 +145,7 @@ func (d *Destination) findOrCreate(ctx context.Context, c *Client, req audience.
 // sessionID derives a session from the content of the upload (kept below 2^53, so that no
 // JSON reader on the way rounds it).
 func (d *Destination) sessionID(req audience.Request, s step) int64 {
-	rid := req.RequestID(audience.Op(s.op), s.ids, "batch_size="+strconv.Itoa(d.acct.cfg.BatchSize))
+	rid := req.RequestID(audience.Op(s.op), s.ids, "batch_size="+strconv.Itoa(d.acct.Cfg.BatchSize))
 	v, _ := strconv.ParseInt(rid[:13], 16, 64) // 52 bits
 	return max(v, 1)
 }
@@ -170,7 +156,7 @@ func (d *Destination) send(ctx context.Context, c *Client, req audience.Request,
 	if len(s.ids) == 0 {
 		return nil
 	}
-	batches := sinkutil.Batches(s.ids, d.acct.cfg.BatchSize)
+	batches := sinkutil.Batches(s.ids, d.acct.Cfg.BatchSize)
 	sid := d.sessionID(req, s)
 	var invalid [][]audience.Identifier
 	var buf []byte
@@ -220,10 +206,8 @@ func (d *Destination) send(ctx context.Context, c *Client, req audience.Request,
 // "{new_audience_id}".
 func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, dir string) (audience.Result, error) {
 	res := audience.Result{Status: "dry_run"}
-	for _, l := range [][]audience.Identifier{req.All, req.Remove} {
-		if err := audience.CheckHashes(Platform, req.Audience, 64, l); err != nil {
-			return res, err
-		}
+	if err := req.Check(64); err != nil {
+		return res, err
 	}
 	n := 0
 	write := func(op string, body []byte) error {
@@ -242,7 +226,7 @@ func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, d
 		for k, v := range d.createRequest(d.name(req)).form() {
 			params[k] = v[0]
 		}
-		body, _ := json.Marshal(map[string]any{"method": "POST", "path": "/" + d.acct.cfg.APIVersion + "/act_" + d.t.account() + "/customaudiences", "params": params})
+		body, _ := json.Marshal(map[string]any{"method": "POST", "path": "/" + d.acct.Cfg.APIVersion + "/act_" + d.t.account() + "/customaudiences", "params": params})
 		if err := write("create", append(body, '\n')); err != nil {
 			return res, err
 		}
@@ -253,13 +237,13 @@ func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, d
 		if len(s.ids) == 0 {
 			continue
 		}
-		batches := sinkutil.Batches(s.ids, d.acct.cfg.BatchSize)
+		batches := sinkutil.Batches(s.ids, d.acct.Cfg.BatchSize)
 		sid := d.sessionID(req, s)
 		method, path := s.op.route(id)
 		for i, b := range batches {
 			buf = appendPayload(buf[:0], b)
 			session, _ := json.Marshal(Session{SessionID: sid, BatchSeq: i + 1, LastBatchFlag: i == len(batches)-1, EstimatedNumTotal: len(s.ids)})
-			head, _ := json.Marshal(map[string]string{"method": method, "path": "/" + d.acct.cfg.APIVersion + path})
+			head, _ := json.Marshal(map[string]string{"method": method, "path": "/" + d.acct.Cfg.APIVersion + path})
 			body := make([]byte, 0, len(head)+len(buf)+len(session)+64)
 			body = append(body, head[:len(head)-1]...)
 			body = append(body, `,"params":{"payload":`...)
@@ -284,7 +268,7 @@ func (d *Destination) name(req audience.Request) string {
 }
 
 func (d *Destination) createRequest(name string) CreateAudienceRequest {
-	return CreateAudienceRequest{Name: name, Subtype: "CUSTOM", CustomerFileSource: d.acct.cfg.CustomerFileSource, Description: d.t.Description}
+	return CreateAudienceRequest{Name: name, Subtype: "CUSTOM", CustomerFileSource: d.acct.Cfg.CustomerFileSource, Description: d.t.Description}
 }
 
 // appendPayload appends the payload JSON of one batch: schema EMAIL, PHONE and one row per

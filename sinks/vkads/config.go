@@ -1,6 +1,7 @@
 package vkads
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -49,19 +50,10 @@ type Config struct {
 // Defaults returns c with zero fields set to their defaults. TokenCache stays empty here; the
 // sink derives it from the state dir (WithStateDir).
 func (c Config) Defaults() Config {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.Hash == "" {
-		c.Hash = HashMD5
-	}
-	if c.UploadsPerMinute == 0 {
-		c.UploadsPerMinute = 1
-	}
-	if c.HTTP.RatePerSec == 0 {
-		c.HTTP.RatePerSec = 2
-	}
+	c.BaseURL = strings.TrimRight(cmp.Or(c.BaseURL, DefaultBaseURL), "/")
+	c.Hash = cmp.Or(c.Hash, HashMD5)
+	c.UploadsPerMinute = cmp.Or(c.UploadsPerMinute, 1)
+	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, 2)
 	c.HTTP = c.HTTP.Defaults()
 	return c
 }

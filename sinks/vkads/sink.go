@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
@@ -20,12 +19,7 @@ const Platform = "vk"
 // with their rate limits. Build one per process and make every audience's Destination from it,
 // so that all audiences share one token and one upload budget.
 type Account struct {
-	cfg  Config
-	opts sinkutil.Options
-
-	once   sync.Once
-	client *Client
-	err    error
+	sinkutil.Account[Config, *Client]
 }
 
 // Destination syncs one audience with one VK users list.
@@ -37,15 +31,15 @@ type Destination struct {
 var _ audience.Destination = (*Destination)(nil)
 
 // NewAccount checks cfg. The client secret is resolved on the first Apply, so that dry runs
-// need no credentials (with sinkutil.WithoutCredentials not even a client id). The token
+// need no credentials. The token
 // cache goes under the state dir (sinkutil.WithStateDir) unless sinks.vk.token_cache names a
 // file.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	o := sinkutil.New(opts...)
-	if err := cfg.validateShape("sinks.vk", !o.NoCredentials); err != nil {
+	a := &Account{}
+	if err := a.Init("sinks.vk", cfg, opts); err != nil {
 		return nil, err
 	}
-	return &Account{cfg: cfg.Defaults(), opts: o}, nil
+	return a, nil
 }
 
 // Destination binds the account to one audience's list.
@@ -59,37 +53,31 @@ func (a *Account) Destination(target Target) (*Destination, error) {
 // TokenCachePath is where the account keeps its token ("" = memory only).
 func (a *Account) TokenCachePath() string {
 	switch {
-	case a.cfg.TokenCache != "":
-		return a.cfg.TokenCache
-	case a.opts.StateDir != "":
-		name := "token-" + safeName(a.cfg.ClientID)
-		if a.cfg.AgencyClientName != "" {
-			name += "-" + safeName(a.cfg.AgencyClientName)
+	case a.Cfg.TokenCache != "":
+		return a.Cfg.TokenCache
+	case a.Opts.StateDir != "":
+		name := "token-" + safeName(a.Cfg.ClientID)
+		if a.Cfg.AgencyClientName != "" {
+			name += "-" + safeName(a.Cfg.AgencyClientName)
 		}
-		return fileio.Join(a.opts.StateDir, "vk", name+".json")
+		return fileio.Join(a.Opts.StateDir, "vk", name+".json")
 	}
 	return ""
 }
 
 // API returns the account's client, resolving the client secret on first use.
-func (a *Account) API() (*Client, error) {
-	a.once.Do(func() {
-		if a.opts.NoCredentials {
-			a.err = fmt.Errorf("vk: %w", sinkutil.ErrDryRun)
-			return
-		}
-		sec, err := a.cfg.ClientSecret.Resolve()
+func (a *Account) api() (*Client, error) {
+	return a.API(Platform, func() (*Client, error) {
+		sec, err := a.Cfg.ClientSecret.Resolve()
 		if err != nil {
-			a.err = fmt.Errorf("vk: sinks.vk.client_secret: %w", err)
-			return
+			return nil, fmt.Errorf("vk: sinks.vk.client_secret: %w", err)
 		}
 		path := a.TokenCachePath()
 		if path == "" {
-			a.opts.Log.Warn("vk token cache disabled: every run mints a new token (the account allows 5); set sinks.vk.token_cache or pass the state dir")
+			a.Opts.Log.Warn("vk token cache disabled: every run mints a new token (the account allows 5); set sinks.vk.token_cache or pass the state dir")
 		}
-		a.client = NewClient(a.cfg, sec, path, a.opts.Now, a.opts.Log, a.opts.HTTP...)
+		return NewClient(a.Cfg, sec, path, a.Opts.Now, a.Opts.Log, a.Opts.HTTP...), nil
 	})
-	return a.client, a.err
 }
 
 func (d *Destination) listName(req audience.Request) string {
@@ -110,10 +98,10 @@ func (d *Destination) idType() string {
 // check refuses identifiers of another type than the list's, or not hashed with the
 // configured algorithm.
 func (d *Destination) check(req audience.Request) error {
+	if err := req.Check(hexLen(d.acct.Cfg.Hash)); err != nil {
+		return fmt.Errorf("%w (set contacts.vk_hash and sinks.vk.hash to the same algorithm)", err)
+	}
 	for _, l := range [][]audience.Identifier{req.All, req.Remove} {
-		if err := audience.CheckHashes(Platform, req.Audience, hexLen(d.acct.cfg.Hash), l); err != nil {
-			return fmt.Errorf("%w (set contacts.vk_hash and sinks.vk.hash to the same algorithm)", err)
-		}
 		for _, id := range l {
 			if id.Type != d.idType() {
 				return fmt.Errorf("vk: audience %q: a %s list got a %s identifier: the list holds one type", req.Audience, d.target.Type, id.Type)
@@ -133,7 +121,7 @@ func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audi
 	if err := d.check(req); err != nil {
 		return res, err
 	}
-	c, err := d.acct.API()
+	c, err := d.acct.api()
 	if err != nil {
 		return res, err
 	}

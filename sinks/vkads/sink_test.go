@@ -19,6 +19,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx/httpxtest"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/sinks/vkads/vkadstest"
@@ -113,13 +114,7 @@ func diffReq(id string, add, remove []audience.Identifier) audience.Request {
 	return audience.Request{Audience: "mattress_no_cover", Platform: Platform, RemoteID: id, Mode: audience.ModeIncremental, Add: add, Remove: remove}
 }
 
-func outcomes(res audience.Result) []string {
-	var out []string
-	for _, a := range res.Applied {
-		out = append(out, fmt.Sprintf("%s %d %s", a.Op, len(a.IDs), a.Outcome))
-	}
-	return out
-}
+func outcomes(res audience.Result) []string { return sinktest.Outcomes(res) }
 
 func TestCreateDiffNothing(t *testing.T) {
 	f := newFixture(t, nil)
@@ -203,7 +198,7 @@ func TestBelowMinimumNotCreated(t *testing.T) {
 		t.Error("uploaded anyway")
 	}
 	// And the fake refuses it too.
-	c, err := f.account(t).API()
+	c, err := f.account(t).api()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +263,7 @@ func TestTokenLimitAndCache(t *testing.T) {
 	var err error
 	for i := 0; i < 6; i++ {
 		var c *Client
-		c, err = f.account(t).API()
+		c, err = f.account(t).api()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +289,7 @@ func TestTokenCacheFileReusedRefreshedReminted(t *testing.T) {
 	ctx := context.Background()
 	run := func() {
 		t.Helper()
-		c, err := f.account(t).API()
+		c, err := f.account(t).api()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -544,7 +539,7 @@ func TestAgencyGrant(t *testing.T) {
 	}
 	// The cache is bound to the agency client: an account for the plain client ignores it.
 	f.cfg.AgencyClientName = ""
-	c, err := f.account(t).API()
+	c, err := f.account(t).api()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package yandex
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -33,25 +34,12 @@ type Config struct {
 
 // Defaults returns c with zero fields set to their defaults.
 func (c Config) Defaults() Config {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if !strings.HasSuffix(c.BaseURL, "/") {
-		c.BaseURL += "/"
-	}
-	if c.WritesPerMinute == 0 {
-		c.WritesPerMinute = 10
-	}
-	if c.PollInterval == 0 {
-		c.PollInterval = 15 * time.Second
-	}
-	if c.PollTimeout == 0 {
-		c.PollTimeout = 10 * time.Minute
-	}
-	if c.HTTP.RatePerSec == 0 {
-		// Yandex allows 30 requests a second; 5 leaves room for other tools on the account.
-		c.HTTP.RatePerSec = 5
-	}
+	c.BaseURL = strings.TrimSuffix(cmp.Or(c.BaseURL, DefaultBaseURL), "/") + "/"
+	c.WritesPerMinute = cmp.Or(c.WritesPerMinute, 10)
+	c.PollInterval = cmp.Or(c.PollInterval, 15*time.Second)
+	c.PollTimeout = cmp.Or(c.PollTimeout, 10*time.Minute)
+	// Yandex allows 30 requests a second; 5 leaves room for other tools on the account.
+	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, 5)
 	c.HTTP = c.HTTP.Defaults()
 	return c
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -23,12 +22,7 @@ const Platform = "yandex"
 // buckets. Build one per process and make every audience's Destination from it, so that all
 // audiences share the account's write quota.
 type Account struct {
-	cfg  Config
-	opts sinkutil.Options
-
-	once   sync.Once
-	client *Client
-	err    error
+	sinkutil.Account[Config, *Client]
 }
 
 // Destination syncs one audience with one Yandex segment.
@@ -40,13 +34,13 @@ type Destination struct {
 var _ audience.Destination = (*Destination)(nil)
 
 // NewAccount checks cfg. The token is resolved on the first Apply, so that dry runs need no
-// credentials (with sinkutil.WithoutCredentials not even a token reference).
+// credentials.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	o := sinkutil.New(opts...)
-	if err := cfg.validateShape("sinks.yandex", !o.NoCredentials); err != nil {
+	a := &Account{}
+	if err := a.Init("sinks.yandex", cfg, opts); err != nil {
 		return nil, err
 	}
-	return &Account{cfg: cfg.Defaults(), opts: o}, nil
+	return a, nil
 }
 
 // Destination binds the account to one audience's segment.
@@ -58,19 +52,13 @@ func (a *Account) Destination(target Target) (*Destination, error) {
 }
 
 func (a *Account) api() (*Client, error) {
-	a.once.Do(func() {
-		if a.opts.NoCredentials {
-			a.err = fmt.Errorf("yandex: %w", sinkutil.ErrDryRun)
-			return
-		}
-		tok, err := a.cfg.Token.Resolve()
+	return a.API(Platform, func() (*Client, error) {
+		tok, err := a.Cfg.Token.Resolve()
 		if err != nil {
-			a.err = fmt.Errorf("yandex: sinks.yandex.token: %w", err)
-			return
+			return nil, fmt.Errorf("yandex: sinks.yandex.token: %w", err)
 		}
-		a.client, a.err = NewClient(a.cfg.BaseURL, tok, a.cfg.HTTP, a.cfg.WritesPerMinute, a.opts.HTTP...)
+		return NewClient(a.Cfg.BaseURL, tok, a.Cfg.HTTP, a.Cfg.WritesPerMinute, a.Opts.HTTP...)
 	})
-	return a.client, a.err
 }
 
 func (d *Destination) segmentName(req audience.Request) string {
@@ -87,10 +75,8 @@ func (d *Destination) segmentName(req audience.Request) string {
 // change counts as confirmed once Yandex has processed it; one still processing when the
 // poll budget runs out is unconfirmed, and the changes after it wait for the next run.
 func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audience.Result, err error) {
-	for _, l := range [][]audience.Identifier{req.All, req.Remove} {
-		if err := audience.CheckHashes(Platform, req.Audience, 64, l); err != nil {
-			return res, err
-		}
+	if err := req.Check(64); err != nil {
+		return res, err
 	}
 	c, err := d.acct.api()
 	if err != nil {
@@ -172,13 +158,13 @@ func (d *Destination) settle(ctx context.Context, c *Client, id int64, rows int,
 	res.Status = st
 	switch {
 	case errors.Is(err, errStillProcessing):
-		d.acct.opts.Log.Warn("yandex segment still processing: the change is confirmed on a later run", "segment", id, "status", st)
+		d.acct.Opts.Log.Warn("yandex segment still processing: the change is confirmed on a later run", "segment", id, "status", st)
 		return audience.Unconfirmed, nil
 	case err != nil:
 		return audience.Unconfirmed, err
 	case st == StatusFewData:
 		res.BelowMinimum = true
-		d.acct.opts.Log.Warn("yandex segment has too few matched records to be used in ads (few_data)", "segment", id, "min_rows", MinSegmentRows)
+		d.acct.Opts.Log.Warn("yandex segment has too few matched records to be used in ads (few_data)", "segment", id, "min_rows", MinSegmentRows)
 	}
 	res.Accepted += int64(rows)
 	return audience.Confirmed, nil
@@ -357,7 +343,7 @@ var errStillProcessing = errors.New("still processing")
 // waitProcessed polls GET segments until the segment is processed (or few_data), at most
 // PollTimeout/PollInterval times after the first look.
 func (d *Destination) waitProcessed(ctx context.Context, c *Client, id int64) (string, error) {
-	polls := int(d.acct.cfg.PollTimeout / max(d.acct.cfg.PollInterval, time.Millisecond))
+	polls := int(d.acct.Cfg.PollTimeout / max(d.acct.Cfg.PollInterval, time.Millisecond))
 	for i := 0; ; i++ {
 		segs, err := c.ListSegments(ctx)
 		if err != nil {
@@ -381,9 +367,9 @@ func (d *Destination) waitProcessed(ctx context.Context, c *Client, id int64) (s
 			return st, fmt.Errorf("yandex: segment %d is uploaded but not confirmed; delete it in the Audiences UI and rerun", id)
 		}
 		if i >= polls {
-			return st, fmt.Errorf("yandex: segment %d: %w after %s (status %q): raise sinks.yandex.poll_timeout or rerun later", id, errStillProcessing, d.acct.cfg.PollTimeout, st)
+			return st, fmt.Errorf("yandex: segment %d: %w after %s (status %q): raise sinks.yandex.poll_timeout or rerun later", id, errStillProcessing, d.acct.Cfg.PollTimeout, st)
 		}
-		if err := d.acct.opts.Sleep(ctx, d.acct.cfg.PollInterval); err != nil {
+		if err := d.acct.Opts.Sleep(ctx, d.acct.Cfg.PollInterval); err != nil {
 			return st, fmt.Errorf("yandex: waiting for segment %d: %w", id, err)
 		}
 	}
@@ -395,10 +381,8 @@ func (d *Destination) waitProcessed(ctx context.Context, c *Client, id int64) (s
 // look for a segment of the same name first and replace it instead; a dry run cannot know.
 func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, dir string) (audience.Result, error) {
 	res := audience.Result{RemoteID: req.RemoteID, Status: "dry_run"}
-	for _, l := range [][]audience.Identifier{req.All, req.Remove} {
-		if err := audience.CheckHashes(Platform, req.Audience, 64, l); err != nil {
-			return res, err
-		}
+	if err := req.Check(64); err != nil {
+		return res, err
 	}
 	n := 0
 	write := func(name string, ids []audience.Identifier) error {

@@ -3,8 +3,6 @@ package yandex
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx/httpxtest"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/sinks/yandex/yandextest"
@@ -28,7 +27,7 @@ import (
 
 const testToken = "y0_AgAAAAB-test-oauth-token-0123456789"
 
-func h(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+func h(s string) string { return sinktest.SHA256(s) }
 
 // ids returns the identifiers of customers [from, to): an e-mail each, a phone every third.
 func ids(from, to int) []audience.Identifier {
@@ -50,17 +49,11 @@ func remote(l []audience.Identifier) []yandextest.ID {
 	return out
 }
 
-type memJournal struct{ b []byte }
-
-func (j *memJournal) Read(context.Context) ([]byte, error)    { return j.b, nil }
-func (j *memJournal) Write(_ context.Context, b []byte) error { j.b = b; return nil }
-func (j *memJournal) Clear(context.Context) error             { j.b = nil; return nil }
-
 type fixture struct {
 	srv     *yandextest.Server
 	clk     *httpxtest.Clock
 	d       *Destination
-	journal *memJournal
+	journal *sinktest.Journal
 }
 
 func setup(t *testing.T, cfgEdit func(*Config), target Target) *fixture {
@@ -81,7 +74,7 @@ func setup(t *testing.T, cfgEdit func(*Config), target Target) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{srv: srv, clk: clk, d: d, journal: &memJournal{}}
+	return &fixture{srv: srv, clk: clk, d: d, journal: &sinktest.Journal{}}
 }
 
 func (f *fixture) createReq(all []audience.Identifier) audience.Request {
@@ -92,13 +85,7 @@ func (f *fixture) diffReq(id string, all, add, remove []audience.Identifier) aud
 	return audience.Request{Audience: "mattress_no_cover", Platform: Platform, RemoteID: id, Mode: audience.ModeIncremental, Add: add, Remove: remove, All: all, Journal: f.journal}
 }
 
-func outcomes(res audience.Result) []string {
-	var out []string
-	for _, a := range res.Applied {
-		out = append(out, fmt.Sprintf("%s %d %s", a.Op, len(a.IDs), a.Outcome))
-	}
-	return out
-}
+func outcomes(res audience.Result) []string { return sinktest.Outcomes(res) }
 
 func TestCreateThenDiff(t *testing.T) {
 	f := setup(t, nil, Target{Name: "as mattress"})
@@ -140,8 +127,8 @@ func TestCreateThenDiff(t *testing.T) {
 	if diff := cmp.Diff(want, f.clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
-	if f.journal.b != nil {
-		t.Errorf("journal left after a completed creation: %s", f.journal.b)
+	if f.journal.Bytes() != nil {
+		t.Errorf("journal left after a completed creation: %s", f.journal.Bytes())
 	}
 
 	// Second night: customers 0-9 left, 150-154 joined: additions first, then removals.
@@ -249,8 +236,8 @@ func TestOrphansOfInterruptedUploads(t *testing.T) {
 				t.Fatal("the killed run reported success")
 			}
 			f.srv.OnUpload(nil)
-			if segs := f.srv.Segments(); len(segs) != 1 || segs[0].Status != "uploaded" || f.journal.b == nil {
-				t.Fatalf("after the kill: %d segments, journal %q", len(segs), f.journal.b)
+			if segs := f.srv.Segments(); len(segs) != 1 || segs[0].Status != "uploaded" || f.journal.Bytes() == nil {
+				t.Fatalf("after the kill: %d segments, journal %q", len(segs), f.journal.Bytes())
 			}
 			today := first
 			if !same {
@@ -275,8 +262,8 @@ func TestOrphansOfInterruptedUploads(t *testing.T) {
 			if want := map[bool][2]int{true: {1, 0}, false: {2, 1}}[same]; [2]int{uploads, deletes} != want {
 				t.Errorf("%d uploads, %d deletes; want %v", uploads, deletes, want)
 			}
-			if f.journal.b != nil {
-				t.Errorf("journal not cleared: %s", f.journal.b)
+			if f.journal.Bytes() != nil {
+				t.Errorf("journal not cleared: %s", f.journal.Bytes())
 			}
 		})
 	}
@@ -557,7 +544,7 @@ func TestAccountSharesWriteQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []*Destination{f.d, d2} {
-		f.journal = &memJournal{}
+		f.journal = &sinktest.Journal{}
 		if _, err := d.Apply(context.Background(), f.createReq(ids(0, 100))); err != nil {
 			t.Fatal(err)
 		}
@@ -581,7 +568,7 @@ func TestDryRunAccountSendsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := a.Destination(Target{})
-	if _, err := d.Apply(context.Background(), audience.Request{Audience: "x", Create: true, All: ids(0, 1), Journal: &memJournal{}}); !errors.Is(err, sinkutil.ErrDryRun) {
+	if _, err := d.Apply(context.Background(), audience.Request{Audience: "x", Create: true, All: ids(0, 1), Journal: &sinktest.Journal{}}); !errors.Is(err, sinkutil.ErrDryRun) {
 		t.Errorf("err = %v", err)
 	}
 }

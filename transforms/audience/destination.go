@@ -30,6 +30,8 @@ const (
 	OpReplace Op = "replace" // make the audience exactly the identifiers
 )
 
+func (o Op) String() string { return string(o) }
+
 // Outcome is what the platform answered for the identifiers of one step (or one batch of it).
 type Outcome uint8
 

@@ -142,3 +142,14 @@ func CheckHashes(platform, audience string, hexLen int, ids []Identifier) error 
 	}
 	return nil
 }
+
+// Check runs CheckHashes on everything the request may send (All and Remove; Add is part of
+// All): a sink calls it before its first request.
+func (r *Request) Check(hexLen int) error {
+	for _, l := range [2][]Identifier{r.All, r.Remove} {
+		if err := CheckHashes(r.Platform, r.Audience, hexLen, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}

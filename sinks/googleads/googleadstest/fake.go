@@ -1,12 +1,12 @@
 package googleadstest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -187,11 +187,7 @@ func (s *Server) Matched(userListID string) int {
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.requests)
 }
 
 // MaxMembersSeen is the largest number of audience members in one accepted request.
@@ -264,17 +260,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.latency
 	s.mu.Unlock()
-	if lat > 0 {
-		// Read the body first: only then does net/http notice a client that gives up. The
-		// request is served all the same, as on a real platform; only the answer is lost.
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		select {
-		case <-time.After(lat):
-		case <-r.Context().Done():
-			s.handle(r)
-			return
-		}
+	if lat > 0 && httpxtest.Late(r, lat) {
+		s.handle(r) // the client gave up: served all the same, the answer is lost
+		return
 	}
 	out, e := s.handle(r)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")

@@ -64,3 +64,25 @@ func (j *Journal) Clear(context.Context) error {
 	j.b = nil
 	return nil
 }
+
+// Outcomes renders a Result's Applied as "op count outcome" lines, for comparisons.
+func Outcomes(res audience.Result) []string {
+	var out []string
+	for _, a := range res.Applied {
+		out = append(out, a.Op.String()+" "+strconv.Itoa(len(a.IDs))+" "+a.Outcome.String())
+	}
+	return out
+}
+
+// SHA256 is the lowercase hex SHA-256 of s (a normalised test identifier).
+func SHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// Bytes returns the note (nil when there is none).
+func (j *Journal) Bytes() []byte {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.b
+}

@@ -6,7 +6,9 @@ package sinkutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -62,6 +64,27 @@ func WithStateDir(dir string) Option { return func(x *Options) { x.StateDir = di
 // WithoutCredentials builds an account for dry runs (see Options.NoCredentials).
 func WithoutCredentials() Option { return func(x *Options) { x.NoCredentials = true } }
 
+// Client holds a sink's API client, built on first use (secrets are resolved then, so a dry
+// run needs none) and shared by every audience of the account.
+type Client[C any] struct {
+	once sync.Once
+	c    C
+	err  error
+}
+
+// Get returns the client, building it with build on the first call. An account made
+// WithoutCredentials never builds one: Get fails with ErrDryRun, prefixed with platform.
+func (l *Client[C]) Get(o *Options, platform string, build func() (C, error)) (C, error) {
+	l.once.Do(func() {
+		if o.NoCredentials {
+			l.err = fmt.Errorf("%s: %w", platform, ErrDryRun)
+			return
+		}
+		l.c, l.err = build()
+	})
+	return l.c, l.err
+}
+
 // ErrDryRun is returned by an account built WithoutCredentials when asked to send.
 var ErrDryRun = errors.New("this account was built for a dry run and sends nothing")
 
@@ -88,4 +111,33 @@ func Batches(ids []audience.Identifier, n int) [][]audience.Identifier {
 		ids = ids[k:]
 	}
 	return out
+}
+
+// Settings is what every sink's config block offers.
+type Settings[Cfg any] interface {
+	Defaults() Cfg                      // the block with its defaults
+	ValidateSettings(path string) error // everything but the credentials' values
+}
+
+// Account is what every sink's account holds: its config block with the defaults applied,
+// the options, and the API client built on first use (Client). A sink embeds it.
+type Account[Cfg Settings[Cfg], C any] struct {
+	Cfg    Cfg
+	Opts   Options
+	client Client[C]
+}
+
+// Init checks cfg's settings (the credentials are read on the first call, so a dry run needs
+// none) and keeps it with its defaults applied; path names the block, e.g. "sinks.yandex".
+func (a *Account[Cfg, C]) Init(path string, cfg Cfg, opts []Option) error {
+	if err := cfg.ValidateSettings(path); err != nil {
+		return err
+	}
+	a.Cfg, a.Opts = cfg.Defaults(), New(opts...)
+	return nil
+}
+
+// API returns the account's client, building it with build on the first call.
+func (a *Account[Cfg, C]) API(platform string, build func() (C, error)) (C, error) {
+	return a.client.Get(&a.Opts, platform, build)
 }

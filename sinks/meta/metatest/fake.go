@@ -1,13 +1,13 @@
 package metatest
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -268,11 +268,7 @@ func (s *Server) Sessions() []SessionLog {
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.requests)
 }
 
 // MaxRowsSeen is the largest number of rows in one upload request.
@@ -303,17 +299,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		lat = d
 	}
 	s.mu.Unlock()
-	if lat > 0 {
-		// Read the body first: only then does net/http notice a client that gives up. The
-		// request is served all the same, as on a real platform; only the answer is lost.
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		select {
-		case <-time.After(lat):
-		case <-r.Context().Done():
-			s.handle(r)
-			return
-		}
+	if lat > 0 && httpxtest.Late(r, lat) {
+		s.handle(r) // the client gave up: served all the same, the answer is lost
+		return
 	}
 	out, gerr, retryAfter := s.handle(r)
 	w.Header().Set("Content-Type", "application/json")

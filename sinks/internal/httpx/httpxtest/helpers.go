@@ -1,7 +1,9 @@
 package httpxtest
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -75,4 +77,21 @@ func IsHexHash(s string, n int) bool {
 		}
 	}
 	return true
+}
+
+// Late holds the answer to r for d, or until the client gives up, and reports whether the
+// client gave up. It reads r's body first (only then does net/http notice a client that
+// leaves) and restores it, so the fake can still serve the request: as on a real platform, a
+// client that timed out lost the answer, not the effect.
+func Late(r *http.Request, d time.Duration) (clientGone bool) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return false
+	case <-r.Context().Done():
+		return true
+	}
 }
