@@ -31,10 +31,11 @@ run: build sample ## run the nightly pipeline on the sample (prism, dry-run audi
 		--order_lines=$(SAMPLE)/order_lines.csv --spend=$(SAMPLE)/spend.csv \
 		--config=$(CONFIG) --output=$(OUT) --state_dir=$(STATE) --audiences=dry_run $(RUN_FLAGS)
 
-unit: ## unit and pipeline tests (no emulator, no browser)
-	$(GO) test -count=1 ./...
+unit: ## fast lane: unit and pipeline tests with -short (slow numerical checks skipped; seconds)
+	$(GO) test -short -count=1 ./...
 
-test: unit ## everything CI runs
+test: ## everything CI runs: every Go test (no -short), then the emulator, runner and browser tests
+	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory test-extra
 
 lint: ## gofmt and go vet

@@ -1,7 +1,7 @@
 # mk/report.mk — nightly HTML report targets, included by the top-level Makefile.
 #
 #   make test-report    unit tests of transforms/report (numbers on the page, no PII, history)
-#   make test-browser   render the report (of $(REPORT_OUT) when it holds a run, else a
+#   make test-browser   render the report (of $(REPORT_OUT)/current when it has a published run, else a
 #                       synthetic demo run in out/report-demo), load it offline in headless
 #                       Chromium (installed from Debian when missing), fail on console errors,
 #                       save report.png and report.pdf next to it
@@ -22,6 +22,6 @@ test-browser: ## load the report offline in headless Chromium; fail on console e
 	scripts/browser-test.sh $(REPORT_OUT)
 
 report-screenshot: test-browser ## refresh docs/report.png from the browser test
-	@if [ -f $(REPORT_OUT)/run_summary.json ]; then cp $(REPORT_OUT)/report.png docs/report.png; \
+	@if [ -f $(REPORT_OUT)/current/run_summary.json ]; then cp out/report-browser/report.png docs/report.png; \
 	else cp out/report-demo/report.png docs/report.png; fi
 	@echo "docs/report.png updated"

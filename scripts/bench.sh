@@ -41,5 +41,5 @@ spine=(--orders="$data/orders.csv" --customers="$data/customers.csv" --spend="$d
 measure spine bin/nightly "${spine[@]}" --output=out/bench/spine --state_dir= --audiences=off ${BENCH_FLAGS:-}
 rm -rf out/bench/state
 measure pipeline bin/nightly "${inputs[@]}" --output=out/bench/pipeline --state_dir=out/bench/state --audiences=dry_run ${BENCH_FLAGS:-}
-grep -h '"duration_s"' out/bench/pipeline/run_summary.json | sed 's/^ */pipeline run_summary: /' | tee -a "$report"
+grep -h '"duration_s"' out/bench/pipeline/current/run_summary.json | sed 's/^ */pipeline run_summary: /' | tee -a "$report"
 echo "written to $report"

@@ -5,9 +5,10 @@
 # parse error), checks the rendered DOM, and saves a screenshot and a PDF print.
 #
 # Usage: scripts/browser-test.sh [OUT]
-#   OUT  output folder of a pipeline run (default: out). When it holds run_summary.json the
-#        report of that run is rendered; otherwise a synthetic demo run is written to
-#        out/report-demo and used instead (never mixed into a real run's history).
+#   OUT  output folder of a pipeline run (default: out). When it has a published run
+#        (OUT/current/run_summary.json), a copy of that run in out/report-browser is
+#        rendered (the published run is never modified); otherwise a synthetic demo run is
+#        written to out/report-demo and used instead (never mixed into a real run's history).
 # Writes <dir>/report.html, <dir>/report.png (1280 px wide) and <dir>/report.pdf.
 # Installs Debian's chromium when missing; skips (exit 0) only when it cannot be installed.
 set -euo pipefail
@@ -15,9 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-out}"
 
-if [[ -f "$OUT/run_summary.json" ]]; then
-  DIR="$OUT"
-  echo "browser-test: rendering the run in $DIR"
+if [[ -f "$OUT/current/run_summary.json" ]]; then
+  DIR="out/report-browser"
+  echo "browser-test: rendering a copy of the published run $(readlink "$OUT/current") in $DIR"
+  rm -rf "$DIR"
+  mkdir -p "$DIR"
+  cp -rL "$OUT/current/." "$DIR/"
   go run ./scripts/browsertest -out "$DIR" >/dev/null
 else
   DIR="out/report-demo"

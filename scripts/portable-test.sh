@@ -181,7 +181,11 @@ if [[ -n ${WORKER_BINARY:-} ]]; then
 	PROCESS_S=$(secs "$T5" "$(now)")
 fi
 
-# 3. Compare.
+# 3. Compare the published runs (<output>/current; an output of an older binary as it is).
+pub() { if [[ -e $1/current ]]; then echo "$1/current"; else echo "$1"; fi; }
+INPROC=$(pub "$INPROC")
+PORTABLE=$(pub "$PORTABLE")
+[[ -n $PROCESS_S ]] && PROCESS_OUT=$(pub "$PROCESS_OUT")
 T4=$(now)
 if ! "$COMPARE" "$INPROC" "$PORTABLE" | tee "$WORK/compare.txt"; then
 	fail "LOOPBACK outputs differ from in-process (see $WORK/compare.txt)"

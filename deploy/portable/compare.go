@@ -164,6 +164,12 @@ func (r *Report) String() string {
 // CompareDirs compares two pipeline output directories. A table present on one side only
 // counts as all its rows missing on the other. Errors are for unreadable input only.
 func CompareDirs(dirA, dirB string, opts Options) (*Report, error) {
+	// A published run is a symbolic link (<output>/current): walk what it points to.
+	for _, d := range []*string{&dirA, &dirB} {
+		if r, err := filepath.EvalSymlinks(*d); err == nil {
+			*d = r
+		}
+	}
 	filesA, err := partFiles(dirA)
 	if err != nil {
 		return nil, err

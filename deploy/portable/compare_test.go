@@ -345,3 +345,22 @@ func TestOtherFilesAsLineMultisets(t *testing.T) {
 		t.Errorf("the report must not quote payload lines:\n%s", out)
 	}
 }
+
+// A published run is <output>/current, a symbolic link to runs/<run id>: compared through
+// the link like a folder.
+func TestComparesThroughCurrentLink(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	r := sampleRows()
+	writeParts(t, filepath.Join(a, "runs", "id1", "customer_metrics"), r)
+	writeParts(t, filepath.Join(b, "customer_metrics"), r)
+	if err := os.Symlink(filepath.Join("runs", "id1"), filepath.Join(a, "current")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := CompareDirs(filepath.Join(a, "current"), b, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := tableResult(t, rep, "customer_metrics"); !rep.Equal() || tr.RowsA != 5 {
+		t.Fatalf("through the link: %+v\n%s", tr, rep)
+	}
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // volatileSummaryKeys are run_summary.json keys that differ between any two runs of the
-// same data: wall clock, the runner's name and where the outputs went. Keys are matched
+// same data: wall clock, the runner's name, the run id and where the outputs went. Keys are matched
 // after lower-casing and removing underscores, so both "started_at" and "StartedAt" (the
 // sync-log entries carry Go field names) are dropped.
 var volatileSummaryKeys = map[string]bool{
@@ -18,6 +18,7 @@ var volatileSummaryKeys = map[string]bool{
 	"durationms": true,
 	"runner":     true,
 	"outputs":    true,
+	"runid":      true,
 }
 
 // CompareSummaries compares two run_summary.json documents on their counts and returns

@@ -2,8 +2,9 @@
 // k-means, smart segment rules, contacts hashing, audiences and their platform
 // destinations, and where secrets come from (env vars or files, never the YAML itself).
 // Each topic package owns its own Config type and validation; this package composes them,
-// rejects unknown keys with their line, and prefixes every error with the file name and the
-// field path, e.g. `config.yaml: rfm.bins: 4 (want 3 or 5)`.
+// rejects unknown keys, bounds every size-like and count-like value (bounds.go), and prefixes
+// every error with the file name, the line where the YAML has one, and the field path, e.g.
+// `config.yaml:17: kmeans.restarts: 1000000000 (want 1..100)`.
 package config
 
 import (
@@ -94,19 +95,35 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// Parse decodes and validates config text; file names the source in errors.
+// Parse decodes and validates config text; file names the source in errors, which carry the
+// line where the YAML has one (`config.yaml:17: kmeans.restarts: 1000000000 (want 1..100)`).
+// The text must be one YAML document: a second one (after ---) is an error, not ignored.
 func Parse(file string, data []byte) (*Config, error) {
 	c := &Config{RFM: rfm.Defaults(), KMeans: KMeans{Config: kmeans.Defaults()}, Contacts: contacts.Defaults(), CLV: clv.Defaults()}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && err != io.EOF { // an empty file means all defaults
-		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, decodeError(file, data, err)
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err != io.EOF {
+		line := secondDocument(data)
+		if line == 0 {
+			line = next.Line
+		}
+		return nil, fmt.Errorf("%s:%d: a second YAML document starts here: the config is one document (merge it into the first or delete from this line on)", file, line)
 	}
 	c.File = file
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
-		if strings.HasPrefix(err.Error(), file+":") {
+		msg := err.Error()
+		if strings.HasPrefix(msg, file+":") {
 			return nil, err // already names the file (and line)
+		}
+		if path := pathRe.FindString(msg); path != "" {
+			if line := lineOf(parseTree(data), path); line > 0 {
+				return nil, fmt.Errorf("%s:%d: %w", file, line, err)
+			}
 		}
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -117,6 +134,9 @@ func Parse(file string, data []byte) (*Config, error) {
 func (c *Config) Validate() error {
 	if c.Version != 0 && c.Version != Version {
 		return fmt.Errorf("version: %d is not supported by this build (want %d)", c.Version, Version)
+	}
+	if err := c.checkBounds(); err != nil {
+		return err
 	}
 	switch c.Metrics.Period {
 	case "month", "week":
@@ -149,7 +169,8 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.BigQuery.Project != "" || c.BigQuery.Dataset != "" {
-		if err := c.BigQuery.Validate("bigquery"); err != nil {
+		// Validate expects the defaults filled in (read_api storage, read_streams 4).
+		if err := c.BigQuery.Defaults().Validate("bigquery"); err != nil {
 			return err
 		}
 	}

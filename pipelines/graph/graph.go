@@ -43,6 +43,9 @@ type Options struct {
 	Settings   nightly.Settings
 	Contacts   contacts.Config
 	StateDir   string // segment history (and audience state); "" keeps no history
+	// HistoryOut is where the segment history of this run is written (the run's state
+	// staging, published with the run by pipelines/run); "" writes it to StateDir.
+	HistoryOut string
 
 	// BigQuery settings for bq:// inputs (JSON of sinks/bigquery.Config); "" when none.
 	BigQuery string
@@ -352,11 +355,12 @@ func writeTable[T any](ctx context.Context, out, table string, part int, rows []
 
 // scoreFn computes and writes every per-customer output of one bucket.
 type scoreFn struct {
-	Settings  string
-	Output    string
-	StateDir  string
-	Buckets   int
-	Audiences []audience.Target // none = no audiences
+	Settings   string
+	Output     string
+	StateDir   string
+	HistoryOut string // "" = StateDir
+	Buckets    int
+	Audiences  []audience.Target // none = no audiences
 
 	scorer  *nightly.Scorer
 	members *audience.Members
@@ -413,7 +417,11 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 		return err
 	}
 	if f.StateDir != "" {
-		if err := nightly.SaveHistory(ctx, f.StateDir, bucket, f.Buckets, today, prevRows, hist, o.Membership); err != nil {
+		histOut := f.HistoryOut
+		if histOut == "" {
+			histOut = f.StateDir
+		}
+		if err := nightly.SaveHistory(ctx, histOut, bucket, f.Buckets, today, prevRows, hist, o.Membership); err != nil {
 			return err
 		}
 	}
@@ -564,7 +572,7 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 
 	partials := beam.ParDo(s, &partialFn{Settings: string(settingsJSON)}, grouped)
 	models := beam.ParDo(s, &fitFn{Settings: string(settingsJSON), Output: o.Output}, beam.GroupByKey(s, partials), beam.SideInput{Input: spend})
-	sdead, sizes, members := beam.ParDo3(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, Buckets: o.Buckets, Audiences: o.Audiences}, grouped, beam.SideInput{Input: models})
+	sdead, sizes, members := beam.ParDo3(s, &scoreFn{Settings: string(settingsJSON), Output: o.Output, StateDir: o.StateDir, HistoryOut: o.HistoryOut, Buckets: o.Buckets, Audiences: o.Audiences}, grouped, beam.SideInput{Input: models})
 	if len(o.Audiences) > 0 {
 		audience.WriteMembers(s, members, o.Audiences, o.Output, o.Settings.Metrics.AsOf)
 	}

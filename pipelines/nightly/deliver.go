@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/audiencesync/audiencesync/pipelines/config"
+	runpkg "github.com/audiencesync/audiencesync/pipelines/run"
 	"github.com/audiencesync/audiencesync/sinks/delivery"
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
@@ -68,19 +71,29 @@ func deliverOnly(ctx context.Context, log *slog.Logger) int {
 	}
 	plan, err := cfg.AudiencePlan(*audiencesFlag == "send")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "nightly: %s: %v\n", cfg.File, err)
+		fmt.Fprintf(os.Stderr, "nightly: %s: %v\n", cfg.File, redact.String(err.Error()))
 		return 2
 	}
+	// The audiences' state is the nightly run's too: one of them at a time.
+	lock, err := runpkg.Acquire(ctx, []string{*stateDirFlag}, runpkg.LockOptions{RunID: runpkg.NewID(time.Now()), BreakStale: *breakLockFlag})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
+		if code := runpkg.ExitCode(err); code != 0 {
+			return code
+		}
+		return 1
+	}
+	defer lock.Release(ctx)
 	logs, err := delivery.Run(ctx, delivery.RunOptions{Plan: plan, Members: *deliverOnlyFlag, Output: *outputFlag,
 		StateDir: *stateDirFlag, DryRun: *audiencesFlag != "send", Force: *forceFlag})
 	if err != nil {
-		log.Error("delivery failed", "err", err)
+		log.Error("delivery failed", "err", redact.String(err.Error()))
 		return 1
 	}
 	fmt.Printf("audiencesync delivery of %s (sync_log in %s):\n", *deliverOnlyFlag, fileio.Join(*outputFlag, "sync_log"))
 	printAudiences(os.Stdout, logs)
 	if errs := deliveryErrors(logs); len(errs) > 0 {
-		fmt.Fprintln(os.Stderr, "ERROR: "+strings.Join(errs, "\nERROR: "))
+		fmt.Fprintln(os.Stderr, redact.String("ERROR: "+strings.Join(errs, "\nERROR: ")))
 		return 1
 	}
 	return 0

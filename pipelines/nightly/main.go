@@ -38,6 +38,7 @@ import (
 	"github.com/audiencesync/audiencesync/pipelines/graph"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/sinks/delivery"
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
@@ -55,7 +56,7 @@ var (
 	linesFlag     = flag.String("order_lines", "", "optional order_lines input (categories for smart segments)")
 	spendFlag     = flag.String("spend", "", "optional acquisition spend input (for CAC)")
 	configFlag    = flag.String("config", "", "YAML config (metrics, rfm, kmeans, segments, contacts, audiences, platforms); defaults when empty")
-	outputFlag    = flag.String("output", "out", "output folder (local or gs://): <table>/part-*.parquet, dead_letters/, run_summary.json")
+	outputFlag    = flag.String("output", "out", "output folder (local or gs://): each run writes runs/<run id>/ (<table>/part-*.parquet, dead_letters/, run_summary.json, report.html), published at its end as current (gs://: current.json)")
 	asOfFlag      = flag.String("as_of", "", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last order in the data")
 	periodFlag    = flag.String("period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
 	bucketsFlag   = flag.Int("buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
@@ -96,7 +97,7 @@ bq://PROJECT.DATASET.TABLE or bq://PROJECT?query=URL-ENCODED-SQL.
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "deliver_only", "force_removals", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "deliver_only", "force_removals", "break_lock", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -111,8 +112,12 @@ Runner flags (Apache Beam):
                   --region, --staging_location, --temp_location)
   Run with --help_beam to list every Beam flag.
 
-Exit codes: 0 ok; 1 the run failed or a table/sink failed (see run_summary.json); 2 bad
-flags or config.
+Outputs of a run go to <output>/runs/<run id>/ and are published at its end as
+<output>/current (gs://: <output>/current.json); see README "Operations".
+
+Exit codes: 0 ok; 1 the run failed (not published) or a sink, the report or the BigQuery
+load failed (published; see run_summary.json); 2 bad flags or config; 3 another run holds
+the lock of the state folder or output; 4 a stale lock on an object store (--break_lock).
 `)
 }
 
@@ -168,7 +173,7 @@ func realMain() int {
 	}
 	job, err := prepare(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "nightly:", err)
+		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
 		// A missing input (a late export) fails the night as surely as a failed stage:
 		// alert too, with the error (it names files and fields, never contact data).
 		alert(ctx, log, nil, nil, err)
@@ -197,13 +202,26 @@ func realMain() int {
 		fmt.Println("nightly: Dataflow job graph built offline (--dry_run); nothing was submitted")
 		return 0
 	}
+	rs, code := begin(ctx, job, log)
+	if code != 0 {
+		return code
+	}
+	defer rs.end(ctx)
 	sum, err := run(ctx, job, log)
 	if err != nil {
 		log.Error("run failed", "err", err)
+		rs.fail(ctx, job, err)
 		alert(ctx, log, job, nil, err)
 		return 1
 	}
-	printSummary(os.Stdout, sum)
+	var out bytes.Buffer
+	printSummary(&out, sum)
+	os.Stdout.WriteString(redact.String(out.String()))
+	if err := rs.publish(ctx); err != nil {
+		log.Error("publish failed", "err", err)
+		alert(ctx, log, job, nil, err)
+		return 1
+	}
 	if !sum.OK {
 		alert(ctx, log, job, sum, nil)
 		return 1
@@ -256,6 +274,7 @@ func alert(ctx context.Context, log *slog.Logger, j *job, sum *tables.Summary, r
 		msg["errors"] = sum.Errors
 	}
 	b, _ := json.Marshal(msg)
+	b = redact.JSON(b)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *alertWebhook, bytes.NewReader(b))
@@ -284,6 +303,9 @@ type job struct {
 	asOf    value.Day
 	output  string
 	started time.Time
+
+	runID         string // set by begin: the run's outputs are under <output>/runs/<runID>
+	reportHistory string // set by begin: the report history in the run's state staging
 }
 
 func expand(ctx context.Context, bq bigquery.Config, input, pattern string, required bool) ([]graph.Source, error) {
@@ -412,6 +434,9 @@ func prepare(ctx context.Context) (*job, error) {
 		}
 		asOf = last + 1
 	}
+	if err := checkRunDate(asOf); err != nil {
+		return nil, err
+	}
 	mcfg := metrics.Config{AsOf: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
 	mcfg.Defaults()
 	var spec clv.Spec
@@ -449,27 +474,8 @@ func prepare(ctx context.Context) (*job, error) {
 	}, nil
 }
 
-// clearOutputs removes the part files and side files of a previous run, locally and on
-// gs://, so that a run with fewer buckets (or without CLV) leaves nothing stale behind.
-func clearOutputs(ctx context.Context, out string) error {
-	for _, t := range tables.All {
-		if err := fileio.RemoveGlob(ctx, fileio.Join(out, t.Name, "part-*.parquet")); err != nil {
-			return err
-		}
-	}
-	for _, f := range []string{fileio.Join(out, "dead_letters", "*.csv"), fileio.Join(out, graph.HeadlineFile), fileio.Join(out, graph.CLVFile)} {
-		if err := fileio.RemoveGlob(ctx, f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error) {
 	start := time.Now()
-	if err := clearOutputs(ctx, j.output); err != nil {
-		return nil, err
-	}
 	p, s := beam.NewPipelineWithRoot()
 	if _, err := graph.Build(s, j.opts); err != nil {
 		return nil, err
@@ -483,6 +489,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		return nil, nil
 	}
 	sum := &tables.Summary{
+		RunID:       j.runID,
 		RunDate:     j.asOf.String(),
 		StartedAt:   start.UTC().Format(time.RFC3339),
 		Period:      j.cfg.Metrics.Period,
@@ -521,7 +528,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	}
 	sum.DurationS = time.Since(start).Seconds()
 	b, _ := json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
+	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), redact.JSON(b)); err != nil {
 		return nil, err
 	}
 	if j.loadBQ {
@@ -545,10 +552,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	// The report reads the tables and the summary just written. It keeps its history of
 	// headline figures (for "change since the previous run") in the state folder, which
 	// outlives output folders.
-	hist := ""
-	if j.opts.StateDir != "" {
-		hist = fileio.Join(j.opts.StateDir, "report_history.json")
-	}
+	hist := j.reportHistory // in the run's state staging: published with the run
 	if !*reportFlag {
 		// no report asked for
 	} else if err := report.WriteWithHistory(ctx, j.output, hist); err != nil {
@@ -559,7 +563,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		sum.Outputs["report"] = fileio.Join(j.output, "report.html")
 	}
 	b, _ = json.MarshalIndent(sum, "", "  ")
-	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), b); err != nil {
+	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), redact.JSON(b)); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -645,10 +649,11 @@ func printSummary(w io.Writer, s *tables.Summary) {
 
 func newLogger(format string, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
+	// Every line passes the process's redactor: secrets never reach stderr in any encoding.
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(redact.NewHandler(slog.NewJSONHandler(os.Stderr, opts)))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, opts)))
 }
 
 // physicalMemory reads MemTotal from /proc/meminfo (0 where unavailable).

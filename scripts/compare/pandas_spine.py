@@ -61,8 +61,8 @@ def main(data_dir, out_dir):
 
     # RFM 5-bin scores (5 = best) by quantiles within the currency: bin = 1 + floor(5 x
     # (rank - 1) / n), ties share the lowest rank and so the score. Frequency and monetary
-    # count the orders of the 365-day look-back window (as_of - 365, as_of].
-    recent = c[c["day"] > as_of - W].groupby("cust")["amount"]
+    # count the orders of the 365-day look-back window [as_of - 365, as_of).
+    recent = c[(c["day"] >= as_of - W) & (c["day"] < as_of)].groupby("cust")["amount"]
     cust["rfm_frequency"] = recent.size().reindex(cust.index, fill_value=0)
     cust["rfm_monetary"] = recent.sum().reindex(cust.index, fill_value=0) / 1e4
 

@@ -67,7 +67,7 @@ for _ in $(seq "${RUNS:-1}"); do # RUNS=3: each three times, interleaved
 done
 if [ $duck = yes ]; then
   echo "headline figures (RUB; last complete month for the per-month ones):" | tee -a "$report"
-  node "$cache/check.mjs" "$out/ours" "$out/duckdb" "$out/pandas" | tee -a "$report"
+  node "$cache/check.mjs" "$out/ours/current" "$out/duckdb" "$out/pandas" | tee -a "$report"
 else
   echo "no DuckDB: headline check skipped (check.mjs reads the tables with DuckDB)" | tee -a "$report"
 fi

@@ -42,7 +42,8 @@ type Target struct {
 // the platforms are named: config validation, targets and accounts all read it (transforms/
 // contacts keeps a hashing profile of the same name for each).
 type platform struct {
-	name string
+	name       string
+	targetType reflect.Type // the type its destination block decodes into
 	// target decodes and validates the platform's block of an audience's destinations into t.
 	target func(a *audience.Config, path string, t *Target) error
 	// sink reports whether sinks.<name> is present and validates it (credentials too when
@@ -66,6 +67,15 @@ func Platforms() []string {
 		out[i] = p.name
 	}
 	return out
+}
+
+// TargetType is the type a platform's block of an audience's destinations decodes into (nil
+// for an unknown platform).
+func TargetType(platform string) reflect.Type {
+	if p, ok := lookup(platform); ok {
+		return p.targetType
+	}
+	return nil
 }
 
 func lookup(name string) (*platform, bool) {
@@ -93,7 +103,8 @@ func entry[C settings, T interface{ Validate(string) error }, A any, D audience.
 	name string, cfg func(*Sinks) **C, tgt func(*Target) **T,
 	newAccount func(C, ...sinkutil.Option) (A, error), dest func(A, T) (D, error)) platform {
 	return platform{
-		name: name,
+		name:       name,
+		targetType: reflect.TypeFor[T](),
 		target: func(a *audience.Config, path string, t *Target) error {
 			v := new(T)
 			if err := decodeDestination(a, name, path, v); err != nil {

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 )
 
 // Ref points at a secret in an environment variable or a file. Exactly one of Env and File is
@@ -49,8 +51,18 @@ func (r Ref) String() string {
 
 // Resolve reads the secret from its source and trims surrounding whitespace (a trailing
 // newline in a file is the usual case). An empty value is an error: an empty token would only
-// fail later, at the platform, with a far less clear message.
+// fail later, at the platform, with a far less clear message. The value is registered with
+// redact.Register, so that redact.String removes it from every error and log line of the
+// process.
 func (r Ref) Resolve() (string, error) {
+	v, err := r.resolve()
+	if err == nil {
+		redact.Register(v)
+	}
+	return v, err
+}
+
+func (r Ref) resolve() (string, error) {
 	switch {
 	case r.sources() > 1:
 		return "", fmt.Errorf("secret: more than one source is set (%s): choose one", r)

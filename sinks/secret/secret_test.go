@@ -1,10 +1,14 @@
 package secret
 
 import (
+	"encoding/base64"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 )
 
 const value = "s3cr3t-t0ken-value"
@@ -71,5 +75,20 @@ func TestStringNeverHoldsValue(t *testing.T) {
 	}
 	if !(Ref{}).IsZero() || r.IsZero() {
 		t.Fatal("IsZero wrong")
+	}
+}
+
+// Resolve registers the value with the process's redactor: any later text is cleaned of it,
+// in any encoding, without the caller passing the secret along.
+func TestResolveRegistersForRedaction(t *testing.T) {
+	const v = `res+olved/"vk"=&secret`
+	t.Setenv("AS_TEST_RESOLVED", v)
+	if _, err := (Ref{Env: "AS_TEST_RESOLVED"}).Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{v, url.QueryEscape(v), url.PathEscape(v), base64.StdEncoding.EncodeToString([]byte(v))} {
+		if got := redact.String("vk: said " + leak); strings.Contains(got, leak) || !strings.Contains(got, redact.Redacted) {
+			t.Errorf("%q not redacted: %s", leak, got)
+		}
 	}
 }

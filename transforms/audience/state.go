@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 
@@ -147,7 +145,7 @@ func (s *FileStore) Path(audience, platform string) string {
 // never taken for "no state" (that would create a second remote audience).
 func (s *FileStore) Load(ctx context.Context, audience, platform string) (State, bool, error) {
 	path := s.Path(audience, platform)
-	found, err := exists(ctx, path)
+	found, err := fileio.Lookup(ctx, path)
 	if err != nil {
 		return State{}, false, fmt.Errorf("audience state %s: %w (check the state_dir and its permissions)", path, err)
 	}
@@ -270,7 +268,7 @@ func (s *FileStore) Journal(audience, platform string) Journal {
 type fileJournal string
 
 func (j fileJournal) Read(ctx context.Context) ([]byte, error) {
-	found, err := exists(ctx, string(j))
+	found, err := fileio.Lookup(ctx, string(j))
 	if err != nil || !found {
 		return nil, err
 	}
@@ -283,24 +281,4 @@ func (j fileJournal) Write(ctx context.Context, note []byte) error {
 
 func (j fileJournal) Clear(ctx context.Context) error {
 	return fileio.RemoveGlob(ctx, string(j))
-}
-
-// exists tells a missing file from an unreadable one: locally by os.Stat, remotely by
-// listing the exact name (a listing error is an error, not "missing").
-func exists(ctx context.Context, path string) (bool, error) {
-	if fileio.IsLocal(path) {
-		_, err := os.Stat(path)
-		if err == nil {
-			return true, nil
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
-		return false, err
-	}
-	m, err := fileio.Glob(ctx, path)
-	if err != nil {
-		return false, err
-	}
-	return slices.Contains(m, path), nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -108,7 +109,7 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 	finish := func(status string, err error) (tables.SyncLog, error) {
 		log.Status = status
 		if err != nil {
-			log.Error = err.Error()
+			log.Error = redact.String(err.Error()) // sync_log is a table: no secret in any form
 		}
 		if log.RejectReasons == "" {
 			log.RejectReasons = "{}"
@@ -155,7 +156,7 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 		if opts.DryRun {
 			report.Status = status
 			if e != nil {
-				report.Error = e.Error()
+				report.Error = redact.String(e.Error())
 			}
 			body, err := json.MarshalIndent(report, "", "  ")
 			if err == nil {

@@ -59,6 +59,8 @@
 // LL=−9582.43 (published: 0.243, 4.414, 0.793, 2.426, LL −9582.4) and Gamma-Gamma
 // p=6.2496, q=3.7442, v=15.4435 on 946 repeat buyers (published: 6.25, 3.74, 15.44).
 // Every customer's (x, t_x, T, mean repeat value) also matches the published CDNOW summary
-// (lifetimes' cdnow_customers_summary_with_transactions.csv, 2 decimals). TestCDNOW repeats
-// the check when CLV_CDNOW names a local copy of the file (the data is not committed).
+// (lifetimes' cdnow_customers_summary_with_transactions.csv, 2 decimals). TestCDNOW fits the
+// models on that summary, committed as testdata/cdnow_summary.csv (provenance in
+// testdata/README.md), in every test run; TestCDNOWStatsFromTransactions recomputes the
+// summary with StatsOf when CLV_CDNOW names a local copy of the raw CDNOW_sample.txt.
 package clv

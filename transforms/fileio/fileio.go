@@ -2,10 +2,16 @@
 // and writer works on local paths and on any scheme registered with Beam's filesystem
 // registry (gs:// through the gcs package, which the pipeline binary imports).
 //
-// Local writes are atomic: data goes to a temporary file in the same folder, is synced,
-// and is renamed over the target, so a crash never leaves a half-written table part or
-// state file behind. Object stores (gs://) commit a write when the writer is closed,
-// which is atomic too.
+// Local writes are atomic: data goes to a temporary file in the same folder
+// (".<name>.tmp-*"), is synced, and is renamed over the target, so a crash never leaves a
+// half-written table part or state file behind (a killed process may leave the temporary
+// file; pipelines/run removes them at the next start). Object stores (gs://) commit a
+// write when the writer is closed: a failed write cancels the writer's context first, so
+// that Close aborts the upload instead of committing a partial object.
+//
+// Only "not found" means absent: Lookup and IsNotFound tell a missing file from a failed
+// look (a permission problem, a transient object-store error), which callers must treat
+// as an error, never as "no file".
 package fileio
 
 import (
@@ -20,6 +26,7 @@ import (
 	"sort"
 	"strings"
 
+	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 )
 
@@ -47,6 +54,7 @@ func WriteFilePrivate(ctx context.Context, path string, data []byte) error {
 
 func writeAtomic(ctx context.Context, path string, mode os.FileMode, write func(w io.Writer) error) error {
 	if IsLocal(path) {
+		Checkpoint("write", path)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
@@ -76,26 +84,38 @@ func writeAtomic(ctx context.Context, path string, mode os.FileMode, write func(
 		if err := f.Close(); err != nil {
 			return err
 		}
+		Checkpoint("commit", path)
 		if err := os.Rename(tmp, path); err != nil {
 			return err
 		}
 		ok = true
 		return nil
 	}
+	Checkpoint("write", path)
 	fs, err := filesystem.New(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer fs.Close()
-	w, err := fs.OpenWrite(ctx, path)
+	// The writer commits on Close. Its context is cancelled before Close when the write
+	// failed: Google Cloud Storage (and any store whose writer honours its context) then
+	// aborts the upload, and the previous version of the object stays as it was.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := fs.OpenWrite(wctx, path)
 	if err != nil {
 		return err
 	}
 	if err := write(w); err != nil {
-		w.Close()
+		cancel()
+		w.Close() // aborted: returns the cancellation, commits nothing
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return w.Close()
+	Checkpoint("commit", path)
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // WriteFile writes data to path atomically.
@@ -105,6 +125,7 @@ func WriteFile(ctx context.Context, path string, data []byte) error {
 
 // ReadFile reads the whole file.
 func ReadFile(ctx context.Context, path string) ([]byte, error) {
+	Checkpoint("read", path)
 	if IsLocal(path) {
 		return os.ReadFile(path)
 	}
@@ -138,6 +159,7 @@ func (bytesReaderAt) Close() error { return nil }
 // are read into memory whole; the pipeline reads inputs as many files or row groups, so one
 // file's bytes are bounded by what one worker handles.
 func OpenReaderAt(ctx context.Context, path string) (ReaderAt, error) {
+	Checkpoint("read", path)
 	if IsLocal(path) {
 		f, err := os.Open(path)
 		if err != nil {
@@ -159,6 +181,7 @@ func OpenReaderAt(ctx context.Context, path string) (ReaderAt, error) {
 
 // Open opens path for sequential reading.
 func Open(ctx context.Context, path string) (io.ReadCloser, error) {
+	Checkpoint("read", path)
 	if IsLocal(path) {
 		return os.Open(path)
 	}
@@ -215,27 +238,26 @@ func Glob(ctx context.Context, pattern string) ([]string, error) {
 	return out, nil
 }
 
-// Exists reports whether path exists.
-func Exists(ctx context.Context, path string) bool {
-	_, err := Size(ctx, path)
-	return err == nil
+// IsNotFound reports whether err says that a file or object does not exist (locally,
+// on gs://, or on any Beam filesystem that wraps fs.ErrNotExist). Every other error is
+// a failed look, not an answer.
+func IsNotFound(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, storage.ErrObjectNotExist)
 }
 
-// Lookup reports whether path exists, and an error when that cannot be told (a local
-// permission problem, say): callers that would otherwise overwrite data must not take a
-// failed look for "absent". Remote stores answer only found or not.
+// Lookup reports whether path exists. Only "not found" is false with a nil error; any
+// other failure (a local permission problem, a transient object-store error) is returned:
+// callers that would otherwise overwrite or reset data must not take a failed look for
+// "absent".
 func Lookup(ctx context.Context, path string) (bool, error) {
-	if IsLocal(path) {
-		_, err := os.Stat(path)
-		if err == nil {
-			return true, nil
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
-		return false, err
+	_, err := Size(ctx, path)
+	if err == nil {
+		return true, nil
 	}
-	return Exists(ctx, path), nil
+	if IsNotFound(err) {
+		return false, nil
+	}
+	return false, fmt.Errorf("look up %s: %w", path, err)
 }
 
 // RemoveGlob deletes the files matching pattern, locally or on a store whose Beam
@@ -247,6 +269,7 @@ func RemoveGlob(ctx context.Context, pattern string) error {
 			return err
 		}
 		for _, p := range m {
+			Checkpoint("remove", p)
 			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 				return err
 			}
@@ -267,7 +290,8 @@ func RemoveGlob(ctx context.Context, pattern string) error {
 		return err
 	}
 	for _, p := range m {
-		if err := rm.Remove(ctx, p); err != nil {
+		Checkpoint("remove", p)
+		if err := rm.Remove(ctx, p); err != nil && !IsNotFound(err) {
 			return err
 		}
 	}

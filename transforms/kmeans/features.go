@@ -13,7 +13,7 @@ import (
 // date and look-back window) and reuse it; Extract does not allocate when dst has capacity.
 type Featurizer struct {
 	asOf  value.Day
-	from  value.Day // first day of the look-back window
+	from  value.Day // first day of the look-back window rfm.Window; asOf is its exclusive end
 	names []string
 	cats  map[string]int // category -> index into the share features
 	first int            // index of the first share feature
@@ -22,10 +22,8 @@ type Featurizer struct {
 // NewFeaturizer prepares feature extraction as of asOf with the RFM look-back window
 // (lookbackDays; 0 = all history), the same window rfm.Measure used.
 func NewFeaturizer(cfg Config, asOf value.Day, lookbackDays int) *Featurizer {
-	f := &Featurizer{asOf: asOf, from: math.MinInt32, names: cfg.FeatureNames(), cats: map[string]int{}, first: -1}
-	if lookbackDays > 0 {
-		f.from = asOf - value.Day(lookbackDays) + 1
-	}
+	f := &Featurizer{asOf: asOf, names: cfg.FeatureNames(), cats: map[string]int{}, first: -1}
+	f.from, _ = rfm.Window(asOf, lookbackDays)
 	for i, n := range f.names {
 		if cat, ok := strings.CutPrefix(n, SharePrefix); ok {
 			if f.first < 0 {
@@ -73,7 +71,7 @@ func (f *Featurizer) Extract(dst []float64, c *facts.Customer, v rfm.Values) []f
 	if f.first >= 0 {
 		for i := range c.Lines {
 			l := &c.Lines[i]
-			if l.Day < f.from || l.Day > f.asOf {
+			if l.Day < f.from || l.Day >= f.asOf { // rfm.Window: [asOf-W, asOf)
 				continue
 			}
 			lineTotal += l.Amount

@@ -179,6 +179,42 @@ func TestExtract(t *testing.T) {
 	}
 }
 
+// Category shares use rfm.Window, [asOf-365, asOf): a line exactly 365 days old counts, one
+// 366 days old does not, and a line on the as-of date never does. By hand: the counted lines
+// are mattress 30 (asOf-365) and pillow 10 (asOf-1), so the shares are 30/40 and 10/40.
+func TestExtractWindowEdges(t *testing.T) {
+	asOf := value.DayFromDate(2025, 6, 30)
+	cfg := Defaults()
+	cfg.ExtraFeatures = []string{"share:mattress", "share:pillow"}
+	c := &facts.Customer{
+		CustomerID: "c1",
+		Purchases: []facts.Purchase{
+			{OrderID: "o1", Day: asOf - 366, Amount: 500 * value.MoneyScale},
+			{OrderID: "o2", Day: asOf - 365, Amount: 30 * value.MoneyScale},
+			{OrderID: "o3", Day: asOf - 1, Amount: 10 * value.MoneyScale},
+			{OrderID: "o4", Day: asOf, Amount: 700 * value.MoneyScale},
+		},
+		Lines: []facts.LineItem{
+			{OrderID: "o1", Day: asOf - 366, Category: "pillow", Amount: 500 * value.MoneyScale},
+			{OrderID: "o2", Day: asOf - 365, Category: "mattress", Amount: 30 * value.MoneyScale},
+			{OrderID: "o3", Day: asOf - 1, Category: "pillow", Amount: 10 * value.MoneyScale},
+			{OrderID: "o4", Day: asOf, Category: "mattress", Amount: 700 * value.MoneyScale},
+		},
+	}
+	v, _ := rfm.Measure(c, asOf, 365)
+	got := NewFeaturizer(cfg, asOf, 365).Extract(nil, c, v)
+	// recency 1 (o3), 2 orders (o2, o3), revenue 40.
+	want := []float64{math.Log1p(1), math.Log1p(2), math.Log1p(40), 0.75, 0.25}
+	if len(got) != len(want) {
+		t.Fatalf("Extract = %v, want %v", got, want)
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Errorf("feature %s = %v, want %v", cfg.FeatureNames()[i], got[i], want[i])
+		}
+	}
+}
+
 func TestDegenerate(t *testing.T) {
 	s := NewSample(100)
 	for i := 0; i < 5; i++ {

@@ -14,7 +14,8 @@
 //     2024-07-01 sees orders up to 2024-06-30.
 //   - AOV = revenue / orders, also for first orders only and for repeat orders only.
 //   - Active at day D: a purchase on a day x with D-W <= x < D (W = ActivityWindowDays,
-//     default 365). S = active at the period's first day, E = active at the day after its
+//     default 365): the half-open window [D-W, D), the same one RFM's look-back uses
+//     (rfm.Window); an order exactly W days before D counts, W+1 days before does not. S = active at the period's first day, E = active at the day after its
 //     last day (or at AsOf for the current, incomplete period), N = customers whose first
 //     purchase is in the period. CRR = (E - N) / S x 100; churn rate = 100 - CRR; null when
 //     S = 0. The churned count and churn list are customers active at the start and not at

@@ -287,7 +287,11 @@ func (h History) with(e HistoryEntry) History {
 }
 
 func readHistory(ctx context.Context, p string) (History, error) {
-	if !fileio.Exists(ctx, p) {
+	// Only a missing file starts a new history: a failed look (a transient store error)
+	// must fail the report, not erase the "change since the previous run" figures.
+	if ok, err := fileio.Lookup(ctx, p); err != nil {
+		return History{}, fmt.Errorf("report: history %s: %w", p, err)
+	} else if !ok {
 		return History{}, nil
 	}
 	b, err := fileio.ReadFile(ctx, p)

@@ -1,4 +1,4 @@
-// Package report writes the nightly HTML report, out/report.html: one self-contained,
+// Package report writes the nightly HTML report, <run folder>/report.html: one self-contained,
 // offline page (no scripts, no external assets, a Content-Security-Policy that blocks any
 // load) that a marketer can open from a file share or print to PDF.
 //

@@ -9,7 +9,7 @@ import (
 //
 //	rfm:
 //	  bins: 5            # 3 (1 = best) or 5 (5 = best); default 5
-//	  lookback_days: 365 # window for frequency and monetary; 0 = all history; default 365
+//	  lookback_days: 365 # window [as_of - 365, as_of) for frequency and monetary; 0 = all history; default 365
 //	  segments:          # optional R x F grid; default: DefaultGrid5 / DefaultGrid3
 //	    - {name: champions, r: [5], f: [4, 5]}
 //	    - ...

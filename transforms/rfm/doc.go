@@ -4,8 +4,8 @@
 // Data flow in the nightly pipeline (all plain Go; the Beam wiring lives in pipelines/):
 //
 //  1. Per customer (a facts.Customer, one currency): Measure(c, asOf, lookbackDays) gives the
-//     raw Values: recency in days since the last counted order, orders and revenue in the
-//     look-back window.
+//     raw Values: recency in days since the last counted order before asOf, orders and
+//     revenue in the look-back window (see "Look-back window" below).
 //  2. Per bucket: Summary.Add(values); summaries of all buckets are combined with
 //     Summary.Merge into one exact, compact summary per currency (histograms keyed by the
 //     exact integer value: days, orders, Money units). Keep one summary, cutpoints and model
@@ -40,6 +40,15 @@
 //   - 5 bins: 5 = best. F and M score = group; R score = bins+1-group (recent = 5).
 //   - 3 bins: 1 = best (`1-1-1` is the best customer). F and M score = bins+1-group;
 //     R score = group (recent = 1).
+//
+// # Look-back window
+//
+// Window(asOf, W) is the half-open day range [asOf − W, asOf), the same window as "active"
+// in transforms/metrics (a purchase on a day x with D − W <= x < D): an order exactly W days
+// before asOf is in, one W + 1 days before is out, and an order dated asOf never counts,
+// neither for frequency and monetary nor for recency (asOf is exclusive everywhere: a run as
+// of a date sees the orders before it). W = 0 means all history before asOf. The k-means
+// category shares use the same window.
 //
 // Customers with no order in the look-back window but an older one are scored with
 // frequency 0 and monetary 0 (they are the "lost" end of the scale); customers with no counted

@@ -12,26 +12,35 @@ import (
 
 // Values are one customer's raw RFM measures as of a run date.
 type Values struct {
-	RecencyDays int64       // as-of date minus the day of the last counted order (any age)
-	Frequency   int64       // counted orders in the look-back window
+	RecencyDays int64       // as-of date minus the day of the last counted order before it (any age; >= 1)
+	Frequency   int64       // counted orders in the look-back window (see Window)
 	Monetary    value.Money // revenue of those orders
 }
 
-// Measure computes the customer's Values as of asOf. Orders dated after asOf are ignored (a
-// rerun of a past night gives the same numbers). The look-back window is the lookbackDays
-// days ending on asOf inclusive (asOf-lookbackDays < day <= asOf); 0 means all history.
-// ok is false when the customer has no counted order on or before asOf.
+// Window is the look-back window of a run as of asOf: the half-open day range [from, to) =
+// [asOf - lookbackDays, asOf), the same window as "active" in transforms/metrics. asOf itself
+// is never in it (a run as of a date sees the orders before that date), an order exactly
+// lookbackDays days before asOf is in, one a day older is out. lookbackDays = 0 means all
+// history: from is then the smallest Day.
+func Window(asOf value.Day, lookbackDays int) (from, to value.Day) {
+	if lookbackDays <= 0 {
+		return math.MinInt32, asOf
+	}
+	return asOf - value.Day(lookbackDays), asOf
+}
+
+// Measure computes the customer's Values as of asOf, from the orders dated before asOf (a
+// rerun of a past night gives the same numbers): recency counts from the last of them (so it
+// is at least 1), frequency and monetary count those in Window(asOf, lookbackDays). ok is
+// false when the customer has no counted order before asOf.
 func Measure(c *facts.Customer, asOf value.Day, lookbackDays int) (v Values, ok bool) {
-	upto := c.Window(math.MinInt32, asOf+1)
+	upto := c.Window(math.MinInt32, asOf)
 	if len(upto) == 0 {
 		return Values{}, false
 	}
 	v.RecencyDays = int64(asOf - upto[len(upto)-1].Day)
-	from := value.Day(math.MinInt32)
-	if lookbackDays > 0 {
-		from = asOf - value.Day(lookbackDays) + 1
-	}
-	for _, p := range c.Window(from, asOf+1) {
+	from, to := Window(asOf, lookbackDays)
+	for _, p := range c.Window(from, to) {
 		v.Frequency++
 		v.Monetary += p.Amount
 	}

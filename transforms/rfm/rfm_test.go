@@ -5,36 +5,74 @@ import (
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/facts"
+	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/google/go-cmp/cmp"
 )
 
+// The look-back window is [asOf-W, asOf), like "active" in transforms/metrics: an order
+// exactly W days before asOf is in, W+1 days before is out, and an order on asOf never counts
+// (for recency either). Expected values worked out by hand from the dated orders below.
 func TestMeasureWindow(t *testing.T) {
 	asOf := value.DayFromDate(2025, 6, 30)
 	c := &facts.Customer{CustomerID: "c1", Purchases: []facts.Purchase{
-		{OrderID: "o1", Day: asOf - 365, Amount: 10 * value.MoneyScale}, // one day outside a 365-day window
-		{OrderID: "o2", Day: asOf - 364, Amount: 20 * value.MoneyScale}, // first day inside
+		{OrderID: "o0", Day: asOf - 366, Amount: 1 * value.MoneyScale},  // W+1 days before: out
+		{OrderID: "o1", Day: asOf - 365, Amount: 10 * value.MoneyScale}, // exactly W days before: in
+		{OrderID: "o2", Day: asOf - 364, Amount: 20 * value.MoneyScale},
 		{OrderID: "o3", Day: asOf - 7, Amount: 5 * value.MoneyScale},
-		{OrderID: "o4", Day: asOf + 1, Amount: 99 * value.MoneyScale}, // after the as-of date: ignored
+		{OrderID: "o4", Day: asOf, Amount: 40 * value.MoneyScale},     // on the as-of date: never counts
+		{OrderID: "o5", Day: asOf + 1, Amount: 99 * value.MoneyScale}, // after the as-of date: ignored
 	}}
-	got, ok := Measure(c, asOf, 365)
-	want := Values{RecencyDays: 7, Frequency: 2, Monetary: 25 * value.MoneyScale}
-	if !ok || got != want {
-		t.Errorf("Measure(365) = %+v, %v; want %+v", got, ok, want)
+	money := func(units int64) value.Money { return value.Money(units) * value.MoneyScale }
+	cases := []struct {
+		name     string
+		asOf     value.Day
+		lookback int
+		want     Values
+		ok       bool
+	}{
+		// o1, o2, o3: 10 + 20 + 5; the last order before asOf is o3, 7 days before.
+		{"365 days", asOf, 365, Values{RecencyDays: 7, Frequency: 3, Monetary: money(35)}, true},
+		// 364 days: [asOf-364, asOf) drops o1.
+		{"364 days", asOf, 364, Values{RecencyDays: 7, Frequency: 2, Monetary: money(25)}, true},
+		// 366 days: [asOf-366, asOf) takes o0 too.
+		{"366 days", asOf, 366, Values{RecencyDays: 7, Frequency: 4, Monetary: money(36)}, true},
+		// All history: o0..o3, still not o4 or o5.
+		{"all history", asOf, 0, Values{RecencyDays: 7, Frequency: 4, Monetary: money(36)}, true},
+		// 7 days: [asOf-7, asOf) holds o3; 6 days does not.
+		{"7 days", asOf, 7, Values{RecencyDays: 7, Frequency: 1, Monetary: money(5)}, true},
+		{"6 days", asOf, 6, Values{RecencyDays: 7, Frequency: 0, Monetary: 0}, true},
+		// As of the day after o4: o4 is 1 day old and in a 1-day window.
+		{"day after o4", asOf + 1, 1, Values{RecencyDays: 1, Frequency: 1, Monetary: money(40)}, true},
+		// Only old orders (o0, o1, o2 before asOf-300): frequency 0, recency from o2 = 64 days.
+		{"old orders only", asOf - 300, 30, Values{RecencyDays: 64, Frequency: 0, Monetary: 0}, true},
+		// As of the first order's day: nothing before it, the customer is not scored.
+		{"as of the first order", asOf - 366, 365, Values{}, false},
+		{"as of the day after it", asOf - 365, 1, Values{RecencyDays: 1, Frequency: 1, Monetary: money(1)}, true},
+		{"before any order", asOf - 500, 365, Values{}, false},
 	}
-	got, _ = Measure(c, asOf, 0)
-	want = Values{RecencyDays: 7, Frequency: 3, Monetary: 35 * value.MoneyScale}
-	if got != want {
-		t.Errorf("Measure(all history) = %+v; want %+v", got, want)
+	for _, tc := range cases {
+		got, ok := Measure(c, tc.asOf, tc.lookback)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%s: Measure(asOf %s, %d) = %+v, %v; want %+v, %v", tc.name, tc.asOf, tc.lookback, got, ok, tc.want, tc.ok)
+		}
 	}
-	// Only old orders: scored with frequency 0, recency still counted from the last order.
-	got, ok = Measure(c, asOf-300, 30)
-	if !ok || got != (Values{RecencyDays: 64, Frequency: 0, Monetary: 0}) {
-		t.Errorf("Measure(old) = %+v, %v", got, ok)
+	// A customer whose only order is on the as-of date has no counted order yet.
+	only := &facts.Customer{CustomerID: "c2", Purchases: []facts.Purchase{{OrderID: "x", Day: asOf, Amount: money(3)}}}
+	if v, ok := Measure(only, asOf, 365); ok {
+		t.Errorf("only order on asOf: Measure = %+v, ok = true; want not scored", v)
 	}
-	if _, ok := Measure(c, asOf-500, 365); ok {
-		t.Error("Measure before the first order: ok = true, want false")
+}
+
+func TestWindow(t *testing.T) {
+	asOf := value.DayFromDate(2025, 3, 1)
+	if from, to := Window(asOf, 365); from != value.DayFromDate(2024, 3, 1) || to != asOf {
+		// 2024 is a leap year: 2024-03-01 + 365 days = 2025-03-01.
+		t.Errorf("Window(2025-03-01, 365) = [%s, %s), want [2024-03-01, 2025-03-01)", from, to)
+	}
+	if from, to := Window(asOf, 0); from != math.MinInt32 || to != asOf {
+		t.Errorf("Window(all history) = [%d, %s)", from, to)
 	}
 }
 
@@ -243,6 +281,23 @@ func TestValidate(t *testing.T) {
 		err := tc.cfg.Validate("rfm")
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Validate(%+v) = %v\nwant %s", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+// The RFM window and "active" in transforms/metrics are one definition: a customer has an
+// order in the RFM window of W days exactly when metrics calls them active at asOf with
+// activity window W. Checked for a single order on every day around both edges.
+func TestWindowMatchesActive(t *testing.T) {
+	asOf := value.DayFromDate(2025, 1, 15)
+	for _, w := range []int{1, 30, 365} {
+		mc := metrics.Config{AsOf: asOf, ActivityWindowDays: w}
+		for d := asOf - value.Day(w) - 3; d <= asOf+2; d++ {
+			c := &facts.Customer{CustomerID: "c", Purchases: []facts.Purchase{{OrderID: "o", Day: d, Amount: value.MoneyScale}}}
+			v, _ := Measure(c, asOf, w)
+			if inRFM, active := v.Frequency > 0, mc.ActiveAt(c.Purchases, asOf); inRFM != active {
+				t.Errorf("W=%d, order on %s (asOf %s): in the RFM window %v, active %v", w, d, asOf, inRFM, active)
+			}
 		}
 	}
 }

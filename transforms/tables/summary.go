@@ -3,6 +3,7 @@ package tables
 // Summary is run_summary.json: what one run read, rejected, computed and wrote. The report
 // and the on-call engineer read it; it holds counts and ids only, never contact data.
 type Summary struct {
+	RunID     string   `json:"run_id"`     // the run's id: its outputs are under <output>/runs/<run_id>/
 	RunDate   string   `json:"run_date"`   // YYYY-MM-DD (--as_of)
 	StartedAt string   `json:"started_at"` // RFC 3339, wall clock of the driver
 	DurationS float64  `json:"duration_s"`

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/oauth2"
 	"golang.org/x/time/rate"
@@ -172,7 +173,7 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, []b
 		return resp, body, &StatusError{
 			Platform:    c.platform,
 			Method:      req.Method,
-			Path:        req.URL.Path,
+			Path:        c.redact(req.URL.Path),
 			StatusCode:  resp.StatusCode,
 			Body:        truncate(c.redact(string(body)), maxErrBody),
 			Retryable:   retryable,
@@ -217,7 +218,7 @@ func (c *Client) roundTrip(ctx context.Context, req *http.Request) (resp *http.R
 	}
 	bo.Reset()
 	fail := func(attempt int, e error) error {
-		return &RequestError{Platform: c.platform, Method: req.Method, Path: req.URL.Path, Attempts: attempt,
+		return &RequestError{Platform: c.platform, Method: req.Method, Path: c.redact(req.URL.Path), Attempts: attempt,
 			Err: &redactedError{msg: c.redact(e.Error()), err: e}}
 	}
 	for attempt := 1; ; attempt++ {
@@ -255,7 +256,7 @@ func (c *Client) roundTrip(ctx context.Context, req *http.Request) (resp *http.R
 			c.throttled.Add(1)
 		}
 		if attempt >= c.cfg.MaxAttempts {
-			c.log.Warn("giving up", "platform", c.platform, "method", req.Method, "path", req.URL.Path,
+			c.log.Warn("giving up", "platform", c.platform, "method", req.Method, "path", c.redact(req.URL.Path),
 				"attempts", attempt, "status", status(resp))
 			if err != nil {
 				return nil, nil, attempt, true, fail(attempt, err)
@@ -264,7 +265,7 @@ func (c *Client) roundTrip(ctx context.Context, req *http.Request) (resp *http.R
 		}
 		if wait > c.cfg.MaxWait {
 			c.log.Warn("platform asked for a wait above max_wait; giving up", "platform", c.platform,
-				"method", req.Method, "path", req.URL.Path, "wait", wait, "max_wait", c.cfg.MaxWait)
+				"method", req.Method, "path", c.redact(req.URL.Path), "wait", wait, "max_wait", c.cfg.MaxWait)
 			if resp != nil {
 				resp.Header.Set(refusedWaitHeader, wait.String())
 				return resp, body, attempt, true, nil
@@ -276,7 +277,7 @@ func (c *Client) roundTrip(ctx context.Context, req *http.Request) (resp *http.R
 			wait = j
 		}
 		c.retries.Add(1)
-		c.log.Debug("retrying", "platform", c.platform, "method", req.Method, "path", req.URL.Path,
+		c.log.Debug("retrying", "platform", c.platform, "method", req.Method, "path", c.redact(req.URL.Path),
 			"attempt", attempt, "status", status(resp), "wait", wait, "error", errText(c, err))
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, nil, attempt, false, fail(attempt, err)
@@ -307,11 +308,17 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, attempt int) (*
 			return nil, nil, &permanentError{errors.New("cannot retry: the request body cannot be replayed (build it with http.NewRequest over a bytes.Reader)")}
 		}
 	}
+	if c.secrets != nil {
+		// Registered before they can travel: whatever the platform echoes, and any log line
+		// of the process, is redacted from here on.
+		redact.Register(c.secrets()...)
+	}
 	if c.tokens != nil {
 		tok, err := c.tokens.Token()
 		if err != nil {
 			return nil, nil, &permanentError{fmt.Errorf("getting an access token: %w", err)}
 		}
+		redact.Register(tok.AccessToken, tok.RefreshToken)
 		c.mu.Lock()
 		c.lastToken = tok.AccessToken
 		c.mu.Unlock()

@@ -8,7 +8,9 @@
 // header, sends it under its own timeout and reads the body; the Classifier then decides
 // whether to try again and how long to wait at least. When Do gives up it returns a
 // *StatusError (HTTP status ≥ 400) or a plain error (network) whose text has every known secret
-// replaced by [REDACTED]. Sinks have no retry loops of their own.
+// replaced by [REDACTED] in every encoding (sinks/secret/redact, the process's one redactor;
+// the client registers the secrets it was given and every bearer token before each attempt).
+// Sinks have no retry loops of their own.
 //
 // Generated clients (google.golang.org/api) get the same behaviour through HTTPClient, whose
 // transport retries the same way but hands the final response back unchanged so that the
