@@ -396,14 +396,16 @@ func TestParallelStopsOnFirstError(t *testing.T) {
 	if n := fake.Requests()["ingest"]; n > 8 {
 		t.Fatalf("%d of 20 ingests ran; after a failure only the in-flight ones (and at most one more per worker) may", n)
 	}
-	confirmed := 0
+	// Every batch has an outcome; one the fake served is never "not sent" (a request cancelled
+	// in flight may have been served: it is unconfirmed).
+	sentOrUnknown := 0
 	for _, a := range res.Applied {
-		if a.Outcome == audience.Confirmed {
-			confirmed++
+		if a.Outcome != audience.NotSent {
+			sentOrUnknown++
 		}
 	}
-	if confirmed != fake.Requests()["ingest"] || len(res.Applied) != 20 {
-		t.Errorf("%d batches confirmed, %d ingests served, %d outcomes; want one confirmation per served ingest, an outcome per batch", confirmed, fake.Requests()["ingest"], len(res.Applied))
+	if sentOrUnknown < fake.Requests()["ingest"] || len(res.Applied) != 20 {
+		t.Errorf("%d batches confirmed or unconfirmed, %d ingests served, %d outcomes; want an outcome per batch, none served marked not sent", sentOrUnknown, fake.Requests()["ingest"], len(res.Applied))
 	}
 }
 
