@@ -181,6 +181,9 @@ type note struct {
 // (confirmed now when it carries exactly this plan, deleted otherwise), the one segment of
 // this name, or a new one. id 0 without an error means below the minimum: nothing sent.
 func (d *Destination) findOrCreate(ctx context.Context, c *Client, req audience.Request, res *audience.Result) (id int64, created bool, err error) {
+	if req.Journal == nil {
+		return 0, false, errors.New("yandex: a creation needs the request's journal (audience.Sync gives one)")
+	}
 	name := d.segmentName(req)
 	reqID := req.RequestID(audience.OpReplace, req.All)
 	segs, err := c.ListSegments(ctx)
