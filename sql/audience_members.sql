@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS `${project}.${dataset}.audience_members` (
   audience STRING NOT NULL OPTIONS(description="Audience name from the config"),
   platform STRING NOT NULL OPTIONS(description="yandex, vk, meta or google"),
   identifier_type STRING NOT NULL OPTIONS(description="email or phone"),
-  hash STRING NOT NULL OPTIONS(description="Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)")
+  identifier_hash STRING NOT NULL OPTIONS(description="Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)")
 )
 PARTITION BY run_date
 CLUSTER BY audience, platform

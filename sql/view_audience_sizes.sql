@@ -10,9 +10,9 @@ WITH members AS (
     run_date,
     audience,
     platform,
-    COUNT(DISTINCT hash) AS identifiers,
-    COUNT(DISTINCT IF(identifier_type = 'email', hash, NULL)) AS emails,
-    COUNT(DISTINCT IF(identifier_type = 'phone', hash, NULL)) AS phones
+    COUNT(DISTINCT identifier_hash) AS identifiers,
+    COUNT(DISTINCT IF(identifier_type = 'email', identifier_hash, NULL)) AS emails,
+    COUNT(DISTINCT IF(identifier_type = 'phone', identifier_hash, NULL)) AS phones
   FROM `${project}.${dataset}.audience_members`
   GROUP BY run_date, audience, platform
 )

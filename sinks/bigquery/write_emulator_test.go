@@ -141,7 +141,7 @@ func TestWriteOutputDirRoundTrip(t *testing.T) {
 				[][]string{{"c1", "champions", "rfm", "2026-03-01"}, {"c2", "champions", "rfm", "2026-02-22"}, {"c2", "vip", "rule", "2026-03-01"}})
 			check("kmeans_centroids", []string{"cluster", "cluster_name", "recency_days", "features"},
 				[][]string{{"0", "loyal", "12.5", `{"aov":200}`}})
-			check("audience_members", []string{"run_date", "audience", "platform", "identifier_type", "hash"},
+			check("audience_members", []string{"run_date", "audience", "platform", "identifier_type", "identifier_hash"},
 				[][]string{
 					{"2026-03-01", "vip", "meta", "email", h('a')}, {"2026-03-01", "vip", "meta", "phone", h('d')},
 					{"2026-03-01", "winback", "vk", "email", h('a')}, {"2026-03-01", "winback", "vk", "email", h('b')},

@@ -11,7 +11,7 @@
 //	  │  Members.Add(customer's hashed contacts, segments)   per customer, per Target
 //	  ▼
 //	KV<target key, Batch> ─ WriteMembers ─▶ audience_members table (one part per target:
-//	                                         run_date, audience, platform, identifier_type, hash)
+//	                                         run_date, audience, platform, identifier_type, identifier_hash)
 //
 // Delivery side (sinks/delivery, its own pipeline phase, reading audience_members):
 //

@@ -144,7 +144,7 @@ type AudienceMember struct {
 	Audience       string `parquet:"audience" desc:"Audience name from the config"`
 	Platform       string `parquet:"platform" desc:"yandex, vk, meta or google"`
 	IdentifierType string `parquet:"identifier_type" desc:"email or phone"`
-	Hash           string `parquet:"hash" desc:"Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)"`
+	Hash           string `parquet:"identifier_hash" desc:"Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)"`
 }
 
 // SyncLog is one row per audience, platform and run.
