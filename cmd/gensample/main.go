@@ -388,7 +388,7 @@ func csvQuote(s string) string {
 // brokenRows appends rows the pipeline must dead-letter, one per reason.
 func (g *gen) brokenRows(wo, wl, wc *bufio.Writer) {
 	wo.WriteString("B0000001,C0000001,2024-13-45,completed,100.00,RUB,ads\n")              // bad_date
-	wo.WriteString("B0000002,C0000002,2024-05-01,completed,12,3x,RUB,ads\n")               // bad_currency: the unquoted "12,3x" shifts the columns
+	wo.WriteString("B0000002,C0000002,2024-05-01,completed,12,3x,RUB,ads\n")               // long_row: the unquoted "12,3x" shifts the columns
 	wo.WriteString("B0000003,,2024-05-01,completed,100.00,RUB,ads\n")                      // empty_customer_id
 	wo.WriteString("B0000004,C0000004,2024-05-01,shipped,100.00,RUB,ads\n")                // unknown_status
 	wo.WriteString(",C0000005,2024-05-01,completed,100.00,RUB,ads\n")                      // empty_order_id

@@ -21,6 +21,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/segments"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 )
 
 func main() {
@@ -48,12 +49,17 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 			return err
 		}
 	}
-	last, ok, err := orders.MaxDay(ctx, ordersPath) // as the pipeline's default --as_of
-	if err != nil || !ok {
+	zone, err := orders.LoadZone(cfg.Metrics.TimeZone)
+	if err != nil {
+		return err
+	}
+	today := zone.Today(time.Now())
+	asOf, err := sources.DefaultRunDate(ctx, []string{ordersPath}, cfg.BigQuery, zone, today) // as the pipeline's default --as_of
+	if err != nil {
 		return fmt.Errorf("as_of: %v", err)
 	}
 	cal, _ := metrics.CalendarFor(cfg.Metrics.Period)
-	mc := metrics.Config{AsOf: last + 1, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
+	mc := metrics.Config{AsOf: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
 	s := &nightly.Settings{Metrics: mc, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(), Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled}
 	if s.CLVEnabled {
 		if s.CLV, err = cfg.CLV.Resolve("clv", mc.AsOf); err != nil {
@@ -64,7 +70,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 	if err != nil {
 		return err
 	}
-	ro := nightly.ReadOptions{Buckets: buckets, AsOf: mc.AsOf, WithKeys: true}
+	ro := nightly.ReadOptions{Buckets: buckets, AsOf: mc.AsOf, Today: today, TimeZone: cfg.Metrics.TimeZone}
 	byBucket := map[int][][]byte{}
 	orderBuckets := map[int][][]byte{}
 	var spend []orders.Spend
@@ -73,7 +79,7 @@ func run(ordersPath, customersPath, linesPath, spendPath, configPath, out string
 		if in.path == "" {
 			continue
 		}
-		splits, err := orders.Plan(ctx, in.input, in.path, 1<<62)
+		splits, err := sources.Plan(ctx, in.input, in.path, 1<<62)
 		if err != nil {
 			return err
 		}

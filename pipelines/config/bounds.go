@@ -56,6 +56,8 @@ var bounds = []bound{
 
 	{pattern: "audiences[*].max_remove_share", min: 0, max: 1},
 
+	{pattern: "inputs.*.max_rejected_share", min: 0, max: 1},
+
 	{pattern: "sinks.yandex.writes_per_minute", min: 0.1, max: 60, zero: "default 10"},
 	{pattern: "sinks.yandex.poll_interval", min: float64(time.Second), max: float64(10 * time.Minute), zero: "default 15s"},
 	{pattern: "sinks.yandex.poll_timeout", min: float64(10 * time.Second), max: float64(24 * time.Hour), zero: "default 10m"},

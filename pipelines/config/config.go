@@ -22,6 +22,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/kmeans"
+	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"gopkg.in/yaml.v3"
@@ -35,6 +36,10 @@ type Metrics struct {
 	Period             string `yaml:"period"`               // month (default) or week; the --period flag overrides
 	ActivityWindowDays int    `yaml:"activity_window_days"` // W for CRR/churn; default 365
 	CLVLifetimeDays    int    `yaml:"clv_lifetime_days"`    // expected lifetime for simple CLV; default 730
+	// TimeZone is the shop's IANA time zone (default UTC): timestamps with an offset are
+	// converted to it, timestamps without one are read in it, and every day, period,
+	// cohort and run date is a date in it.
+	TimeZone string `yaml:"timezone"`
 }
 
 // KMeans is the k-means section: kmeans.Config plus an on/off switch.
@@ -55,6 +60,9 @@ type Config struct {
 	Segments segments.Config `yaml:"segments"`
 	Contacts contacts.Config `yaml:"contacts"`
 	CLV      clv.Config      `yaml:"clv"`
+
+	// Inputs holds per-input limits: the share of rows that may be dead-lettered.
+	Inputs orders.Limits `yaml:"inputs"`
 
 	Audiences []audience.Config `yaml:"audiences"`
 	Sinks     delivery.Sinks    `yaml:"sinks"`
@@ -83,6 +91,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Metrics.CLVLifetimeDays == 0 {
 		c.Metrics.CLVLifetimeDays = 730
+	}
+	if c.Metrics.TimeZone == "" {
+		c.Metrics.TimeZone = "UTC"
 	}
 }
 
@@ -148,6 +159,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Metrics.CLVLifetimeDays < 1 {
 		return fmt.Errorf("metrics.clv_lifetime_days: %d (want >= 1)", c.Metrics.CLVLifetimeDays)
+	}
+	if _, err := orders.LoadZone(c.Metrics.TimeZone); err != nil {
+		return fmt.Errorf("metrics.timezone: %w", err)
+	}
+	if err := c.Inputs.Validate("inputs"); err != nil {
+		return err
 	}
 	if err := c.RFM.Validate("rfm"); err != nil {
 		return err

@@ -19,7 +19,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level key", "version: 1\nmetrics:\n  period: month\nmetrix: {}\n",
 			[]string{"cfg.yaml:4: metrix: unknown key (known: version, metrics, "}},
 		{"unknown nested key", "metrics:\n  perod: week\n",
-			[]string{"cfg.yaml:2: metrics.perod: unknown key (known: period, activity_window_days, clv_lifetime_days)"}},
+			[]string{"cfg.yaml:2: metrics.perod: unknown key (known: period, activity_window_days, clv_lifetime_days, timezone)"}},
 		{"rfm bins", "rfm:\n  bins: 4\n", []string{"cfg.yaml:2: rfm.bins: 4 "}},
 		{"period", "metrics:\n  period: fortnight\n", []string{"cfg.yaml:2: metrics.period:", "fortnight"}},
 		{"activity window", "metrics:\n  activity_window_days: -1\n", []string{"cfg.yaml:2: metrics.activity_window_days: -1 (want 1..3660; 0 = default 365)"}},
@@ -39,6 +39,10 @@ func TestParseErrors(t *testing.T) {
 		{"clv margin", "clv:\n  margin: 1.5\n", []string{"cfg.yaml:2: clv.margin: 1.5 (want > 0 and <= 1)"}},
 		{"kmeans", "kmeans:\n  k: -1\n", []string{"cfg.yaml:2: kmeans.k: -1 (want 0..50)"}},
 		{"not yaml", "metrics: [1, 2\n", []string{"cfg.yaml:1: "}},
+		{"time zone", "metrics:\n  timezone: Europe/Moskow\n", []string{"cfg.yaml:2: metrics.timezone:", "Europe/Moskow"}},
+		{"rejected share", "inputs:\n  orders: {max_rejected_share: 1.5}\n", []string{"cfg.yaml:2: inputs.orders.max_rejected_share:", "1.5"}},
+		{"rejected share negative", "inputs:\n  spend: {max_rejected_share: -0.1}\n", []string{"cfg.yaml:2: inputs.spend.max_rejected_share:"}},
+		{"unknown input", "inputs:\n  refunds: {max_rejected_share: 0.1}\n", []string{"cfg.yaml:2", "refunds"}},
 	}
 	for _, c := range cases {
 		_, err := Parse("cfg.yaml", []byte(c.yaml))
@@ -65,7 +69,7 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 			t.Fatalf("%q: %v", text, err)
 		}
 		// The documented defaults, by hand.
-		if c.Metrics.Period != "month" || c.Metrics.ActivityWindowDays != 365 || c.Metrics.CLVLifetimeDays != 730 {
+		if c.Metrics.Period != "month" || c.Metrics.ActivityWindowDays != 365 || c.Metrics.CLVLifetimeDays != 730 || c.Metrics.TimeZone != "UTC" {
 			t.Errorf("%q: metrics %+v", text, c.Metrics)
 		}
 		if c.RFM.Bins != 5 || c.RFM.LookbackDays != 365 || !c.KMeans.On() {
@@ -89,6 +93,22 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 	}
 	if err := Default().Validate(); err != nil {
 		t.Errorf("Default() does not validate: %v", err)
+	}
+}
+
+// Rejection thresholds default to 1% per input; a set one applies to its input only.
+func TestInputLimits(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("metrics: {timezone: Europe/Moscow}\ninputs:\n  orders: {max_rejected_share: 0.05}\n  spend: {max_rejected_share: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.TimeZone != "Europe/Moscow" {
+		t.Errorf("timezone %q", c.Metrics.TimeZone)
+	}
+	for in, want := range map[string]float64{"orders": 0.05, "spend": 0, "customers": 0.01, "order_lines": 0.01} {
+		if got := c.Inputs.MaxRejected(in); got != want {
+			t.Errorf("%s: max rejected %v, want %v", in, got, want)
+		}
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/google/go-cmp/cmp"
 )
@@ -46,16 +47,17 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 	}
 	bqSrc := func(table string) string { return fmt.Sprintf("bq://%s.%s.%s", cfg.Project, cfg.Dataset, table) }
 
-	last, ok, err := orders.MaxDay(ctx, filepath.Join(data, "orders.csv"))
-	if err != nil || !ok {
+	zone := orders.NewZone(nil)
+	asOf, err := sources.DefaultRunDate(ctx, []string{filepath.Join(data, "orders.csv")}, cfg, zone, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	bqLast, ok, err := bqio.MaxOrderDay(ctx, cfg, bqSrc("orders"))
-	if err != nil || !ok || bqLast != last {
-		t.Fatalf("MaxOrderDay over BigQuery = %v %v %v, want %v as from the CSV", bqLast, ok, err, last)
+	bqAsOf, err := sources.DefaultRunDate(ctx, []string{bqSrc("orders")}, cfg, zone, 0)
+	if err != nil || bqAsOf != asOf {
+		t.Fatalf("default run date over BigQuery = %v %v, want %v as from the CSV", bqAsOf, err, asOf)
 	}
 	cfgJSON, _ := json.Marshal(cfg)
-	mc := metrics.Config{AsOf: last + 1}
+	mc := metrics.Config{AsOf: asOf}
 	mc.Defaults()
 	run := func(out string, srcs []Source) {
 		t.Helper()

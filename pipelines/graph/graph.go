@@ -12,7 +12,6 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/audiencesync/audiencesync/pipelines/bqio"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
@@ -21,6 +20,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/segments"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
@@ -40,6 +40,8 @@ type Options struct {
 	Output     string
 	Buckets    int
 	SplitBytes int64
+	TimeZone   string    // the shop's IANA time zone (metrics.timezone)
+	Today      value.Day // the run's clock date, read once by the driver (future_date rule)
 	Settings   nightly.Settings
 	Contacts   contacts.Config
 	StateDir   string // segment history (and audience state); "" keeps no history
@@ -57,10 +59,10 @@ type Options struct {
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*Source)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*orders.Split)(nil)).Elem())
-	register.DoFn3x1[context.Context, Source, func(orders.Split), error](&planFn{})
-	register.Emitter1[orders.Split]()
-	register.DoFn6x1[context.Context, orders.Split, func(int, []byte), func(int, []byte), func([]byte), func(string, []byte), error](&readFn{})
+	beam.RegisterType(reflect.TypeOf((*sources.Split)(nil)).Elem())
+	register.DoFn3x1[context.Context, Source, func(sources.Split), error](&planFn{})
+	register.Emitter1[sources.Split]()
+	register.DoFn6x1[context.Context, sources.Split, func(int, []byte), func(int, []byte), func([]byte), func(string, []byte), error](&readFn{})
 	register.Emitter2[int, []byte]()
 	register.Emitter1[[]byte]()
 	register.Emitter2[string, []byte]()
@@ -91,19 +93,19 @@ type planFn struct {
 	BigQuery   string
 }
 
-func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(orders.Split)) error {
-	var splits []orders.Split
+func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(sources.Split)) error {
+	var splits []sources.Split
 	var err error
-	if bqio.IsSource(src.Path) {
+	if sources.IsBigQuery(src.Path) {
 		var cfg bigquery.Config
 		if f.BigQuery != "" {
 			if err := json.Unmarshal([]byte(f.BigQuery), &cfg); err != nil {
 				return err
 			}
 		}
-		splits, err = bqio.Plan(ctx, cfg, src.Input, src.Path)
+		splits, err = sources.PlanBigQuery(ctx, cfg, src.Input, src.Path)
 	} else {
-		splits, err = orders.Plan(ctx, src.Input, src.Path, f.SplitBytes)
+		splits, err = sources.Plan(ctx, src.Input, src.Path, f.SplitBytes)
 	}
 	if err != nil {
 		return err
@@ -119,12 +121,13 @@ func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(order
 type readFn struct {
 	Buckets  int
 	AsOf     int32
-	WithKeys bool
+	Today    int32  // the run's clock date (future_date rule)
+	TimeZone string // the shop's IANA time zone
 	Contacts string // JSON of contacts.Config
 	BigQuery string // JSON of sinks/bigquery.Config; "" without bq:// inputs
 
 	hasher *contacts.Hasher
-	bq     *bqio.Reader
+	bq     *sources.BQReader
 }
 
 func (f *readFn) Setup() error {
@@ -138,7 +141,7 @@ func (f *readFn) Setup() error {
 		return err
 	}
 	if f.BigQuery != "" {
-		f.bq = &bqio.Reader{}
+		f.bq = &sources.BQReader{}
 		if err := json.Unmarshal([]byte(f.BigQuery), &f.bq.Config); err != nil {
 			return err
 		}
@@ -152,8 +155,8 @@ func (f *readFn) Teardown() {
 	}
 }
 
-func (f *readFn) ProcessElement(ctx context.Context, s orders.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
-	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: value.Day(f.AsOf), WithKeys: f.WithKeys}
+func (f *readFn) ProcessElement(ctx context.Context, s sources.Split, cust, ord func(int, []byte), spend func([]byte), dead func(string, []byte)) error {
+	ro := nightly.ReadOptions{Buckets: f.Buckets, AsOf: value.Day(f.AsOf), Today: value.Day(f.Today), TimeZone: f.TimeZone}
 	if f.bq != nil {
 		ro.External = f.bq
 	}
@@ -486,8 +489,9 @@ func (f *centroidsFn) ProcessElement(ctx context.Context, _ int, vals func(*[]by
 	return writeTable(ctx, f.Output, "kmeans_centroids", 0, rows)
 }
 
-// deadFn writes one input's dead letters, sorted by line: line, id, reason, detail. Never
-// raw contact data: readers put only ids, dates, amounts and statuses in details.
+// deadFn writes one input's dead letters, sorted by file and line: file, line, id, reason,
+// detail. Never raw contact data: readers put only ids, dates, amounts and statuses in
+// details.
 type deadFn struct {
 	Output string
 }
@@ -508,6 +512,9 @@ func (f *deadFn) ProcessElement(ctx context.Context, input string, vals func(*[]
 		if all[i].Input != all[j].Input {
 			return all[i].Input < all[j].Input
 		}
+		if all[i].File != all[j].File {
+			return all[i].File < all[j].File
+		}
 		if all[i].Line != all[j].Line {
 			return all[i].Line < all[j].Line
 		}
@@ -519,10 +526,10 @@ func (f *deadFn) ProcessElement(ctx context.Context, input string, vals func(*[]
 		sb := files[x.Input]
 		if sb == nil {
 			sb = &strings.Builder{}
-			sb.WriteString("line,id,reason,detail\n")
+			sb.WriteString("file,line,id,reason,detail\n")
 			files[x.Input] = sb
 		}
-		fmt.Fprintf(sb, "%d,%s,%s,%s\n", x.Line, csvField(x.ID), x.Reason, csvField(x.Detail))
+		fmt.Fprintf(sb, "%s,%d,%s,%s,%s\n", csvField(x.File), x.Line, csvField(x.ID), x.Reason, csvField(x.Detail))
 	}
 	for name, sb := range files {
 		if err := fileio.WriteFile(ctx, fileio.Join(f.Output, "dead_letters", name+".csv"), []byte(sb.String())); err != nil {
@@ -562,7 +569,7 @@ func Build(s beam.Scope, o Options) (*Outputs, error) {
 	srcs := beam.CreateList(s, o.Sources)
 	splits := beam.ParDo(s, &planFn{SplitBytes: o.SplitBytes, BigQuery: o.BigQuery}, srcs)
 	splits = beam.Reshuffle(s, splits)
-	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), WithKeys: true, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
+	custB, ordB, spend, dead := beam.ParDo4(s, &readFn{Buckets: o.Buckets, AsOf: int32(o.Settings.Metrics.AsOf), Today: int32(o.Today), TimeZone: o.TimeZone, Contacts: string(contactsJSON), BigQuery: o.BigQuery}, splits)
 
 	// Order keys (and lines) meet by order id: duplicates are decided there for every order,
 	// with or without an order_lines input, and lines are joined.

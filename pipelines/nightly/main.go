@@ -46,6 +46,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/report"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
@@ -57,7 +58,8 @@ var (
 	spendFlag     = flag.String("spend", "", "optional acquisition spend input (for CAC)")
 	configFlag    = flag.String("config", "", "YAML config (metrics, rfm, kmeans, segments, contacts, audiences, platforms); defaults when empty")
 	outputFlag    = flag.String("output", "out", "output folder (local or gs://): each run writes runs/<run id>/ (<table>/part-*.parquet, dead_letters/, run_summary.json, report.html), published at its end as current (gs://: current.json)")
-	asOfFlag      = flag.String("as_of", "", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last order in the data")
+	asOfFlag      = flag.String("as_of", "", "run date YYYY-MM-DD: metrics are computed as of the start of this day; default the day after the last accepted purchase in the data")
+	todayFlag     = flag.String("today", "", "the run's clock date YYYY-MM-DD in metrics.timezone (default: the clock, read once): orders dated more than a day after it are dead-lettered future_date; set it to rerun a past night reproducibly")
 	periodFlag    = flag.String("period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
 	bucketsFlag   = flag.Int("buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
 	splitMBFlag   = flag.Int("split_mb", 32, "CSV inputs are read in splits of about this many MB")
@@ -97,7 +99,7 @@ bq://PROJECT.DATASET.TABLE or bq://PROJECT?query=URL-ENCODED-SQL.
 Flags of audiencesync:
 `)
 	own := map[string]bool{}
-	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "period", "buckets", "split_mb", "state_dir", "audiences", "deliver_only", "force_removals", "break_lock", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
+	for _, n := range []string{"orders", "customers", "order_lines", "spend", "config", "output", "as_of", "today", "period", "buckets", "split_mb", "state_dir", "audiences", "deliver_only", "force_removals", "break_lock", "log_format", "verbose", "validate", "bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"} {
 		own[n] = true
 	}
 	flag.VisitAll(func(f *flag.Flag) {
@@ -217,12 +219,25 @@ func realMain() int {
 	var out bytes.Buffer
 	printSummary(&out, sum)
 	os.Stdout.WriteString(redact.String(out.String()))
+	if job.inputsFailed {
+		// The inputs' accounting failed (a rejection threshold, the identity, an overflow):
+		// the run's tables are not published; its summary stays in its own folder.
+		for _, e := range sum.Errors {
+			fmt.Fprintln(os.Stderr, "nightly: run failed:", redact.String(e))
+		}
+		fmt.Fprintf(os.Stderr, "nightly: run %s failed and was not published; its summary: %s; the published run is unchanged\n", job.runID, fileio.Join(job.output, "run_summary.json"))
+		alert(ctx, log, job, sum, nil)
+		return 1
+	}
 	if err := rs.publish(ctx); err != nil {
 		log.Error("publish failed", "err", err)
 		alert(ctx, log, job, nil, err)
 		return 1
 	}
 	if !sum.OK {
+		for _, e := range sum.Errors {
+			fmt.Fprintln(os.Stderr, "nightly: run failed:", redact.String(e))
+		}
 		alert(ctx, log, job, sum, nil)
 		return 1
 	}
@@ -301,11 +316,13 @@ type job struct {
 	plan    *delivery.Plan // the audiences × platforms; delivered after the compute pipeline
 	opts    graph.Options
 	asOf    value.Day
+	today   value.Day
 	output  string
 	started time.Time
 
 	runID         string // set by begin: the run's outputs are under <output>/runs/<runID>
 	reportHistory string // set by begin: the report history in the run's state staging
+	inputsFailed  bool   // set by run: the inputs' accounting failed, the run is not published
 }
 
 func expand(ctx context.Context, bq bigquery.Config, input, pattern string, required bool) ([]graph.Source, error) {
@@ -315,8 +332,8 @@ func expand(ctx context.Context, bq bigquery.Config, input, pattern string, requ
 		}
 		return nil, nil
 	}
-	if bqio.IsSource(pattern) {
-		if err := bqio.CheckColumns(ctx, bq, input, pattern); err != nil {
+	if sources.IsBigQuery(pattern) {
+		if err := sources.CheckBQColumns(ctx, bq, input, pattern); err != nil {
 			return nil, err
 		}
 		return []graph.Source{{Input: input, Path: pattern}}, nil
@@ -332,15 +349,10 @@ func expand(ctx context.Context, bq bigquery.Config, input, pattern string, requ
 		}
 		paths = append(paths, m...)
 	}
-	schema, _ := orders.SchemaFor(input)
 	var out []graph.Source
 	for _, p := range paths {
-		header, err := orders.ReadHeader(ctx, p)
-		if err != nil {
+		if err := sources.CheckColumns(ctx, input, p); err != nil {
 			return nil, fmt.Errorf("--%s: %w", input, err)
-		}
-		if _, err := schema.Bind(p, header); err != nil {
-			return nil, err
 		}
 		out = append(out, graph.Source{Input: input, Path: p})
 	}
@@ -383,7 +395,7 @@ func prepare(ctx context.Context) (*job, error) {
 			return nil, err
 		}
 	}
-	var sources []graph.Source
+	var inputs []graph.Source
 	for _, in := range []struct {
 		name, val string
 		req       bool
@@ -392,7 +404,7 @@ func prepare(ctx context.Context) (*job, error) {
 		if err != nil {
 			return nil, err
 		}
-		sources = append(sources, s...)
+		inputs = append(inputs, s...)
 	}
 	switch *audiencesFlag {
 	case "dry_run", "send", "off":
@@ -403,38 +415,34 @@ func prepare(ctx context.Context) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
+	zone, err := orders.LoadZone(cfg.Metrics.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("%s: metrics.timezone: %w", cfg.File, err)
+	}
+	// The clock is read here, once; everything after gets it as data.
+	today := zone.Today(time.Now())
+	if *todayFlag != "" {
+		if today, err = value.ParseDay(*todayFlag); err != nil {
+			return nil, fmt.Errorf("--today: %w", err)
+		}
+	}
 	var asOf value.Day
 	if *asOfFlag != "" {
 		if asOf, err = value.ParseDay(*asOfFlag); err != nil {
 			return nil, fmt.Errorf("--as_of: %w", err)
 		}
 	} else {
-		var last value.Day
-		found := false
-		for _, s := range sources {
-			if s.Input != orders.InputOrders {
-				continue
-			}
-			maxDay := orders.MaxDay
-			if bqio.IsSource(s.Path) {
-				maxDay = func(ctx context.Context, p string) (value.Day, bool, error) {
-					return bqio.MaxOrderDay(ctx, cfg.BigQuery, p)
-				}
-			}
-			d, ok, err := maxDay(ctx, s.Path)
-			if err != nil {
-				return nil, fmt.Errorf("--as_of default: %w", err)
-			}
-			if ok && (!found || d > last) {
-				last, found = d, true
+		var paths []string
+		for _, s := range inputs {
+			if s.Input == orders.InputOrders {
+				paths = append(paths, s.Path)
 			}
 		}
-		if !found {
-			return nil, fmt.Errorf("--as_of: the orders input has no valid order date; give --as_of")
+		if asOf, err = sources.DefaultRunDate(ctx, paths, cfg.BigQuery, zone, today); err != nil {
+			return nil, fmt.Errorf("--as_of default: %w", err)
 		}
-		asOf = last + 1
 	}
-	if err := checkRunDate(asOf); err != nil {
+	if err := checkRunDate(asOf, today); err != nil {
 		return nil, err
 	}
 	mcfg := metrics.Config{AsOf: asOf, Calendar: cal, ActivityWindowDays: cfg.Metrics.ActivityWindowDays, CLVLifetimeDays: cfg.Metrics.CLVLifetimeDays}
@@ -458,12 +466,15 @@ func prepare(ctx context.Context) (*job, error) {
 		cfg:    cfg,
 		plan:   plan,
 		asOf:   asOf,
+		today:  today,
 		output: *outputFlag,
 		opts: graph.Options{
-			Sources:    sources,
+			Sources:    inputs,
 			Output:     *outputFlag,
 			Buckets:    *bucketsFlag,
 			SplitBytes: int64(*splitMBFlag) << 20,
+			TimeZone:   cfg.Metrics.TimeZone,
+			Today:      today,
 			Settings: nightly.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
 				Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled, CLV: spec},
 			Contacts:  cfg.Contacts,
@@ -480,7 +491,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if _, err := graph.Build(s, j.opts); err != nil {
 		return nil, err
 	}
-	log.Info("running", "as_of", j.asOf.String(), "period", j.cfg.Metrics.Period, "inputs", len(j.opts.Sources), "buckets", j.opts.Buckets, "output", j.output)
+	log.Info("running", "as_of", j.asOf.String(), "today", j.today.String(), "timezone", j.cfg.Metrics.TimeZone, "period", j.cfg.Metrics.Period, "inputs", len(j.opts.Sources), "buckets", j.opts.Buckets, "output", j.output)
 	res, err := beamx.RunWithMetrics(ctx, p)
 	if err != nil {
 		return nil, err
@@ -491,6 +502,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	sum := &tables.Summary{
 		RunID:       j.runID,
 		RunDate:     j.asOf.String(),
+		Today:       j.today.String(),
 		StartedAt:   start.UTC().Format(time.RFC3339),
 		Period:      j.cfg.Metrics.Period,
 		Runner:      runnerName(),
@@ -505,6 +517,12 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if res != nil {
 		fillCounters(sum, res.Metrics().AllMetrics().Counters())
 	}
+	// Every row of every input accounted for, no input over its rejection threshold, no
+	// sum able to overflow: otherwise the run fails. (Tables are written by now; until the
+	// staged publish lands the failed run's tables stay in --output, marked by ok: false,
+	// and are not loaded into BigQuery.)
+	inputsOK := checkInputs(sum, j.cfg.Inputs)
+	j.inputsFailed = !inputsOK
 	if hb, err := fileio.ReadFile(ctx, fileio.Join(j.output, graph.HeadlineFile)); err == nil {
 		var h map[string]map[string]float64
 		if json.Unmarshal(hb, &h) == nil {
@@ -531,7 +549,7 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if err := fileio.WriteFile(ctx, fileio.Join(j.output, "run_summary.json"), redact.JSON(b)); err != nil {
 		return nil, err
 	}
-	if j.loadBQ {
+	if j.loadBQ && inputsOK {
 		// Load jobs from the Parquet the pipeline staged: one per table, each replacing the
 		// run date's partition, so a rerun never duplicates a day.
 		n, err := bqio.WriteTables(ctx, j.cfg.BigQuery, j.output, j.asOf, *bqApplySQL)
@@ -567,6 +585,36 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		return nil, err
 	}
 	return sum, nil
+}
+
+// checkInputs fills the summary's per-input accounting from its counters and fails the
+// run (ok false, an error per input) when orders.CheckAccounts does.
+func checkInputs(sum *tables.Summary, limits orders.Limits) bool {
+	all := map[string]int64{}
+	for k, v := range sum.Counters {
+		all[k] = v
+	}
+	for in, v := range sum.RowsRead {
+		all[orders.CounterRead(in)] = v
+	}
+	for in, reasons := range sum.DeadLetters {
+		for r, v := range reasons {
+			all[orders.CounterDead(in, r)] = v
+		}
+	}
+	sum.Accounting = orders.AccountInputs(all, limits)
+	err := orders.CheckAccounts(sum.Accounting)
+	if err == nil {
+		return true
+	}
+	sum.OK = false
+	for _, e := range strings.Split(err.Error(), "\n") {
+		sum.Errors = append(sum.Errors, "inputs: "+e)
+	}
+	// The run's tables stay unpublished (realMain). Until delivery is its own phase after
+	// this check, audiences were already synced with --audiences=send: say so.
+	sum.Errors = append(sum.Errors, "inputs: this run is not published and not loaded into BigQuery (with --audiences=send its audiences were already synced before this check)")
+	return false
 }
 
 func runnerName() string {
@@ -613,6 +661,12 @@ func printSummary(w io.Writer, s *tables.Summary) {
 	fmt.Fprintln(w, "rows read:")
 	for _, k := range slices.Sorted(maps.Keys(s.RowsRead)) {
 		fmt.Fprintf(w, "  %-20s %10d\n", k, s.RowsRead[k])
+	}
+	if len(s.Accounting) > 0 {
+		fmt.Fprintln(w, "accounting (rows read = used + not purchases + dead letters):")
+		for _, in := range slices.Sorted(maps.Keys(s.Accounting)) {
+			fmt.Fprintf(w, "  %-20s %s\n", in, s.Accounting[in])
+		}
 	}
 	fmt.Fprintln(w, "dead letters (see dead_letters/<input>.csv):")
 	if len(s.DeadLetters) == 0 {

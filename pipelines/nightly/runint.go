@@ -117,5 +117,5 @@ func publishedAt(out string) string {
 	return fileio.Join(out, runpkg.CurrentFile)
 }
 
-// checkRunDate refuses a run date after tomorrow.
-func checkRunDate(d value.Day) error { return runpkg.CheckRunDate(d, time.Now()) }
+// checkRunDate refuses a run date after tomorrow (today: the run's clock date, --today).
+func checkRunDate(d, today value.Day) error { return runpkg.CheckRunDate(d, today) }

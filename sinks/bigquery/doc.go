@@ -1,4 +1,5 @@
-// Package bigquery writes the metric tables to BigQuery and reads shop inputs from it.
+// Package bigquery writes the metric tables to BigQuery; its Client is also the connection
+// of the bq:// input reader in transforms/sources.
 //
 // Writing. The schema of every table is derived from its row struct in transforms/tables
 // (column name from the parquet tag, type from the Go type, description from the desc tag;
@@ -12,13 +13,6 @@
 // day: with replace: partition (default) the job writes table$YYYYMMDD with
 // WRITE_TRUNCATE, atomically; with replace: delete it runs DELETE WHERE run_date = @d and
 // appends (for the emulator, which has no partition decorators). Zero rows empty the day.
-//
-// Reading. A bq:// source (bq://project.dataset.table or bq://project?query=SQL) is read
-// through the Storage Read API in up to read_streams parallel Arrow streams (Splits +
-// ReadSplit, one Beam element per split) or through tabledata.list (read_api: rest). Rows
-// come out as text in the CSV inputs' forms (see ReadRows), with a header like a CSV
-// file's, so the pipeline's CSV validator (orders.Schema.Bind + orders.Parse*) handles
-// both sources the same way.
 //
 // DDL. ApplySQL runs the DDL and BI views of package sql (kept equal to the Go schema by
 // sql's tests). The package has no Beam imports; the pipeline wraps these calls in DoFns.

@@ -2,8 +2,11 @@ package nightly
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
+	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -18,39 +21,43 @@ type BucketData struct {
 	Counts    map[string]int64
 }
 
-// BuildBucket decodes a bucket's batches (orders, joined lines, customers) into facts;
-// withHashes decodes the customers' contact hashes too (only audiences need them).
-// An order id seen twice for the same customer is kept once and dead-lettered.
+// BuildBucket decodes a bucket's batches (orders, joined lines, customers, drops) into
+// facts; withHashes decodes the customers' contact hashes too (only audiences need them).
+//
+// Purchases that the order-id join dropped as duplicates are taken out here; an order id
+// left twice after that is an internal error. Customers: of several rows of one customer
+// id, the one with the smallest RowID gives country, created_at and contacts (the earliest
+// row of the file whose path sorts first), but marketing consent is false when any row
+// says false: a withdrawn consent wins. Every other row is a duplicate_customer_id dead
+// letter naming the kept row. Counts holds the customers' accounting (rows_used and the
+// duplicates): count it once per bucket.
 func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 	type key struct{ id, cur string }
 	byKey := map[key]*facts.Customer{}
 	recs := map[string]*CustomerRec{}
+	var dupRecs []*CustomerRec // every customer row that is not the first of its id seen
 	seen := map[string]struct{}{}
 	bd := &BucketData{Records: recs, Counts: map[string]int64{}}
 	var dead *Enc
 	var lineBatches []*Dec // decoded after the orders, straight into the customers' facts
-	type lineOrder struct {
-		line int64
-		o    orders.Order
+	type rowOrder struct {
+		src Src
+		row int64
+		o   orders.Order
 	}
-	var pending []lineOrder
-	type dropKey struct {
-		id   string
-		line int64
-	}
+	var pending []rowOrder
 	drop := map[dropKey]bool{}
 	for _, b := range batches {
 		d, kind := NewDec(b)
 		switch kind {
 		case KindOrders:
 			for d.More() {
-				line, o := d.GetOrder()
-				pending = append(pending, lineOrder{line, o})
+				row, o := d.GetOrder()
+				pending = append(pending, rowOrder{d.Src, row, o})
 			}
 		case KindDrops:
 			for d.More() {
-				id := d.Str()
-				drop[dropKey{id, d.Int()}] = true
+				drop[d.getDrop()] = true
 			}
 		case KindCustLines:
 			lineBatches = append(lineBatches, d)
@@ -58,8 +65,11 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 		case KindCustomers:
 			for d.More() {
 				r := d.GetCustomer(withHashes)
+				if d.Err != nil {
+					break
+				}
 				if _, dup := recs[r.CustomerID]; dup {
-					bd.Counts["customers_duplicate_records"]++
+					dupRecs = append(dupRecs, &r)
 					continue
 				}
 				recs[r.CustomerID] = &r
@@ -71,31 +81,14 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 			return nil, d.Err
 		}
 	}
-	// A duplicated order id keeps the row with the lowest input line (then the smallest
-	// customer id and day), whatever order the batches arrived in, so reruns and runners agree.
-	sort.SliceStable(pending, func(i, j int) bool {
-		a, b := pending[i], pending[j]
-		if a.line != b.line {
-			return a.line < b.line
-		}
-		if a.o.CustomerID != b.o.CustomerID {
-			return a.o.CustomerID < b.o.CustomerID
-		}
-		return a.o.Day < b.o.Day
-	})
+	resolveCustomers(recs, dupRecs, bd, &dead)
 	for _, p := range pending {
 		o := p.o
-		if drop[dropKey{o.OrderID, p.line}] {
+		if drop[dropKey{o.OrderID, p.src.Path, p.src.Stream, p.row}] {
 			continue // a duplicate decided (and dead-lettered) by the order-id join
 		}
 		if _, dup := seen[o.OrderID]; dup {
-			if dead == nil {
-				dead = NewEnc(KindDead)
-			}
-			dead.PutDead(&DeadLetter{Input: orders.InputOrders, Line: p.line, ID: o.OrderID, Reason: orders.ReasonDuplicateOrder,
-				Detail: "order " + o.OrderID + " appears more than once for customer " + o.CustomerID + "; the first row is kept"})
-			bd.Counts[CounterDead(orders.InputOrders, orders.ReasonDuplicateOrder)]++
-			continue
+			return nil, fmt.Errorf("bucket: order %s is kept twice (%s:%d): the order-id join should have decided it", o.OrderID, p.src.File(), p.row)
 		}
 		seen[o.OrderID] = struct{}{}
 		k := key{o.CustomerID, o.Currency}
@@ -156,4 +149,56 @@ func BuildBucket(batches [][]byte, withHashes bool) (*BucketData, error) {
 		bd.Dead = dead.B
 	}
 	return bd, nil
+}
+
+// resolveCustomers decides among duplicate customer rows (see BuildBucket): recs holds the
+// first row seen of each id and becomes the kept one; dups are the others.
+func resolveCustomers(recs map[string]*CustomerRec, dups []*CustomerRec, bd *BucketData, dead **Enc) {
+	// Sorted so that the dead letters and the consent detail do not depend on batch order.
+	sort.Slice(dups, func(i, j int) bool { return dups[i].At.Less(dups[j].At) })
+	byID := map[string][]*CustomerRec{}
+	for _, r := range dups {
+		byID[r.CustomerID] = append(byID[r.CustomerID], r)
+	}
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		all := append([]*CustomerRec{recs[id]}, byID[id]...)
+		kept := all[0]
+		for _, r := range all[1:] {
+			if r.At.Less(kept.At) {
+				kept = r
+			}
+		}
+		var withdrawn *CustomerRec // the first row that says no consent
+		for _, r := range all {
+			if !r.Consent && (withdrawn == nil || r.At.Less(withdrawn.At)) {
+				withdrawn = r
+			}
+		}
+		if withdrawn != nil && kept.Consent {
+			// Privacy first: any row without consent withdraws it, and nothing is hashed.
+			kept.Consent = false
+			kept.Hashed = contacts.Hashed{CustomerID: kept.CustomerID}
+		}
+		recs[id] = kept
+		for _, r := range all {
+			if r == kept {
+				continue
+			}
+			if *dead == nil {
+				*dead = NewEnc(KindDead)
+			}
+			detail := fmt.Sprintf("customer %s appears more than once; the row at %s is kept", id, kept.At)
+			if withdrawn != nil {
+				detail += fmt.Sprintf(", without marketing consent (the row at %s withdraws it)", withdrawn.At)
+			}
+			(*dead).PutDead(&DeadLetter{Input: orders.InputCustomers, File: r.At.Src.File(), Line: r.At.Row, ID: id, Reason: orders.ReasonDuplicateCustomer, Detail: detail})
+			bd.Counts[CounterDead(orders.InputCustomers, orders.ReasonDuplicateCustomer)]++
+		}
+	}
+	for _, r := range recs {
+		bd.Counts[orders.CounterUsed(orders.InputCustomers)]++
+		if !r.Consent {
+			bd.Counts[orders.CounterNoConsent]++
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/fnv"
+	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/orders"
@@ -16,14 +17,14 @@ import (
 // a shuffle costs microseconds and kilobytes in a runner while a few large elements cost
 // almost nothing. The first byte names the kind of batch.
 const (
-	KindOrders    byte = 'O' // counted orders, keyed by customer bucket
-	KindOrderKeys byte = 'K' // order id -> customer, currency, day, counted; keyed by order bucket
+	KindOrders    byte = 'O' // purchases, keyed by customer bucket
+	KindOrderKeys byte = 'K' // order id -> customer, currency, day, use, row; keyed by order bucket
 	KindLines     byte = 'L' // order lines before the join, keyed by order bucket (LineBatch)
 	KindCustLines byte = 'M' // order lines after the join, one entry per order, keyed by customer bucket (PutOrderLines)
 	KindCustomers byte = 'C' // hashed customers, keyed by customer bucket
 	KindDead      byte = 'D' // dead letters
 	KindSpend     byte = 'S' // spend rows
-	KindDrops     byte = 'X' // (order id, input line) of duplicate order rows to drop, keyed by customer bucket
+	KindDrops     byte = 'X' // (order id, row id) of duplicate order rows to drop, keyed by customer bucket
 )
 
 // Bucket maps an id to one of n buckets (FNV-1a), stable across runs and runners.
@@ -33,31 +34,53 @@ func Bucket(id string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// Enc appends fields to a batch.
+// Enc appends fields to a batch. It never keeps a string it was given (readers pass
+// strings that share their buffer): symbols and the previous id are copied.
 type Enc struct {
-	B        []byte
-	syms     map[string]uint64
-	prevID   string // last id written by IDStr
-	prevLine int64  // input line of the previous order key
+	B       []byte
+	symList []string          // the first symbols, id = index + 1
+	syms    map[string]uint64 // the others
+	prevID  []byte            // last id written by IDStr
+	prevRow int64             // input row of the previous order key
+	src     Src               // the batch's source (NewSrcEnc)
 }
 
 // Sym writes a low-cardinality string (currency, channel, category) once per batch and
 // afterwards as a small number.
 func (e *Enc) Sym(s string) {
+	// A batch has a handful of symbols: a linear scan of the first few beats a map.
+	for i, k := range e.symList {
+		if k == s {
+			e.B = binary.AppendUvarint(e.B, uint64(i+1))
+			return
+		}
+	}
 	if id, ok := e.syms[s]; ok {
 		e.B = binary.AppendUvarint(e.B, id)
 		return
 	}
-	if e.syms == nil {
-		e.syms = map[string]uint64{}
+	id := uint64(len(e.symList) + len(e.syms) + 1)
+	if len(e.symList) < 8 {
+		e.symList = append(e.symList, strings.Clone(s))
+	} else {
+		if e.syms == nil {
+			e.syms = map[string]uint64{}
+		}
+		e.syms[strings.Clone(s)] = id
 	}
-	e.syms[s] = uint64(len(e.syms) + 1)
 	e.B = append(e.B, 0)
 	e.Str(s)
 }
 
-// NewEnc starts a batch of the given kind.
-func NewEnc(kind byte) *Enc { return &Enc{B: append(make([]byte, 0, 4096), kind)} }
+// NewEnc starts a batch of the given kind; a kind that carries a source (hasSrc) gets an
+// empty one (NewSrcEnc names it).
+func NewEnc(kind byte) *Enc {
+	e := &Enc{B: append(make([]byte, 0, 4096), kind)}
+	if hasSrc(kind) {
+		e.putSrc(Src{})
+	}
+	return e
+}
 
 func (e *Enc) Str(s string) { e.B = binary.AppendUvarint(e.B, uint64(len(s))); e.B = append(e.B, s...) }
 func (e *Enc) Int(v int64)  { e.B = binary.AppendVarint(e.B, v) }
@@ -72,7 +95,7 @@ func (e *Enc) IDStr(s string) {
 	}
 	e.Int(int64(p))
 	e.Str(s[p:])
-	e.prevID = s
+	e.prevID = append(e.prevID[:0], s...)
 }
 func (e *Enc) Bool(v bool) {
 	if v {
@@ -86,8 +109,9 @@ func (e *Enc) Bool(v bool) {
 type Dec struct {
 	B      []byte
 	Err    error
+	Src    Src // where the rows were read (batches of one split: see hasSrc)
 	syms   []string
-	prev   int64  // input line of the previous KindLines group or order key
+	prev   int64  // input row of the previous KindLines group or order key
 	prevID string // last id read by IDStr
 }
 
@@ -113,12 +137,17 @@ func (d *Dec) Sym() string {
 
 var errShort = errors.New("nightly: truncated batch")
 
-// NewDec opens a batch and returns its kind.
+// NewDec opens a batch and returns its kind; a batch of one split's rows starts with its
+// Src (see NewSrcEnc), read into Dec.Src.
 func NewDec(b []byte) (*Dec, byte) {
 	if len(b) == 0 {
 		return &Dec{Err: errShort}, 0
 	}
-	return &Dec{B: b[1:]}, b[0]
+	d := &Dec{B: b[1:]}
+	if hasSrc(b[0]) {
+		d.Src = Src{Path: d.Str(), Stream: d.Int(), Tied: d.Bool()}
+	}
+	return d, b[0]
 }
 
 // More reports whether fields remain.
@@ -171,9 +200,9 @@ func (d *Dec) Bool() bool {
 	return v
 }
 
-// PutOrder encodes a counted order.
-func (e *Enc) PutOrder(line int64, o *orders.Order) {
-	e.Int(line)
+// PutOrder encodes a purchase read at input row row of the batch's Src.
+func (e *Enc) PutOrder(row int64, o *orders.Order) {
+	e.Int(row)
 	e.Str(o.CustomerID)
 	e.Str(o.OrderID)
 	e.Int(int64(o.Day))
@@ -182,184 +211,67 @@ func (e *Enc) PutOrder(line int64, o *orders.Order) {
 	e.Sym(o.Channel)
 }
 
-// GetOrder decodes what PutOrder wrote (Status is completed, OrderedAt is unset).
+// GetOrder decodes what PutOrder wrote: the input row and the order (Status is completed).
 func (d *Dec) GetOrder() (int64, orders.Order) {
 	return d.Int(), orders.Order{CustomerID: d.Str(), OrderID: d.Str(), Day: value.Day(d.Int()), Amount: value.Money(d.Int()),
 		Currency: d.Sym(), Channel: d.Sym(), Status: orders.StatusCompleted}
 }
 
-// OrderKey is what the line join needs of an order.
+// OrderKey is what the order-id join needs of a valid orders row: it decides duplicates
+// (by At) and joins lines to the kept row.
 type OrderKey struct {
 	OrderID, CustomerID, Currency string
 	Day                           value.Day
-	Counted                       bool
-	Line                          int64 // input line, to pick the same row as BuildBucket among duplicates
+	Use                           byte  // KeyPurchase, KeyNotPurchase or KeyAfterRunDate
+	At                            RowID // where the row was read
 }
 
-// PutOrderKey writes a key. Keys of a batch are written in file order, so the order id is
-// prefix-compressed (IDStr) and the input line is a delta from the previous key's.
+// What an orders row is, once valid.
+const (
+	KeyPurchase      byte = 1 // completed or partially refunded, before the run date
+	KeyNotPurchase   byte = 2 // cancelled or refunded
+	KeyAfterRunDate  byte = 3 // a purchase status, on or after the run date
+	maxKeyUse             = KeyAfterRunDate
+	keyUseNotPresent      = 0
+)
+
+// Counted reports whether the row is a purchase of this run.
+func (k *OrderKey) Counted() bool { return k.Use == KeyPurchase }
+
+// PutOrderKey writes a key of a row of the batch's Src. Keys of a batch are written in
+// file order, so the order id is prefix-compressed (IDStr) and the input row is a delta
+// from the previous key's; a BigQuery batch (Src.Tied) adds the row's content tie-break.
 func (e *Enc) PutOrderKey(k OrderKey) {
 	e.IDStr(k.OrderID)
 	e.Str(k.CustomerID)
 	e.Sym(k.Currency)
 	e.Int(int64(k.Day))
-	e.Bool(k.Counted)
-	e.Int(k.Line - e.prevLine)
-	e.prevLine = k.Line
+	e.B = append(e.B, k.Use)
+	e.Int(k.At.Row - e.prevRow)
+	e.prevRow = k.At.Row
+	if e.src.Tied {
+		e.Int(int64(k.At.Tie))
+	}
 }
 
 func (d *Dec) GetOrderKey() OrderKey {
-	k := OrderKey{OrderID: d.IDStr(), CustomerID: d.Str(), Currency: d.Sym(), Day: value.Day(d.Int()), Counted: d.Bool()}
+	k := OrderKey{OrderID: d.IDStr(), CustomerID: d.Str(), Currency: d.Sym(), Day: value.Day(d.Int())}
+	if len(d.B) == 0 || d.B[0] == keyUseNotPresent || d.B[0] > maxKeyUse {
+		d.Err, d.B = errShort, nil
+		return k
+	}
+	k.Use, d.B = d.B[0], d.B[1:]
 	d.prev += d.Int()
-	k.Line = d.prev
+	k.At = RowID{Src: d.Src, Row: d.prev}
+	if d.Src.Tied {
+		k.At.Tie = uint64(d.Int())
+	}
 	return k
-}
-
-// CatAmount is what a consumer needs of an order line after the join: its category and
-// amount. Lines of one order and category are summed into one CatAmount; product id and
-// quantity are validated by the reader and then dropped, because no consumer reads them
-// (segments count distinct orders per category, k-means sums amounts per category).
-type CatAmount struct {
-	Category string
-	Amount   value.Money
-}
-
-// addCat adds amount to the pair of category cat, appending one if there is none. Orders
-// have a handful of lines, so a linear scan beats a map.
-func addCat(pairs []CatAmount, cat string, amount value.Money) []CatAmount {
-	for i := range pairs {
-		if pairs[i].Category == cat {
-			pairs[i].Amount += amount
-			return pairs
-		}
-	}
-	return append(pairs, CatAmount{cat, amount})
-}
-
-// LineBatch builds a KindLines batch (order lines before the join, one order bucket of one
-// split). Consecutive input lines of the same order, the usual file layout, form one group
-// that carries the order id and the first input line once:
-//
-//	group = Int(first line - previous group's first line) IDStr(order id) Int(lines in group)
-//	        Int(pairs) pairs × (Sym(category) Int(amount))
-//
-// The group's lines are exactly first .. first+lines-1, so the join can still dead-letter
-// each line of an unknown order with its own input line. Within a group, lines of the same
-// category are summed.
-type LineBatch struct {
-	e         *Enc
-	open      bool
-	orderID   string
-	first, n  int64
-	prevFirst int64
-	pairs     []CatAmount
-}
-
-// NewLineBatch starts a KindLines batch.
-func NewLineBatch() *LineBatch { return &LineBatch{e: NewEnc(KindLines)} }
-
-// Add appends the line read at input line `line`.
-func (b *LineBatch) Add(line int64, l *orders.Line) {
-	if !b.open || l.OrderID != b.orderID || line != b.first+b.n {
-		b.flush()
-		b.open, b.orderID, b.first, b.n = true, l.OrderID, line, 0
-	}
-	b.n++
-	b.pairs = addCat(b.pairs, l.Category, l.Amount)
-}
-
-func (b *LineBatch) flush() {
-	if !b.open {
-		return
-	}
-	e := b.e
-	e.Int(b.first - b.prevFirst)
-	e.IDStr(b.orderID)
-	e.Int(b.n)
-	e.Int(int64(len(b.pairs)))
-	for _, p := range b.pairs {
-		e.Sym(p.Category)
-		e.Int(int64(p.Amount))
-	}
-	b.prevFirst = b.first
-	b.open, b.pairs = false, b.pairs[:0]
-}
-
-// Bytes closes the open group and returns the batch.
-func (b *LineBatch) Bytes() []byte {
-	b.flush()
-	return b.e.B
-}
-
-// LineGroup is one group of a KindLines batch: N input lines First .. First+N-1 of order
-// OrderID, summed per category.
-type LineGroup struct {
-	First, N int64
-	OrderID  string
-	Pairs    []CatAmount
-}
-
-// count reads an element count; each element takes at least one byte, so a negative count
-// or one beyond the bytes left means a truncated or corrupt batch.
-func (d *Dec) count() int {
-	n := d.Int()
-	if n < 0 || n > int64(len(d.B)) {
-		d.Err, d.B = errShort, nil
-		return 0
-	}
-	return int(n)
-}
-
-// GetLineGroup decodes the next group of a KindLines batch into g (reusing g.Pairs).
-func (d *Dec) GetLineGroup(g *LineGroup) {
-	d.prev += d.Int()
-	g.First = d.prev
-	g.OrderID = d.IDStr()
-	if g.N = d.Int(); g.N < 1 && d.Err == nil {
-		d.Err, d.B = errShort, nil
-	}
-	n := d.count()
-	g.Pairs = g.Pairs[:0]
-	for i := 0; i < n && d.Err == nil; i++ {
-		g.Pairs = append(g.Pairs, CatAmount{d.Sym(), value.Money(d.Int())})
-	}
-}
-
-// OrderLines is one order's lines after the join, summed per category.
-type OrderLines struct {
-	OrderID string
-	Pairs   []CatAmount
-}
-
-// PutOrderLines writes one order's joined lines to a KindCustLines batch (keyed by the
-// order's customer bucket):
-//
-//	order = IDStr(order id) Int(pairs) pairs × (Sym(category) Int(amount))
-//
-// The customer, currency and day are not written: BuildBucket finds them in the kept
-// purchase of the same order id, which is the same orders row whose key the join used
-// (both keep the lowest input line). Written in order-id order, ids share long prefixes.
-func (e *Enc) PutOrderLines(o *OrderLines) {
-	e.IDStr(o.OrderID)
-	e.Int(int64(len(o.Pairs)))
-	for _, p := range o.Pairs {
-		e.Sym(p.Category)
-		e.Int(int64(p.Amount))
-	}
-}
-
-// GetOrderLines decodes what PutOrderLines wrote into o (reusing o.Pairs).
-func (d *Dec) GetOrderLines(o *OrderLines) {
-	o.OrderID = d.IDStr()
-	n := d.count()
-	o.Pairs = o.Pairs[:0]
-	for i := 0; i < n && d.Err == nil; i++ {
-		o.Pairs = append(o.Pairs, CatAmount{d.Sym(), value.Money(d.Int())})
-	}
 }
 
 // CustomerRec is a customer after the contacts transform: hashes only.
 type CustomerRec struct {
+	At         RowID // where the row was read (decides among duplicate rows)
 	CustomerID string
 	Country    string
 	Consent    bool
@@ -371,6 +283,10 @@ type CustomerRec struct {
 // a normalised value and algorithm (Yandex, Meta and often Google hash the same e-mail),
 // so a customer's eight hex strings shrink to two to five 16- or 32-byte values.
 func (e *Enc) PutCustomer(c *CustomerRec) {
+	e.Int(c.At.Row)
+	if e.src.Tied {
+		e.Int(int64(c.At.Tie))
+	}
 	e.Str(c.CustomerID)
 	e.Str(c.Country)
 	e.Bool(c.Consent)
@@ -414,7 +330,12 @@ func (e *Enc) PutCustomer(c *CustomerRec) {
 // GetCustomer decodes PutCustomer; with withHashes false it skips the hashes (the
 // aggregate stage never needs them).
 func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
-	c := CustomerRec{CustomerID: d.Str(), Country: d.Str(), Consent: d.Bool(), CreatedAt: value.Day(d.Int())}
+	var c CustomerRec
+	c.At = RowID{Src: d.Src, Row: d.Int()}
+	if d.Src.Tied {
+		c.At.Tie = uint64(d.Int())
+	}
+	c.CustomerID, c.Country, c.Consent, c.CreatedAt = d.Str(), d.Str(), d.Bool(), value.Day(d.Int())
 	c.Hashed.CustomerID = c.CustomerID
 	c.Hashed.Consent = d.Bool()
 	if len(d.B) == 0 {
@@ -460,7 +381,8 @@ func (d *Dec) GetCustomer(withHashes bool) CustomerRec {
 // DeadLetter is one rejected row: never raw contact data.
 type DeadLetter struct {
 	Input  string
-	Line   int64
+	File   string // the file, or bq:// address and stream (sources.Split.File)
+	Line   int64  // the row in File (sources.Record.Row)
 	ID     string // order or customer id when known
 	Reason string
 	Detail string
@@ -468,6 +390,7 @@ type DeadLetter struct {
 
 func (e *Enc) PutDead(x *DeadLetter) {
 	e.Str(x.Input)
+	e.Str(x.File)
 	e.Int(x.Line)
 	e.Str(x.ID)
 	e.Str(x.Reason)
@@ -475,7 +398,7 @@ func (e *Enc) PutDead(x *DeadLetter) {
 }
 
 func (d *Dec) GetDead() DeadLetter {
-	return DeadLetter{Input: d.Str(), Line: d.Int(), ID: d.Str(), Reason: d.Str(), Detail: d.Str()}
+	return DeadLetter{Input: d.Str(), File: d.Str(), Line: d.Int(), ID: d.Str(), Reason: d.Str(), Detail: d.Str()}
 }
 
 func (e *Enc) PutSpend(s *orders.Spend) {

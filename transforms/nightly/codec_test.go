@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -41,12 +42,12 @@ func TestBucket(t *testing.T) {
 }
 
 func TestSymBytes(t *testing.T) {
-	e := NewEnc(KindOrders)
+	e := NewEnc(KindSpend)
 	for _, s := range []string{"RUB", "RUB", "EUR", "RUB", "", "", "EUR"} {
 		e.Sym(s)
 	}
 	// New symbol: 0 then the string (length + bytes), taking id len+1; known: its id.
-	want := []byte{'O',
+	want := []byte{'S',
 		0, 3, 'R', 'U', 'B', // RUB -> id 1
 		1,                   // RUB
 		0, 3, 'E', 'U', 'R', // EUR -> id 2
@@ -59,7 +60,7 @@ func TestSymBytes(t *testing.T) {
 		t.Fatalf("bytes %v, want %v", e.B, want)
 	}
 	d, kind := NewDec(e.B)
-	if kind != KindOrders {
+	if kind != KindSpend {
 		t.Fatalf("kind %q", kind)
 	}
 	var got []string
@@ -108,25 +109,38 @@ func TestOrderRoundTrip(t *testing.T) {
 }
 
 func TestOtherRoundTrips(t *testing.T) {
-	keys := []OrderKey{{"O1", "C1", "RUB", 19732, true, 2}, {"O2", "C2", "RUB", 19733, false, 3}, {"O3", "C1", "USD", 0, true, 1 << 40}}
-	e := NewEnc(KindOrderKeys)
-	for _, k := range keys {
-		e.PutOrderKey(k)
-	}
-	d, _ := NewDec(e.B)
-	for _, k := range keys {
-		if got := d.GetOrderKey(); got != k {
-			t.Errorf("order key %+v, want %+v", got, k)
+	// Keys carry their batch's source; a BigQuery batch (Tied) also each row's tie-break.
+	for _, src := range []Src{{Path: "in/orders.csv"}, {Path: "bq://p.d.t", Stream: 3, Tied: true}} {
+		at := func(row int64, tie uint64) RowID {
+			if !src.Tied {
+				tie = 0
+			}
+			return RowID{src, tie, row}
 		}
+		keys := []OrderKey{{"O1", "C1", "RUB", 19732, KeyPurchase, at(2, 7)}, {"O2", "C2", "RUB", 19733, KeyNotPurchase, at(3, 1<<63)},
+			{"O3", "C1", "USD", 0, KeyAfterRunDate, at(1<<40, 0)}}
+		e := NewSrcEnc(KindOrderKeys, src)
+		for _, k := range keys {
+			e.PutOrderKey(k)
+		}
+		d, _ := NewDec(e.B)
+		if d.Src != src {
+			t.Errorf("src %+v, want %+v", d.Src, src)
+		}
+		for _, k := range keys {
+			if got := d.GetOrderKey(); got != k {
+				t.Errorf("order key %+v, want %+v", got, k)
+			}
+		}
+		checkEnd(t, d)
 	}
-	checkEnd(t, d)
 
-	dead := []DeadLetter{{"orders", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", 0, "", "", ""}}
-	e = NewEnc(KindDead)
+	dead := []DeadLetter{{"orders", "in/orders.csv", 4, "O1", "duplicate_order_id", "order O1 twice"}, {"contacts", "", 0, "", "", ""}}
+	e := NewEnc(KindDead)
 	for i := range dead {
 		e.PutDead(&dead[i])
 	}
-	d, _ = NewDec(e.B)
+	d, _ := NewDec(e.B)
 	for _, x := range dead {
 		if got := d.GetDead(); got != x {
 			t.Errorf("dead %+v, want %+v", got, x)
@@ -165,6 +179,7 @@ var (
 )
 
 func sampleCustomers() []CustomerRec {
+	// Rows are decoded with the batch's source: the empty one of NewEnc.
 	return []CustomerRec{
 		{CustomerID: "C1", Country: "RU", Consent: true, CreatedAt: 19723, Hashed: contacts.Hashed{CustomerID: "C1", Consent: true,
 			Email: [contacts.NumProfiles]string{shaE, md5E, shaE, shaE},
@@ -181,12 +196,13 @@ func TestCustomerRoundTrip(t *testing.T) {
 	in := sampleCustomers()
 	e := NewEnc(KindCustomers)
 	e.PutCustomer(&in[0])
-	// By hand: id "C1" 1+2, country "RU" 1+2, consent 1, CreatedAt 19723 zigzag 39446 is a
-	// 3-byte varint, hashed consent 1, count 1, four distinct hashes (sha e-mail, md5
-	// e-mail, sha phone, md5 phone) as a hex flag + length + raw bytes: 34+18+34+18 = 104,
-	// then 8 index bytes: 3+3+1+3+1+1+104+8 = 124, plus the kind byte.
-	if len(e.B) != 125 {
-		t.Errorf("C1 encodes to %d bytes, want 125 (each distinct hash once, raw)", len(e.B))
+	// By hand: row 0 1, id "C1" 1+2, country "RU" 1+2, consent 1, CreatedAt 19723 zigzag
+	// 39446 is a 3-byte varint, hashed consent 1, count 1, four distinct hashes (sha
+	// e-mail, md5 e-mail, sha phone, md5 phone) as a hex flag + length + raw bytes:
+	// 34+18+34+18 = 104, then 8 index bytes: 1+3+3+1+3+1+1+104+8 = 125, plus the kind byte
+	// and the empty source (path length, stream, tied: 3 bytes).
+	if len(e.B) != 129 {
+		t.Errorf("C1 encodes to %d bytes, want 129 (each distinct hash once, raw)", len(e.B))
 	}
 	if idx := e.B[len(e.B)-8:]; !bytes.Equal(idx, []byte{1, 2, 1, 1, 3, 4, 3, 0}) {
 		t.Errorf("index bytes %v, want [1 2 1 1 3 4 3 0]", idx)
@@ -234,7 +250,7 @@ func TestTruncatedBatches(t *testing.T) {
 		batches = append(batches, batch{"orders", e.B, bd, func(d *Dec) { d.GetOrder() }})
 	}
 	{
-		e := NewEnc(KindCustomers)
+		e := NewSrcEnc(KindCustomers, Src{Path: "bq://p.d.c", Stream: 1, Tied: true})
 		bd := map[int]bool{len(e.B): true}
 		for _, c := range sampleCustomers() {
 			e.PutCustomer(&c)
@@ -244,7 +260,7 @@ func TestTruncatedBatches(t *testing.T) {
 		batches = append(batches, batch{"customers without hashes", e.B, bd, func(d *Dec) { d.GetCustomer(false) }})
 	}
 	{
-		lb := NewLineBatch()
+		lb := NewLineBatch(Src{Path: "l.csv"})
 		bd := map[int]bool{len(lb.Bytes()): true}
 		lb.Add(2, &orders.Line{OrderID: "O1", Category: "mattress", Amount: 1000000})
 		lb.Add(3, &orders.Line{OrderID: "O1", Category: "pillow", Amount: 5})
@@ -292,4 +308,23 @@ func TestTruncatedBatches(t *testing.T) {
 			}()
 		}
 	}
+}
+
+// More symbols than the encoder's short list: ids stay in order of first use.
+func TestManySymbols(t *testing.T) {
+	e := NewEnc(KindSpend)
+	var in []string
+	for i := 0; i < 30; i++ {
+		in = append(in, fmt.Sprintf("s%d", i%13), fmt.Sprintf("s%d", (i*7)%13))
+	}
+	for _, s := range in {
+		e.Sym(s)
+	}
+	d, _ := NewDec(e.B)
+	for i, want := range in {
+		if got := d.Sym(); got != want {
+			t.Fatalf("symbol %d: %q, want %q", i, got, want)
+		}
+	}
+	checkEnd(t, d)
 }

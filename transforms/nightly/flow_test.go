@@ -18,6 +18,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
@@ -57,7 +58,7 @@ func readInput(t *testing.T, input, content string, o ReadOptions, h *contacts.H
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	splits, err := orders.Plan(context.Background(), input, p, 1<<20)
+	splits, err := sources.Plan(context.Background(), input, p, 1<<20)
 	if err != nil || len(splits) != 1 {
 		t.Fatalf("plan: %v, %d splits", err, len(splits))
 	}
@@ -96,26 +97,27 @@ func TestReadJoinBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := ReadOptions{Buckets: 1, AsOf: asOf, WithKeys: true}
+	opt := ReadOptions{Buckets: 1, AsOf: asOf}
 	ro := readInput(t, orders.InputOrders, shopOrders, opt, h)
 	rl := readInput(t, orders.InputLines, shopLines, opt, h)
 	rc := readInput(t, orders.InputCustomers, shopCustomers, opt, h)
 
-	// Orders: 7 rows; O6 has no customer; O3 is cancelled; O4 is on the as-of day.
+	// Orders: 7 rows; O6 has no customer (dead here); the other six become keys, which the
+	// join counts. Purchases for the money bound: 100 + 50.5 + 999 + 30 = 1179.5 -> 1180.
 	wantCounts := map[string]int64{
 		"rows_read.orders":                     7,
 		"dead_letter.orders.empty_customer_id": 1,
-		CounterUncounted:                       1,
-		CounterAfterAsOf:                       1,
+		"amount_units.orders":                  1180,
 	}
 	if !reflect.DeepEqual(ro.Counts, wantCounts) {
 		t.Errorf("orders counts %v, want %v", ro.Counts, wantCounts)
 	}
-	if dl := decodeDead(t, ro.Dead); len(dl) != 1 || dl[0] != (DeadLetter{"orders", 8, "O6", orders.ReasonEmptyCustomerID, dl[0].Detail}) {
+	if dl := decodeDead(t, ro.Dead); len(dl) != 1 || dl[0] != (DeadLetter{"orders", dl[0].File, 8, "O6", orders.ReasonEmptyCustomerID, dl[0].Detail}) ||
+		!strings.HasSuffix(dl[0].File, "/orders.csv") {
 		t.Errorf("orders dead letters %+v", dl)
 	}
-	// Lines: O2's quantity is bad (line 6).
-	wantCounts = map[string]int64{"rows_read.order_lines": 6, "dead_letter.order_lines.bad_quantity": 1}
+	// Lines: O2's quantity is bad (line 6). Amounts of the five others: 100+70+10+5+30.
+	wantCounts = map[string]int64{"rows_read.order_lines": 6, "dead_letter.order_lines.bad_quantity": 1, "amount_units.order_lines": 215}
 	if !reflect.DeepEqual(rl.Counts, wantCounts) {
 		t.Errorf("lines counts %v, want %v", rl.Counts, wantCounts)
 	}
@@ -124,7 +126,7 @@ func TestReadJoinBuild(t *testing.T) {
 	}
 	// Customers: C2 without consent (counted, kept); C3's contacts unusable (dead-lettered
 	// by reason, customer kept); C4's consent is unreadable (row dead-lettered).
-	if rc.Counts["rows_read.customers"] != 4 || rc.Counts[CounterNoConsent] != 1 ||
+	if rc.Counts["rows_read.customers"] != 4 ||
 		rc.Counts["dead_letter.customers.bad_marketing_consent"] != 1 || rc.Counts["dead_letter.contacts.email_invalid"] != 1 {
 		t.Errorf("customers counts %v", rc.Counts)
 	}
@@ -167,9 +169,12 @@ func TestReadJoinBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The order-id join also decides the duplicate O1 (lines 2 and 4): line 2 wins, line 4
-	// is a dead letter there and a drop for C1's bucket.
-	if !reflect.DeepEqual(jcounts, map[string]int64{CounterLinesNotPurchases: 2, "dead_letter.order_lines.line_of_unknown_order": 1,
-		"dead_letter.orders.duplicate_order_id": 1}) {
+	// is a dead letter there and a drop for C1's bucket. It counts every valid orders row
+	// once: O1, O2, O5 used; O3 (cancelled) and O4 (after the run date) not purchases.
+	// With the reader's one dead letter: 7 = 3 + 2 + 1 + 1.
+	if !reflect.DeepEqual(jcounts, map[string]int64{"rows_not_purchases.order_lines": 2, "rows_used.order_lines": 2,
+		"dead_letter.order_lines.line_of_unknown_order": 1, "dead_letter.orders.duplicate_order_id": 1,
+		"rows_used.orders": 3, "rows_not_purchases.orders": 2, CounterAfterAsOf: 1}) {
 		t.Errorf("join counts %v", jcounts)
 	}
 	jdl := decodeDead(t, jdead)
@@ -202,9 +207,10 @@ func TestReadJoinBuild(t *testing.T) {
 		}
 		t.Errorf("bucket customers differ")
 	}
-	// The drop took O1's line-4 row out, so the bucket itself finds no duplicate.
-	if len(bd.Counts) != 0 || bd.Dead != nil {
-		t.Errorf("bucket counts %v, dead %v: want none (decided by the join)", bd.Counts, bd.Dead)
+	// The drop took O1's line-4 row out, so the bucket itself finds no duplicate; it counts
+	// the customers: C1, C2, C3 used (C4 was dead-lettered), C2 without consent.
+	if !reflect.DeepEqual(bd.Counts, map[string]int64{"rows_used.customers": 3, CounterNoConsent: 1}) || bd.Dead != nil {
+		t.Errorf("bucket counts %v, dead %v", bd.Counts, bd.Dead)
 	}
 	if len(bd.Records) != 3 || bd.Records["C2"] == nil || bd.Records["C2"].Hashed.Consent {
 		t.Errorf("records %+v", bd.Records)
@@ -218,7 +224,7 @@ func TestReadJoinBuild(t *testing.T) {
 		t.Errorf("C1 hashes %+v", r1)
 	}
 	// The same bucket without hashes: facts identical, no hash strings.
-	bd2, err := BuildBucket([][]byte{rc.Batches[0], byCust[0], ro.Batches[0]}, false)
+	bd2, err := BuildBucket([][]byte{rc.Batches[0], byCust[0], ro.Batches[0], jdrops[0]}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +244,7 @@ func TestReadJoinBuild(t *testing.T) {
 func TestReadBuckets(t *testing.T) {
 	h, _ := contacts.NewHasher(contacts.Defaults())
 	const n = 4
-	opt := ReadOptions{Buckets: n, AsOf: asOf, WithKeys: true}
+	opt := ReadOptions{Buckets: n, AsOf: asOf}
 	ro := readInput(t, orders.InputOrders, shopOrders, opt, h)
 	total := 0
 	for b, batch := range ro.Batches {
@@ -252,7 +258,7 @@ func TestReadBuckets(t *testing.T) {
 		}
 	}
 	if total != 4 { // O1 twice, O2, O5
-		t.Errorf("%d counted orders, want 4", total)
+		t.Errorf("%d purchases, want 4", total)
 	}
 	keys := 0
 	for b, batch := range ro.Keys {
@@ -268,10 +274,6 @@ func TestReadBuckets(t *testing.T) {
 	if keys != 6 { // every valid order, counted or not
 		t.Errorf("%d order keys, want 6", keys)
 	}
-	// Without WithKeys no keys are emitted.
-	if r := readInput(t, orders.InputOrders, shopOrders, ReadOptions{Buckets: n, AsOf: asOf}, h); len(r.Keys) != 0 {
-		t.Errorf("keys without WithKeys: %d", len(r.Keys))
-	}
 	// Spend goes to one batch.
 	rs := readInput(t, orders.InputSpend, "period,channel,amount,currency\n2024-01,ads,100,RUB\n2024-13,ads,1,RUB\n", opt, h)
 	d, kind := NewDec(rs.Spend)
@@ -281,7 +283,7 @@ func TestReadBuckets(t *testing.T) {
 	if s := d.GetSpend(); s != (orders.Spend{Period: "2024-01", Channel: "ads", Amount: 1000000, Currency: "RUB"}) || d.More() {
 		t.Errorf("spend %+v", s)
 	}
-	if rs.Counts["dead_letter.spend.bad_period"] != 1 {
+	if rs.Counts["dead_letter.spend.bad_period"] != 1 || rs.Counts["rows_used.spend"] != 1 || rs.Counts["rows_read.spend"] != 2 {
 		t.Errorf("spend counts %v", rs.Counts)
 	}
 }
@@ -419,40 +421,41 @@ func li(id string, d value.Day, prod, cat string, q int64, a value.Money) facts.
 }
 
 // A CSV syntax error is a dead letter with the file's line and no row content, and the rows
-// around it are still read.
+// around it are still read; a bare quote inside an unquoted field is an ordinary
+// character (C2's e-mail is then just invalid), an unterminated quote costs its own line.
 func TestReadSplitCSVSyntax(t *testing.T) {
 	h, _ := contacts.NewHasher(contacts.Defaults())
 	content := "customer_id,email,phone,country,marketing_consent,created_at\n" +
 		"C1,a@example.com,,RU,true,\n" +
 		"C2,bo\"b@example.com,+79161234567,RU,true,\n" + // bare quote: line 3
 		"C3,c@example.com,,RU,true,\n" +
-		"C4,\"d@example.com,+79167654321,RU,true,\n" // never closed: line 5 to the end
+		"C4,\"d@example.com,+79167654321,RU,true,\n" + // never closed: line 5 only
+		"C5,e@example.com,,RU,true,\n"
 	res := readInput(t, orders.InputCustomers, content, ReadOptions{Buckets: 1, AsOf: asOf}, h)
-	if res.Counts["rows_read.customers"] != 4 || res.Counts["dead_letter.customers.csv_syntax"] != 2 {
+	if res.Counts["rows_read.customers"] != 5 || res.Counts["dead_letter.customers.csv_syntax"] != 1 {
 		t.Errorf("counts %v", res.Counts)
 	}
 	var lines []int64
 	for _, d := range decodeDead(t, res.Dead) {
-		if d.Reason != orders.ReasonCSV {
-			t.Errorf("dead letter %+v", d)
-			continue
-		}
-		lines = append(lines, d.Line)
 		for _, v := range []string{"example.com", "b@", "9161234567", "9167654321"} {
 			if strings.Contains(d.Detail, v) {
-				t.Errorf("csv dead letter %+v quotes the row", d)
+				t.Errorf("dead letter %+v quotes the row", d)
 			}
 		}
+		if d.Reason != orders.ReasonCSV {
+			continue // C2's e-mail under contacts
+		}
+		lines = append(lines, d.Line)
 	}
-	if !reflect.DeepEqual(lines, []int64{3, 5}) {
-		t.Errorf("csv dead letters at lines %v, want [3 5]", lines)
+	if !reflect.DeepEqual(lines, []int64{5}) {
+		t.Errorf("csv dead letters at lines %v, want [5]", lines)
 	}
 	d, _ := NewDec(res.Batches[0])
 	var ids []string
 	for d.More() {
 		ids = append(ids, d.GetCustomer(false).CustomerID)
 	}
-	if !reflect.DeepEqual(ids, []string{"C1", "C3"}) {
-		t.Errorf("customers read %v, want [C1 C3]", ids)
+	if !reflect.DeepEqual(ids, []string{"C1", "C2", "C3", "C5"}) {
+		t.Errorf("customers read %v, want [C1 C2 C3 C5]", ids)
 	}
 }

@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -14,10 +15,11 @@ import (
 // (3 -> 0x06, 2 -> 0x04, 1 -> 0x02, 7 -> 0x0e), Str is a length then the bytes, and a
 // symbol's first use is 0x00 followed by the string.
 func TestLineBatchBytes(t *testing.T) {
-	b := NewLineBatch()
+	b := NewLineBatch(Src{Path: "l.csv"})
 	b.Add(3, &orders.Line{OrderID: "O1", ProductID: "P1", Category: "pillow", Quantity: 1, Amount: 5})
 	b.Add(4, &orders.Line{OrderID: "O1", ProductID: "P2", Category: "pillow", Quantity: 9, Amount: 2})
 	want := []byte{'L',
+		0x05, 'l', '.', 'c', 's', 'v', 0x00, 0x00, // source: path, stream 0, not tied
 		0x06,                 // first line 3 (delta from 0)
 		0x00, 0x02, 'O', '1', // order id: no prefix shared with the (empty) previous id, then "O1"
 		0x04,                                     // 2 lines
@@ -33,7 +35,7 @@ func TestLineBatchBytes(t *testing.T) {
 // Lines group while they are consecutive input lines of one order; a gap or another order
 // starts a new group, and each group keeps its first line and line count.
 func TestLineBatchGroups(t *testing.T) {
-	b := NewLineBatch()
+	b := NewLineBatch(Src{})
 	add := func(line int64, oid, cat string, amount value.Money) {
 		b.Add(line, &orders.Line{OrderID: oid, ProductID: "P", Category: cat, Quantity: 1, Amount: amount})
 	}
@@ -129,12 +131,13 @@ func TestOrderLinesBytes(t *testing.T) {
 // category even across splits, and dead-letters every line of an unknown order with its
 // own input line.
 func TestJoinLinesGroups(t *testing.T) {
-	keys := NewEnc(KindOrderKeys)
-	keys.PutOrderKey(OrderKey{"O2", "C1", "RUB", 20, true, 3})
-	keys.PutOrderKey(OrderKey{"O1", "C1", "RUB", 10, true, 2})
-	keys.PutOrderKey(OrderKey{"O3", "C2", "RUB", 5, true, 4})
-	keys.PutOrderKey(OrderKey{"O4", "C2", "RUB", 5, false, 5}) // cancelled
-	split1 := NewLineBatch()
+	keys := NewSrcEnc(KindOrderKeys, Src{Path: "orders.csv"})
+	at := func(row int64) RowID { return RowID{Src: Src{Path: "orders.csv"}, Row: row} }
+	keys.PutOrderKey(OrderKey{"O2", "C1", "RUB", 20, KeyPurchase, at(3)})
+	keys.PutOrderKey(OrderKey{"O1", "C1", "RUB", 10, KeyPurchase, at(2)})
+	keys.PutOrderKey(OrderKey{"O3", "C2", "RUB", 5, KeyPurchase, at(4)})
+	keys.PutOrderKey(OrderKey{"O4", "C2", "RUB", 5, KeyNotPurchase, at(5)}) // cancelled
+	split1 := NewLineBatch(Src{Path: "lines-1.csv"})
 	line := func(b *LineBatch, n int64, oid, cat string, a value.Money) {
 		b.Add(n, &orders.Line{OrderID: oid, ProductID: "P", Category: cat, Quantity: 1, Amount: a})
 	}
@@ -146,7 +149,7 @@ func TestJoinLinesGroups(t *testing.T) {
 	line(split1, 7, "O1", "pillow", 10)
 	line(split1, 8, "O4", "pillow", 10) // cancelled: 2 lines not purchases
 	line(split1, 9, "O4", "pillow", 10)
-	split2 := NewLineBatch()
+	split2 := NewLineBatch(Src{Path: "lines-2.csv"})
 	line(split2, 100, "O2", "pillow", 7)
 	line(split2, 101, "O3", "sheets", 4)
 	line(split2, 102, "O9", "pillow", 1) // unknown: line 102
@@ -155,18 +158,21 @@ func TestJoinLinesGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(counts, map[string]int64{CounterLinesNotPurchases: 2, CounterDead(orders.InputLines, orders.ReasonUnknownOrder): 3}) {
+	// Lines: 3+1+1 of O2 (2 splits), 1 of O1, 1 of O3 used; 2 of the cancelled O4; 3 of
+	// the unknown O9. Orders: 3 purchases, 1 not.
+	if !reflect.DeepEqual(counts, map[string]int64{"rows_used.order_lines": 6, "rows_not_purchases.order_lines": 2,
+		CounterDead(orders.InputLines, orders.ReasonUnknownOrder): 3, "rows_used.orders": 3, "rows_not_purchases.orders": 1}) {
 		t.Errorf("counts %v", counts)
 	}
-	var deadLines []int64
+	var deadLines []string
 	for _, x := range decodeDead(t, dead) {
 		if x.ID != "O9" || x.Reason != orders.ReasonUnknownOrder || x.Input != orders.InputLines {
 			t.Errorf("dead letter %+v", x)
 		}
-		deadLines = append(deadLines, x.Line)
+		deadLines = append(deadLines, fmt.Sprintf("%s:%d", x.File, x.Line))
 	}
-	if !reflect.DeepEqual(deadLines, []int64{5, 6, 102}) {
-		t.Errorf("dead letters at lines %v, want [5 6 102]", deadLines)
+	if !reflect.DeepEqual(deadLines, []string{"lines-1.csv:5", "lines-1.csv:6", "lines-2.csv:102"}) {
+		t.Errorf("dead letters at %v, want lines-1.csv:5, :6, lines-2.csv:102", deadLines)
 	}
 	if len(byCust) != 1 {
 		t.Fatalf("buckets %d, want 1", len(byCust))
@@ -210,22 +216,24 @@ func TestJoinLinesGroups(t *testing.T) {
 }
 
 // The exact bytes of two order keys: the second id shares "O1" with the first, and its
-// input line is a delta (9 - 7 = 2).
+// input row is a delta (9 - 7 = 2).
 func TestOrderKeyBytes(t *testing.T) {
-	keys := []OrderKey{{"O10", "C1", "RUB", 5, true, 7}, {"O11", "C2", "RUB", 6, false, 9}}
-	e := NewEnc(KindOrderKeys)
+	src := Src{Path: "o"}
+	keys := []OrderKey{{"O10", "C1", "RUB", 5, KeyPurchase, RowID{Src: src, Row: 7}}, {"O11", "C2", "RUB", 6, KeyNotPurchase, RowID{Src: src, Row: 9}}}
+	e := NewSrcEnc(KindOrderKeys, src)
 	for _, k := range keys {
 		e.PutOrderKey(k)
 	}
 	want := []byte{'K',
+		0x01, 'o', 0x00, 0x00, // source "o", stream 0, not tied
 		0x00, 0x03, 'O', '1', '0', // id, nothing shared
 		0x02, 'C', '1', // customer
 		0x00, 0x03, 'R', 'U', 'B', // new symbol "RUB"
-		0x0a, 0x01, 0x0e, // day 5, counted, line 7
+		0x0a, 0x01, 0x0e, // day 5, a purchase, row 7
 		0x04, 0x01, '1', // "O1" shared, then "1"
 		0x02, 'C', '2',
 		0x01,             // symbol 1 ("RUB")
-		0x0c, 0x00, 0x04, // day 6, not counted, line +2
+		0x0c, 0x02, 0x04, // day 6, not a purchase, row +2
 	}
 	if !bytes.Equal(e.B, want) {
 		t.Errorf("bytes %v, want %v", e.B, want)

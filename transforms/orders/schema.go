@@ -2,6 +2,7 @@ package orders
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -46,21 +47,31 @@ func SchemaFor(input string) (Schema, bool) {
 func (s Schema) Columns() []string { return append(append([]string{}, s.Required...), s.Optional...) }
 
 // Index maps each schema column to its position in a record; -1 for an absent optional
-// column. Extra columns in the file are ignored.
+// column. Extra columns in the file are ignored. Readers apply it once, when they turn a
+// row into fields in the schema's column order; nothing past the readers sees positions.
 type Index []int
 
-// Bind matches a file's header to the schema. A missing required column is an error that
-// names the file and the column; column names match case-insensitively, trimmed, and a
-// UTF-8 byte-order mark on the first one is ignored.
+// NormalizeColumn is how a header name is matched to a schema column: case-insensitive,
+// trimmed, without a UTF-8 byte-order mark.
+func NormalizeColumn(h string) string {
+	return strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+}
+
+// Bind matches a file's header to the schema by column name. A missing required column, or
+// a schema column named twice, is an error that names the file and the column.
 func (s Schema) Bind(file string, header []string) (Index, error) {
 	pos := make(map[string]int, len(header))
+	cols := s.Columns()
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		h = NormalizeColumn(h)
+		if _, dup := pos[h]; dup && slices.Contains(cols, h) {
+			return nil, fmt.Errorf("%s: %s input names column %s twice (columns %d and %d of the header): which one to read is ambiguous; rename or drop one",
+				file, s.Input, h, pos[h]+1, i+1)
+		}
 		if _, dup := pos[h]; !dup {
 			pos[h] = i
 		}
 	}
-	cols := s.Columns()
 	idx := make(Index, len(cols))
 	var missing []string
 	for i, c := range cols {
@@ -74,8 +85,16 @@ func (s Schema) Bind(file string, header []string) (Index, error) {
 		idx[i] = p
 	}
 	if len(missing) > 0 {
+		// A file without a header row has a data row here: never quote contact data.
+		shown := make([]string, len(header))
+		for i, h := range header {
+			shown[i] = h
+			if mayBeContact(h) {
+				shown[i] = "(a value that may be contact data: is the header row missing?)"
+			}
+		}
 		return nil, fmt.Errorf("%s: %s input is missing required column(s) %s (header has: %s)",
-			file, s.Input, strings.Join(missing, ", "), strings.Join(header, ", "))
+			file, s.Input, strings.Join(missing, ", "), strings.Join(shown, ", "))
 	}
 	return idx, nil
 }

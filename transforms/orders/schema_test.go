@@ -24,13 +24,38 @@ func TestBind(t *testing.T) {
 	if got := idx.Get(rec, 6); got != "" {
 		t.Errorf("absent channel = %q, want empty", got)
 	}
-	o, rej := ParseOrder(idx, rec)
+	bound := make([]string, len(idx))
+	for i := range idx {
+		bound[i] = idx.Get(rec, i)
+	}
+	o, rej := ParseOrder(bound, NewZone(nil))
 	if rej != nil || o.OrderID != "O1" || o.CustomerID != "C1" || o.Amount != 100000 || o.Channel != "" {
 		t.Errorf("ParseOrder = %+v, %+v", o, rej)
 	}
 	// A short record reads as empty fields, not a panic.
 	if got := idx.Get([]string{"O1"}, 5); got != "" {
 		t.Errorf("Get on a short record = %q", got)
+	}
+}
+
+// A schema column named twice is ambiguous: fail naming the file and the column. An
+// unused column named twice is harmless.
+func TestBindDuplicateColumn(t *testing.T) {
+	_, err := OrdersSchema.Bind("in/orders.csv", []string{"order_id", "customer_id", "ordered_at", "status", "Amount", "currency", " amount "})
+	if err == nil || !strings.Contains(err.Error(), "in/orders.csv") || !strings.Contains(err.Error(), "amount twice") {
+		t.Errorf("duplicate amount: %v", err)
+	}
+	if _, err := OrdersSchema.Bind("o.csv", []string{"note", "order_id", "customer_id", "ordered_at", "status", "amount", "currency", "NOTE"}); err != nil {
+		t.Errorf("unused column twice: %v", err)
+	}
+}
+
+// A customers file without its header row would show its first row as the header: the
+// error must not quote contact data.
+func TestBindMissingHeaderKeepsContactsOut(t *testing.T) {
+	_, err := CustomersSchema.Bind("customers.csv", []string{"C1", "ivan@example.com", "+7 916 123-45-67", "RU", "true", ""})
+	if err == nil || strings.Contains(err.Error(), "ivan@") || strings.Contains(err.Error(), "916") {
+		t.Errorf("error %v", err)
 	}
 }
 

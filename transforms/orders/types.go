@@ -2,7 +2,6 @@ package orders
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
@@ -45,8 +44,7 @@ func (s Status) Counts() bool { return s == StatusCompleted || s == StatusPartia
 type Order struct {
 	OrderID    string
 	CustomerID string
-	OrderedAt  time.Time // UTC
-	Day        value.Day // UTC calendar day of OrderedAt
+	Day        value.Day // calendar day of ordered_at in the shop's time zone (see Zone)
 	Status     Status
 	Amount     value.Money // order total after refunds
 	Currency   string
@@ -70,7 +68,7 @@ type Customer struct {
 	Phone            string
 	Country          string // ISO 3166 alpha-2, upper case; may be empty
 	MarketingConsent bool
-	CreatedAt        value.Day
+	CreatedAt        value.Day // in the shop's time zone
 }
 
 // Spend is one row of the optional spend input (acquisition spend, for CAC).

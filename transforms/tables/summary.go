@@ -1,5 +1,7 @@
 package tables
 
+import "github.com/audiencesync/audiencesync/transforms/orders"
+
 // Summary is run_summary.json: what one run read, rejected, computed and wrote. The report
 // and the on-call engineer read it; it holds counts and ids only, never contact data.
 type Summary struct {
@@ -12,8 +14,15 @@ type Summary struct {
 	OK        bool     `json:"ok"`     // false when any table or sink failed
 	Errors    []string `json:"errors,omitempty"`
 
+	// Today is the run's clock date in the shop's time zone (--today), against which
+	// future_date is judged.
+	Today string `json:"today,omitempty"`
+
 	// Inputs: rows read per input name (orders, order_lines, customers, spend).
 	RowsRead map[string]int64 `json:"rows_read"`
+	// Accounting: per input, rows read = used + not purchases + dead letters, the rejected
+	// share and its limit.
+	Accounting map[string]orders.Account `json:"accounting,omitempty"`
 	// DeadLetters: input or stage name -> reason -> count (e.g. orders -> bad_amount -> 3,
 	// contacts -> phone_invalid -> 12, sync -> rejected_by_platform -> 5).
 	DeadLetters map[string]map[string]int64 `json:"dead_letters"`

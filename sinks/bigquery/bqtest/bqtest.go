@@ -27,6 +27,7 @@ import (
 	bq "cloud.google.com/go/bigquery"
 
 	bqsink "github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/transforms/sources"
 )
 
 var seq atomic.Int64
@@ -237,7 +238,7 @@ func jsonString(s string) []byte {
 func ReadAll(ctx context.Context, c *bqsink.Client, src string, columns []string) ([]string, [][]string, error) {
 	var header []string
 	var rows [][]string
-	err := c.ReadRows(ctx, src, columns,
+	err := sources.BQReadRows(ctx, c, src, columns,
 		func(h []string) error { header = h; return nil },
 		func(r []string) error { rows = append(rows, r); return nil })
 	return header, rows, err

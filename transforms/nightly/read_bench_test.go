@@ -1,0 +1,108 @@
+package nightly
+
+import (
+	"context"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/orders"
+	"github.com/audiencesync/audiencesync/transforms/sources"
+	"github.com/audiencesync/audiencesync/transforms/value"
+)
+
+// benchFile is a generated orders file: go run ./cmd/gensample -out data/bench-200k
+// -customers 40000 -orders 200000 (BENCH_ORDERS overrides the path).
+func benchFile(b *testing.B) string {
+	p := os.Getenv("BENCH_ORDERS")
+	if p == "" {
+		p = "../../data/bench-200k/orders.csv"
+	}
+	if _, err := os.Stat(p); err != nil {
+		b.Skipf("no bench file %s (go run ./cmd/gensample -out data/bench-200k -customers 40000 -orders 200000)", p)
+	}
+	return p
+}
+
+func BenchmarkReadOrdersCSV(b *testing.B) {
+	p := benchFile(b)
+	ctx := context.Background()
+	splits, err := sources.Plan(ctx, orders.InputOrders, p, 1<<40)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, _ := contacts.NewHasher(contacts.Defaults())
+	var rows int64
+	b.ResetTimer()
+	cpuStart := cpuTime()
+	for i := 0; i < b.N; i++ {
+		rows = 0
+		for _, s := range splits {
+			res, err := ReadSplit(ctx, s, ReadOptions{Buckets: 64, AsOf: value.DayFromDate(2100, 1, 1), TimeZone: benchZone()}, h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows += res.Counts[CounterRows(orders.InputOrders)]
+		}
+	}
+	reportPerRow(b, rows, cpuStart)
+}
+
+func BenchmarkScanOrdersCSV(b *testing.B) {
+	p := benchFile(b)
+	ctx := context.Background()
+	splits, err := sources.Plan(ctx, orders.InputOrders, p, 1<<40)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows int64
+	b.ResetTimer()
+	cpuStart := cpuTime()
+	for i := 0; i < b.N; i++ {
+		rows = 0
+		for _, s := range splits {
+			if err := sources.Read(ctx, s, nil, func(sources.Record) error { rows++; return nil }, func(int64, string, string) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	reportPerRow(b, rows, cpuStart)
+}
+
+func BenchmarkPlanOrdersCSV(b *testing.B) {
+	p := benchFile(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		if _, err := sources.Plan(ctx, orders.InputOrders, p, 32<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchZone is the shop's zone of the bench (BENCH_TZ; default Europe/Moscow, the sample
+// config's, so that offset timestamps are converted).
+func benchZone() string {
+	if z := os.Getenv("BENCH_TZ"); z != "" {
+		return z
+	}
+	return "Europe/Moscow"
+}
+
+// cpuTime is the process's user+system CPU time: on a shared machine it moves much less
+// than wall time with other people's load.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportPerRow reports wall and CPU nanoseconds per row (the benchmark is single-threaded
+// apart from the garbage collector).
+func reportPerRow(b *testing.B, rows int64, cpuStart time.Duration) {
+	n := float64(int64(b.N) * rows)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/row")
+	b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/n, "cpu-ns/row")
+	b.ReportMetric(0, "ns/op")
+}
