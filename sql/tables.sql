@@ -137,6 +137,18 @@ PARTITION BY run_date
 CLUSTER BY cluster
 OPTIONS(description="k-means centroids in original units");
 
+-- audience_members: One row per identifier of each audience and platform: who should be in each audience (hashes only).
+CREATE TABLE IF NOT EXISTS `${project}.${dataset}.audience_members` (
+  run_date DATE NOT NULL OPTIONS(description="As-of date of the run that wrote the row"),
+  audience STRING NOT NULL OPTIONS(description="Audience name from the config"),
+  platform STRING NOT NULL OPTIONS(description="yandex, vk, meta or google"),
+  identifier_type STRING NOT NULL OPTIONS(description="email or phone"),
+  identifier_hash STRING NOT NULL OPTIONS(description="Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)")
+)
+PARTITION BY run_date
+CLUSTER BY audience, platform
+OPTIONS(description="One row per identifier of each audience and platform: who should be in each audience (hashes only)");
+
 -- sync_log: One row per audience and platform sync.
 CREATE TABLE IF NOT EXISTS `${project}.${dataset}.sync_log` (
   run_date DATE NOT NULL OPTIONS(description="As-of date of the run that wrote the row"),
@@ -144,14 +156,14 @@ CREATE TABLE IF NOT EXISTS `${project}.${dataset}.sync_log` (
   platform STRING NOT NULL OPTIONS(description="yandex, vk, meta or google"),
   mode STRING NOT NULL OPTIONS(description="incremental or replace"),
   dry_run BOOL NOT NULL OPTIONS(description="Nothing was sent; payloads were written to files"),
-  members INT64 NOT NULL OPTIONS(description="Hashed members in today's audience"),
-  added INT64 NOT NULL OPTIONS(description="Members added on the platform"),
-  removed INT64 NOT NULL OPTIONS(description="Members removed on the platform"),
+  members INT64 NOT NULL OPTIONS(description="Distinct hashed identifiers (e-mails and phones) in today's audience"),
+  added INT64 NOT NULL OPTIONS(description="Identifiers the platform confirmed added (planned, in a dry run)"),
+  removed INT64 NOT NULL OPTIONS(description="Identifiers the platform confirmed removed (planned, in a dry run)"),
   sent INT64 NOT NULL OPTIONS(description="Identifiers sent"),
   accepted INT64 NOT NULL OPTIONS(description="Identifiers the platform accepted"),
   rejected INT64 NOT NULL OPTIONS(description="Identifiers the platform rejected"),
   reject_reasons STRING NOT NULL OPTIONS(description="JSON object reason -> count"),
-  status STRING NOT NULL OPTIONS(description="ok, dry_run, guarded, failed, or the platform's status"),
+  status STRING NOT NULL OPTIONS(description="ok, unchanged, empty, dry_run, validated, processing, partial, below_minimum, guarded or failed"),
   error STRING NOT NULL OPTIONS(description="Error message (secrets redacted), empty when ok"),
   requests INT64 NOT NULL OPTIONS(description="HTTP requests made"),
   duration_ms INT64 NOT NULL OPTIONS(description="Wall time of the sync"),

@@ -19,13 +19,15 @@ SELECT
   COUNT(*) AS syncs,
   COUNTIF(r.status = 'failed') AS failed,
   COUNTIF(r.status = 'guarded') AS guarded,
+  COUNTIF(r.status IN ('processing', 'partial', 'validated')) AS unconfirmed,
+  COUNTIF(r.status = 'below_minimum') AS below_minimum,
   COUNTIF(r.dry_run) AS dry_runs,
   SUM(r.sent) AS sent,
   SUM(r.accepted) AS accepted,
   SUM(r.rejected) AS rejected,
   SAFE_DIVIDE(SUM(r.accepted), SUM(r.sent)) AS accept_rate,
   COUNTIF(r.run_date = l.last_run_date AND r.status = 'failed') AS failed_last_run,
-  MAX(IF(r.status = 'ok', r.run_date, NULL)) AS last_ok_run_date
+  MAX(IF(r.status IN ('ok', 'unchanged'), r.run_date, NULL)) AS last_ok_run_date
 FROM recent AS r
 JOIN last_run AS l USING (platform)
 GROUP BY r.platform, l.last_run_date;

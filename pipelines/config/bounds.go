@@ -8,11 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"
-	"github.com/audiencesync/audiencesync/sinks/vkads"
-	"github.com/audiencesync/audiencesync/sinks/yandex"
-	"github.com/audiencesync/audiencesync/transforms/audience"
 	"gopkg.in/yaml.v3"
 )
 
@@ -89,15 +87,6 @@ var unbounded = map[string]string{
 	"rfm.segments[*].f[*]":                "a score within 1..bins, checked by rfm",
 	"audiences[*].destinations.yandex.id": "a platform id",
 	"audiences[*].destinations.vk.id":     "a platform id",
-}
-
-// destinationTypes are the types the audiences' destination blocks decode into, so that
-// their numeric keys are walked too.
-var destinationTypes = map[string]reflect.Type{
-	"yandex": reflect.TypeOf(yandex.Target{}),
-	"vk":     reflect.TypeOf(vkads.Target{}),
-	"meta":   reflect.TypeOf(meta.Target{}),
-	"google": reflect.TypeOf(googleads.Target{}),
 }
 
 var (
@@ -269,12 +258,11 @@ func walkDestinations(m reflect.Value, path string, visit func(string, reflect.V
 	if !ok {
 		return true
 	}
-	for _, plat := range audience.Platforms {
-		t, known := destinationTypes[plat]
+	// The destination blocks decode into their platforms' target types (the delivery
+	// registry's), so that their numeric keys are walked too.
+	for _, plat := range delivery.Platforms() {
+		t := delivery.TargetType(plat)
 		n, ok := nodes[plat]
-		if !known {
-			continue
-		}
 		if !ok || n.Kind == 0 {
 			continue
 		}

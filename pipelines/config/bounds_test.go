@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/audiencesync/audiencesync/pipelines/audiences"
+	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"
 	"github.com/audiencesync/audiencesync/sinks/vkads"
@@ -182,8 +182,8 @@ func walkTypes(t reflect.Type, path string, out *[]string) {
 				p = join(path, name)
 			}
 			if name == "destinations" {
-				for plat, dt := range destinationTypes {
-					walkTypes(dt, p+"."+plat, out)
+				for _, plat := range delivery.Platforms() {
+					walkTypes(delivery.TargetType(plat), p+"."+plat, out)
 				}
 				continue
 			}
@@ -202,7 +202,7 @@ func walkTypes(t reflect.Type, path string, out *[]string) {
 // never fails), and so does Default().
 func TestDefaultsWithinBounds(t *testing.T) {
 	c := Default()
-	c.Sinks = audiences.Sinks{
+	c.Sinks = delivery.Sinks{
 		Yandex: ptr(yandex.Config{}.Defaults()),
 		VK:     ptr(vkads.Config{}.Defaults()),
 		Meta:   ptr(meta.Config{}.Defaults()),

@@ -16,8 +16,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/audiencesync/audiencesync/pipelines/audiences"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
@@ -65,7 +65,7 @@ type Config struct {
 	Inputs orders.Limits `yaml:"inputs"`
 
 	Audiences []audience.Config `yaml:"audiences"`
-	Sinks     audiences.Sinks   `yaml:"sinks"`
+	Sinks     delivery.Sinks    `yaml:"sinks"`
 
 	// BigQuery is where the metric tables are loaded (when project and dataset are set) and
 	// how bq:// inputs are read. The --bq_* flags override it.
@@ -238,6 +238,6 @@ func (c *Config) checkAudienceSources() error {
 
 // AudiencePlan decodes the audiences' destinations; withSecrets also checks that every
 // platform in use has its credentials (sending, and --validate).
-func (c *Config) AudiencePlan(withSecrets bool) (*audiences.Plan, error) {
-	return audiences.NewPlan(c.Audiences, c.Sinks, c.Contacts, withSecrets)
+func (c *Config) AudiencePlan(withSecrets bool) (*delivery.Plan, error) {
+	return delivery.NewPlan(c.Audiences, c.Sinks, c.Contacts, withSecrets)
 }

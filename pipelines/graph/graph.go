@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/model"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/score"
@@ -22,8 +23,9 @@ type Config struct {
 	// HistoryOut is where this run's segment history is written (the run's state staging,
 	// published with the run by pipelines/run); "" writes it to StateDir.
 	HistoryOut string
-	// Audiences: nil builds none.
-	Audiences *Audiences
+	// Audiences are the targets whose members make the audience_members table; none builds
+	// no audiences (their delivery is a phase of its own, sinks/delivery).
+	Audiences []audience.Target
 }
 
 // Outputs are the graph's PCollections that tests and callers may look at.
@@ -55,14 +57,14 @@ func Build(s beam.Scope, c Config) (*Outputs, error) {
 	}
 
 	scored := score.Score(s, buckets, fit.Models, score.Config{Settings: c.Settings, StateDir: c.StateDir, HistoryOut: c.HistoryOut,
-		Buckets: c.Read.Buckets, WithContacts: c.Audiences != nil})
+		Buckets: c.Read.Buckets, WithContacts: len(c.Audiences) > 0})
 	tables.Write[tables.CustomerMetrics](s, out, scored.Customers)
 	tables.Write[tables.ChurnList](s, out, scored.Churn)
 	tables.Write[tables.SegmentMembership](s, out, scored.Membership)
 	if c.Settings.KMeansEnabled {
 		tables.Write[tables.KMeansCentroid](s, out, score.Centroids(s, scored.Customers, fit.Models, c.RunDate))
 	}
-	if c.Audiences != nil {
+	if len(c.Audiences) > 0 {
 		buildAudiences(s, scored.Segmented, c)
 	}
 

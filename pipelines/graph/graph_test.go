@@ -184,11 +184,11 @@ func TestNightlyGraphOnHandShop(t *testing.T) {
 	})
 }
 
-// The audience stage end to end on the hand shop (dry run): every customer with orders is
-// in rule:buyers; only A has consent and a usable e-mail and phone (B has no consent, C's
-// e-mail is invalid and has no phone, D has no contacts), so the Yandex audience is A
-// alone, and its sync_log row says so.
-func TestNightlyGraphAudiencesDryRun(t *testing.T) {
+// The audience stage end to end on the hand shop: every customer with orders is in
+// rule:buyers; only A has consent and a usable e-mail and phone (B has no consent, C's
+// e-mail is invalid and has no phone, D has no contacts), so the Yandex audience is A's
+// e-mail and phone, two audience_members rows of the run date.
+func TestNightlyGraphAudienceMembers(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
@@ -223,7 +223,7 @@ audiences:
 		Read:      nightly.ReadConfig{Buckets: 4, SplitBytes: 1 << 20, Contacts: cfg.Contacts},
 		Settings:  model.Settings{Metrics: mc, RFM: rfm.Defaults(), Segments: cfg.Segments, ConfigFile: "test.yaml"},
 		StateDir:  filepath.Join(dir, "state"),
-		Audiences: &Audiences{Plan: *plan, DryRun: true},
+		Audiences: plan.AudienceTargets(),
 	}
 	p, s := beam.NewPipelineWithRoot()
 	if _, err := Build(s, c); err != nil {
@@ -232,12 +232,18 @@ audiences:
 	if err := ptest.Run(p); err != nil {
 		t.Fatal(err)
 	}
-	logs, err := parquetio.ReadDir[tables.SyncLog](ctx, filepath.Join(out, "sync_log"))
+	rows, err := parquetio.ReadDir[tables.AudienceMember](ctx, filepath.Join(out, "audience_members"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(logs) != 1 || logs[0].Audience != "buyers" || logs[0].Platform != "yandex" || logs[0].Members != 1 ||
-		logs[0].Status != "dry_run" || logs[0].RunDate != int32(c.RunDate) {
-		t.Errorf("sync_log = %+v, want one dry-run row for buyers on yandex with 1 member dated %s", logs, c.RunDate)
+	types := map[string]bool{}
+	for _, r := range rows {
+		if r.Audience != "buyers" || r.Platform != "yandex" || r.RunDate != int32(c.RunDate) || len(r.Hash) != 64 {
+			t.Errorf("audience_members row %+v, want buyers on yandex, dated %s, a SHA-256 hash", r, c.RunDate)
+		}
+		types[r.IdentifierType] = true
+	}
+	if len(rows) != 2 || !types["email"] || !types["phone"] {
+		t.Errorf("audience_members = %+v, want A's e-mail and phone", rows)
 	}
 }

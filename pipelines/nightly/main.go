@@ -59,6 +59,9 @@ func realMain() int {
 	log := newLogger(opts.LogFormat)
 
 	ctx := context.Background()
+	if opts.DeliverOnly != "" {
+		return deliverOnly(ctx, opts, log)
+	}
 	j, err := plan(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))

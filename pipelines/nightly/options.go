@@ -28,7 +28,10 @@ type Options struct {
 	Buckets int
 	SplitMB int
 	// Audiences: dry_run, send or off.
-	Audiences     string
+	Audiences string
+	// DeliverOnly is the output folder of an earlier run whose audiences are delivered
+	// again, without computing anything; "" runs the night.
+	DeliverOnly   string
 	ForceRemovals bool
 	BreakLock     bool // break a stale run lock on an object store
 	BigQuery      BigQueryFlags
@@ -48,7 +51,7 @@ type BigQueryFlags struct {
 
 // ownFlags lists the flags of this program (the rest are Beam's), in usage order.
 var ownFlags = []string{"orders", "customers", "order_lines", "spend", "config", "output", "run_date", "as_of", "today", "period",
-	"buckets", "split_mb", "state_dir", "audiences", "force_removals", "break_lock", "log_format", "verbose", "validate",
+	"buckets", "split_mb", "state_dir", "audiences", "deliver_only", "force_removals", "break_lock", "log_format", "verbose", "validate",
 	"bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"}
 
 // bindFlags defines the program's flags on fs; their values land in the returned Options
@@ -71,6 +74,7 @@ func bindFlags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.LogFormat, "log_format", "text", "log format: text or json")
 	fs.StringVar(&o.StateDir, "state_dir", "state", "state folder (local or gs://): segment history and each audience's last confirmed members (hashes only)")
 	fs.StringVar(&o.Audiences, "audiences", "dry_run", "audience sync: dry_run (write the exact payloads under <output>/dry_run/, send nothing), send (sync to the platforms), off")
+	fs.StringVar(&o.DeliverOnly, "deliver_only", "", "deliver the audiences of an earlier run again without recomputing anything (e.g. after fixing a credential): PATH is that run's output folder, holding audience_members; sync_log (and dry-run payloads) go to --output")
 	fs.BoolVar(&o.ForceRemovals, "force_removals", false, "let an audience sync remove more than its max_remove_share (default 50%) of the audience")
 	fs.BoolVar(&o.BreakLock, "break_lock", false, "break a stale run lock on an object store (one whose holder stopped refreshing it; check that run is gone first)")
 	fs.StringVar(&o.BigQuery.Project, "bq_project", "", "BigQuery project to load the metric tables into (with --bq_dataset; Application Default Credentials)")
@@ -132,8 +136,11 @@ func (n dayFlagName) Set(s string) error {
 // check validates the options that need no I/O; each error names its flag.
 func (o *Options) check() error {
 	var errs []error
-	if o.Orders == "" {
+	if o.Orders == "" && o.DeliverOnly == "" {
 		errs = append(errs, errors.New("--orders is required"))
+	}
+	if o.DeliverOnly != "" && o.Audiences == "off" {
+		errs = append(errs, errors.New("--deliver_only needs --audiences=dry_run or send, not off"))
 	}
 	if o.Output == "" {
 		errs = append(errs, errors.New("--output: empty"))

@@ -10,6 +10,7 @@ import (
 	"github.com/audiencesync/audiencesync/pipelines/graph"
 	runpkg "github.com/audiencesync/audiencesync/pipelines/run"
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/transforms/clv"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
@@ -24,9 +25,10 @@ import (
 type job struct {
 	opts   *Options
 	cfg    *config.Config
-	graph  graph.Config // graph.Output and graph.HistoryOut point into the run's staging folder once begin ran
-	loadBQ bool         // load the tables into BigQuery after the run
-	today  value.Day    // the run's clock date in the shop's time zone, read once
+	plan   *delivery.Plan // the audiences × platforms: members in the graph, delivered after it
+	graph  graph.Config   // graph.Output and graph.HistoryOut point into the run's staging folder once begin ran
+	loadBQ bool           // load the tables into BigQuery after the run
+	today  value.Day      // the run's clock date in the shop's time zone, read once
 
 	runID         string // set by begin: the run's outputs are under <output>/runs/<runID>
 	reportHistory string // set by begin: the report history in the run's state staging
@@ -127,10 +129,10 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 			g.Read.BigQuery = bq
 		}
 	}
-	if o.Audiences != "off" && audPlan != nil && len(audPlan.Targets) > 0 {
-		g.Audiences = &graph.Audiences{Plan: *audPlan, DryRun: o.Audiences != "send", Force: o.ForceRemovals}
+	if o.Audiences != "off" {
+		g.Audiences = audPlan.AudienceTargets()
 	}
-	return &job{opts: o, cfg: cfg, graph: g, loadBQ: loadBQ, today: today}, nil
+	return &job{opts: o, cfg: cfg, plan: audPlan, graph: g, loadBQ: loadBQ, today: today}, nil
 }
 
 // expand turns one input flag into sources, checking that each file exists and that its

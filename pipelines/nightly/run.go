@@ -94,7 +94,13 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	inputsOK := checkInputs(sum, j.cfg.Inputs)
 	j.inputsFailed = !inputsOK
 
-	// Delivery: the audience phase (from the staged audience_members) goes here.
+	// Delivery: its own pipeline, from the audience_members table just written; a run
+	// whose inputs failed touches no audience.
+	if inputsOK {
+		if err := deliver(ctx, j, sum, t); err != nil {
+			return nil, err
+		}
+	}
 
 	if err := writeSummary(ctx, out, sum); err != nil {
 		return nil, err
@@ -171,9 +177,7 @@ func checkInputs(sum *tables.Summary, limits orders.Limits) bool {
 	for _, e := range strings.Split(err.Error(), "\n") {
 		markFailed(sum, "inputs: "+e)
 	}
-	// Until delivery is its own phase after this check, audiences were already synced with
-	// --audiences=send: say so.
-	markFailed(sum, "inputs: this run is not published and not loaded into BigQuery (with --audiences=send its audiences were already synced before this check)")
+	markFailed(sum, "inputs: this run is not published, its audiences are not delivered and it is not loaded into BigQuery")
 	return false
 }
 

@@ -81,15 +81,6 @@ func summarize(j *job, start time.Time, counts map[string]int64, t *report.Table
 	if j.graph.Settings.CLVEnabled {
 		sum.CLV = clvSection(j.graph.Settings.CLV, t.CLVModels(), sum.DeadLetters[model.InputCLV])
 	}
-	if j.graph.Audiences != nil {
-		sum.Audiences = t.SyncLog()
-		for _, l := range sum.Audiences {
-			if l.Status == "failed" || l.Status == "guarded" {
-				markFailed(sum, fmt.Sprintf("audience %s on %s: %s: %s", l.Audience, l.Platform, l.Status, l.Error))
-			}
-		}
-		sum.Outputs["dry_run"] = fileio.Join(out, "dry_run")
-	}
 	return sum
 }
 
@@ -148,10 +139,7 @@ func printSummary(w io.Writer, s *tables.Summary) {
 	}
 	if len(s.Audiences) > 0 {
 		fmt.Fprintln(w, "audiences (see sync_log; dry-run payloads under dry_run/):")
-		fmt.Fprintf(w, "  %-24s %-8s %-10s %9s %9s %9s %9s\n", "audience", "platform", "status", "members", "added", "removed", "sent")
-		for _, a := range s.Audiences {
-			fmt.Fprintf(w, "  %-24s %-8s %-10s %9d %9d %9d %9d\n", a.Audience, a.Platform, a.Status, a.Members, a.Added, a.Removed, a.Sent)
-		}
+		printAudiences(w, s.Audiences)
 	}
 	for _, e := range s.Errors {
 		fmt.Fprintln(w, "ERROR:", e)

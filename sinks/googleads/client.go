@@ -165,6 +165,12 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("google: %s: HTTP %d %s: %s: %s", e.Method, e.HTTPStatus, e.Status, e.Message, e.hint())
 }
 
+// Refused reports an answer that refused the request outright (4xx other than 429): nothing
+// was applied.
+func (e *APIError) Refused() bool {
+	return e.HTTPStatus >= 400 && e.HTTPStatus < 500 && e.HTTPStatus != http.StatusTooManyRequests
+}
+
 // Retryable reports whether Google throttled or failed on its side (retries ran out): a later
 // run may succeed with the same request.
 func (e *APIError) Retryable() bool {

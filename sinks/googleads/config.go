@@ -1,10 +1,12 @@
 package googleads
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -62,24 +64,16 @@ type Config struct {
 
 // Defaults returns c with every zero field set to its default.
 func (c Config) Defaults() Config {
-	if c.Endpoint == "" {
-		c.Endpoint = DefaultEndpoint
-	}
+	c.Endpoint = cmp.Or(c.Endpoint, DefaultEndpoint)
 	if c.CredentialsType == "" {
 		c.CredentialsType = CredentialsApplicationDefault
 		if !c.Credentials.IsZero() {
 			c.CredentialsType = CredentialsServiceAccount
 		}
 	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.ParallelRequests == 0 {
-		c.ParallelRequests = DefaultParallelRequests
-	}
-	if c.HTTP.RatePerSec == 0 {
-		c.HTTP.RatePerSec = DefaultRatePerSec
-	}
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.ParallelRequests = cmp.Or(c.ParallelRequests, DefaultParallelRequests)
+	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, DefaultRatePerSec)
 	c.HTTP = c.HTTP.Defaults()
 	return c
 }
@@ -87,10 +81,10 @@ func (c Config) Defaults() Config {
 // Validate checks c; path is its config path, e.g. "sinks.google". The credentials JSON is
 // read and its "type" checked, never printed.
 func (c Config) Validate(path string) error {
-	c = c.Defaults()
-	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s.endpoint: %q is not an http(s) URL (default %s)", path, c.Endpoint, DefaultEndpoint)
+	if err := c.ValidateSettings(path); err != nil {
+		return err
 	}
+	c = c.Defaults()
 	switch c.CredentialsType {
 	case CredentialsServiceAccount, CredentialsAuthorizedUser:
 		if err := c.Credentials.Validate(path + ".credentials"); err != nil {
@@ -111,6 +105,18 @@ func (c Config) Validate(path string) error {
 			return fmt.Errorf("%s.credentials: set together with credentials_type application_default: remove one", path)
 		}
 	default:
+		return fmt.Errorf("%s.credentials_type: unknown type %q (known: %s)", path, c.CredentialsType, strings.Join(credentialTypes, ", "))
+	}
+	return nil
+}
+
+// ValidateSettings checks everything but the credentials (dry runs need none).
+func (c Config) ValidateSettings(path string) error {
+	c = c.Defaults()
+	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s.endpoint: %q is not an http(s) URL (default %s)", path, c.Endpoint, DefaultEndpoint)
+	}
+	if !slices.Contains(credentialTypes, c.CredentialsType) {
 		return fmt.Errorf("%s.credentials_type: unknown type %q (known: %s)", path, c.CredentialsType, strings.Join(credentialTypes, ", "))
 	}
 	if c.LoginAccountID != "" && !reDigits.MatchString(customerID(c.LoginAccountID)) {

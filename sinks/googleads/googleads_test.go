@@ -2,8 +2,6 @@ package googleads
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/audiencesync/audiencesync/sinks/googleads/googleadstest"
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
@@ -30,33 +30,33 @@ const (
 	listID    = "555000111"
 )
 
-func h(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+func h(s string) string { return sinktest.SHA256(s) }
+
+func email(s string) audience.Identifier {
+	return audience.Identifier{Type: audience.TypeEmail, Hash: h(s)}
+}
+func phone(s string) audience.Identifier {
+	return audience.Identifier{Type: audience.TypePhone, Hash: h(s)}
 }
 
-func member(i int) audience.Member {
-	e, p := h(fmt.Sprintf("user%d@example.com", i)), h(fmt.Sprintf("+1555000%04d", i))
-	return audience.Member{Key: h(e + p), Email: e, Phone: p}
-}
-
-func members(from, to int) []audience.Member {
-	var out []audience.Member
+// members returns the identifiers of customers [from, to): e-mail and E.164 phone, hashed.
+func members(from, to int) []audience.Identifier {
+	var out []audience.Identifier
 	for i := from; i < to; i++ {
-		out = append(out, member(i))
+		out = append(out, email(fmt.Sprintf("user%d@example.com", i)), phone(fmt.Sprintf("+1555000%04d", i)))
 	}
-	return out
+	return audience.NormaliseIdentifiers(out)
 }
 
-func sorted(ms []audience.Member, phone bool) []string {
+func set(ids ...audience.Identifier) []audience.Identifier {
+	return audience.NormaliseIdentifiers(append([]audience.Identifier(nil), ids...))
+}
+
+func hashes(ids []audience.Identifier, typ string) []string {
 	var out []string
-	for _, m := range ms {
-		v := m.Email
-		if phone {
-			v = m.Phone
-		}
-		if v != "" {
-			out = append(out, v)
+	for _, x := range ids {
+		if x.Type == typ {
+			out = append(out, x.Hash)
 		}
 	}
 	sort.Strings(out)
@@ -70,39 +70,52 @@ func (n *noSleep) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-func newFake(t *testing.T) *googleadstest.Server {
+func newFake(t testing.TB) *googleadstest.Server {
 	fake := googleadstest.New(testToken)
 	t.Cleanup(fake.Close)
 	fake.AddUserList(opAcct, listID)
 	return fake
 }
 
-func newDest(t *testing.T, fake *googleadstest.Server, tgt Target, mod func(*Config)) (*Destination, *Client, *noSleep) {
+func newDest(t testing.TB, fake *googleadstest.Server, tgt Target, mod func(*Config)) (*Destination, *Client, *noSleep) {
 	t.Helper()
 	cfg := Config{Endpoint: fake.URL + "/", HTTP: httpx.Config{RatePerSec: 1000, Burst: 10}}
 	if mod != nil {
 		mod(&cfg)
 	}
 	ns := &noSleep{}
-	c, err := NewClient(context.Background(), cfg,
-		WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: testToken})),
-		WithHTTPOptions(httpx.WithClock(time.Now, ns.sleep)))
+	a, err := NewAccount(cfg, sinkutil.WithHTTPOptions(httpx.WithClock(time.Now, ns.sleep)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: testToken}))
 	if tgt == (Target{}) {
 		tgt = Target{OperatingAccountID: "123-456-7890", UserListID: listID}
 	}
-	d, err := NewDestination(c, tgt)
+	d, err := a.Destination(tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.api(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d, c, ns
 }
 
+func diffReq(add, remove, all []audience.Identifier) audience.Request {
+	return audience.Request{Audience: "a", Platform: Platform, RemoteID: listID, Mode: audience.ModeIncremental, Add: add, Remove: remove, All: all}
+}
+
+func createReq(all []audience.Identifier) audience.Request {
+	return audience.Request{Audience: "a", Platform: Platform, Create: true, Mode: audience.ModeIncremental, Add: all, All: all}
+}
+
+func outcomes(res audience.Result) []string { return sinktest.Outcomes(res) }
+
 func TestDocVectorsRecognisedByFake(t *testing.T) {
 	// Hashes from docs/ad-platforms.md, checked against the normalised strings first, so that
-	// the members below carry hashes Google would recognise.
+	// the identifiers below carry hashes Google would recognise.
 	for norm, want := range map[string]string{
 		"alexz@example.com": "509e933019bb285a134a9334b8bb679dff79d0ce023d529af4bd744d47b4fd8a",
 		"+18005550100":      "fb4f73a6ec5fdb7077d564cdd22c3554b43ce49168550c3b12c547b78c517b30",
@@ -116,16 +129,16 @@ func TestDocVectorsRecognisedByFake(t *testing.T) {
 	fake.KnownIdentities("alexz@example.com", "cloudysanfrancisco@gmail.com", "jeffersonloveshiking@googlemail.com",
 		"user.name+nyc@example.com", "+18005550100", "+441134960987")
 	d, _, _ := newDest(t, fake, Target{}, nil)
-	ms := []audience.Member{
-		{Key: "1", Email: "509e933019bb285a134a9334b8bb679dff79d0ce023d529af4bd744d47b4fd8a", Phone: "fb4f73a6ec5fdb7077d564cdd22c3554b43ce49168550c3b12c547b78c517b30"},
-		{Key: "2", Email: h("cloudysanfrancisco@gmail.com")},
-		{Key: "3", Email: h("jeffersonloveshiking@googlemail.com"), Phone: h("+441134960987")},
-		{Key: "4", Email: h("user.name+nyc@example.com")},
+	ids := set(
+		audience.Identifier{Type: audience.TypeEmail, Hash: "509e933019bb285a134a9334b8bb679dff79d0ce023d529af4bd744d47b4fd8a"},
+		audience.Identifier{Type: audience.TypePhone, Hash: "fb4f73a6ec5fdb7077d564cdd22c3554b43ce49168550c3b12c547b78c517b30"},
+		email("cloudysanfrancisco@gmail.com"), email("jeffersonloveshiking@googlemail.com"), phone("+441134960987"),
+		email("user.name+nyc@example.com"),
 		// Wrongly normalised: a gmail address with its dots, a phone without "+". Accepted
 		// (a hash is a hash) but matches nobody.
-		{Key: "5", Email: h("cloudy.sanfrancisco@gmail.com"), Phone: h("18005550100")},
-	}
-	if _, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "vectors", BatchID: "b", Mode: audience.ModeIncremental, Add: ms, All: ms}); err != nil {
+		email("cloudy.sanfrancisco@gmail.com"), phone("18005550100"),
+	)
+	if _, err := d.Apply(context.Background(), createReq(ids)); err != nil {
 		t.Fatal(err)
 	}
 	if e, p := fake.Size(listID); e != 5 || p != 3 {
@@ -141,8 +154,8 @@ func TestRequestFieldsChecked(t *testing.T) {
 	fake.RequireLoginAccount(opAcct, "9998887777")
 	fake.RecordBodies()
 	d, _, _ := newDest(t, fake, Target{OperatingAccountID: opAcct, UserListID: listID, LoginAccountID: "999-888-7777"}, nil)
-	m := member(0)
-	if _, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: []audience.Member{m}, Remove: members(5, 6)}); err != nil {
+	add, rm := email("a@example.com"), phone("+15550009999")
+	if _, err := d.Apply(context.Background(), diffReq(set(add), set(rm), set(add))); err != nil {
 		t.Fatalf("%v (fake: %s)", err, fake.LastError())
 	}
 	bodies := fake.Bodies()
@@ -160,7 +173,7 @@ func TestRequestFieldsChecked(t *testing.T) {
 	wantIngest := map[string]any{
 		"destinations": dest,
 		"audienceMembers": []any{map[string]any{"userData": map[string]any{"userIdentifiers": []any{
-			map[string]any{"emailAddress": m.Email}, map[string]any{"phoneNumber": m.Phone}}}}},
+			map[string]any{"emailAddress": add.Hash}}}}},
 		"consent":        map[string]any{"adUserData": "CONSENT_GRANTED", "adPersonalization": "CONSENT_GRANTED"},
 		"encoding":       "HEX",
 		"termsOfService": map[string]any{"customerMatchTermsOfServiceStatus": "ACCEPTED"},
@@ -168,11 +181,10 @@ func TestRequestFieldsChecked(t *testing.T) {
 	if diff := cmp.Diff(wantIngest, ingest); diff != "" {
 		t.Fatalf("ingest body (-want +got):\n%s", diff)
 	}
-	r := member(5)
 	wantRemove := map[string]any{
 		"destinations": dest,
 		"audienceMembers": []any{map[string]any{"userData": map[string]any{"userIdentifiers": []any{
-			map[string]any{"emailAddress": r.Email}, map[string]any{"phoneNumber": r.Phone}}}}},
+			map[string]any{"phoneNumber": rm.Hash}}}}},
 		"encoding": "HEX",
 	}
 	if diff := cmp.Diff(wantRemove, remove); diff != "" {
@@ -180,10 +192,13 @@ func TestRequestFieldsChecked(t *testing.T) {
 	}
 	// Without the manager account the fake refuses, as Google does.
 	d2, _, _ := newDest(t, fake, Target{OperatingAccountID: opAcct, UserListID: listID}, nil)
-	_, err := d2.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: []audience.Member{m}})
+	res, err := d2.Apply(context.Background(), diffReq(set(add), nil, set(add)))
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.HTTPStatus != 403 || ae.Status != "PERMISSION_DENIED" || ae.Retryable() {
 		t.Fatalf("err = %v", err)
+	}
+	if diff := cmp.Diff([]string{"add 1 not_sent"}, outcomes(res)); diff != "" {
+		t.Errorf("a refused request applied nothing (-want +got):\n%s", diff)
 	}
 }
 
@@ -192,46 +207,26 @@ func TestOnlyDiffsOnSecondRun(t *testing.T) {
 	d, _, _ := newDest(t, fake, Target{}, nil)
 	ctx := context.Background()
 	first := members(0, 5)
-	res, err := d.Sync(ctx, audience.SyncRequest{Audience: "a", BatchID: "n1", Mode: audience.ModeIncremental, Add: first, All: first})
-	if err != nil || res.RemoteID != listID || res.Sent != 5 || res.Requests != 1 {
-		t.Fatalf("first: %+v %v", res, err)
+	res, err := d.Apply(ctx, createReq(first))
+	if err != nil || res.RemoteID != listID || res.Sent != 10 || res.Requests != 1 {
+		t.Fatalf("first: id %q sent %d requests %d, %v", res.RemoteID, res.Sent, res.Requests, err)
 	}
-	today := append(members(0, 1), members(2, 6)...)
-	res, err = d.Sync(ctx, audience.SyncRequest{Audience: "a", BatchID: "n2", RemoteID: listID, Mode: audience.ModeIncremental,
-		Add: members(5, 6), Remove: members(1, 2), All: today})
-	if err != nil || res.Sent != 2 || res.Requests != 2 || res.Extra["members_ingest"] != 1 || res.Extra["members_remove"] != 1 {
-		t.Fatalf("second: %+v %v", res, err)
+	if diff := cmp.Diff([]string{"replace 10 confirmed"}, outcomes(res)); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
+	}
+	today := set(append(members(0, 1), members(2, 6)...)...)
+	res, err = d.Apply(ctx, diffReq(members(5, 6), members(1, 2), today))
+	if err != nil || res.Sent != 4 || res.Requests != 2 {
+		t.Fatalf("second: sent %d requests %d, %v", res.Sent, res.Requests, err)
 	}
 	if diff := cmp.Diff(map[string]int{"ingest": 2, "remove": 1}, fake.Requests()); diff != "" {
 		t.Fatalf("requests (-want +got):\n%s", diff)
 	}
 	emails, phones := fake.Members(listID)
-	if diff := cmp.Diff(sorted(today, false), emails); diff != "" {
+	if diff := cmp.Diff(hashes(today, audience.TypeEmail), emails); diff != "" {
 		t.Fatalf("e-mails (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(sorted(today, true), phones); diff != "" {
-		t.Fatalf("phones (-want +got):\n%s", diff)
-	}
-}
-
-func TestReplaceIngestsThenRemovesAndKeepsChangedMember(t *testing.T) {
-	fake := newFake(t)
-	old := members(0, 4)
-	fake.Seed(listID, sorted(old, false), sorted(old, true))
-	d, _, _ := newDest(t, fake, Target{}, nil)
-	// Member 0 changed phone; member 1 left; member 9 joined.
-	changed := audience.Member{Key: "c", Email: old[0].Email, Phone: h("+15559999999")}
-	all := []audience.Member{changed, old[2], old[3], member(9)}
-	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Mode: audience.ModeReplace,
-		Add: []audience.Member{changed, member(9)}, Remove: []audience.Member{old[0], old[1]}, All: all})
-	if err != nil {
-		t.Fatal(err)
-	}
-	emails, phones := fake.Members(listID)
-	if diff := cmp.Diff(sorted(all, false), emails); diff != "" {
-		t.Fatalf("e-mails (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(sorted(all, true), phones); diff != "" {
+	if diff := cmp.Diff(hashes(today, audience.TypePhone), phones); diff != "" {
 		t.Fatalf("phones (-want +got):\n%s", diff)
 	}
 }
@@ -239,45 +234,45 @@ func TestReplaceIngestsThenRemovesAndKeepsChangedMember(t *testing.T) {
 func TestBatchesNeverExceedLimit(t *testing.T) {
 	fake := newFake(t)
 	d, _, _ := newDest(t, fake, Target{}, nil)
-	all := members(0, 20001)
-	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Mode: audience.ModeReplace, All: all, Remove: members(30000, 30002)})
+	add := members(0, 10001) // 20,002 identifiers
+	res, err := d.Apply(context.Background(), diffReq(add, members(30000, 30001), add))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// ⌈20001/10000⌉ = 3 ingests, 1 remove.
+	// ⌈20002/10000⌉ = 3 ingests, 1 remove.
 	if diff := cmp.Diff(map[string]int{"ingest": 3, "remove": 1}, fake.Requests()); diff != "" {
 		t.Fatalf("requests (-want +got):\n%s", diff)
 	}
-	if fake.MaxMembersSeen() != 10000 || res.Sent != 20003 {
-		t.Fatalf("max members %d, result %+v", fake.MaxMembersSeen(), res)
+	if fake.MaxMembersSeen() != 10000 || res.Sent != 20004 {
+		t.Fatalf("max members %d, sent %d", fake.MaxMembersSeen(), res.Sent)
 	}
-	if e, p := fake.Size(listID); e != 20001 || p != 20001 {
-		t.Fatalf("size %d %d", e, p)
+	if diff := cmp.Diff([]string{"add 10000 confirmed", "add 10000 confirmed", "add 2 confirmed", "remove 2 confirmed"}, outcomes(res)); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
 	}
 }
 
 func TestValidateOnlyChangesNothing(t *testing.T) {
 	fake := newFake(t)
-	fake.Seed(listID, []string{member(1).Email}, nil)
+	kept := email("user1@example.com")
+	fake.Seed(listID, []string{kept.Hash}, nil)
 	d, _, _ := newDest(t, fake, Target{}, func(c *Config) { c.ValidateOnly = true })
-	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(2, 4), Remove: members(1, 2)})
+	res, err := d.Apply(context.Background(), diffReq(members(2, 4), set(kept), members(2, 4)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != "validated" || res.Accepted != 0 || res.Extra["validated"] != 3 {
-		t.Fatalf("result %+v", res)
+	if diff := cmp.Diff([]string{"add 4 validated", "remove 1 validated"}, outcomes(res)); diff != "" || res.Accepted != 0 {
+		t.Fatalf("accepted %d; applied (-want +got):\n%s", res.Accepted, diff)
 	}
 	if diff := cmp.Diff(map[string]int{"ingest validateOnly": 1, "remove validateOnly": 1}, fake.Requests()); diff != "" {
 		t.Fatalf("requests (-want +got):\n%s", diff)
 	}
 	emails, phones := fake.Members(listID)
-	if diff := cmp.Diff([]string{member(1).Email}, emails); diff != "" || len(phones) != 0 {
+	if diff := cmp.Diff([]string{kept.Hash}, emails); diff != "" || len(phones) != 0 {
 		t.Fatalf("list changed by validateOnly: %v %v", emails, phones)
 	}
-	// A validateOnly request is still checked: a bad hash never reaches the wire, and a bad
-	// list id is refused.
+	// A validateOnly request is still checked: a bad list id is refused.
 	d2, _, _ := newDest(t, fake, Target{OperatingAccountID: opAcct, UserListID: "42"}, func(c *Config) { c.ValidateOnly = true })
-	if _, err := d2.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", Add: members(0, 1)}); err == nil {
+	if _, err := d2.Apply(context.Background(), createReq(members(0, 1))); err == nil {
 		t.Fatal("validateOnly to an unknown list succeeded")
 	}
 }
@@ -286,19 +281,19 @@ func TestRetries(t *testing.T) {
 	fake := newFake(t)
 	d, c, ns := newDest(t, fake, Target{}, nil)
 	fake.Fail(googleadstest.TooManyRequests(), googleadstest.Unavailable(), googleadstest.Fault{HTTPStatus: 500, Status: "INTERNAL", Message: "x"})
-	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 2)})
+	res, err := d.Apply(context.Background(), diffReq(members(0, 1), nil, members(0, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st := c.Stats(); st.Retries != 3 || len(ns.waits) != 3 || res.Accepted != 2 {
-		t.Fatalf("stats %+v waits %v result %+v", st, ns.waits, res)
+		t.Fatalf("stats %+v waits %v accepted %d", st, ns.waits, res.Accepted)
 	}
 	if diff := cmp.Diff(map[string]int{"rejected": 3, "ingest": 1}, fake.Requests()); diff != "" {
 		t.Fatalf("requests (-want +got):\n%s", diff)
 	}
 	// 400 is not retried.
 	fake.Fail(googleadstest.InvalidArgument("bad"))
-	_, err = d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 2)})
+	_, err = d.Apply(context.Background(), diffReq(members(0, 1), nil, members(0, 1)))
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.HTTPStatus != 400 || ae.Status != "INVALID_ARGUMENT" {
 		t.Fatalf("err = %v", err)
@@ -313,7 +308,7 @@ func TestBearerTokenRequiredAndNeverInErrors(t *testing.T) {
 	defer fake.Close()
 	fake.AddUserList(opAcct, listID)
 	d, _, _ := newDest(t, fake, Target{}, nil)
-	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 1)})
+	_, err := d.Apply(context.Background(), diffReq(members(0, 1), nil, members(0, 1)))
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.HTTPStatus != 401 {
 		t.Fatalf("err = %v", err)
@@ -321,7 +316,7 @@ func TestBearerTokenRequiredAndNeverInErrors(t *testing.T) {
 	fake2 := newFake(t)
 	fake2.Fail(googleadstest.InvalidArgument("token " + testToken + " is odd"))
 	d2, _, _ := newDest(t, fake2, Target{}, nil)
-	_, err = d2.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 1)})
+	_, err = d2.Apply(context.Background(), diffReq(members(0, 1), nil, members(0, 1)))
 	if err == nil || strings.Contains(err.Error(), testToken) || !strings.Contains(err.Error(), httpx.Redacted) {
 		t.Fatalf("err = %v, want the echoed token redacted", err)
 	}
@@ -330,10 +325,9 @@ func TestBearerTokenRequiredAndNeverInErrors(t *testing.T) {
 func TestMalformedHashSendsNothing(t *testing.T) {
 	fake := newFake(t)
 	d, _, _ := newDest(t, fake, Target{}, nil)
-	bad := members(0, 2)
-	bad[1].Phone = "+18005550100"
-	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", Add: bad})
-	if err == nil || !strings.Contains(err.Error(), "Add[1].Phone") || strings.Contains(err.Error(), "8005550100") {
+	bad := append(members(0, 1), audience.Identifier{Type: audience.TypePhone, Hash: "+18005550100"})
+	_, err := d.Apply(context.Background(), createReq(bad))
+	if err == nil || !strings.Contains(err.Error(), "1 identifier(s)") || strings.Contains(err.Error(), "8005550100") {
 		t.Fatalf("err = %v", err)
 	}
 	if len(fake.Requests()) != 0 {
@@ -341,28 +335,28 @@ func TestMalformedHashSendsNothing(t *testing.T) {
 	}
 }
 
-func TestWritePayloadsEqualsWhatSyncSends(t *testing.T) {
+func TestWritePayloadsEqualsWhatApplySends(t *testing.T) {
 	fake := newFake(t)
 	fake.RecordBodies()
 	d, _, _ := newDest(t, fake, Target{}, func(c *Config) { c.BatchSize = 3 })
-	req := audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Mode: audience.ModeIncremental, Add: members(0, 7), Remove: members(10, 12), All: members(0, 7)}
+	req := diffReq(members(0, 4), members(10, 11), members(0, 4)) // 8 additions, 2 removals
 	dir := t.TempDir()
-	dres, err := d.WritePayloads(req, dir)
+	dres, err := d.WritePayloads(context.Background(), req, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fake.Requests()) != 0 {
 		t.Fatalf("dry run sent %v", fake.Requests())
 	}
-	if _, err := d.Sync(context.Background(), req); err != nil {
+	if _, err := d.Apply(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "google-*.json"))
 	sort.Strings(files)
 	sent := fake.Bodies()
-	// 7 adds at 3 a request + 2 removes: 4 requests.
-	if len(files) != 4 || len(sent) != 4 || dres.Requests != 4 || dres.Sent != 9 {
-		t.Fatalf("%d files, %d sent, dry-run result %+v", len(files), len(sent), dres)
+	// 8 additions at 3 a request + 2 removals: 4 requests.
+	if len(files) != 4 || len(sent) != 4 || dres.Requests != 4 || dres.Sent != 10 {
+		t.Fatalf("%d files, %d sent, dry run %d requests %d rows", len(files), len(sent), dres.Requests, dres.Sent)
 	}
 	// Requests of one step may run in parallel, so compare as sets; ingests come before
 	// removals in both.
@@ -379,6 +373,39 @@ func TestWritePayloadsEqualsWhatSyncSends(t *testing.T) {
 	sort.Strings(got)
 	if diff := cmp.Diff(wrote, got); diff != "" {
 		t.Fatalf("dry-run files differ from the requests (-files +sent):\n%s", diff)
+	}
+}
+
+func TestParallelStopsOnFirstError(t *testing.T) {
+	fake := newFake(t)
+	d, _, _ := newDest(t, fake, Target{}, func(c *Config) { c.BatchSize = 2; c.ParallelRequests = 4 })
+	// A network-like latency: without it the in-process fake answers the other workers'
+	// requests faster than the 400 travels back, and all 20 may finish.
+	fake.SetLatency(20 * time.Millisecond)
+	fake.Fail(googleadstest.InvalidArgument("bad batch"))
+	res, err := d.Apply(context.Background(), diffReq(members(0, 20), members(50, 51), members(0, 20)))
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.HTTPStatus != 400 {
+		t.Fatalf("err = %v, want the 400 (not a cancellation)", err)
+	}
+	if n := fake.Requests()["remove"]; n != 0 {
+		t.Fatalf("removal ran after a failed ingest (%d requests)", n)
+	}
+	// 20 batches, 4 workers, 20 ms each: the failing request and the 3 in flight finish;
+	// a worker whose answer arrived together with the 400 may have started one more.
+	if n := fake.Requests()["ingest"]; n > 8 {
+		t.Fatalf("%d of 20 ingests ran; after a failure only the in-flight ones (and at most one more per worker) may", n)
+	}
+	// Every batch has an outcome; one the fake served is never "not sent" (a request cancelled
+	// in flight may have been served: it is unconfirmed).
+	sentOrUnknown := 0
+	for _, a := range res.Applied {
+		if a.Outcome != audience.NotSent {
+			sentOrUnknown++
+		}
+	}
+	if sentOrUnknown < fake.Requests()["ingest"] || len(res.Applied) != 20 {
+		t.Errorf("%d batches confirmed or unconfirmed, %d ingests served, %d outcomes; want an outcome per batch, none served marked not sent", sentOrUnknown, fake.Requests()["ingest"], len(res.Applied))
 	}
 }
 
@@ -436,28 +463,6 @@ func TestServiceAccountCredentialsLoad(t *testing.T) {
 	_, err := NewClient(context.Background(), Config{Credentials: secret.Ref{File: key}})
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
-	}
-}
-
-func TestParallelStopsOnFirstError(t *testing.T) {
-	fake := newFake(t)
-	d, _, _ := newDest(t, fake, Target{}, func(c *Config) { c.BatchSize = 2; c.ParallelRequests = 4 })
-	// A network-like latency: without it the in-process fake answers the other workers'
-	// requests faster than the 400 travels back, and all 20 may finish.
-	fake.SetLatency(20 * time.Millisecond)
-	fake.Fail(googleadstest.InvalidArgument("bad batch"))
-	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", RemoteID: listID, Add: members(0, 40), Remove: members(50, 52)})
-	var ae *APIError
-	if !errors.As(err, &ae) || ae.HTTPStatus != 400 {
-		t.Fatalf("err = %v, want the 400 (not a cancellation)", err)
-	}
-	if n := fake.Requests()["remove"]; n != 0 {
-		t.Fatalf("removal ran after a failed ingest (%d requests)", n)
-	}
-	// 20 batches, 4 workers, 20 ms each: the failing request and the 3 in flight finish;
-	// a worker whose answer arrived together with the 400 may have started one more.
-	if n := fake.Requests()["ingest"]; n > 8 {
-		t.Fatalf("%d of 20 ingests ran; after a failure only the in-flight ones (and at most one more per worker) may", n)
 	}
 }
 

@@ -33,40 +33,10 @@ type Client struct {
 	secrets []string
 }
 
-// Option changes how NewClient builds a Client.
-type Option func(*options)
-
-type options struct {
-	http    []httpx.Option
-	noCreds bool
-}
-
-// WithoutCredentials builds a client for dry runs: secrets are neither required nor read,
-// WritePayloads works, and any call that would reach the API fails.
-func WithoutCredentials() Option { return func(x *options) { x.noCreds = true } }
-
-// WithHTTPOptions passes options to the underlying httpx client (tests use a transport or a
-// fake clock here).
-func WithHTTPOptions(o ...httpx.Option) Option {
-	return func(x *options) { x.http = append(x.http, o...) }
-}
-
-// NewClient validates cfg, resolves its secrets and returns a client. The pipeline builds one
-// per run and binds it to each Meta audience with NewDestination.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
+// NewClient validates cfg, resolves its secrets and returns a client; opts go to the HTTP
+// layer (tests pass a transport or a clock). Account builds one on first use.
+func NewClient(cfg Config, opts ...httpx.Option) (*Client, error) {
 	cfg = cfg.Defaults()
-	var o options
-	for _, f := range opts {
-		f(&o)
-	}
-	if o.noCreds {
-		if err := cfg.ValidateSettings("sinks.meta"); err != nil {
-			return nil, err
-		}
-		// An unroutable base URL: nothing can be sent by accident.
-		cfg.BaseURL = "http://dry-run.invalid"
-		return &Client{cfg: cfg, base: cfg.BaseURL + "/" + cfg.APIVersion, http: httpx.New(Platform, cfg.HTTP, o.http...)}, nil
-	}
 	if err := cfg.Validate("sinks.meta"); err != nil {
 		return nil, err
 	}
@@ -83,7 +53,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	hopts := append([]httpx.Option{
 		httpx.WithClassifier(Classify),
 		httpx.WithSecrets(func() []string { return secrets }),
-	}, o.http...)
+	}, opts...)
 	return &Client{
 		cfg:     cfg,
 		base:    strings.TrimRight(cfg.BaseURL, "/") + "/" + cfg.APIVersion,
@@ -312,6 +282,12 @@ type APIError struct {
 func (e *APIError) Error() string {
 	return fmt.Sprintf("meta: %s %s: HTTP %d, error code %d (subcode %d, %s): %s [fbtrace_id %s]: %s",
 		e.Method, e.Path, e.HTTPStatus, e.Code, e.Subcode, e.Type, e.Message, e.FBTraceID, hint(e.Code))
+}
+
+// Refused reports an answer that refused the call outright (a client error that is not a
+// throttle): nothing was applied.
+func (e *APIError) Refused() bool {
+	return e.HTTPStatus < 500 && e.HTTPStatus != 429 && !IsThrottleCode(e.Code)
 }
 
 // Retryable reports whether Meta asked us to slow down or failed on its side: a later run may

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -40,8 +41,6 @@ type Config struct {
 	AppSecret secret.Ref `yaml:"app_secret"`
 	// CustomerFileSource is sent when an audience is created; default USER_PROVIDED_ONLY.
 	CustomerFileSource string `yaml:"customer_file_source"`
-	// SendExternID adds the EXTERN_ID column (unhashed, as Meta requires) when members carry one.
-	SendExternID bool `yaml:"send_extern_id"`
 	// BatchSize is the number of rows per request, at most 10,000 (the default).
 	BatchSize int `yaml:"batch_size"`
 	// HTTP is the timeout, retry and rate-limit policy; http.rate_per_sec defaults to 5.
@@ -50,21 +49,11 @@ type Config struct {
 
 // Defaults returns c with every zero field set to its default.
 func (c Config) Defaults() Config {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if c.APIVersion == "" {
-		c.APIVersion = DefaultAPIVersion
-	}
-	if c.CustomerFileSource == "" {
-		c.CustomerFileSource = DefaultCustomerFileSource
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.HTTP.RatePerSec == 0 {
-		c.HTTP.RatePerSec = DefaultRatePerSec
-	}
+	c.BaseURL = cmp.Or(c.BaseURL, DefaultBaseURL)
+	c.APIVersion = cmp.Or(c.APIVersion, DefaultAPIVersion)
+	c.CustomerFileSource = cmp.Or(c.CustomerFileSource, DefaultCustomerFileSource)
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, DefaultRatePerSec)
 	c.HTTP = c.HTTP.Defaults()
 	return c
 }

@@ -9,26 +9,28 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
-// The pipeline builds one Client per run and one Destination per audience.
+// The pipeline builds one Account per run and one Destination per audience; audience.Sync
+// plans each Request against the last confirmed state and records what Apply confirmed.
 func Example() {
-	c, err := meta.NewClient(meta.Config{
+	a, err := meta.NewAccount(meta.Config{
 		AccessToken: secret.Ref{Env: "META_ACCESS_TOKEN"},
 		AppSecret:   secret.Ref{File: "/run/secrets/meta_app_secret"},
 	})
 	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := a.Destination(meta.Target{AdAccountID: "act_1234567890", Name: "Repeat buyers"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := &audience.FileStore{Dir: "state/audiences"}
+	var today []audience.Identifier // from audience_members, hashed with Meta's rules
+	row, err := audience.Sync(context.Background(), d, store, audience.Job{
+		Target:      audience.Target{Audience: "repeat_buyers", Platform: meta.Platform, Mode: audience.ModeIncremental},
+		Identifiers: today,
+	}, audience.Options{})
+	if err != nil {
 		log.Fatal(err) // e.g. sinks.meta.access_token: environment variable META_ACCESS_TOKEN is not set
 	}
-	d, err := meta.NewDestination(c, meta.Target{AdAccountID: "act_1234567890", Name: "Repeat buyers"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	var today []audience.Member // from transforms/contacts, hashed with Meta's rules
-	res, err := d.Sync(context.Background(), audience.SyncRequest{
-		Audience: "repeat_buyers", RunDate: "2026-11-27", BatchID: "2026-11-27/repeat_buyers/meta",
-		Mode: audience.ModeIncremental, Add: today, All: today,
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	log.Printf("audience %s: %d rows sent, %d invalid", res.RemoteID, res.Sent, res.Extra["num_invalid_entries"])
+	log.Printf("%s: %s, %d added, %d removed", row.Audience, row.Status, row.Added, row.Removed)
 }

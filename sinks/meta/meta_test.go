@@ -2,8 +2,6 @@ package meta
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/meta/metatest"
 	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/transforms/audience"
@@ -28,46 +28,32 @@ const (
 	account    = "1234567"
 )
 
-func h(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
+func h(s string) string { return sinktest.SHA256(s) }
 
-// member i has e-mail user<i>@example.com and phone 1555000<i>, hashed.
-func member(i int) audience.Member {
-	e, p := h(fmt.Sprintf("user%d@example.com", i)), h(fmt.Sprintf("1555000%04d", i))
-	return audience.Member{Key: h(e + p), Email: e, Phone: p}
-}
-
-func members(from, to int) []audience.Member {
-	var out []audience.Member
+// members returns the identifiers of customers [from, to): e-mail user<i>@example.com and
+// phone 1555000<i>, hashed, sorted.
+func members(from, to int) []audience.Identifier {
+	var out []audience.Identifier
 	for i := from; i < to; i++ {
-		out = append(out, member(i))
+		out = append(out, audience.Identifier{Type: audience.TypeEmail, Hash: h(fmt.Sprintf("user%d@example.com", i))},
+			audience.Identifier{Type: audience.TypePhone, Hash: h(fmt.Sprintf("1555000%04d", i))})
 	}
-	return out
+	return audience.NormaliseIdentifiers(out)
 }
 
-func emailsOf(ms []audience.Member) []string {
+func hashesOf(ids []audience.Identifier, typ string) []string {
 	var out []string
-	for _, m := range ms {
-		if m.Email != "" {
-			out = append(out, m.Email)
+	for _, x := range ids {
+		if x.Type == typ {
+			out = append(out, x.Hash)
 		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-func phonesOf(ms []audience.Member) []string {
-	var out []string
-	for _, m := range ms {
-		if m.Phone != "" {
-			out = append(out, m.Phone)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+func emailsOf(ids []audience.Identifier) []string { return hashesOf(ids, audience.TypeEmail) }
+func phonesOf(ids []audience.Identifier) []string { return hashesOf(ids, audience.TypePhone) }
 
 // noSleep records the waits instead of sleeping.
 type noSleep struct{ waits []time.Duration }
@@ -77,7 +63,7 @@ func (n *noSleep) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-func newClient(t *testing.T, fake *metatest.Server, mod func(*Config)) (*Client, *noSleep) {
+func testConfig(t testing.TB, fake *metatest.Server, mod func(*Config)) Config {
 	t.Helper()
 	t.Setenv("TEST_META_TOKEN", testToken)
 	t.Setenv("TEST_META_SECRET", testSecret)
@@ -90,21 +76,41 @@ func newClient(t *testing.T, fake *metatest.Server, mod func(*Config)) (*Client,
 	if mod != nil {
 		mod(&cfg)
 	}
+	return cfg
+}
+
+// newAccount returns an account on the fake and its client (built now, as Apply would).
+func newAccount(t testing.TB, fake *metatest.Server, mod func(*Config), opts ...httpx.Option) (*Account, *Client, *noSleep) {
+	t.Helper()
 	ns := &noSleep{}
-	c, err := NewClient(cfg, WithHTTPOptions(httpx.WithClock(time.Now, ns.sleep)))
+	a, err := NewAccount(testConfig(t, fake, mod), sinkutil.WithHTTPOptions(append([]httpx.Option{httpx.WithClock(time.Now, ns.sleep)}, opts...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, ns
+	c, err := a.api()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, c, ns
 }
 
-func newDest(t *testing.T, c *Client, tgt Target) *Destination {
+func newDest(t *testing.T, a *Account, tgt Target) *Destination {
 	t.Helper()
-	d, err := NewDestination(c, tgt)
+	d, err := a.Destination(tgt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
+}
+
+func outcomes(res audience.Result) []string { return sinktest.Outcomes(res) }
+
+func diffReq(name, id string, add, remove, all []audience.Identifier) audience.Request {
+	return audience.Request{Audience: name, Platform: Platform, RemoteID: id, Mode: audience.ModeIncremental, Add: add, Remove: remove, All: all}
+}
+
+func createReq(name string, all []audience.Identifier) audience.Request {
+	return audience.Request{Audience: name, Platform: Platform, Create: true, Mode: audience.ModeIncremental, Add: all, All: all}
 }
 
 func TestAppSecretProofKnownVector(t *testing.T) {
@@ -118,31 +124,36 @@ func TestAppSecretProofKnownVector(t *testing.T) {
 func TestCreateIfAbsentThenOnlyDiffs(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
-	d := newDest(t, c, Target{AdAccountID: "act_" + account, Description: "bought twice"})
+	a, _, _ := newAccount(t, fake, nil)
+	d := newDest(t, a, Target{AdAccountID: "act_" + account, Description: "bought twice"})
 	ctx := context.Background()
 
-	first := members(0, 5)
-	res, err := d.Sync(ctx, audience.SyncRequest{Audience: "repeat_buyers", RunDate: "2026-11-26", BatchID: "b1", Mode: audience.ModeIncremental, Add: first, All: first})
+	first := members(0, 5) // 10 identifiers
+	res, err := d.Apply(ctx, createReq("repeat_buyers", first))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Created || res.RemoteID == "" || res.Sent != 5 || res.Accepted != 5 || res.Extra["num_received"] != 5 || res.Extra["num_invalid_entries"] != 0 {
-		t.Fatalf("first run result = %+v", res)
+	if !res.Created || res.RemoteID == "" || res.Sent != 10 || res.Accepted != 10 || res.Extra["num_received"] != 10 || res.Extra["num_invalid_entries"] != 0 {
+		t.Fatalf("first run: created %v id %q sent %d accepted %d extra %v", res.Created, res.RemoteID, res.Sent, res.Accepted, res.Extra)
+	}
+	if diff := cmp.Diff([]string{"add 10 confirmed"}, outcomes(res)); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
 	}
 	auds := fake.Audiences(account)
 	if len(auds) != 1 || auds[0].Name != "repeat_buyers" || auds[0].Subtype != "CUSTOM" || auds[0].CustomerFileSource != "USER_PROVIDED_ONLY" || auds[0].Description != "bought twice" {
 		t.Fatalf("audiences after first run = %+v", auds)
 	}
-	// Second night: member 5 joins, member 1 leaves.
-	today := append(members(0, 1), members(2, 6)...)
-	res2, err := d.Sync(ctx, audience.SyncRequest{Audience: "repeat_buyers", RunDate: "2026-11-27", BatchID: "b2", RemoteID: res.RemoteID, Mode: audience.ModeIncremental,
-		Add: members(5, 6), Remove: members(1, 2), All: today})
+	// Second night: customer 5 joins, customer 1 leaves: 2 identifiers each way.
+	today := audience.NormaliseIdentifiers(append(members(0, 1), members(2, 6)...))
+	res2, err := d.Apply(ctx, diffReq("repeat_buyers", res.RemoteID, members(5, 6), members(1, 2), today))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res2.Created || res2.Sent != 2 || res2.Requests != 2 {
-		t.Fatalf("second run result = %+v, want 2 rows in 2 requests", res2)
+	if res2.Created || res2.Sent != 4 || res2.Requests != 2 {
+		t.Fatalf("second run: sent %d in %d requests, want 4 in 2", res2.Sent, res2.Requests)
+	}
+	if diff := cmp.Diff([]string{"add 2 confirmed", "remove 2 confirmed"}, outcomes(res2)); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
 	}
 	want := map[string]int{"GET customaudiences": 1, "POST customaudiences": 1, "POST users": 2, "DELETE users": 1}
 	if diff := cmp.Diff(want, fake.Requests()); diff != "" {
@@ -157,29 +168,6 @@ func TestCreateIfAbsentThenOnlyDiffs(t *testing.T) {
 	}
 }
 
-func TestChangedPhoneKeepsEmail(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
-	id := fake.AddAudience(account, "a")
-	old := member(1)
-	fake.Seed(id, []string{old.Email}, []string{old.Phone})
-	d := newDest(t, c, Target{AdAccountID: account})
-	changed := audience.Member{Email: old.Email, Phone: h("15559999999")}
-	changed.Key = h(changed.Email + changed.Phone)
-	if _, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "x", RemoteID: id, Mode: audience.ModeIncremental,
-		Add: []audience.Member{changed}, Remove: []audience.Member{old}, All: []audience.Member{changed}}); err != nil {
-		t.Fatal(err)
-	}
-	emails, phones, _ := fake.Members(id)
-	if diff := cmp.Diff([]string{old.Email}, emails); diff != "" {
-		t.Fatalf("the unchanged e-mail must stay (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{changed.Phone}, phones); diff != "" {
-		t.Fatalf("phones (-want +got):\n%s", diff)
-	}
-}
-
 func TestFindsExistingByNameAcrossPagesAndReplaces(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
@@ -188,23 +176,26 @@ func TestFindsExistingByNameAcrossPagesAndReplaces(t *testing.T) {
 		fake.AddAudience(account, fmt.Sprintf("other_%d", i))
 	}
 	id := fake.AddAudience(account, "vip")
-	stale := member(99)
-	fake.Seed(id, []string{stale.Email}, []string{stale.Phone})
-	c, _ := newClient(t, fake, nil)
-	d := newDest(t, c, Target{AdAccountID: account, Name: "vip"})
+	stale := members(99, 100)
+	fake.Seed(id, emailsOf(stale), phonesOf(stale))
+	a, _, _ := newAccount(t, fake, nil)
+	d := newDest(t, a, Target{AdAccountID: account, Name: "vip"})
 	all := members(0, 3)
-	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "vip_customers", BatchID: "b", Mode: audience.ModeIncremental, Add: all, All: all})
+	res, err := d.Apply(context.Background(), createReq("vip_customers", all))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Created || res.RemoteID != id {
-		t.Fatalf("result = %+v, want the existing audience %s", res, id)
+		t.Fatalf("created %v id %q, want the existing audience %s", res.Created, res.RemoteID, id)
 	}
 	// 24 audiences in pages of 10: three list calls; no creation; the unknown remote content
-	// is replaced, so the stale member is gone.
+	// is replaced, so the stale identifiers are gone.
 	want := map[string]int{"GET customaudiences": 3, "POST usersreplace": 1}
 	if diff := cmp.Diff(want, fake.Requests()); diff != "" {
 		t.Fatalf("requests (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"replace 6 confirmed"}, outcomes(res)); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
 	}
 	emails, _, _ := fake.Members(id)
 	if diff := cmp.Diff(emailsOf(all), emails); diff != "" {
@@ -212,12 +203,47 @@ func TestFindsExistingByNameAcrossPagesAndReplaces(t *testing.T) {
 	}
 }
 
+func TestDuplicateNamesRefused(t *testing.T) {
+	fake := metatest.New(testToken, testSecret)
+	defer fake.Close()
+	x, y := fake.AddAudience(account, "dup"), fake.AddAudience(account, "dup")
+	a, _, _ := newAccount(t, fake, nil)
+	_, err := newDest(t, a, Target{AdAccountID: account}).Apply(context.Background(), createReq("dup", members(0, 1)))
+	if err == nil || !strings.Contains(err.Error(), "ids "+x+", "+y) || !strings.Contains(err.Error(), "destinations.meta.id") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := fake.Requests()["POST users"] + fake.Requests()["POST usersreplace"]; n != 0 {
+		t.Errorf("%d uploads to an ambiguous audience", n)
+	}
+}
+
+// A lost answer to the creation: Meta made the audience, the client timed out. The sink lists
+// by name instead of creating again: exactly one audience, filled.
+func TestCreateTimeoutListsFirst(t *testing.T) {
+	fake := metatest.New(testToken, testSecret)
+	defer fake.Close()
+	a, _, _ := newAccount(t, fake, func(c *Config) { c.HTTP.Timeout = 100 * time.Millisecond })
+	d := newDest(t, a, Target{AdAccountID: account})
+	fake.SetLatencyFor("POST customaudiences", 2*time.Second)
+	res, err := d.Apply(context.Background(), createReq("slow", members(0, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auds := fake.Audiences(account)
+	if len(auds) != 1 || !res.Created || res.RemoteID != auds[0].ID || fake.Requests()["POST customaudiences"] != 1 {
+		t.Fatalf("%d audiences, %d creates, created %v: want exactly one", len(auds), fake.Requests()["POST customaudiences"], res.Created)
+	}
+	if e, p := fake.Size(auds[0].ID); e != 2 || p != 2 {
+		t.Errorf("audience holds %d e-mails, %d phones; want 2 and 2", e, p)
+	}
+}
+
 func TestUnknownIDFails(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
-	d := newDest(t, c, Target{AdAccountID: account, ID: "999"})
-	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "a", BatchID: "b", Add: members(0, 1)})
+	a, _, _ := newAccount(t, fake, nil)
+	d := newDest(t, a, Target{AdAccountID: account, ID: "999"})
+	_, err := d.Apply(context.Background(), createReq("a", members(0, 1)))
 	if err == nil || !strings.Contains(err.Error(), "not in ad account act_1234567") {
 		t.Fatalf("err = %v", err)
 	}
@@ -229,29 +255,30 @@ func TestUnknownIDFails(t *testing.T) {
 func TestBatchesAndSessions(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
+	a, _, _ := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "big")
-	d := newDest(t, c, Target{AdAccountID: account, ID: id})
-	// 25,001 rows at 10,000 a request: 10,000 + 10,000 + 5,001.
-	all := members(0, 25001)
-	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "big", BatchID: "2026-11-27/big/meta", RemoteID: id, Mode: audience.ModeReplace, All: all})
+	d := newDest(t, a, Target{AdAccountID: account, ID: id})
+	// 12,501 customers = 25,002 identifiers at 10,000 a request: 10,000 + 10,000 + 5,002.
+	all := members(0, 12501)
+	req := audience.Request{Audience: "big", Platform: Platform, RemoteID: id, Mode: audience.ModeReplace, All: all, Add: all}
+	res, err := d.Apply(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Requests != 3 || res.Sent != 25001 || fake.MaxRowsSeen() != 10000 {
-		t.Fatalf("result %+v, max rows %d", res, fake.MaxRowsSeen())
+	if res.Requests != 3 || res.Sent != 25002 || fake.MaxRowsSeen() != 10000 {
+		t.Fatalf("%d requests, %d sent, max rows %d", res.Requests, res.Sent, fake.MaxRowsSeen())
 	}
 	ss := fake.Sessions()
+	want := metatest.SessionLog{AudienceID: id, Op: "replace", SessionID: d.sessionID(req, step{op: OpReplace, ids: all}),
+		Batches: []int{10000, 10000, 5002}, Estimated: 25002, Closed: true}
 	if len(ss) != 1 {
-		t.Fatalf("sessions = %+v", ss)
+		t.Fatalf("%d sessions", len(ss))
 	}
-	want := metatest.SessionLog{AudienceID: id, Op: "replace", SessionID: sessionID(audience.SyncRequest{BatchID: "2026-11-27/big/meta"}, OpReplace),
-		Batches: []int{10000, 10000, 5001}, Estimated: 25001, Closed: true}
 	if diff := cmp.Diff(want, ss[0]); diff != "" {
 		t.Fatalf("session (-want +got):\n%s", diff)
 	}
-	if e, p := fake.Size(id); e != 25001 || p != 25001 {
-		t.Fatalf("audience size = %d e-mails, %d phones; want 25001 each", e, p)
+	if e, p := fake.Size(id); e != 12501 || p != 12501 {
+		t.Fatalf("audience size = %d e-mails, %d phones; want 12501 each", e, p)
 	}
 }
 
@@ -259,52 +286,100 @@ func TestSmallBatchSizeSessionFields(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
 	fake.RecordBodies()
-	c, _ := newClient(t, fake, func(c *Config) { c.BatchSize = 3 })
+	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 3 })
 	id := fake.AddAudience(account, "s")
-	d := newDest(t, c, Target{AdAccountID: account})
-	if _, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "s", BatchID: "B", RemoteID: id, Mode: audience.ModeIncremental, Add: members(0, 7)}); err != nil {
+	d := newDest(t, a, Target{AdAccountID: account})
+	add := members(0, 3) // 6 identifiers: e-mails first, then phones
+	req := diffReq("s", id, add, nil, add)
+	if _, err := d.Apply(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	sid := sessionID(audience.SyncRequest{BatchID: "B"}, OpAdd)
+	sid := d.sessionID(req, step{op: OpAdd, ids: add})
 	var got []string
 	for _, b := range fake.Bodies() {
 		got = append(got, b.Session)
 	}
 	want := []string{
-		fmt.Sprintf(`{"session_id":%d,"batch_seq":1,"last_batch_flag":false,"estimated_num_total":7}`, sid),
-		fmt.Sprintf(`{"session_id":%d,"batch_seq":2,"last_batch_flag":false,"estimated_num_total":7}`, sid),
-		fmt.Sprintf(`{"session_id":%d,"batch_seq":3,"last_batch_flag":true,"estimated_num_total":7}`, sid),
+		fmt.Sprintf(`{"session_id":%d,"batch_seq":1,"last_batch_flag":false,"estimated_num_total":6}`, sid),
+		fmt.Sprintf(`{"session_id":%d,"batch_seq":2,"last_batch_flag":true,"estimated_num_total":6}`, sid),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("sessions (-want +got):\n%s", diff)
 	}
-	m0 := member(0)
-	if !strings.HasPrefix(fake.Bodies()[0].Payload, `{"schema":["EMAIL","PHONE"],"data":[["`+m0.Email+`","`+m0.Phone+`"],`) {
-		t.Fatalf("payload = %.200s", fake.Bodies()[0].Payload)
+	e, p := add[0].Hash, add[3].Hash
+	if got := fake.Bodies()[0].Payload; !strings.HasPrefix(got, `{"schema":["EMAIL","PHONE"],"data":[["`+e+`",""],`) {
+		t.Fatalf("payload = %.200s", got)
+	}
+	if got := fake.Bodies()[1].Payload; !strings.HasPrefix(got, `{"schema":["EMAIL","PHONE"],"data":[["","`+p+`"],`) {
+		t.Fatalf("payload = %.200s", got)
 	}
 }
 
-func TestSessionIDDeterministic(t *testing.T) {
-	a := sessionID(audience.SyncRequest{BatchID: "2026-11-27/vip/meta"}, OpAdd)
-	if a != sessionID(audience.SyncRequest{BatchID: "2026-11-27/vip/meta", Audience: "other"}, OpAdd) {
-		t.Fatal("session id must depend on BatchID only")
+// Session ids come from the content: the same upload from the same state is the same
+// session; another operation, other identifiers or another audience is another session.
+func TestSessionIDFromContent(t *testing.T) {
+	acct, err := NewAccount(Config{}, sinkutil.WithoutCredentials())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if a == sessionID(audience.SyncRequest{BatchID: "2026-11-27/vip/meta"}, OpRemove) || a == sessionID(audience.SyncRequest{BatchID: "2026-11-28/vip/meta"}, OpAdd) {
-		t.Fatal("different operations or nights must get different sessions")
+	d := newDest(t, acct, Target{AdAccountID: account})
+	req := diffReq("vip", "1", members(0, 2), nil, members(0, 2))
+	s := step{op: OpAdd, ids: members(0, 2)}
+	a := d.sessionID(req, s)
+	if a != d.sessionID(req, step{op: OpAdd, ids: members(0, 2)}) {
+		t.Fatal("same content, different session")
+	}
+	other := req
+	other.Audience = "other"
+	for _, b := range []int64{
+		d.sessionID(req, step{op: OpRemove, ids: members(0, 2)}),
+		d.sessionID(req, step{op: OpAdd, ids: members(0, 3)}),
+		d.sessionID(other, s),
+	} {
+		if b == a {
+			t.Fatal("a different upload reused the session id")
+		}
 	}
 	if a <= 0 || a >= 1<<53 {
 		t.Fatalf("session id %d outside 1..2^53", a)
 	}
 }
 
+// A repeated session is a replay on Meta: nothing applied. A rerun whose plan changed must
+// therefore use a new session, and the rerun of an unchanged plan changes nothing.
+func TestRepeatedSessionIsReplay(t *testing.T) {
+	fake := metatest.New(testToken, testSecret)
+	defer fake.Close()
+	a, _, _ := newAccount(t, fake, nil)
+	id := fake.AddAudience(account, "r")
+	d := newDest(t, a, Target{AdAccountID: account})
+	req := diffReq("r", id, members(0, 2), nil, members(0, 2))
+	for i := 0; i < 2; i++ {
+		if _, err := d.Apply(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ss := fake.Sessions()
+	if len(ss) != 1 || ss[0].Replayed != 1 {
+		t.Fatalf("sessions %+v: want one session, replayed once", ss)
+	}
+	// Changed data the same night: a new session, applied.
+	if _, err := d.Apply(context.Background(), diffReq("r", id, members(2, 3), nil, members(0, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if e, p := fake.Size(id); e != 3 || p != 3 || len(fake.Sessions()) != 2 {
+		t.Errorf("size %d/%d in %d sessions, want 3/3 in 2", e, p, len(fake.Sessions()))
+	}
+}
+
 func TestThrottleAnd5xxRetried(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, ns := newClient(t, fake, nil)
+	a, c, ns := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "r")
-	d := newDest(t, c, Target{AdAccountID: account})
+	d := newDest(t, a, Target{AdAccountID: account})
 	fake.Fail("/users", metatest.Throttle613(), metatest.ServerError(503), metatest.TooManyRequests(), metatest.Fault{HTTPStatus: 400, Code: 80003, Message: "custom audience throttle"})
-	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "r", BatchID: "b", RemoteID: id, Add: members(0, 2)})
+	res, err := d.Apply(context.Background(), diffReq("r", id, members(0, 1), nil, members(0, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,20 +390,20 @@ func TestThrottleAnd5xxRetried(t *testing.T) {
 		t.Fatalf("stats %+v, waits %v; want 4 retries", st, ns.waits)
 	}
 	if res.Accepted != 2 {
-		t.Fatalf("result = %+v", res)
+		t.Fatalf("accepted %d", res.Accepted)
 	}
 }
 
 func TestCode100NotRetried(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
+	a, _, _ := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "r")
-	d := newDest(t, c, Target{AdAccountID: account})
+	d := newDest(t, a, Target{AdAccountID: account})
 	for _, f := range []metatest.Fault{metatest.InvalidParam100(), {HTTPStatus: 400, Code: 1713230, Message: "terms not accepted"}} {
 		before := fake.Requests()["POST users"]
 		fake.Fail("/users", f)
-		_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "r", BatchID: "b", RemoteID: id, Add: members(0, 2)})
+		res, err := d.Apply(context.Background(), diffReq("r", id, members(0, 1), nil, members(0, 1)))
 		var ae *APIError
 		if !errors.As(err, &ae) || ae.Code != f.Code || ae.Retryable() || !IsNotRetryable(err) {
 			t.Fatalf("code %d: err = %v", f.Code, err)
@@ -336,25 +411,27 @@ func TestCode100NotRetried(t *testing.T) {
 		if got := fake.Requests()["POST users"] - before; got != 1 {
 			t.Fatalf("code %d: sent %d times, want once", f.Code, got)
 		}
+		if diff := cmp.Diff([]string{"add 2 not_sent"}, outcomes(res)); diff != "" {
+			t.Errorf("a refused batch is not applied (-want +got):\n%s", diff)
+		}
 	}
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
 	fake := metatest.New(testToken, "a-different-app-secret")
 	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
-	d := newDest(t, c, Target{AdAccountID: account})
-	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "x", BatchID: "b", Add: members(0, 1)})
+	a, _, _ := newAccount(t, fake, nil)
+	_, err := newDest(t, a, Target{AdAccountID: account}).Apply(context.Background(), createReq("x", members(0, 1)))
 	if err == nil || !strings.Contains(err.Error(), "appsecret_proof") {
 		t.Fatalf("err = %v, want the fake's appsecret_proof rejection", err)
 	}
 	// A platform that echoes the token back.
 	fake2 := metatest.New(testToken, testSecret)
 	defer fake2.Close()
-	c2, _ := newClient(t, fake2, nil)
+	a2, _, _ := newAccount(t, fake2, nil)
 	id := fake2.AddAudience(account, "y")
 	fake2.Fail("/users", metatest.Fault{HTTPStatus: 400, Code: 100, Message: "bad token " + testToken + " proof " + AppSecretProof(testSecret, testToken) + " secret " + testSecret})
-	_, err2 := newDest(t, c2, Target{AdAccountID: account}).Sync(context.Background(), audience.SyncRequest{Audience: "y", BatchID: "b", RemoteID: id, Add: members(0, 1)})
+	_, err2 := newDest(t, a2, Target{AdAccountID: account}).Apply(context.Background(), diffReq("y", id, members(0, 1), nil, members(0, 1)))
 	for _, e := range []error{err, err2} {
 		for _, s := range []string{testToken, testSecret, AppSecretProof(testSecret, testToken)} {
 			if e == nil || strings.Contains(e.Error(), s) {
@@ -370,70 +447,70 @@ func TestSecretsNeverInErrors(t *testing.T) {
 func TestMalformedHashSendsNothing(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
-	d := newDest(t, c, Target{AdAccountID: account})
-	bad := members(0, 3)
-	bad[2].Email = "alice@example.com"
-	_, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "x", BatchID: "b", Add: bad, All: bad})
-	if err == nil || !strings.Contains(err.Error(), "Add[2].Email") || strings.Contains(err.Error(), "alice") {
+	a, _, _ := newAccount(t, fake, nil)
+	d := newDest(t, a, Target{AdAccountID: account})
+	bad := append(members(0, 1), audience.Identifier{Type: audience.TypeEmail, Hash: "alice@example.com"})
+	_, err := d.Apply(context.Background(), createReq("x", bad))
+	if err == nil || !strings.Contains(err.Error(), "1 identifier(s)") || strings.Contains(err.Error(), "alice") {
 		t.Fatalf("err = %v", err)
+	}
+	up := members(0, 1)
+	up[1].Hash = strings.ToUpper(up[1].Hash) // uppercase hex is not what Meta expects either
+	if _, err := d.Apply(context.Background(), createReq("x", up)); err == nil {
+		t.Fatal("uppercase hash accepted")
 	}
 	if len(fake.Requests()) != 0 {
 		t.Fatalf("requests sent: %v", fake.Requests())
 	}
-	// Uppercase hex is not what Meta expects either.
-	up := members(0, 1)
-	up[0].Phone = strings.ToUpper(up[0].Phone)
-	if _, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "x", BatchID: "b", Add: up}); err == nil {
-		t.Fatal("uppercase hash accepted")
-	}
 }
 
-func TestInvalidEntriesRecorded(t *testing.T) {
+// Meta refuses some rows of a batch: which ones it does not say, so the batch stays
+// unconfirmed (the next run sends it again) and the refusals are counted.
+func TestInvalidEntriesLeaveTheBatchUnconfirmed(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
+	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 4 })
 	id := fake.AddAudience(account, "x")
-	d := newDest(t, c, Target{AdAccountID: account})
-	ms := members(0, 4)
-	fake.MarkInvalid(ms[3].Email)
-	ms = append(ms, audience.Member{Key: "empty"}) // nothing to send: skipped locally
-	res, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "x", BatchID: "b", RemoteID: id, Add: ms})
+	d := newDest(t, a, Target{AdAccountID: account})
+	add := members(0, 4) // 8 identifiers: [e0..e3], [p0..p3] by sort order
+	fake.MarkInvalid(add[1].Hash)
+	res, err := d.Apply(context.Background(), diffReq("x", id, add, nil, add))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := audience.Result{RemoteID: id, Sent: 4, Accepted: 3, Rejected: 2, Requests: 1, Status: "ok",
-		RejectReasons: map[string]int64{"invalid_entry": 1, "no_identifier": 1},
-		Extra:         map[string]int64{"num_received": 4, "num_invalid_entries": 1, "rows_add": 4}}
-	res.Duration = 0
-	if diff := cmp.Diff(want, res); diff != "" {
-		t.Fatalf("result (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"add 4 unconfirmed", "add 4 confirmed"}, outcomes(res)); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
+	}
+	if res.Sent != 8 || res.Accepted != 7 || res.Rejected != 1 || res.RejectReasons["invalid_entry"] != 1 || res.Extra["num_invalid_entries"] != 1 {
+		t.Errorf("sent %d accepted %d rejected %d reasons %v extra %v", res.Sent, res.Accepted, res.Rejected, res.RejectReasons, res.Extra)
 	}
 }
 
-func TestWritePayloadsEqualsWhatSyncSends(t *testing.T) {
+func TestWritePayloadsEqualsWhatApplySends(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
 	fake.RecordBodies()
-	c, _ := newClient(t, fake, func(c *Config) { c.BatchSize = 4 })
+	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 4 })
 	id := fake.AddAudience(account, "w")
 	fake.Seed(id, emailsOf(members(20, 22)), nil)
-	d := newDest(t, c, Target{AdAccountID: account})
-	req := audience.SyncRequest{Audience: "w", BatchID: "night", RemoteID: id, Mode: audience.ModeIncremental, Add: members(0, 10), Remove: members(20, 22), All: members(0, 10)}
+	d := newDest(t, a, Target{AdAccountID: account})
+	rm := audience.NormaliseIdentifiers([]audience.Identifier{members(20, 21)[0], members(21, 22)[0]}) // their e-mails
+	req := diffReq("w", id, members(0, 5), rm, members(0, 5))
 	dir := t.TempDir()
-	dres, err := d.WritePayloads(req, dir)
+	dres, err := d.WritePayloads(context.Background(), req, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fake.Requests()) != 0 {
 		t.Fatalf("dry run sent requests: %v", fake.Requests())
 	}
-	res, err := d.Sync(context.Background(), req)
+	res, err := d.Apply(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// 10 additions in 3 requests (4, 4, 2) and 2 removals in 1.
 	if dres.Sent != res.Sent || dres.Requests != res.Requests || dres.Sent != 12 || dres.Requests != 4 {
-		t.Fatalf("dry run %+v vs sync %+v; want 12 rows in 3 add + 1 remove requests", dres, res)
+		t.Fatalf("dry run %d rows in %d requests, apply %d in %d; want 12 in 4", dres.Sent, dres.Requests, res.Sent, res.Requests)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	sort.Strings(files)
@@ -462,15 +539,18 @@ func TestWritePayloadsEqualsWhatSyncSends(t *testing.T) {
 func TestWritePayloadsForNewAudience(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, _ := newClient(t, fake, nil)
-	d := newDest(t, c, Target{AdAccountID: account, Name: "new one"})
+	a, err := NewAccount(Config{}, sinkutil.WithoutCredentials()) // a dry run needs no secrets
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDest(t, a, Target{AdAccountID: account, Name: "new one"})
 	dir := t.TempDir()
-	res, err := d.WritePayloads(audience.SyncRequest{Audience: "n", BatchID: "b", Add: members(0, 2), All: members(0, 2)}, dir)
+	res, err := d.WritePayloads(context.Background(), createReq("n", members(0, 1)), dir)
 	if err != nil || !res.Created || res.Requests != 2 || len(fake.Requests()) != 0 {
-		t.Fatalf("res %+v err %v, fake saw %v", res, err, fake.Requests())
+		t.Fatalf("created %v requests %d err %v, fake saw %v", res.Created, res.Requests, err, fake.Requests())
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "meta-0001-create.json"))
-	want := `{"method":"POST","params":{"customer_file_source":"USER_PROVIDED_ONLY","name":"new one","subtype":"CUSTOM"},"path":"/v25.0/act_1234567/customaudiences"}`
+	want := `{"method":"POST","params":{"customer_file_source":"USER_PROVIDED_ONLY","name":"new one","subtype":"CUSTOM"},"path":"/v25.0/act_1234567/customaudiences"}` + "\n"
 	if string(b) != want {
 		t.Fatalf("create file = %s\nwant %s", b, want)
 	}
@@ -478,24 +558,41 @@ func TestWritePayloadsForNewAudience(t *testing.T) {
 	if !strings.HasPrefix(string(b2), `{"method":"POST","path":"/v25.0/{new_audience_id}/users","params":{"payload":{"schema":["EMAIL","PHONE"]`) {
 		t.Fatalf("add file = %.200s", b2)
 	}
+	if _, err := d.Apply(context.Background(), createReq("n", members(0, 1))); !errors.Is(err, sinkutil.ErrDryRun) {
+		t.Fatalf("a dry-run account sent: %v", err)
+	}
 }
 
-func TestExternIDColumn(t *testing.T) {
+// A replace that failed at its third batch changed nothing (Meta applies a replace at its last
+// batch); the rerun of the same plan sends the same session: batches 1 and 2 are replays.
+func TestRerunOfSamePlanContinuesTheSession(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
 	defer fake.Close()
-	c, _ := newClient(t, fake, func(c *Config) { c.SendExternID = true })
-	id := fake.AddAudience(account, "x")
-	d := newDest(t, c, Target{AdAccountID: account})
-	ms := []audience.Member{{Key: "k1", Email: h("a@example.com"), ExternID: `crm-"7"`}, {Key: "k2", ExternID: "crm-8"}}
-	if _, err := d.Sync(context.Background(), audience.SyncRequest{Audience: "x", BatchID: "b", RemoteID: id, Add: ms}); err != nil {
+	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 2 })
+	id := fake.AddAudience(account, "r")
+	old := members(50, 51)
+	fake.Seed(id, emailsOf(old), phonesOf(old))
+	d := newDest(t, a, Target{AdAccountID: account})
+	all := audience.NormaliseIdentifiers(append(members(0, 3), members(3, 4)[0])) // 7 identifiers: batches 2, 2, 2, 1
+	req := audience.Request{Audience: "r", Platform: Platform, RemoteID: id, Mode: audience.ModeReplace, All: all}
+	fake.FailAt("/usersreplace", 3, metatest.InvalidParam100())
+	res, err := d.Apply(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "batch 3 of 4") || len(res.Applied) != 0 {
+		t.Fatalf("err = %v, applied %v: want the failure and nothing applied", err, outcomes(res))
+	}
+	if emails, _, _ := fake.Members(id); len(emails) != 1 || emails[0] != old[0].Hash {
+		t.Fatalf("a half-done replace changed the audience: %v", emails)
+	}
+	if _, err := d.Apply(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	emails, phones, externs := fake.Members(id)
-	if diff := cmp.Diff([]string{h("a@example.com")}, emails); diff != "" || len(phones) != 0 {
-		t.Fatalf("emails %v phones %v", emails, phones)
+	ss := fake.Sessions()
+	if len(ss) != 1 || fmt.Sprint(ss[0].Batches) != "[2 2 2 1]" || ss[0].Replayed != 2 || !ss[0].Closed {
+		t.Fatalf("sessions = %+v, want one session of 4 batches with 2 replays", ss)
 	}
-	if diff := cmp.Diff([]string{`crm-"7"`, "crm-8"}, externs); diff != "" {
-		t.Fatalf("externs (-want +got):\n%s", diff)
+	emails, _, _ := fake.Members(id)
+	if diff := cmp.Diff(emailsOf(all), emails); diff != "" {
+		t.Fatalf("e-mails (-want +got):\n%s", diff)
 	}
 }
 
@@ -553,7 +650,6 @@ meta:
   access_token: {env: META_TOKEN}
   app_secret: {file: /run/secrets/meta}
   customer_file_source: PARTNER_PROVIDED_ONLY
-  send_extern_id: true
   batch_size: 5000
   http: {rate_per_sec: 2, timeout: 10s, max_attempts: 3}
 target:
@@ -566,7 +662,7 @@ target:
 		t.Fatal(err)
 	}
 	want := Config{BaseURL: "https://graph.example", APIVersion: "v26.0", AccessToken: secret.Ref{Env: "META_TOKEN"}, AppSecret: secret.Ref{File: "/run/secrets/meta"},
-		CustomerFileSource: "PARTNER_PROVIDED_ONLY", SendExternID: true, BatchSize: 5000, HTTP: httpx.Config{RatePerSec: 2, Timeout: 10 * time.Second, MaxAttempts: 3}}
+		CustomerFileSource: "PARTNER_PROVIDED_ONLY", BatchSize: 5000, HTTP: httpx.Config{RatePerSec: 2, Timeout: 10 * time.Second, MaxAttempts: 3}}
 	if diff := cmp.Diff(want, doc.Meta); diff != "" {
 		t.Fatalf("config (-want +got):\n%s", diff)
 	}
@@ -575,44 +671,11 @@ target:
 	}
 }
 
-func TestRerunOfSameNightContinuesTheSession(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
-	c, _ := newClient(t, fake, func(c *Config) { c.BatchSize = 2 })
-	id := fake.AddAudience(account, "r")
-	old := member(50)
-	fake.Seed(id, []string{old.Email}, []string{old.Phone})
-	d := newDest(t, c, Target{AdAccountID: account})
-	all := members(0, 7) // 4 batches: 2, 2, 2, 1
-	req := audience.SyncRequest{Audience: "r", BatchID: "2026-11-27/r/meta", RemoteID: id, Mode: audience.ModeReplace, All: all}
-	// The third batch fails for good: the run stops with the replace half done.
-	fake.FailAt("/usersreplace", 3, metatest.InvalidParam100())
-	if _, err := d.Sync(context.Background(), req); err == nil || !strings.Contains(err.Error(), "batch 3 of 4") {
-		t.Fatalf("err = %v", err)
-	}
-	if emails, _, _ := fake.Members(id); len(emails) != 1 || emails[0] != old.Email {
-		t.Fatalf("a half-done replace changed the audience: %v", emails)
-	}
-	// The rerun of the same night sends the same session from batch 1; the fake takes batches
-	// 1 and 2 as replays and the rest as new.
-	if _, err := d.Sync(context.Background(), req); err != nil {
-		t.Fatal(err)
-	}
-	ss := fake.Sessions()
-	if len(ss) != 1 || fmt.Sprint(ss[0].Batches) != "[2 2 2 1]" || ss[0].Replayed != 2 || !ss[0].Closed {
-		t.Fatalf("sessions = %+v, want one session of 4 batches with 2 replays", ss)
-	}
-	emails, _, _ := fake.Members(id)
-	if diff := cmp.Diff(emailsOf(all), emails); diff != "" {
-		t.Fatalf("e-mails (-want +got):\n%s", diff)
-	}
-}
-
 func TestNetworkErrorHidesToken(t *testing.T) {
 	fake := metatest.New(testToken, testSecret)
-	c, _ := newClient(t, fake, func(c *Config) { c.HTTP.MaxAttempts = 2 })
+	a, _, _ := newAccount(t, fake, func(c *Config) { c.HTTP.MaxAttempts = 2 })
 	fake.Close() // connection refused from now on
-	_, err := newDest(t, c, Target{AdAccountID: account}).Sync(context.Background(), audience.SyncRequest{Audience: "x", BatchID: "b", Add: members(0, 1)})
+	_, err := newDest(t, a, Target{AdAccountID: account}).Apply(context.Background(), createReq("x", members(0, 1)))
 	if err == nil {
 		t.Fatal("no error from a closed server")
 	}

@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
 // API paths.
@@ -388,14 +388,13 @@ func hexLen(alg string) int {
 	return 32
 }
 
-func joinLines(hashes []string) []byte {
-	var b strings.Builder
-	b.Grow(len(hashes) * 65)
-	for _, h := range hashes {
-		b.WriteString(h)
-		b.WriteByte('\n')
+func joinLines(ids []audience.Identifier) []byte {
+	b := make([]byte, 0, len(ids)*65)
+	for _, id := range ids {
+		b = append(b, id.Hash...)
+		b = append(b, '\n')
 	}
-	return []byte(b.String())
+	return b
 }
 
 func jsonIndent(v any) ([]byte, error) {

@@ -1,6 +1,7 @@
 package vkads
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -49,42 +50,38 @@ type Config struct {
 // Defaults returns c with zero fields set to their defaults. TokenCache stays empty here; the
 // sink derives it from the state dir (WithStateDir).
 func (c Config) Defaults() Config {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.Hash == "" {
-		c.Hash = HashMD5
-	}
-	if c.UploadsPerMinute == 0 {
-		c.UploadsPerMinute = 1
-	}
-	if c.HTTP.RatePerSec == 0 {
-		c.HTTP.RatePerSec = 2
-	}
+	c.BaseURL = strings.TrimRight(cmp.Or(c.BaseURL, DefaultBaseURL), "/")
+	c.Hash = cmp.Or(c.Hash, HashMD5)
+	c.UploadsPerMinute = cmp.Or(c.UploadsPerMinute, 1)
+	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, 2)
 	c.HTTP = c.HTTP.Defaults()
 	return c
 }
 
 // Validate checks c, including that the client secret resolves; path is e.g. "sinks.vk".
 func (c Config) Validate(path string) error {
-	if err := c.validateShape(path); err != nil {
+	if err := c.validateShape(path, true); err != nil {
 		return err
 	}
 	return c.ClientSecret.Validate(path + ".client_secret")
 }
 
-func (c Config) validateShape(path string) error {
+// ValidateSettings is Validate without the credentials, for dry runs.
+func (c Config) ValidateSettings(path string) error { return c.validateShape(path, false) }
+
+// validateShape checks everything but the secret's value; withCreds requires the client id
+// and a secret reference.
+func (c Config) validateShape(path string, withCreds bool) error {
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("%s.base_url: %q is not an http(s) URL", path, c.BaseURL)
 		}
 	}
-	if strings.TrimSpace(c.ClientID) == "" {
+	if strings.TrimSpace(c.ClientID) == "" && withCreds {
 		return fmt.Errorf("%s.client_id: required: the client id of the VK Ads API app (Settings → API access)", path)
 	}
-	if c.ClientSecret.IsZero() {
+	if c.ClientSecret.IsZero() && withCreds {
 		return fmt.Errorf("%s.client_secret: no secret source: set %s.client_secret.env or %s.client_secret.file", path, path, path)
 	}
 	if c.ClientSecret.Env != "" && c.ClientSecret.File != "" {
@@ -121,6 +118,15 @@ type Target struct {
 // SegmentTarget asks for a remarketing segment over the list, for use in campaigns.
 type SegmentTarget struct {
 	Name string `yaml:"name"` // default: the list's name
+}
+
+// IdentifierTypes is the one identifier type the list holds: a phones list gets the
+// audience's phones only, an emails list its e-mails.
+func (t Target) IdentifierTypes() []string {
+	if t.Type == TypePhones {
+		return []string{"phone"}
+	}
+	return []string{"email"}
 }
 
 // Validate checks t; path is e.g. "audiences[2].destinations.vk".

@@ -3,13 +3,11 @@ package vkads
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 )
@@ -21,12 +19,7 @@ const Platform = "vk"
 // with their rate limits. Build one per process and make every audience's Destination from it,
 // so that all audiences share one token and one upload budget.
 type Account struct {
-	cfg  Config
-	opts options
-
-	once   sync.Once
-	client *Client
-	err    error
+	sinkutil.Account[Config, *Client]
 }
 
 // Destination syncs one audience with one VK users list.
@@ -37,42 +30,14 @@ type Destination struct {
 
 var _ audience.Destination = (*Destination)(nil)
 
-type options struct {
-	http     []httpx.Option
-	now      func() time.Time
-	log      *slog.Logger
-	stateDir string
-}
-
-// Option configures an Account.
-type Option func(*options)
-
-// WithHTTPOptions passes options to the HTTP layer (tests: transport, clock, jitter).
-func WithHTTPOptions(o ...httpx.Option) Option {
-	return func(op *options) { op.http = append(op.http, o...) }
-}
-
-// WithClock sets the clock for token expiry (tests).
-func WithClock(now func() time.Time) Option { return func(op *options) { op.now = now } }
-
-// WithLogger sets the logger for warnings and retries.
-func WithLogger(l *slog.Logger) Option {
-	return func(op *options) { op.log = l; op.http = append(op.http, httpx.WithLogger(l)) }
-}
-
-// WithStateDir puts the token cache at <dir>/vk/token-<client_id>[-<agency client>].json unless
-// sinks.vk.token_cache names a file. dir may be local or gs://.
-func WithStateDir(dir string) Option { return func(op *options) { op.stateDir = dir } }
-
-// NewAccount checks cfg (all but the client secret, which is resolved on the first Sync so
-// that dry runs need no credentials).
-func NewAccount(cfg Config, opts ...Option) (*Account, error) {
-	if err := cfg.validateShape("sinks.vk"); err != nil {
+// NewAccount checks cfg. The client secret is resolved on the first Apply, so that dry runs
+// need no credentials. The token
+// cache goes under the state dir (sinkutil.WithStateDir) unless sinks.vk.token_cache names a
+// file.
+func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
+	a := &Account{}
+	if err := a.Init("sinks.vk", cfg, opts); err != nil {
 		return nil, err
-	}
-	a := &Account{cfg: cfg.Defaults(), opts: options{now: time.Now, log: slog.New(slog.DiscardHandler)}}
-	for _, o := range opts {
-		o(&a.opts)
 	}
 	return a, nil
 }
@@ -85,234 +50,192 @@ func (a *Account) Destination(target Target) (*Destination, error) {
 	return &Destination{acct: a, target: target}, nil
 }
 
-// New is NewAccount(cfg, opts...).Destination(target), for a single audience.
-func New(cfg Config, target Target, opts ...Option) (*Destination, error) {
-	a, err := NewAccount(cfg, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return a.Destination(target)
-}
-
 // TokenCachePath is where the account keeps its token ("" = memory only).
 func (a *Account) TokenCachePath() string {
 	switch {
-	case a.cfg.TokenCache != "":
-		return a.cfg.TokenCache
-	case a.opts.stateDir != "":
-		name := "token-" + safeName(a.cfg.ClientID)
-		if a.cfg.AgencyClientName != "" {
-			name += "-" + safeName(a.cfg.AgencyClientName)
+	case a.Cfg.TokenCache != "":
+		return a.Cfg.TokenCache
+	case a.Opts.StateDir != "":
+		name := "token-" + safeName(a.Cfg.ClientID)
+		if a.Cfg.AgencyClientName != "" {
+			name += "-" + safeName(a.Cfg.AgencyClientName)
 		}
-		return fileio.Join(a.opts.stateDir, "vk", name+".json")
+		return fileio.Join(a.Opts.StateDir, "vk", name+".json")
 	}
 	return ""
 }
 
 // API returns the account's client, resolving the client secret on first use.
-func (a *Account) API() (*Client, error) {
-	a.once.Do(func() {
-		sec, err := a.cfg.ClientSecret.Resolve()
+func (a *Account) api() (*Client, error) {
+	return a.API(Platform, func() (*Client, error) {
+		sec, err := a.Cfg.ClientSecret.Resolve()
 		if err != nil {
-			a.err = fmt.Errorf("vk: sinks.vk.client_secret: %w", err)
-			return
+			return nil, fmt.Errorf("vk: sinks.vk.client_secret: %w", err)
 		}
 		path := a.TokenCachePath()
 		if path == "" {
-			a.opts.log.Warn("vk token cache disabled: every run mints a new token (the account allows 5); set sinks.vk.token_cache or pass the state dir")
+			a.Opts.Log.Warn("vk token cache disabled: every run mints a new token (the account allows 5); set sinks.vk.token_cache or pass the state dir")
 		}
-		a.client = NewClient(a.cfg, sec, path, a.opts.now, a.opts.log, a.opts.http...)
+		return NewClient(a.Cfg, sec, path, a.Opts.Now, a.Opts.Log, a.Opts.HTTP...), nil
 	})
-	return a.client, a.err
 }
 
-// Platform returns "vk".
-func (d *Destination) Platform() string { return Platform }
-
-func (d *Destination) listName(req audience.SyncRequest) string {
+func (d *Destination) listName(req audience.Request) string {
 	if d.target.Name != "" {
 		return d.target.Name
 	}
 	return req.Audience
 }
 
-// hashes picks the identifier of the list's type from each member, checks its shape against
-// the configured algorithm, and drops repeats (two members may share an e-mail). Members
-// without that identifier are counted in skipped.
-func (d *Destination) hashes(ms []audience.Member) (out []string, skipped int64, err error) {
-	n := hexLen(d.acct.cfg.Hash)
-	seen := make(map[string]struct{}, len(ms))
-	for _, m := range ms {
-		h := m.Email
-		if d.target.Type == TypePhones {
-			h = m.Phone
-		}
-		if h == "" {
-			skipped++
-			continue
-		}
-		if !audience.IsHexHash(h, n) {
-			return nil, 0, fmt.Errorf("vk: member %s: identifier is not a lowercase %s hex (%d digits): set contacts.vk_hash and sinks.vk.hash to the same algorithm", m.Key, d.acct.cfg.Hash, n)
-		}
-		if _, dup := seen[h]; dup {
-			continue
-		}
-		seen[h] = struct{}{}
-		out = append(out, h)
+// idType is the identifier type the list holds.
+func (d *Destination) idType() string {
+	if d.target.Type == TypePhones {
+		return audience.TypePhone
 	}
-	return out, skipped, nil
+	return audience.TypeEmail
 }
 
-// plan is what Sync sends: a new list from create, or diffs.
-type plan struct {
-	create         []string
-	add, remove    []string
-	skipped        int64
-	replaceUnknown bool // list found by name without state: contents unknown
+// check refuses identifiers of another type than the list's, or not hashed with the
+// configured algorithm.
+func (d *Destination) check(req audience.Request) error {
+	if err := req.Check(hexLen(d.acct.Cfg.Hash)); err != nil {
+		return fmt.Errorf("%w (set contacts.vk_hash and sinks.vk.hash to the same algorithm)", err)
+	}
+	for _, l := range [][]audience.Identifier{req.All, req.Remove} {
+		for _, id := range l {
+			if id.Type != d.idType() {
+				return fmt.Errorf("vk: audience %q: a %s list got a %s identifier: the list holds one type", req.Audience, d.target.Type, id.Type)
+			}
+		}
+	}
+	return nil
 }
 
-func (d *Destination) plan(req audience.SyncRequest) (plan, error) {
-	var p plan
-	if req.RemoteID == "" {
-		all := req.All
-		if len(all) == 0 {
-			all = req.Add
-		}
-		h, skipped, err := d.hashes(all)
-		if err != nil {
-			return p, err
-		}
-		p.create, p.skipped = h, skipped
-		return p, nil
-	}
-	// VK has no "replace": replace mode sends the diff the audience package computed too.
-	add, s1, err := d.hashes(req.Add)
-	if err != nil {
-		return p, err
-	}
-	remove, s2, err := d.hashes(req.Remove)
-	if err != nil {
-		return p, err
-	}
-	// A hash both removed and added (a member whose phone changed keeps the e-mail) stays:
-	// don't send it at all.
-	inAdd := make(map[string]struct{}, len(add))
-	for _, h := range add {
-		inAdd[h] = struct{}{}
-	}
-	kept := remove[:0]
-	for _, h := range remove {
-		if _, ok := inAdd[h]; !ok {
-			kept = append(kept, h)
-		}
-	}
-	p.add, p.remove, p.skipped = add, kept, s1+s2
-	return p, nil
-}
-
-// Sync applies req to the list. Creation needs at least MinListRows identifiers
-// (ErrTooSmall otherwise, nothing sent). A list found by name without a state id gets today's
-// members added (VK cannot replace a list; members it held before stay until they show up in a
-// later diff's removals). Removals are sent before additions. An empty change sends nothing.
-func (d *Destination) Sync(ctx context.Context, req audience.SyncRequest) (res audience.Result, err error) {
-	started := time.Now()
-	p, err := d.plan(req)
-	if err != nil {
+// Apply brings the list to req. Without a list on record it finds one (the configured id, or
+// the one list of this name) or creates one, which needs MinListRows identifiers (fewer:
+// below the minimum, nothing sent). VK cannot replace a list: a found list gets today's
+// identifiers added, and what it held before stays. An existing list gets the additions
+// (base=<id>), then the removals (base=-<id>); both are set operations, so a retry is
+// harmless. A creation is never re-sent after a lost answer without listing first.
+func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audience.Result, err error) {
+	if err := d.check(req); err != nil {
 		return res, err
 	}
-	if p.skipped > 0 {
-		res.Rejected = p.skipped
-		res.RejectReasons = map[string]int64{"no_" + strings.TrimSuffix(d.target.Type, "s"): p.skipped}
-	}
-	if req.RemoteID != "" && len(p.add) == 0 && len(p.remove) == 0 {
-		res.RemoteID, res.Status = req.RemoteID, "unchanged"
-		return res, nil
-	}
-	c, err := d.acct.API()
+	c, err := d.acct.api()
 	if err != nil {
 		return res, err
 	}
 	before := c.Requests()
-	defer func() {
-		res.Requests = c.Requests() - before
-		res.Duration = time.Since(started)
-	}()
+	defer func() { res.Requests = c.Requests() - before }()
 	name := d.listName(req)
-
 	id, err := parseID(req.RemoteID)
 	if err != nil {
 		return res, err
 	}
-	if id == 0 {
-		id = d.target.ID
+	if d.target.ID != 0 && id != d.target.ID {
+		req.Create = true // the config names another list than the state: contents unknown
 	}
-	if req.RemoteID == "" {
-		if id == 0 {
-			lists, err := c.ListUsersLists(ctx)
-			if err != nil {
-				return res, err
-			}
-			var found []UsersList
-			for _, l := range lists {
-				if l.Name == name {
-					found = append(found, l)
-				}
-			}
-			switch {
-			case len(found) == 1 && found[0].Type != d.target.Type:
-				return res, fmt.Errorf("vk: list %q (id %d) has type %s, the target wants %s: rename one of them", name, found[0].ID, found[0].Type, d.target.Type)
-			case len(found) == 1:
-				id = found[0].ID
-			case len(found) > 1:
-				ids := make([]string, len(found))
-				for i, l := range found {
-					ids[i] = strconv.FormatInt(l.ID, 10)
-				}
-				return res, fmt.Errorf("vk: %d users lists are named %q (ids %s): set destinations.vk.id to the one to keep", len(found), name, strings.Join(ids, ", "))
-			}
-		}
-		if id == 0 {
-			if len(p.create) < MinListRows {
-				return res, fmt.Errorf("%w: list %q would have %d %s, VK needs at least %d; nothing sent, the next run tries again", ErrTooSmall, name, len(p.create), d.target.Type, MinListRows)
-			}
-			l, err := c.UploadUsersList(ctx, UploadRequest{Name: name, Type: d.target.Type, File: joinLines(p.create)})
-			if err != nil {
-				return res, err
-			}
-			if l.ID == 0 {
-				return res, fmt.Errorf("vk: users_lists upload: the answer has no list id")
-			}
-			res.RemoteID, res.Created, res.Status = strconv.FormatInt(l.ID, 10), true, l.Status
-			res.Sent += int64(len(p.create))
-			res.Accepted += int64(len(p.create))
-			return res, d.ensureSegment(ctx, c, l.ID, name, true)
-		}
-		// Known list, unknown contents: add everyone.
-		p.add = p.create
-	}
-	res.RemoteID = strconv.FormatInt(id, 10)
-	if len(p.remove) > 0 {
-		l, err := c.UploadUsersList(ctx, UploadRequest{Name: name, Type: d.target.Type, Base: -id, File: joinLines(p.remove)})
-		if err != nil {
+	if req.Create {
+		if id, err = d.find(ctx, c, name); err != nil {
 			return res, err
 		}
-		res.Sent += int64(len(p.remove))
-		res.Accepted += int64(len(p.remove))
-		res.Status = l.Status
-	}
-	if len(p.add) > 0 {
-		l, err := c.UploadUsersList(ctx, UploadRequest{Name: name, Type: d.target.Type, Base: id, File: joinLines(p.add)})
-		if err != nil {
+		if id == 0 {
+			return d.create(ctx, c, req, name, res)
+		}
+		res.RemoteID = strconv.FormatInt(id, 10)
+		if err := d.upload(ctx, c, name, id, audience.OpReplace, req.All, &res); err != nil {
 			return res, err
 		}
-		res.Sent += int64(len(p.add))
-		res.Accepted += int64(len(p.add))
-		res.Status = l.Status
-	}
-	if req.RemoteID == "" {
 		return res, d.ensureSegment(ctx, c, id, name, false)
 	}
-	return res, nil
+	res.RemoteID = req.RemoteID
+	if err := d.upload(ctx, c, name, id, audience.OpAdd, req.Add, &res); err != nil {
+		return res, err
+	}
+	return res, d.upload(ctx, c, name, -id, audience.OpRemove, req.Remove, &res)
+}
+
+// find returns the configured list or the one list of this name (0 when there is none).
+func (d *Destination) find(ctx context.Context, c *Client, name string) (int64, error) {
+	if d.target.ID != 0 {
+		return d.target.ID, nil
+	}
+	lists, err := c.ListUsersLists(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var found []UsersList
+	for _, l := range lists {
+		if l.Name == name {
+			found = append(found, l)
+		}
+	}
+	switch {
+	case len(found) == 1 && found[0].Type != d.target.Type:
+		return 0, fmt.Errorf("vk: list %q (id %d) has type %s, the target wants %s: rename one of them", name, found[0].ID, found[0].Type, d.target.Type)
+	case len(found) == 1:
+		return found[0].ID, nil
+	case len(found) > 1:
+		ids := make([]string, len(found))
+		for i, l := range found {
+			ids[i] = strconv.FormatInt(l.ID, 10)
+		}
+		return 0, fmt.Errorf("vk: %d users lists are named %q (ids %s): set destinations.vk.id to the one to keep", len(found), name, strings.Join(ids, ", "))
+	}
+	return 0, nil
+}
+
+// create uploads a new list with today's identifiers. After a lost answer it lists: a list of
+// this name that appeared is ours (it holds exactly this upload); none means the upload was
+// not served, and it is sent once more.
+func (d *Destination) create(ctx context.Context, c *Client, req audience.Request, name string, res audience.Result) (audience.Result, error) {
+	if len(req.All) < MinListRows {
+		res.BelowMinimum = true
+		return res, nil
+	}
+	up := UploadRequest{Name: name, Type: d.target.Type, File: joinLines(req.All)}
+	l, err := c.UploadUsersList(httpx.Once(ctx), up)
+	for attempt := 0; httpx.MaybeServed(err) && attempt < 2; attempt++ {
+		var id int64
+		if id, err = d.find(ctx, c, name); err != nil {
+			return res, err
+		}
+		if id != 0 {
+			l, err = UsersList{ID: id}, nil
+			break
+		}
+		l, err = c.UploadUsersList(httpx.Once(ctx), up)
+	}
+	if err != nil {
+		return res, err
+	}
+	if l.ID == 0 {
+		return res, fmt.Errorf("vk: users_lists upload: the answer has no list id")
+	}
+	res.RemoteID, res.Created, res.Status = strconv.FormatInt(l.ID, 10), true, l.Status
+	res.Sent += int64(len(req.All))
+	res.Accepted += int64(len(req.All))
+	res.Add(audience.OpReplace, req.All, audience.Confirmed)
+	return res, d.ensureSegment(ctx, c, l.ID, name, true)
+}
+
+// upload sends one diff of the list (base > 0 adds, base < 0 removes) and records its
+// outcome, a failure's too. VK answers once it has taken the file; its list status then only
+// tracks the matching of users, so the answer confirms the change.
+func (d *Destination) upload(ctx context.Context, c *Client, name string, base int64, op audience.Op, ids []audience.Identifier, res *audience.Result) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	l, err := c.UploadUsersList(ctx, UploadRequest{Name: name, Type: d.target.Type, Base: base, File: joinLines(ids)})
+	if err != nil {
+		res.Add(op, ids, sinkutil.Outcome(err))
+		return err
+	}
+	res.Sent += int64(len(ids))
+	res.Accepted += int64(len(ids))
+	res.Status = l.Status
+	res.Add(op, ids, audience.Confirmed)
+	return nil
 }
 
 func (d *Destination) segment(listID int64, listName string) Segment {
@@ -327,41 +250,60 @@ func (d *Destination) segment(listID int64, listName string) Segment {
 }
 
 // ensureSegment creates the configured segment over the list; for a list that existed
-// already it first looks for a segment of that name (an earlier run may have made it).
+// already it first looks for a segment of that name (an earlier run may have made it). The
+// creation is never re-sent after a lost answer without looking first.
 func (d *Destination) ensureSegment(ctx context.Context, c *Client, listID int64, listName string, fresh bool) error {
 	if d.target.Segment == nil {
 		return nil
 	}
 	want := d.segment(listID, listName)
-	if !fresh {
+	exists := func() (bool, error) {
 		segs, err := c.ListSegments(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		for _, s := range segs {
 			if s.Name == want.Name {
-				return nil
+				return true, nil
 			}
 		}
+		return false, nil
 	}
-	if _, err := c.CreateSegment(ctx, want); err != nil {
-		return fmt.Errorf("%w (list %d is in place; the segment is retried on a run without state)", err, listID)
+	if !fresh {
+		if ok, err := exists(); ok || err != nil {
+			return err
+		}
+	}
+	_, err := c.CreateSegment(httpx.Once(ctx), want)
+	for attempt := 0; httpx.MaybeServed(err) && attempt < 2; attempt++ {
+		var ok bool
+		if ok, err = exists(); ok || err != nil {
+			break
+		}
+		_, err = c.CreateSegment(httpx.Once(ctx), want)
+	}
+	if err != nil {
+		return fmt.Errorf("%w (list %d is in place; the segment is created on a later run)", err, listID)
 	}
 	return nil
 }
 
-// WritePayloads writes the files Sync would upload (one hash a line) with the form fields
-// next to them as JSON, and the segment body when one would be created. A dry run cannot
-// know whether a list of that name exists; it writes the creation.
-func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audience.Result, error) {
+// WritePayloads writes the files Apply would upload (one hash a line) with the form fields
+// next to them as JSON, numbered in sending order, and the segment body when one would be
+// created. A dry run cannot know whether a list of that name exists; it writes the creation.
+func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, dir string) (audience.Result, error) {
 	res := audience.Result{RemoteID: req.RemoteID, Status: "dry_run"}
-	p, err := d.plan(req)
-	if err != nil {
+	if err := d.check(req); err != nil {
 		return res, err
 	}
-	res.Rejected = p.skipped
 	name := d.listName(req)
-	write := func(stem string, r UploadRequest, hashes []string) error {
+	n := 0
+	write := func(stem string, r UploadRequest, ids []audience.Identifier) error {
+		if len(ids) == 0 {
+			return nil
+		}
+		n++
+		stem = fmt.Sprintf("%d-%s", n, stem)
 		fields := map[string]any{"name": r.Name, "type": r.Type, "file": stem + ".txt"}
 		if r.Base != 0 {
 			fields["base"] = r.Base
@@ -370,24 +312,22 @@ func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audie
 		if err != nil {
 			return err
 		}
-		if err := audience.WritePayloadFile(dir, stem+".txt", r.File); err != nil {
+		if err := audience.WritePayloadFile(ctx, dir, stem+".txt", r.File); err != nil {
 			return err
 		}
-		res.Sent += int64(len(hashes))
-		return audience.WritePayloadFile(dir, stem+".json", meta)
+		res.Sent += int64(len(ids))
+		return audience.WritePayloadFile(ctx, dir, stem+".json", meta)
 	}
 	id, err := parseID(req.RemoteID)
 	if err != nil {
 		return res, err
 	}
-	if id == 0 {
-		id = d.target.ID
-	}
-	if req.RemoteID == "" && id == 0 {
-		if len(p.create) == 0 {
+	if req.Create && d.target.ID == 0 {
+		if len(req.All) < MinListRows {
+			res.BelowMinimum = true
 			return res, nil
 		}
-		if err := write("users_lists_create", UploadRequest{Name: name, Type: d.target.Type, File: joinLines(p.create)}, p.create); err != nil {
+		if err := write("users_lists_create", UploadRequest{Name: name, Type: d.target.Type, File: joinLines(req.All)}, req.All); err != nil {
 			return res, err
 		}
 		if d.target.Segment != nil {
@@ -395,24 +335,17 @@ func (d *Destination) WritePayloads(req audience.SyncRequest, dir string) (audie
 			if err != nil {
 				return res, err
 			}
-			return res, audience.WritePayloadFile(dir, "segments_create.json", body)
+			return res, audience.WritePayloadFile(ctx, dir, fmt.Sprintf("%d-segments_create.json", n+1), body)
 		}
 		return res, nil
 	}
-	if req.RemoteID == "" {
-		p.add = p.create
+	if req.Create {
+		return res, write("users_lists_add", UploadRequest{Name: name, Type: d.target.Type, Base: d.target.ID, File: joinLines(req.All)}, req.All)
 	}
-	if len(p.remove) > 0 {
-		if err := write("users_lists_remove", UploadRequest{Name: name, Type: d.target.Type, Base: -id, File: joinLines(p.remove)}, p.remove); err != nil {
-			return res, err
-		}
+	if err := write("users_lists_add", UploadRequest{Name: name, Type: d.target.Type, Base: id, File: joinLines(req.Add)}, req.Add); err != nil {
+		return res, err
 	}
-	if len(p.add) > 0 {
-		if err := write("users_lists_add", UploadRequest{Name: name, Type: d.target.Type, Base: id, File: joinLines(p.add)}, p.add); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return res, write("users_lists_remove", UploadRequest{Name: name, Type: d.target.Type, Base: -id, File: joinLines(req.Remove)}, req.Remove)
 }
 
 func parseID(s string) (int64, error) {

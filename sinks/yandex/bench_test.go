@@ -4,7 +4,7 @@ import "testing"
 
 // go test -run=^$ -bench=. ./sinks/yandex/
 func BenchmarkBuildCSV100k(b *testing.B) {
-	ms := members(0, 100_000)
+	ms := ids(0, 100_000)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

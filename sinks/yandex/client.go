@@ -120,6 +120,23 @@ func (e *APIError) HasType(t string) bool {
 	return false
 }
 
+// AlreadyConfirmed reports Yandex's answer to a confirm of a segment that is confirmed
+// already (a retried confirm whose first answer was lost).
+func (e *APIError) AlreadyConfirmed() bool {
+	if e.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	if strings.Contains(strings.ToLower(e.Message), "already confirmed") {
+		return true
+	}
+	for _, it := range e.Errors {
+		if strings.Contains(strings.ToLower(it.Message), "already confirmed") {
+			return true
+		}
+	}
+	return false
+}
+
 // Client is the Yandex Audiences management API, one method per call.
 type Client struct {
 	base  *url.URL
@@ -215,6 +232,12 @@ func (c *Client) Confirm(ctx context.Context, s ConfirmSegment) (Segment, error)
 	var out segmentEnvelope
 	err = c.call(ctx, c.write, "confirm", http.MethodPost, "segment/"+strconv.FormatInt(s.ID, 10)+"/confirm", body, "application/json", &out)
 	return out.Segment, err
+}
+
+// DeleteSegment is DELETE segment/{id}: used only for uploads an interrupted run left
+// unconfirmed.
+func (c *Client) DeleteSegment(ctx context.Context, id int64) error {
+	return c.call(ctx, c.write, "delete", http.MethodDelete, "segment/"+strconv.FormatInt(id, 10), nil, "", nil)
 }
 
 // ModifyData is POST segment/{id}/modify_data?modification_type=…: adds, subtracts or

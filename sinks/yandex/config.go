@@ -1,6 +1,7 @@
 package yandex
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -33,46 +34,36 @@ type Config struct {
 
 // Defaults returns c with zero fields set to their defaults.
 func (c Config) Defaults() Config {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if !strings.HasSuffix(c.BaseURL, "/") {
-		c.BaseURL += "/"
-	}
-	if c.WritesPerMinute == 0 {
-		c.WritesPerMinute = 10
-	}
-	if c.PollInterval == 0 {
-		c.PollInterval = 15 * time.Second
-	}
-	if c.PollTimeout == 0 {
-		c.PollTimeout = 10 * time.Minute
-	}
-	if c.HTTP.RatePerSec == 0 {
-		// Yandex allows 30 requests a second; 5 leaves room for other tools on the account.
-		c.HTTP.RatePerSec = 5
-	}
+	c.BaseURL = strings.TrimSuffix(cmp.Or(c.BaseURL, DefaultBaseURL), "/") + "/"
+	c.WritesPerMinute = cmp.Or(c.WritesPerMinute, 10)
+	c.PollInterval = cmp.Or(c.PollInterval, 15*time.Second)
+	c.PollTimeout = cmp.Or(c.PollTimeout, 10*time.Minute)
+	// Yandex allows 30 requests a second; 5 leaves room for other tools on the account.
+	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, 5)
 	c.HTTP = c.HTTP.Defaults()
 	return c
 }
 
 // Validate checks c, including that the token resolves; path is e.g. "sinks.yandex".
 func (c Config) Validate(path string) error {
-	if err := c.validateShape(path); err != nil {
+	if err := c.validateShape(path, true); err != nil {
 		return err
 	}
 	return c.Token.Validate(path + ".token")
 }
 
-// validateShape is Validate without looking at the secret, for dry runs.
-func (c Config) validateShape(path string) error {
+// ValidateSettings is Validate without the token, for dry runs.
+func (c Config) ValidateSettings(path string) error { return c.validateShape(path, false) }
+
+// validateShape checks everything but the secret's value; withToken requires a token reference.
+func (c Config) validateShape(path string, withToken bool) error {
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("%s.base_url: %q is not an http(s) URL", path, c.BaseURL)
 		}
 	}
-	if c.Token.IsZero() {
+	if c.Token.IsZero() && withToken {
 		return fmt.Errorf("%s.token: no token source: set %s.token.env or %s.token.file (a Yandex OAuth token)", path, path, path)
 	}
 	if c.Token.Env != "" && c.Token.File != "" {

@@ -2,24 +2,12 @@ package audience
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
-
-// Platforms lists the platform names a destination may have, in a fixed order.
-var Platforms = []string{"yandex", "vk", "meta", "google"}
-
-// Identifier names for Config.Identifiers.
-const (
-	IdentifierEmail = "email"
-	IdentifierPhone = "phone"
-)
-
-// DefaultMaxRemoveShare is the share of the previous audience that one run may remove
-// without Options.Force.
-const DefaultMaxRemoveShare = 0.5
 
 // Config is one audience in the config file:
 //
@@ -55,7 +43,7 @@ type Source struct {
 // IDs returns the identifiers to send, defaulting to email and phone.
 func (c *Config) IDs() []string {
 	if len(c.Identifiers) == 0 {
-		return []string{IdentifierEmail, IdentifierPhone}
+		return []string{TypeEmail, TypePhone}
 	}
 	return c.Identifiers
 }
@@ -76,17 +64,6 @@ func (c *Config) RemoveShare() float64 {
 	return *c.MaxRemoveShare
 }
 
-// PlatformNames returns the destination platforms in Platforms order.
-func (c *Config) PlatformNames() []string {
-	var out []string
-	for _, p := range Platforms {
-		if _, ok := c.Destinations[p]; ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // DecodeDestination decodes the platform's destination block into v (the sink's own config
 // type). A missing or empty block leaves v unchanged.
 func (c *Config) DecodeDestination(platform string, v any) error {
@@ -97,14 +74,9 @@ func (c *Config) DecodeDestination(platform string, v any) error {
 	return n.Decode(v)
 }
 
-// Job builds the sync job for this audience from today's members.
-func (c *Config) Job(runDate string, members []Member) Job {
-	share := c.RemoveShare()
-	return Job{Audience: c.Name, RunDate: runDate, Mode: c.SyncMode(), MaxRemoveShare: &share, Members: members}
-}
-
-// Validate checks one audience; path is its place in the config, e.g. "audiences[2]".
-func (c *Config) Validate(path string) error {
+// Validate checks one audience; path is its place in the config, e.g. "audiences[2]", and
+// platforms the names a destination may have (the delivery registry's list).
+func (c *Config) Validate(path string, platforms []string) error {
 	if err := validName(c.Name); err != nil {
 		return fmt.Errorf("%s.name: %v", path, err)
 	}
@@ -128,7 +100,7 @@ func (c *Config) Validate(path string) error {
 	}
 	seen := map[string]bool{}
 	for i, id := range c.Identifiers {
-		if id != IdentifierEmail && id != IdentifierPhone {
+		if id != TypeEmail && id != TypePhone {
 			return fmt.Errorf("%s.identifiers[%d]: unknown identifier %q (known: email, phone)", path, i, id)
 		}
 		if seen[id] {
@@ -145,7 +117,7 @@ func (c *Config) Validate(path string) error {
 		return fmt.Errorf("%s.max_remove_share: %v is outside [0, 1] (a share of the previous audience; default 0.5)", path, *c.MaxRemoveShare)
 	}
 	if len(c.Destinations) == 0 {
-		return fmt.Errorf("%s.destinations: empty; add at least one of %s", path, strings.Join(Platforms, ", "))
+		return fmt.Errorf("%s.destinations: empty; add at least one of %s", path, strings.Join(platforms, ", "))
 	}
 	names := make([]string, 0, len(c.Destinations))
 	for k := range c.Destinations {
@@ -153,8 +125,8 @@ func (c *Config) Validate(path string) error {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		if !knownPlatform(k) {
-			return fmt.Errorf("%s.destinations.%s: unknown platform (known: %s)", path, k, strings.Join(Platforms, ", "))
+		if !slices.Contains(platforms, k) {
+			return fmt.Errorf("%s.destinations.%s: unknown platform (known: %s)", path, k, strings.Join(platforms, ", "))
 		}
 		n := c.Destinations[k]
 		if n.Kind != 0 && n.Kind != yaml.MappingNode && n.Tag != "!!null" {
@@ -166,11 +138,11 @@ func (c *Config) Validate(path string) error {
 
 // ValidateAll validates every audience and checks that names are unique; path is the list's
 // place in the config, e.g. "audiences".
-func ValidateAll(path string, cfgs []Config) error {
+func ValidateAll(path string, cfgs []Config, platforms []string) error {
 	seen := map[string]int{}
 	for i := range cfgs {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		if err := cfgs[i].Validate(p); err != nil {
+		if err := cfgs[i].Validate(p, platforms); err != nil {
 			return err
 		}
 		if j, ok := seen[cfgs[i].Name]; ok {
@@ -179,15 +151,6 @@ func ValidateAll(path string, cfgs []Config) error {
 		seen[cfgs[i].Name] = i
 	}
 	return nil
-}
-
-func knownPlatform(p string) bool {
-	for _, k := range Platforms {
-		if k == p {
-			return true
-		}
-	}
-	return false
 }
 
 // validName keeps audience names usable as a folder name and a remote audience name.

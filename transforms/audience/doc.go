@@ -1,41 +1,49 @@
-// Package audience keeps ad-platform audiences in sync with the shop's segments, in plain Go
-// (no Beam: the nightly pipeline wraps it).
+// Package audience decides what each ad-platform audience should hold and brings the platform
+// there, trusting only what the platform confirmed.
 //
-// Data flow for one audience and one platform:
+// An audience on a platform is a set of identifiers (type, hash): the platforms match users
+// on every identifier separately, so two customers who share an e-mail are one identifier,
+// and that identifier stays as long as one member of today carries it.
+//
+// Compute side (in the nightly pipeline, per customer bucket):
 //
 //	Config (name, source segments minus exclusions, identifiers, mode, destinations)
-//	  │  (*Config).Compile().Match(customer's segments)   per customer, no allocation
+//	  │  Members.Add(customer's hashed contacts, segments)   per customer, per Target
 //	  ▼
-//	contacts.Hashed.Member(profile, cfg.IDs())            hashes only, Member.Key for diffing
-//	  ▼  all of today's members for (audience, platform)
-//	Sync(ctx, dest, store, Job, Options)
-//	  1. StateStore.Load: the members the platform confirmed last time (sorted by Key)
-//	  2. Diff: today vs state → sorted add and remove lists (deterministic)
-//	  3. guards (unless Options.Force): more than max_remove_share (default 0.5) of the
-//	     previous audience removed in one run, or state from a later run date than this
-//	     one → status "guarded", nothing sent, state kept, error wrapping ErrGuarded
-//	  4. nothing changed → status "unchanged", nothing sent
-//	  5. Destination.Sync (or, in a dry run, Destination.WritePayloads into
-//	     <out>/dry_run/<platform>/<audience>/ plus diff.json with the sizes)
-//	  6. StateStore.Save only after the platform confirmed (never in a dry run)
-//	  ▼
-//	tables.SyncLog row for the sync_log table and the run summary
+//	KV<target key, Batch> ─ WriteMembers ─▶ audience_members table (one part per target:
+//	                                         run_date, audience, platform, identifier_type, identifier_hash)
 //
-// Convergence: state is written only after the platform confirmed, so a failure or a crash
-// anywhere before the state write leaves the old state, and the next run computes and sends
-// the same diff again. The platforms' add and remove operations are idempotent and the
-// request's BatchID is the same for a rerun of the same night, so a resend cannot duplicate
-// members. A customer who withdrew consent is simply missing from today's members and is
-// therefore removed.
+// Delivery side (sinks/delivery, its own pipeline phase, reading audience_members):
+//
+//	Sync(ctx, Destination, StateStore, Job{Target, RunDate, Identifiers}, Options)
+//	  1. StateStore.Load: the last state: identifiers Confirmed present, and Pending ones
+//	     (sent but never confirmed: their presence is unknown)
+//	  2. plan: Add = today \ Confirmed; Remove = (Confirmed ∪ Pending) \ today
+//	  3. guards (unless Options.Force): a later run date already synced, or more than
+//	     max_remove_share (default 0.5) of the audience removed → "guarded", nothing sent
+//	  4. nothing to do → "unchanged"; no remote audience and nobody in it → "empty"
+//	  5. Destination.Apply (or, in a dry run, WritePayloads into
+//	     <out>/dry_run/<platform>/<audience>/ plus diff.json with the sizes)
+//	  6. the next state is the old one with exactly what Result.Applied says the platform
+//	     confirmed; anything sent but not confirmed becomes Pending; validate-only answers
+//	     change nothing
+//	  ▼
+//	tables.SyncLog row (status: ok, unchanged, empty, dry_run, validated, processing,
+//	partial, below_minimum, guarded, failed)
+//
+// Identity comes from content: Request.RequestID hashes the audience, platform, remote id,
+// the state the plan starts from, the operation and the exact identifiers. A retried bundle
+// or a rerun of the same plan sends the same ids (Meta treats a known session_id as a
+// replay), a different change or the same change on another state sends new ones.
+//
+// Convergence: a kill anywhere leaves the last saved state, which never claims more than the
+// platform confirmed; the next run plans from it and re-sends what is not confirmed. Sinks
+// never retry a creation after a timeout without listing first, and find an audience of the
+// same name (or an unconfirmed upload recorded in the Journal) before creating one.
 //
 // State lives in one Parquet file per audience and platform,
-// <state_dir>/<audience>/<platform>.parquet (columns key, email, phone, extern_id: hashes
-// only), with the platform's audience id and the run date in the file's key/value metadata,
-// so one atomic rename (tmp file, fsync, rename) replaces all of it. The state dir may be a
-// local path or any URL scheme that transforms/fileio supports (gs://).
-//
-// WritePayloadFile and WritePayloadStream are the one atomic way for sinks to write dry-run
-// payload files. IsSHA256Hex / IsHexHash, CheckHashes and StripKept are the sinks' shared
-// last checks before sending: every identifier a lowercase hex digest (nothing raw leaves), and
-// no removal by an identifier that one of today's members still uses.
+// <state_dir>/audiences/<audience>/<platform>.parquet (columns type, hash, pending: hashes
+// only; the remote id and run date in the key/value metadata), replaced by one atomic rename;
+// version 1 files (one row per member) are read as confirmed identifiers. The state dir may
+// be any path transforms/fileio supports (gs://).
 package audience

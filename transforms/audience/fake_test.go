@@ -12,74 +12,159 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
-// fakeDest is an in-memory platform. It records every request exactly as received, checks
-// the request's shape, and follows the contract a real sink keeps: with no RemoteID it looks
-// the audience up by name (so a crashed earlier creation is reused, not duplicated) and
-// sets its members to req.All; otherwise it applies Add/Remove, or All in replace mode.
+// fakeDest is an in-memory platform whose audiences are sets of identifiers. It records every
+// request, checks its shape, and keeps the contract of a real sink: with Create it looks the
+// audience up by name (a crashed earlier creation is reused, not duplicated) and makes it
+// hold All; otherwise it applies Add then Remove, or All in replace mode. Knobs make it fail
+// before or after applying a step, answer "processing" (applied, not confirmed), or
+// validate only.
 type fakeDest struct {
 	platform string
 
 	mu        sync.Mutex
-	audiences map[string]*remoteAudience // by remote id
+	audiences map[string]map[audience.Identifier]bool // by remote id
 	byName    map[string]string
 	nextID    int
 	created   int
-	calls     []audience.SyncRequest
-	dryRuns   []audience.SyncRequest
+	calls     []audience.Request
+	steps     []string // "op:requestID" of every step sent
+	dryRuns   []audience.Request
 	bad       []string // contract violations seen
 
-	// failure injection: each Sync fails with probability failRate, half before applying,
-	// half after (the platform applied it but the answer was lost).
-	failRate float64
-	rng      *rand.Rand
-	failures int
-}
-
-type remoteAudience struct {
-	name    string
-	members map[string]audience.Member
+	failRate   float64 // each step fails with this probability, half before applying, half after
+	rng        *rand.Rand
+	failures   int
+	failStep   int  // when > 0, the failStep-th step of the next Apply fails after applying
+	processing bool // every step is applied but answered Unconfirmed
+	validate   bool // nothing is applied; every step answers Validated
+	tooSmall   int  // a Create with fewer identifiers is below the minimum: nothing sent
 }
 
 func newFake(platform string) *fakeDest {
-	return &fakeDest{platform: platform, audiences: map[string]*remoteAudience{}, byName: map[string]string{}}
+	return &fakeDest{platform: platform, audiences: map[string]map[audience.Identifier]bool{}, byName: map[string]string{}}
 }
 
 var _ audience.Destination = (*fakeDest)(nil)
 
 var errTransient = errors.New("fake: 503 backend_error")
 
-func (f *fakeDest) Platform() string { return f.platform }
-
-func copyReq(r audience.SyncRequest) audience.SyncRequest {
+func copyReq(r audience.Request) audience.Request {
 	r.Add, r.Remove, r.All = slices.Clone(r.Add), slices.Clone(r.Remove), slices.Clone(r.All)
 	return r
 }
 
-func (f *fakeDest) check(req audience.SyncRequest) {
-	for name, list := range map[string][]audience.Member{"add": req.Add, "remove": req.Remove, "all": req.All} {
-		seen := map[string]bool{}
-		for _, m := range list {
-			if seen[m.Key] {
-				f.bad = append(f.bad, fmt.Sprintf("duplicate key in %s", name))
+func isSet(ids []audience.Identifier) bool {
+	return slices.Equal(audience.NormaliseIdentifiers(slices.Clone(ids)), ids)
+}
+
+func (f *fakeDest) check(req audience.Request) {
+	for name, list := range map[string][]audience.Identifier{"add": req.Add, "remove": req.Remove, "all": req.All} {
+		if !isSet(list) {
+			f.bad = append(f.bad, name+" is not sorted without repeats")
+		}
+	}
+	all := map[audience.Identifier]bool{}
+	for _, id := range req.All {
+		all[id] = true
+	}
+	for _, id := range req.Add {
+		if !all[id] {
+			f.bad = append(f.bad, "added identifier not in today's audience")
+		}
+	}
+	for _, id := range req.Remove {
+		if all[id] {
+			f.bad = append(f.bad, "removed identifier that a member of today carries")
+		}
+	}
+	if req.Platform != f.platform || req.Journal == nil {
+		f.bad = append(f.bad, "request without platform or journal")
+	}
+}
+
+func (f *fakeDest) Apply(ctx context.Context, req audience.Request) (audience.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, copyReq(req))
+	f.check(req)
+	var res audience.Result
+	id := req.RemoteID
+	type step struct {
+		op  audience.Op
+		ids []audience.Identifier
+	}
+	var steps []step
+	if req.Create {
+		if existing, ok := f.byName[req.Audience]; ok {
+			id = existing
+		} else if f.validate { // nothing is created in validate-only mode
+			res.Add(audience.OpReplace, req.All, audience.Validated)
+			return res, nil
+		} else {
+			if len(req.All) < f.tooSmall {
+				res.BelowMinimum = true
+				return res, nil
 			}
-			seen[m.Key] = true
+			f.nextID++
+			f.created++
+			id = fmt.Sprintf("seg-%d", f.nextID)
+			f.byName[req.Audience] = id
+			f.audiences[id] = map[audience.Identifier]bool{}
+			res.Created = true
 		}
-		if !slices.IsSortedFunc(list, func(a, b audience.Member) int { return strings.Compare(a.Key, b.Key) }) {
-			f.bad = append(f.bad, name+" not sorted")
+		steps = append(steps, step{audience.OpReplace, req.All})
+	} else if f.audiences[id] == nil {
+		return res, fmt.Errorf("fake: unknown audience id %s", id)
+	} else if req.Mode == audience.ModeReplace {
+		steps = append(steps, step{audience.OpReplace, req.All})
+	} else {
+		steps = append(steps, step{audience.OpAdd, req.Add}, step{audience.OpRemove, req.Remove})
+	}
+	res.RemoteID = id
+	aud := f.audiences[id]
+	for i, s := range steps {
+		if len(s.ids) == 0 && s.op != audience.OpReplace {
+			continue
 		}
-	}
-	rm := map[string]bool{}
-	for _, m := range req.Remove {
-		rm[m.Key] = true
-	}
-	for _, m := range req.Add {
-		if rm[m.Key] {
-			f.bad = append(f.bad, "key both added and removed")
+		f.steps = append(f.steps, string(s.op)+":"+req.RequestID(s.op, s.ids))
+		res.Requests++
+		before, after := f.fail()
+		if f.failStep == i+1 {
+			f.failStep, after = 0, true
 		}
+		if before {
+			return res, errTransient
+		}
+		if f.validate {
+			res.Add(s.op, s.ids, audience.Validated)
+			continue
+		}
+		switch s.op {
+		case audience.OpReplace:
+			clear(aud)
+			fallthrough
+		case audience.OpAdd:
+			for _, x := range s.ids {
+				aud[x] = true
+			}
+		case audience.OpRemove:
+			for _, x := range s.ids {
+				delete(aud, x)
+			}
+		}
+		res.Sent += int64(len(s.ids))
+		if after {
+			res.Add(s.op, s.ids, audience.Unconfirmed)
+			return res, errTransient
+		}
+		if f.processing {
+			res.Add(s.op, s.ids, audience.Unconfirmed)
+			continue
+		}
+		res.Add(s.op, s.ids, audience.Confirmed)
+		res.Accepted += int64(len(s.ids))
 	}
-	if req.BatchID != audience.BatchID(req.RunDate, req.Audience, f.platform) {
-		f.bad = append(f.bad, "unexpected batch id")
-	}
+	return res, nil
 }
 
 func (f *fakeDest) fail() (before, after bool) {
@@ -93,98 +178,39 @@ func (f *fakeDest) fail() (before, after bool) {
 	return false, true
 }
 
-func (f *fakeDest) Sync(ctx context.Context, req audience.SyncRequest) (audience.Result, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, copyReq(req))
-	f.check(req)
-	before, after := f.fail()
-	if before {
-		return audience.Result{Requests: 1}, errTransient
-	}
-	var res audience.Result
-	id := req.RemoteID
-	var aud *remoteAudience
-	if id == "" {
-		if existing, ok := f.byName[req.Audience]; ok {
-			id = existing
-		} else {
-			f.nextID++
-			f.created++
-			id = fmt.Sprintf("seg-%d", f.nextID)
-			f.byName[req.Audience] = id
-			f.audiences[id] = &remoteAudience{name: req.Audience, members: map[string]audience.Member{}}
-			res.Created = true
-		}
-		aud = f.audiences[id]
-		aud.members = map[string]audience.Member{}
-		for _, m := range req.All {
-			aud.members[m.Key] = m
-		}
-		res.Sent = int64(len(req.All))
-	} else {
-		aud = f.audiences[id]
-		if aud == nil {
-			return audience.Result{}, fmt.Errorf("fake: unknown audience id %s", id)
-		}
-		if req.Mode == audience.ModeReplace {
-			aud.members = map[string]audience.Member{}
-			for _, m := range req.All {
-				aud.members[m.Key] = m
-			}
-			res.Sent = int64(len(req.All))
-		} else {
-			for _, m := range req.Add {
-				aud.members[m.Key] = m
-			}
-			for _, m := range req.Remove {
-				delete(aud.members, m.Key)
-			}
-			res.Sent = int64(len(req.Add) + len(req.Remove))
-		}
-	}
-	if after {
-		return audience.Result{Requests: 1}, errTransient
-	}
-	res.RemoteID, res.Accepted, res.Status, res.Requests = id, res.Sent, "processed", 1
-	return res, nil
-}
-
-// WritePayloads writes one hash per line, as a simple sink would.
-func (f *fakeDest) WritePayloads(req audience.SyncRequest, dir string) (audience.Result, error) {
+// WritePayloads writes one "type,hash" line per identifier, as a simple sink would.
+func (f *fakeDest) WritePayloads(ctx context.Context, req audience.Request, dir string) (audience.Result, error) {
 	f.mu.Lock()
 	f.dryRuns = append(f.dryRuns, copyReq(req))
 	f.mu.Unlock()
-	var n int64
-	for name, list := range map[string][]audience.Member{"add.csv": req.Add, "remove.csv": req.Remove, "all.csv": req.All} {
+	var res audience.Result
+	for name, list := range map[string][]audience.Identifier{"add.csv": req.Add, "remove.csv": req.Remove, "all.csv": req.All} {
 		if len(list) == 0 {
 			continue
 		}
 		var b strings.Builder
-		b.WriteString("email,phone\n")
-		for _, m := range list {
-			b.WriteString(m.Email + "," + m.Phone + "\n")
-			n++
+		for _, id := range list {
+			b.WriteString(id.Type + "," + id.Hash + "\n")
+			res.Sent++
 		}
-		if err := audience.WritePayloadFile(dir, name, []byte(b.String())); err != nil {
-			return audience.Result{}, err
+		if err := audience.WritePayloadFile(ctx, dir, name, []byte(b.String())); err != nil {
+			return res, err
 		}
 	}
-	return audience.Result{Sent: n}, nil
+	return res, nil
 }
 
-// remoteKeys returns the sorted member keys of the audience with that name.
-func (f *fakeDest) remoteKeys(name string) []string {
+// remote returns the sorted identifiers of the audience with that name.
+func (f *fakeDest) remote(name string) []audience.Identifier {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id, ok := f.byName[name]
 	if !ok {
 		return nil
 	}
-	var keys []string
-	for k := range f.audiences[id].members {
-		keys = append(keys, k)
+	var out []audience.Identifier
+	for x := range f.audiences[id] {
+		out = append(out, x)
 	}
-	slices.Sort(keys)
-	return keys
+	return audience.NormaliseIdentifiers(out)
 }

@@ -25,11 +25,11 @@ func (d leakyDest) err() error {
 	return errors.New("yandex: HTTP 401: " + string(b) + " for /x?oauth_token=" + url.QueryEscape(leakySecret))
 }
 
-func (d leakyDest) Sync(context.Context, audience.SyncRequest) (audience.Result, error) {
+func (d leakyDest) Apply(context.Context, audience.Request) (audience.Result, error) {
 	return audience.Result{}, d.err()
 }
 
-func (d leakyDest) WritePayloads(audience.SyncRequest, string) (audience.Result, error) {
+func (d leakyDest) WritePayloads(context.Context, audience.Request, string) (audience.Result, error) {
 	return audience.Result{}, d.err()
 }
 
@@ -41,7 +41,7 @@ func TestSyncLogAndDryRunReportAreRedacted(t *testing.T) {
 	for _, dry := range []bool{false, true} {
 		out := t.TempDir()
 		l, err := audience.Sync(context.Background(), leakyDest{newFake("yandex")}, &audience.FileStore{Dir: t.TempDir()},
-			job("2026-11-01", members(span(0, 3)...)), audience.Options{DryRun: dry, OutDir: out})
+			job("2026-11-01", emails(0, 3)), audience.Options{DryRun: dry, OutDir: out})
 		if err == nil || l.Error == "" || !strings.Contains(l.Error, redact.Redacted) {
 			t.Fatalf("dry run %v: want a failed sync with a redacted error, got %+v, %v", dry, l, err)
 		}

@@ -1,44 +1,126 @@
 package audience
 
 import (
-	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
 // State is what a platform last confirmed for one audience: its remote id, the run date of
-// that sync and the members, sorted by Key (hashes only).
+// that sync, the identifiers confirmed present and those whose presence is unknown (sent,
+// never confirmed). Both lists are normalised and disjoint. Hashes only.
 type State struct {
 	RemoteID string
-	RunDate  string
-	Members  []Member
+	RunDate  value.Day // 0 before the first sync
+	// Generation counts the saves of this state: the same sets reached again later (added,
+	// removed, added again) are another generation, so a change planned on them gets
+	// new request ids instead of replaying an old, finished upload.
+	Generation int64
+	Confirmed  []Identifier
+	Pending    []Identifier
 }
 
-// StateStore keeps one State per audience and platform.
+// digest identifies the state (generation, remote id and both sets): request ids derive from it.
+func (s *State) digest() string {
+	h := sha256.New()
+	h.Write([]byte(strconv.FormatInt(s.Generation, 10) + "\x00" + s.RemoteID))
+	for _, l := range [2][]Identifier{s.Confirmed, s.Pending} {
+		h.Write([]byte{1})
+		for _, id := range l {
+			h.Write([]byte(id.Type))
+			h.Write([]byte{':'})
+			h.Write([]byte(id.Hash))
+			h.Write([]byte{0})
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// apply returns the state after the platform answered as in a. Confirmed additions become
+// confirmed, confirmed removals leave both sets, a confirmed replace sets the audience; what
+// was sent without confirmation becomes pending (unknown), whatever it was before; steps
+// that were not sent or only validated change nothing.
+func (s State) apply(a []Applied) State {
+	for _, x := range coalesce(a) {
+		switch {
+		case x.Outcome == Confirmed && x.Op == OpAdd:
+			s.Confirmed, s.Pending = union(s.Confirmed, x.IDs), minus(s.Pending, x.IDs)
+		case x.Outcome == Confirmed && x.Op == OpRemove:
+			s.Confirmed, s.Pending = minus(s.Confirmed, x.IDs), minus(s.Pending, x.IDs)
+		case x.Outcome == Confirmed && x.Op == OpReplace:
+			s.Confirmed, s.Pending = slices.Clone(x.IDs), nil
+		case x.Outcome == Unconfirmed && x.Op == OpReplace:
+			s.Confirmed, s.Pending = nil, union(union(s.Confirmed, s.Pending), x.IDs)
+		case x.Outcome == Unconfirmed:
+			s.Confirmed, s.Pending = minus(s.Confirmed, x.IDs), union(s.Pending, x.IDs)
+		}
+	}
+	return s
+}
+
+// coalesce merges consecutive entries of the same op and outcome (the batches of one step),
+// so that a million-identifier step costs one merge instead of one per batch.
+func coalesce(a []Applied) []Applied {
+	var out []Applied
+	for i := 0; i < len(a); {
+		j := i + 1
+		for j < len(a) && a[j].Op == a[i].Op && a[j].Outcome == a[i].Outcome {
+			j++
+		}
+		if j == i+1 {
+			out = append(out, a[i])
+		} else {
+			var ids []Identifier
+			for _, x := range a[i:j] {
+				ids = append(ids, x.IDs...)
+			}
+			out = append(out, Applied{Op: a[i].Op, IDs: NormaliseIdentifiers(ids), Outcome: a[i].Outcome})
+		}
+		i = j
+	}
+	return out
+}
+
+// StateStore keeps one State (and one Journal) per audience and platform.
 type StateStore interface {
-	// Load returns the state; found is false (and err nil) when there is none yet.
+	// Load returns the state; found is false (and err nil) only when there is none yet: any
+	// other failure to read is an error, never "no state".
 	Load(ctx context.Context, audience, platform string) (st State, found bool, err error)
 	// Save replaces the state atomically.
 	Save(ctx context.Context, audience, platform string, st State) error
+	// Journal returns the journal of the audience on the platform.
+	Journal(audience, platform string) Journal
 }
 
 // FileStore is the default StateStore: one Parquet file per audience and platform under Dir
-// (a local folder or a gs:// URL): Dir/<audience>/<platform>.parquet.
+// (a local folder or a gs:// URL), Dir/<audience>/<platform>.parquet, and the journal next to
+// it, Dir/<audience>/<platform>.journal.json.
 type FileStore struct {
 	Dir string
 }
 
 var _ StateStore = (*FileStore)(nil)
 
-// stateRow is one member in the state file.
+// stateRow is one identifier in the state file (version 2).
 type stateRow struct {
+	Type    string `parquet:"type,dict"`
+	Hash    string `parquet:"hash"`
+	Pending bool   `parquet:"pending"`
+}
+
+// stateRowV1 is a member row of the version 1 state file (before identifier-level state):
+// its e-mail and phone are read as confirmed identifiers.
+type stateRowV1 struct {
 	Key      string `parquet:"key"`
 	Email    string `parquet:"email"`
 	Phone    string `parquet:"phone"`
@@ -49,8 +131,9 @@ type stateRow struct {
 const (
 	metaRemoteID = "audiencesync.remote_id"
 	metaRunDate  = "audiencesync.run_date"
+	metaGen      = "audiencesync.generation"
 	metaVersion  = "audiencesync.state_version"
-	stateVersion = "1"
+	stateVersion = "2"
 )
 
 // Path returns the state file of an audience on a platform.
@@ -80,42 +163,94 @@ func (s *FileStore) Load(ctx context.Context, audience, platform string) (State,
 	}
 	var st State
 	st.RemoteID, _ = f.Lookup(metaRemoteID)
-	st.RunDate, _ = f.Lookup(metaRunDate)
-	rows := make([]stateRow, f.NumRows())
-	rd := parquet.NewGenericReader[stateRow](f)
-	n, err := rd.Read(rows)
-	rd.Close()
-	if err != nil && !errors.Is(err, io.EOF) {
-		return State{}, false, fmt.Errorf("audience state %s: %w", path, err)
+	if d, ok := f.Lookup(metaRunDate); ok && d != "" {
+		if st.RunDate, err = value.ParseDay(d); err != nil {
+			return State{}, false, fmt.Errorf("audience state %s: run date: %w", path, err)
+		}
 	}
-	st.Members = make([]Member, n)
-	for i, r := range rows[:n] {
-		st.Members[i] = Member{Key: r.Key, Email: r.Email, Phone: r.Phone, ExternID: r.ExternID}
+	if g, ok := f.Lookup(metaGen); ok && g != "" {
+		if st.Generation, err = strconv.ParseInt(g, 10, 64); err != nil {
+			return State{}, false, fmt.Errorf("audience state %s: generation %q: %w", path, g, err)
+		}
 	}
-	st.Members = NormaliseMembers(st.Members)
+	switch v, _ := f.Lookup(metaVersion); v {
+	case "1":
+		rows, err := readRows[stateRowV1](f)
+		if err != nil {
+			return State{}, false, fmt.Errorf("audience state %s: %w", path, err)
+		}
+		for _, r := range rows {
+			if r.Email != "" {
+				st.Confirmed = append(st.Confirmed, Identifier{TypeEmail, r.Email})
+			}
+			if r.Phone != "" {
+				st.Confirmed = append(st.Confirmed, Identifier{TypePhone, r.Phone})
+			}
+		}
+	case stateVersion:
+		rows, err := readRows[stateRow](f)
+		if err != nil {
+			return State{}, false, fmt.Errorf("audience state %s: %w", path, err)
+		}
+		for _, r := range rows {
+			id := Identifier{r.Type, r.Hash}
+			if r.Pending {
+				st.Pending = append(st.Pending, id)
+			} else {
+				st.Confirmed = append(st.Confirmed, id)
+			}
+		}
+	default:
+		return State{}, false, fmt.Errorf("audience state %s: unknown state version %q (written by a newer audiencesync?)", path, v)
+	}
+	st.Confirmed = NormaliseIdentifiers(st.Confirmed)
+	st.Pending = minus(NormaliseIdentifiers(st.Pending), st.Confirmed)
 	return st, true, nil
+}
+
+func readRows[T any](f *parquet.File) ([]T, error) {
+	rows := make([]T, f.NumRows())
+	rd := parquet.NewGenericReader[T](f)
+	defer rd.Close()
+	n, err := rd.Read(rows)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return rows[:n], nil
 }
 
 // Save writes the state atomically: a temporary file in the same folder, fsync, rename.
 func (s *FileStore) Save(ctx context.Context, audience, platform string, st State) error {
 	path := s.Path(audience, platform)
-	members := NormaliseMembers(slices.Clone(st.Members))
+	runDate := ""
+	if st.RunDate != 0 {
+		runDate = st.RunDate.String()
+	}
 	err := fileio.WriteAtomic(ctx, path, func(w io.Writer) error {
 		pw := parquet.NewGenericWriter[stateRow](w,
 			parquet.KeyValueMetadata(metaRemoteID, st.RemoteID),
-			parquet.KeyValueMetadata(metaRunDate, st.RunDate),
+			parquet.KeyValueMetadata(metaRunDate, runDate),
+			parquet.KeyValueMetadata(metaGen, strconv.FormatInt(st.Generation, 10)),
 			parquet.KeyValueMetadata(metaVersion, stateVersion),
 		)
 		const batch = 4096
 		rows := make([]stateRow, 0, batch)
-		for i, m := range members {
-			rows = append(rows, stateRow{Key: m.Key, Email: m.Email, Phone: m.Phone, ExternID: m.ExternID})
-			if len(rows) == batch || i == len(members)-1 {
-				if _, err := pw.Write(rows); err != nil {
-					return err
+		for _, l := range []struct {
+			ids     []Identifier
+			pending bool
+		}{{st.Confirmed, false}, {st.Pending, true}} {
+			for _, id := range l.ids {
+				rows = append(rows, stateRow{Type: id.Type, Hash: id.Hash, Pending: l.pending})
+				if len(rows) == batch {
+					if _, err := pw.Write(rows); err != nil {
+						return err
+					}
+					rows = rows[:0]
 				}
-				rows = rows[:0]
 			}
+		}
+		if _, err := pw.Write(rows); err != nil {
+			return err
 		}
 		return pw.Close()
 	})
@@ -125,40 +260,25 @@ func (s *FileStore) Save(ctx context.Context, audience, platform string, st Stat
 	return nil
 }
 
-// NormaliseMembers sorts ms by Key (then ExternID) and drops repeated Keys, in place, and
-// returns the shortened slice. Two customer records with the same contacts have the same
-// Key and are one member on the platform.
-func NormaliseMembers(ms []Member) []Member {
-	less := func(a, b Member) int {
-		if c := cmp.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ExternID, b.ExternID)
-	}
-	if !slices.IsSortedFunc(ms, less) {
-		slices.SortFunc(ms, less)
-	}
-	return slices.CompactFunc(ms, func(a, b Member) bool { return a.Key == b.Key })
+// Journal returns the journal file of an audience on a platform.
+func (s *FileStore) Journal(audience, platform string) Journal {
+	return fileJournal(fileio.Join(s.Dir, audience, platform+".journal.json"))
 }
 
-// Diff compares the previous members with today's, both sorted by Key without repeats
-// (NormaliseMembers), and returns who to add and who to remove, sorted by Key.
-func Diff(prev, today []Member) (add, remove []Member) {
-	i, j := 0, 0
-	for i < len(prev) && j < len(today) {
-		switch c := cmp.Compare(prev[i].Key, today[j].Key); {
-		case c < 0:
-			remove = append(remove, prev[i])
-			i++
-		case c > 0:
-			add = append(add, today[j])
-			j++
-		default:
-			i++
-			j++
-		}
+type fileJournal string
+
+func (j fileJournal) Read(ctx context.Context) ([]byte, error) {
+	found, err := fileio.Lookup(ctx, string(j))
+	if err != nil || !found {
+		return nil, err
 	}
-	remove = append(remove, prev[i:]...)
-	add = append(add, today[j:]...)
-	return add, remove
+	return fileio.ReadFile(ctx, string(j))
+}
+
+func (j fileJournal) Write(ctx context.Context, note []byte) error {
+	return fileio.WriteFile(ctx, string(j), note)
+}
+
+func (j fileJournal) Clear(ctx context.Context) error {
+	return fileio.RemoveGlob(ctx, string(j))
 }

@@ -2,8 +2,6 @@ package audience
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,50 +13,57 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
-// Sync statuses written to tables.SyncLog.Status. A successful send records the platform's
-// own status (e.g. "processed") when the Destination reports one, otherwise StatusOK; only
-// StatusFailed and StatusGuarded are failures (Sync then also returns an error).
+// Sync statuses written to tables.SyncLog.Status. Only StatusFailed and StatusGuarded fail
+// the run (Sync then also returns an error); every other status is an outcome the run
+// records and the next run builds on.
 const (
-	StatusOK        = "ok"
-	StatusUnchanged = "unchanged" // nothing added or removed: nothing sent
-	StatusEmpty     = "empty"     // no remote audience yet and no members: nothing to create
+	StatusOK        = "ok"        // every change confirmed by the platform
+	StatusUnchanged = "unchanged" // nothing to add or remove: nothing sent
+	StatusEmpty     = "empty"     // no remote audience yet and nobody in it: nothing created
 	StatusDryRun    = "dry_run"   // payloads written to files, nothing sent
-	StatusGuarded   = "guarded"   // too many removals: nothing sent, state kept
-	StatusFailed    = "failed"
+	// StatusValidated: the platform checked the requests without applying them (Google
+	// validate_only); the state is unchanged, so the next real run sends everything again.
+	StatusValidated = "validated"
+	// StatusProcessing: the platform accepted the change but had not finished processing it
+	// (Yandex); those identifiers stay unconfirmed and the next run sends them again.
+	StatusProcessing = "processing"
+	// StatusPartial: the platform refused part of the identifiers (Meta num_invalid_entries);
+	// the batches concerned stay unconfirmed and are sent again.
+	StatusPartial = "partial"
+	// StatusBelowMinimum: the audience is smaller than the platform's minimum (VK: 2,000
+	// for a new list; Yandex: 100, or few_data); a new audience is created on a later run
+	// once it is large enough. Not a failure.
+	StatusBelowMinimum = "below_minimum"
+	StatusGuarded      = "guarded" // too many removals: nothing sent, state kept
+	StatusFailed       = "failed"  // an error; what the platform confirmed before it is kept
 )
 
-// ErrGuarded is wrapped by the error Sync returns when the removal guard stopped a sync.
+// Failed reports whether a sync_log status fails the run.
+func Failed(status string) bool { return status == StatusFailed || status == StatusGuarded }
+
+// ErrGuarded is wrapped by the error Sync returns when a guard stopped a sync.
 var ErrGuarded = errors.New("removal guard")
 
-// Job is one audience's members for one platform on one run date.
+// DefaultMaxRemoveShare is the share of the previous audience that one run may remove
+// without Options.Force.
+const DefaultMaxRemoveShare = 0.5
+
+// Job is one audience's identifiers for one platform on one run date.
 type Job struct {
-	Audience string // audience name (Config.Name)
-	RunDate  string // YYYY-MM-DD, the run's --as_of
-	Mode     Mode   // "" means incremental
-	// MaxRemoveShare is the largest share of the previous audience one run may remove
-	// without Options.Force; nil means DefaultMaxRemoveShare.
-	MaxRemoveShare *float64
-	// Members is today's audience on this platform (contacts.Hashed.Member). Sync sorts
-	// and de-duplicates it in place (NormaliseMembers) to avoid copying millions of rows.
-	Members []Member
+	Target
+	RunDate value.Day
+	// Identifiers is today's audience on this platform. Sync normalises it in place
+	// (NormaliseIdentifiers) to avoid copying millions of rows.
+	Identifiers []Identifier
 }
 
 // Options are the run-wide switches of a sync.
 type Options struct {
 	DryRun bool   // write payloads and diff.json, send nothing, keep state
 	OutDir string // dry-run files go to OutDir/dry_run/<platform>/<audience>/
-	Force  bool   // let a sync remove more than MaxRemoveShare of the audience
+	Force  bool   // let a sync remove more than MaxRemoveShare of the audience, or roll back
 	// Now returns the current time (StartedAt, DurationMs); nil means time.Now.
 	Now func() time.Time
-}
-
-// BatchID is the deterministic id of the sync of one audience on one platform for one run
-// date: 16 lowercase hex digits (64 bits; sinks that need a number, such as Meta's
-// session_id, can use strconv.ParseUint(id, 16, 64) masked to 63 bits). A rerun of the same
-// night sends the same id.
-func BatchID(runDate, audience, platform string) string {
-	sum := sha256.Sum256([]byte("audiencesync-batch\x00" + runDate + "\x00" + audience + "\x00" + platform))
-	return hex.EncodeToString(sum[:8])
 }
 
 // DryRunDir is the folder for one audience's dry-run files on one platform.
@@ -68,44 +73,39 @@ func DryRunDir(outDir, platform, audience string) string {
 
 // diffReport is diff.json in a dry run: sizes only, never identifiers.
 type diffReport struct {
-	Audience        string `json:"audience"`
-	Platform        string `json:"platform"`
-	RunDate         string `json:"run_date"`
-	BatchID         string `json:"batch_id"`
-	Mode            Mode   `json:"mode"`
-	RemoteID        string `json:"remote_id"`
-	Create          bool   `json:"create"`
-	PreviousMembers int    `json:"previous_members"`
-	Members         int    `json:"members"`
-	Add             int    `json:"add"`
-	Remove          int    `json:"remove"`
-	Status          string `json:"status"`
-	Error           string `json:"error,omitempty"`
+	Audience    string `json:"audience"`
+	Platform    string `json:"platform"`
+	RunDate     string `json:"run_date"`
+	Mode        Mode   `json:"mode"`
+	RemoteID    string `json:"remote_id"`
+	Create      bool   `json:"create"`
+	Confirmed   int    `json:"confirmed"`
+	Pending     int    `json:"pending"`
+	Identifiers int    `json:"identifiers"`
+	Add         int    `json:"add"`
+	Remove      int    `json:"remove"`
+	Status      string `json:"status"`
+	Error       string `json:"error,omitempty"`
 }
 
-// Sync brings the platform's audience to job.Members: it loads the confirmed state, diffs,
-// applies the removal guard, sends the change through dest (or writes it to files in a dry
-// run) and saves the new state only after the platform confirmed. It always returns a
-// filled SyncLog row; err is non-nil exactly when the row's status is failed or guarded.
+// Sync brings the platform's audience to job.Identifiers: it loads the last confirmed
+// state, plans the identifier-level diff (an identifier is removed only when no member of
+// today carries it), applies the guards, sends the change through dest (or writes it to
+// files in a dry run) and saves exactly what the platform confirmed. It always returns a
+// filled SyncLog row; err is non-nil exactly when the row's status fails the run.
 func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts Options) (tables.SyncLog, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
 	started := now()
-	platform := dest.Platform()
 	mode := job.Mode
 	if mode == "" {
 		mode = ModeIncremental
 	}
-	log := tables.SyncLog{
-		Audience:  job.Audience,
-		Platform:  platform,
-		Mode:      string(mode),
-		DryRun:    opts.DryRun,
-		StartedAt: started.UTC(),
-	}
-	where := fmt.Sprintf("audience %q on %s", job.Audience, platform)
+	log := tables.SyncLog{RunDate: int32(job.RunDate), Audience: job.Audience, Platform: job.Platform, Mode: string(mode),
+		DryRun: opts.DryRun, StartedAt: started.UTC()}
+	where := fmt.Sprintf("audience %q on %s", job.Audience, job.Platform)
 	finish := func(status string, err error) (tables.SyncLog, error) {
 		log.Status = status
 		if err != nil {
@@ -117,144 +117,167 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 		log.DurationMs = now().Sub(started).Milliseconds()
 		return log, err
 	}
-
-	day, err := value.ParseDay(job.RunDate)
-	if err != nil {
-		return finish(StatusFailed, fmt.Errorf("%s: run date: %v", where, err))
-	}
-	log.RunDate = int32(day)
 	if mode != ModeIncremental && mode != ModeReplace {
 		return finish(StatusFailed, fmt.Errorf("%s: unknown mode %q (known: incremental, replace)", where, mode))
 	}
 	if opts.DryRun && opts.OutDir == "" {
 		return finish(StatusFailed, fmt.Errorf("%s: dry run needs an output folder (Options.OutDir)", where))
 	}
-	members := NormaliseMembers(job.Members)
-	log.Members = int64(len(members))
+	today := NormaliseIdentifiers(job.Identifiers)
+	log.Members = int64(len(today))
 
-	prev, found, err := store.Load(ctx, job.Audience, platform)
+	prev, _, err := store.Load(ctx, job.Audience, job.Platform)
 	if err != nil {
 		return finish(StatusFailed, fmt.Errorf("%s: %w", where, err))
 	}
-	if found && prev.RunDate > job.RunDate && !opts.Force {
-		// An older --as_of (a backfill of metrics) would roll the audience back to old
+	if prev.RunDate > job.RunDate && !opts.Force {
+		// An older run date (a backfill of metrics) would roll the audience back to old
 		// segment membership and consent.
-		return finish(StatusGuarded, fmt.Errorf("%s: %w: the platform already has the audience of run date %s, later than %s; nothing sent and state kept. Rerun with --force to roll the audience back on purpose",
+		return finish(StatusGuarded, fmt.Errorf("%s: %w: the platform already has the audience of run date %s, later than %s; nothing sent and state kept. Rerun with --force_removals to roll the audience back on purpose",
 			where, ErrGuarded, prev.RunDate, job.RunDate))
 	}
-	create := prev.RemoteID == ""
-	var add, remove []Member
-	if create {
-		// No confirmed remote audience: everyone is added. The sink finds an audience
-		// of this name that a crashed earlier run created instead of making a second.
-		add = members
+	req := Request{Audience: job.Audience, Platform: job.Platform, RunDate: job.RunDate, Mode: mode,
+		RemoteID: prev.RemoteID, Create: prev.RemoteID == "", All: today,
+		Journal: store.Journal(job.Audience, job.Platform), base: prev.digest()}
+	if req.Create {
+		req.Add = today
 	} else {
-		add, remove = Diff(prev.Members, members)
+		req.Add = minus(today, prev.Confirmed)
+		req.Remove = minus(union(prev.Confirmed, prev.Pending), today)
 	}
-	req := SyncRequest{
-		Audience: job.Audience,
-		RunDate:  job.RunDate,
-		BatchID:  BatchID(job.RunDate, job.Audience, platform),
-		RemoteID: prev.RemoteID,
-		Mode:     mode,
-		Add:      add,
-		Remove:   remove,
-	}
-	if create || mode == ModeReplace {
-		req.All = members
-	}
-	report := diffReport{
-		Audience: job.Audience, Platform: platform, RunDate: job.RunDate, BatchID: req.BatchID,
-		Mode: mode, RemoteID: prev.RemoteID, Create: create, PreviousMembers: len(prev.Members),
-		Members: len(members), Add: len(add), Remove: len(remove),
-	}
-	dryDir := DryRunDir(opts.OutDir, platform, job.Audience)
+
+	report := diffReport{Audience: job.Audience, Platform: job.Platform, RunDate: job.RunDate.String(), Mode: mode,
+		RemoteID: prev.RemoteID, Create: req.Create, Confirmed: len(prev.Confirmed), Pending: len(prev.Pending),
+		Identifiers: len(today), Add: len(req.Add), Remove: len(req.Remove)}
+	dryDir := DryRunDir(opts.OutDir, job.Platform, job.Audience)
 	// In a dry run every outcome leaves a diff.json, so that the operator sees why nothing
 	// (or what) would be sent.
-	writeReport := func(status string, e error) error {
-		if !opts.DryRun {
-			return nil
+	done := func(status string, e error) (tables.SyncLog, error) {
+		if opts.DryRun {
+			report.Status = status
+			if e != nil {
+				report.Error = redact.String(e.Error())
+			}
+			body, err := json.MarshalIndent(report, "", "  ")
+			if err == nil {
+				err = WritePayloadFile(ctx, dryDir, "diff.json", append(body, '\n'))
+			}
+			if err != nil {
+				return finish(StatusFailed, fmt.Errorf("%s: %w", where, err))
+			}
 		}
-		report.Status = status
-		if e != nil {
-			report.Error = redact.String(e.Error())
-		}
-		body, err := json.MarshalIndent(report, "", "  ")
-		if err != nil {
-			return err
-		}
-		return WritePayloadFile(dryDir, "diff.json", append(body, '\n'))
+		return finish(status, e)
 	}
 
 	share := DefaultMaxRemoveShare
 	if job.MaxRemoveShare != nil {
 		share = *job.MaxRemoveShare
 	}
-	if n := len(prev.Members); !create && !opts.Force && n > 0 && float64(len(remove)) > share*float64(n) {
-		gerr := fmt.Errorf("%s: %w: this run would remove %d of %d members (%.1f%%), above max_remove_share %.0f%%; nothing sent and state kept. Check the segments and consent data; if the drop is intended, rerun with --force or raise max_remove_share",
-			where, ErrGuarded, len(remove), n, 100*float64(len(remove))/float64(n), 100*share)
-		if err := writeReport(StatusGuarded, gerr); err != nil {
-			return finish(StatusFailed, fmt.Errorf("%s: %w", where, err))
-		}
-		return finish(StatusGuarded, gerr)
+	if n := len(prev.Confirmed) + len(prev.Pending); !req.Create && !opts.Force && n > 0 && float64(len(req.Remove)) > share*float64(n) {
+		return done(StatusGuarded, fmt.Errorf("%s: %w: this run would remove %d of %d identifiers (%.1f%%), above max_remove_share %.0f%%; nothing sent and state kept. Check the segments and consent data; if the drop is intended, rerun with --force_removals or raise max_remove_share",
+			where, ErrGuarded, len(req.Remove), n, 100*float64(len(req.Remove))/float64(n), 100*share))
 	}
-	if create && len(members) == 0 {
-		if err := writeReport(StatusEmpty, nil); err != nil {
-			return finish(StatusFailed, fmt.Errorf("%s: %w", where, err))
-		}
-		return finish(StatusEmpty, nil)
+	if req.Create && len(today) == 0 {
+		return done(StatusEmpty, nil)
 	}
-	if !create && found && len(add) == 0 && len(remove) == 0 {
-		if err := writeReport(StatusUnchanged, nil); err != nil {
-			return finish(StatusFailed, fmt.Errorf("%s: %w", where, err))
-		}
-		return finish(StatusUnchanged, nil)
+	if !req.Create && len(req.Add) == 0 && len(req.Remove) == 0 {
+		return done(StatusUnchanged, nil)
 	}
 
-	log.Added, log.Removed = int64(len(add)), int64(len(remove))
 	if opts.DryRun {
 		// Stale files of an earlier dry run would be taken for today's payloads.
 		if err := fileio.RemoveGlob(ctx, fileio.Join(dryDir, "*")); err != nil {
 			return finish(StatusFailed, fmt.Errorf("%s: clearing %s: %w", where, dryDir, err))
 		}
-		res, err := dest.WritePayloads(req, dryDir)
+		res, err := dest.WritePayloads(ctx, req, dryDir)
 		fill(&log, res)
 		if err != nil {
-			log.Added, log.Removed = 0, 0
 			return finish(StatusFailed, fmt.Errorf("%s: dry run: %w", where, err))
 		}
-		if err := writeReport(StatusDryRun, nil); err != nil {
-			return finish(StatusFailed, fmt.Errorf("%s: %w", where, err))
+		if res.BelowMinimum { // nothing would be sent
+			return done(StatusBelowMinimum, nil)
 		}
-		return finish(StatusDryRun, nil)
+		log.Added, log.Removed = int64(len(req.Add)), int64(len(req.Remove))
+		return done(StatusDryRun, nil)
 	}
 
-	res, err := dest.Sync(ctx, req)
+	res, applyErr := dest.Apply(ctx, req)
 	fill(&log, res)
-	if err != nil {
-		log.Added, log.Removed = 0, 0
-		return finish(StatusFailed, fmt.Errorf("%s: %w (state kept: the next run sends the same changes again)", where, err))
+	next, changed := nextState(prev, req, res)
+	if changed {
+		next.RunDate, next.Generation = job.RunDate, prev.Generation+1
+		// Confirmed changes only: an identifier whose removal is unconfirmed is not "removed".
+		log.Added = int64(len(minus(next.Confirmed, prev.Confirmed)))
+		log.Removed = int64(len(minus(minus(prev.Confirmed, next.Confirmed), next.Pending)))
+		if err := store.Save(ctx, job.Audience, job.Platform, next); err != nil {
+			err = fmt.Errorf("%s: the platform answered but %w; the next run sends the same change again, which the platform treats as a replay", where, err)
+			if applyErr != nil {
+				err = fmt.Errorf("%w; and before that: %v", err, applyErr)
+			}
+			return finish(StatusFailed, err)
+		}
 	}
-	next := State{RemoteID: res.RemoteID, RunDate: job.RunDate, Members: members}
-	if next.RemoteID == "" {
-		next.RemoteID = prev.RemoteID
+	if applyErr != nil {
+		kept := "nothing was confirmed, the state is kept"
+		if changed {
+			kept = "what the platform confirmed before the error is recorded"
+		}
+		return finish(StatusFailed, fmt.Errorf("%s: %w (%s; the next run sends the rest)", where, applyErr, kept))
 	}
-	if err := store.Save(ctx, job.Audience, platform, next); err != nil {
-		return finish(StatusFailed, fmt.Errorf("%s: the platform applied the changes but %w; the next run sends them again, which the platform treats as a no-op", where, err))
+	return finish(statusOf(res), nil)
+}
+
+// nextState is prev after the platform's answers in res. changed is false when nothing is to
+// be recorded. The contents of a remote audience that Apply found by name (req.Create) are
+// unknown until a replace is confirmed: until then its id is not recorded either, so that
+// the next run replaces it again instead of diffing against a guess.
+func nextState(prev State, req Request, res Result) (State, bool) {
+	if len(res.Applied) == 0 && !res.Created {
+		return prev, false
 	}
-	status := res.Status
-	if status == "" {
-		status = StatusOK
+	next := prev
+	if req.Create {
+		known := res.Created
+		for _, a := range res.Applied {
+			known = known || a.Op == OpReplace && a.Outcome == Confirmed
+		}
+		if !known {
+			return prev, false
+		}
+		next = State{}
 	}
-	return finish(status, nil)
+	next = next.apply(res.Applied)
+	if res.RemoteID != "" {
+		next.RemoteID = res.RemoteID
+	}
+	return next, true
+}
+
+// statusOf derives the status of a sync that returned no error.
+func statusOf(res Result) string {
+	var validated, unconfirmed bool
+	for _, a := range res.Applied {
+		validated = validated || a.Outcome == Validated
+		unconfirmed = unconfirmed || a.Outcome == Unconfirmed
+	}
+	switch {
+	case validated:
+		return StatusValidated
+	case res.Rejected > 0:
+		return StatusPartial
+	case unconfirmed:
+		return StatusProcessing
+	case res.BelowMinimum:
+		return StatusBelowMinimum
+	}
+	return StatusOK
 }
 
 // fill copies the platform's counters into the log row.
 func fill(log *tables.SyncLog, res Result) {
 	log.Sent, log.Accepted, log.Rejected, log.Requests = res.Sent, res.Accepted, res.Rejected, res.Requests
 	if len(res.RejectReasons) > 0 {
-		b, err := json.Marshal(res.RejectReasons) // map keys come out sorted
-		if err == nil {
+		if b, err := json.Marshal(res.RejectReasons); err == nil { // map keys come out sorted
 			log.RejectReasons = string(b)
 		}
 	}

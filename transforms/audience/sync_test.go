@@ -18,52 +18,60 @@ import (
 
 const aud = "loyal"
 
-func member(i int) audience.Member {
-	return audience.Member{Key: fmt.Sprintf("k%05d", i), Email: fmt.Sprintf("e%05d", i)}
+// e and p are the e-mail and phone identifiers of number i (synthetic hashes: the core never
+// looks inside a hash).
+func e(i int) audience.Identifier {
+	return audience.Identifier{Type: audience.TypeEmail, Hash: fmt.Sprintf("%064x", i)}
+}
+func p(i int) audience.Identifier {
+	return audience.Identifier{Type: audience.TypePhone, Hash: fmt.Sprintf("%064x", i)}
 }
 
-func members(ids ...int) []audience.Member {
-	out := make([]audience.Member, len(ids))
-	for i, id := range ids {
-		out[i] = member(id)
-	}
-	return out
-}
-
-func span(from, to int) []int { // [from, to)
-	var out []int
+// emails returns the e-mails of [from, to).
+func emails(from, to int) []audience.Identifier {
+	var out []audience.Identifier
 	for i := from; i < to; i++ {
-		out = append(out, i)
+		out = append(out, e(i))
 	}
 	return out
 }
 
-func keys(ms []audience.Member) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Key
+func set(ids ...audience.Identifier) []audience.Identifier {
+	return audience.NormaliseIdentifiers(slices.Clone(ids))
+}
+
+func day(d string) value.Day {
+	v, err := value.ParseDay(d)
+	if err != nil {
+		panic(err)
 	}
-	return out
+	return v
 }
 
-func keysOf(ids ...int) []string { return keys(members(ids...)) }
-
-func job(date string, ms []audience.Member) audience.Job {
-	return audience.Job{Audience: aud, RunDate: date, Members: ms}
+func job(date string, ids []audience.Identifier) audience.Job {
+	return audience.Job{Target: audience.Target{Audience: aud, Platform: "yandex"}, RunDate: day(date), Identifiers: slices.Clone(ids)}
 }
 
-func mustSync(t *testing.T, d audience.Destination, s audience.StateStore, j audience.Job, o audience.Options) (log struct {
+type logRow struct {
 	Status         string
 	Added, Removed int64
 	Members        int64
-}) {
+}
+
+func mustSync(t *testing.T, d *fakeDest, s audience.StateStore, j audience.Job, o audience.Options) logRow {
 	t.Helper()
+	j.Platform = d.platform
 	l, err := audience.Sync(context.Background(), d, s, j, o)
 	if err != nil {
 		t.Fatalf("sync %s: %v", j.RunDate, err)
 	}
-	log.Status, log.Added, log.Removed, log.Members = l.Status, l.Added, l.Removed, l.Members
-	return log
+	return logRow{l.Status, l.Added, l.Removed, l.Members}
+}
+
+func trySync(d *fakeDest, s audience.StateStore, j audience.Job, o audience.Options) (logRow, error) {
+	j.Platform = d.platform
+	l, err := audience.Sync(context.Background(), d, s, j, o)
+	return logRow{l.Status, l.Added, l.Removed, l.Members}, err
 }
 
 func loadState(t *testing.T, s audience.StateStore, platform string) (audience.State, bool) {
@@ -77,22 +85,22 @@ func loadState(t *testing.T, s audience.StateStore, platform string) (audience.S
 
 func TestFirstSyncCreates(t *testing.T) {
 	d, s := newFake("yandex"), &audience.FileStore{Dir: t.TempDir()}
-	l := mustSync(t, d, s, job("2026-11-01", members(span(0, 10)...)), audience.Options{})
-	if l.Status != "processed" || l.Added != 10 || l.Removed != 0 || l.Members != 10 {
+	l := mustSync(t, d, s, job("2026-11-01", emails(0, 10)), audience.Options{})
+	if l != (logRow{"ok", 10, 0, 10}) {
 		t.Errorf("log = %+v", l)
 	}
 	if d.created != 1 || len(d.calls) != 1 {
 		t.Fatalf("created %d audiences in %d calls, want 1 in 1", d.created, len(d.calls))
 	}
 	c := d.calls[0]
-	if c.RemoteID != "" || len(c.All) != 10 || len(c.Add) != 10 || len(c.Remove) != 0 || c.Mode != audience.ModeIncremental {
+	if !c.Create || c.RemoteID != "" || len(c.All) != 10 || len(c.Add) != 10 || len(c.Remove) != 0 || c.Mode != audience.ModeIncremental {
 		t.Errorf("creation request = %+v", c)
 	}
-	if got := d.remoteKeys(aud); !slices.Equal(got, keysOf(span(0, 10)...)) {
+	if got := d.remote(aud); !slices.Equal(got, emails(0, 10)) {
 		t.Errorf("remote = %v", got)
 	}
 	st, found := loadState(t, s, "yandex")
-	if !found || st.RemoteID != "seg-1" || st.RunDate != "2026-11-01" || !slices.Equal(keys(st.Members), keysOf(span(0, 10)...)) {
+	if !found || st.RemoteID != "seg-1" || st.RunDate != day("2026-11-01") || !slices.Equal(st.Confirmed, emails(0, 10)) || len(st.Pending) != 0 {
 		t.Errorf("state = %+v, found %v", st, found)
 	}
 	if len(d.bad) > 0 {
@@ -102,37 +110,67 @@ func TestFirstSyncCreates(t *testing.T) {
 
 func TestSecondSyncSendsOnlyDiffAndRerunSendsNothing(t *testing.T) {
 	d, s := newFake("vk"), &audience.FileStore{Dir: t.TempDir()}
-	mustSync(t, d, s, job("2026-11-01", members(span(0, 10)...)), audience.Options{})
+	mustSync(t, d, s, job("2026-11-01", emails(0, 10)), audience.Options{})
 	// Day 2: 0 and 1 left, 10 and 11 joined.
-	l := mustSync(t, d, s, job("2026-11-02", members(span(2, 12)...)), audience.Options{})
-	if l.Added != 2 || l.Removed != 2 || l.Members != 10 {
+	if l := mustSync(t, d, s, job("2026-11-02", emails(2, 12)), audience.Options{}); l != (logRow{"ok", 2, 2, 10}) {
 		t.Errorf("day 2 log = %+v", l)
 	}
 	c := d.calls[1]
-	if c.RemoteID != "seg-1" || c.All != nil || !slices.Equal(keys(c.Add), keysOf(10, 11)) || !slices.Equal(keys(c.Remove), keysOf(0, 1)) {
-		t.Errorf("day 2 request: remote %q add %v remove %v all %d", c.RemoteID, keys(c.Add), keys(c.Remove), len(c.All))
+	if c.Create || c.RemoteID != "seg-1" || !slices.Equal(c.Add, set(e(10), e(11))) || !slices.Equal(c.Remove, set(e(0), e(1))) {
+		t.Errorf("day 2 request: remote %q add %v remove %v", c.RemoteID, c.Add, c.Remove)
 	}
-	if got := d.remoteKeys(aud); !slices.Equal(got, keysOf(span(2, 12)...)) {
+	if got := d.remote(aud); !slices.Equal(got, emails(2, 12)) {
 		t.Errorf("remote = %v", got)
 	}
 	// Rerun of day 2 and an unchanged day 3: nothing sent.
 	for _, date := range []string{"2026-11-02", "2026-11-03"} {
-		l := mustSync(t, d, s, job(date, members(span(2, 12)...)), audience.Options{})
-		if l.Status != audience.StatusUnchanged || l.Added != 0 || l.Removed != 0 {
+		if l := mustSync(t, d, s, job(date, emails(2, 12)), audience.Options{}); l != (logRow{"unchanged", 0, 0, 10}) {
 			t.Errorf("%s: log = %+v", date, l)
 		}
 	}
-	if len(d.calls) != 2 {
-		t.Errorf("%d calls, want 2", len(d.calls))
+	if len(d.calls) != 2 || d.created != 1 || len(d.bad) > 0 {
+		t.Errorf("%d calls (want 2), created %d, violations %v", len(d.calls), d.created, d.bad)
 	}
-	if d.created != 1 || len(d.bad) > 0 {
-		t.Errorf("created %d, violations %v", d.created, d.bad)
+}
+
+// TestSharedIdentifiers is the A/B/C/D case: A and B share an e-mail, C and D a phone; B and
+// D revoke consent. Worked by hand: today's identifiers are A's e-mail (= B's), A's phone,
+// C's e-mail and C's phone (= D's); B's phone and D's e-mail are carried by nobody any more,
+// so exactly those two are removed and nothing is added.
+func TestSharedIdentifiers(t *testing.T) {
+	shared, aPhone, bPhone := e(1), p(10), p(20)
+	cEmail, dEmail, sharedPhone := e(30), e(40), p(2)
+	a := []audience.Identifier{shared, aPhone}
+	b := []audience.Identifier{shared, bPhone}
+	c := []audience.Identifier{cEmail, sharedPhone}
+	dd := []audience.Identifier{dEmail, sharedPhone}
+	for _, mode := range []audience.Mode{audience.ModeIncremental, audience.ModeReplace} {
+		t.Run(string(mode), func(t *testing.T) {
+			d, s := newFake("meta"), &audience.FileStore{Dir: t.TempDir()}
+			j := job("2026-11-01", slices.Concat(a, b, c, dd))
+			j.Mode = mode
+			if l := mustSync(t, d, s, j, audience.Options{}); l.Members != 6 {
+				t.Fatalf("day 1: %d identifiers, want 6 (shared ones once)", l.Members)
+			}
+			j = job("2026-11-02", slices.Concat(a, c))
+			j.Mode = mode
+			l := mustSync(t, d, s, j, audience.Options{})
+			if l != (logRow{"ok", 0, 2, 4}) {
+				t.Errorf("day 2 log = %+v", l)
+			}
+			if last := d.calls[len(d.calls)-1]; !slices.Equal(last.Remove, set(bPhone, dEmail)) || len(last.Add) != 0 {
+				t.Errorf("plan: add %v remove %v, want remove only B's phone and D's e-mail", last.Add, last.Remove)
+			}
+			if got, want := d.remote(aud), set(shared, aPhone, cEmail, sharedPhone); !slices.Equal(got, want) {
+				t.Errorf("remote %v, want %v", got, want)
+			}
+		})
 	}
 }
 
 func TestTransientFailuresConverge(t *testing.T) {
 	d, s := newFake("meta"), &audience.FileStore{Dir: t.TempDir()}
-	d.failRate, d.rng = 0.1, rand.New(rand.NewPCG(1, 2))
+	d.failRate, d.rng = 0.15, rand.New(rand.NewPCG(1, 2))
 	change := rand.New(rand.NewPCG(3, 4))
 	today := map[int]bool{}
 	for i := 0; i < 200; i++ {
@@ -140,7 +178,7 @@ func TestTransientFailuresConverge(t *testing.T) {
 	}
 	next := 200
 	for night := 1; night <= 40; night++ {
-		if night > 1 { // about 5% leave, 5% join
+		if night > 1 { // about 5% leave, 10 join
 			for id := range today {
 				if change.IntN(20) == 0 {
 					delete(today, id)
@@ -151,14 +189,14 @@ func TestTransientFailuresConverge(t *testing.T) {
 				next++
 			}
 		}
-		var ids []int
+		var ids []audience.Identifier
 		for id := range today {
-			ids = append(ids, id)
+			ids = append(ids, e(id), p(id))
 		}
 		date := value.Day(20400 + night).String()
 		var err error
 		for attempt := 0; attempt < 30; attempt++ {
-			if _, err = audience.Sync(context.Background(), d, s, job(date, members(ids...)), audience.Options{}); err == nil {
+			if _, err = trySync(d, s, job(date, ids), audience.Options{}); err == nil {
 				break
 			}
 			if !errors.Is(err, errTransient) {
@@ -168,20 +206,129 @@ func TestTransientFailuresConverge(t *testing.T) {
 		if err != nil {
 			t.Fatalf("night %d: still failing: %v", night, err)
 		}
-		slices.Sort(ids)
-		want := keysOf(ids...)
-		if got := d.remoteKeys(aud); !slices.Equal(got, want) {
-			t.Fatalf("night %d: remote has %d members, want %d", night, len(got), len(want))
+		want := set(ids...)
+		if got := d.remote(aud); !slices.Equal(got, want) {
+			t.Fatalf("night %d: remote has %d identifiers, want %d", night, len(got), len(want))
 		}
-		if st, _ := loadState(t, s, "meta"); !slices.Equal(keys(st.Members), want) {
-			t.Fatalf("night %d: state differs from remote", night)
+		if st, _ := loadState(t, s, "meta"); !slices.Equal(st.Confirmed, want) || len(st.Pending) != 0 {
+			t.Fatalf("night %d: state (%d confirmed, %d pending) differs from remote", night, len(st.Confirmed), len(st.Pending))
 		}
 	}
-	if d.failures < 3 {
+	if d.failures < 5 {
 		t.Errorf("only %d injected failures: the test did not exercise retries", d.failures)
 	}
 	if d.created != 1 || len(d.bad) > 0 {
 		t.Errorf("created %d audiences, contract violations %v", d.created, d.bad)
+	}
+}
+
+// A failure after the first of two steps: the confirmed step is recorded, the failed one
+// becomes pending, and the next run sends only what is not confirmed.
+func TestFailureRecordsWhatWasConfirmed(t *testing.T) {
+	d, s := newFake("google"), &audience.FileStore{Dir: t.TempDir()}
+	mustSync(t, d, s, job("2026-11-01", emails(0, 10)), audience.Options{})
+	d.failStep = 2 // the removal is applied, its answer lost
+	l, err := trySync(d, s, job("2026-11-02", emails(3, 13)), audience.Options{})
+	if err == nil || l.Status != "failed" || l.Added != 3 || l.Removed != 0 {
+		t.Fatalf("failed sync: %+v, %v (want 3 confirmed added, no removal confirmed)", l, err)
+	}
+	st, _ := loadState(t, s, "google")
+	if !slices.Equal(st.Confirmed, emails(3, 13)) || !slices.Equal(st.Pending, emails(0, 3)) {
+		t.Errorf("state: confirmed %v pending %v", st.Confirmed, st.Pending)
+	}
+	// The rerun re-sends the removal of 0-2 (unknown whether applied) and nothing else.
+	mustSync(t, d, s, job("2026-11-02", emails(3, 13)), audience.Options{})
+	last := d.calls[len(d.calls)-1]
+	if len(last.Add) != 0 || !slices.Equal(last.Remove, emails(0, 3)) {
+		t.Errorf("rerun: add %v remove %v", last.Add, last.Remove)
+	}
+	if st, _ := loadState(t, s, "google"); !slices.Equal(st.Confirmed, emails(3, 13)) || len(st.Pending) != 0 {
+		t.Errorf("state after rerun: %+v", st)
+	}
+}
+
+// "Still processing" is not a confirmation: nothing becomes confirmed, everything sent is
+// pending, and the next run sends it again, including an identifier whose removal was not
+// confirmed and which is back today.
+func TestProcessingIsNotConfirmation(t *testing.T) {
+	d, s := newFake("yandex"), &audience.FileStore{Dir: t.TempDir()}
+	mustSync(t, d, s, job("2026-11-01", emails(0, 5)), audience.Options{})
+	d.processing = true
+	if l := mustSync(t, d, s, job("2026-11-02", emails(1, 6)), audience.Options{}); l != (logRow{"processing", 0, 0, 5}) {
+		t.Errorf("log %+v: want processing, nothing confirmed added or removed", l)
+	}
+	st, _ := loadState(t, s, "yandex")
+	if !slices.Equal(st.Confirmed, emails(1, 5)) || !slices.Equal(st.Pending, set(e(0), e(5))) {
+		t.Errorf("state: confirmed %v pending %v", st.Confirmed, st.Pending)
+	}
+	d.processing = false
+	// e0 is back: its removal was never confirmed, so it is sent as an addition; e5 was
+	// never confirmed either and is sent again.
+	mustSync(t, d, s, job("2026-11-03", emails(0, 6)), audience.Options{})
+	if last := d.calls[len(d.calls)-1]; !slices.Equal(last.Add, set(e(0), e(5))) || len(last.Remove) != 0 {
+		t.Errorf("day 3 plan: add %v remove %v", last.Add, last.Remove)
+	}
+	if got := d.remote(aud); !slices.Equal(got, emails(0, 6)) {
+		t.Errorf("remote %v", got)
+	}
+}
+
+// A validate-only answer records nothing: the next real run sends everything.
+func TestValidatedThenRealSend(t *testing.T) {
+	d, s := newFake("google"), &audience.FileStore{Dir: t.TempDir()}
+	d.validate = true
+	if l := mustSync(t, d, s, job("2026-11-01", emails(0, 4)), audience.Options{}); l.Status != "validated" || l.Added != 0 {
+		t.Errorf("validate-only log %+v", l)
+	}
+	if _, found := loadState(t, s, "google"); found {
+		t.Error("a validate-only run saved state")
+	}
+	if got := d.remote(aud); len(got) != 0 {
+		t.Errorf("validate-only applied %v", got)
+	}
+	d.validate = false
+	if l := mustSync(t, d, s, job("2026-11-01", emails(0, 4)), audience.Options{}); l != (logRow{"ok", 4, 0, 4}) {
+		t.Errorf("real run after validate-only: %+v", l)
+	}
+	if got := d.remote(aud); !slices.Equal(got, emails(0, 4)) {
+		t.Errorf("remote %v", got)
+	}
+}
+
+// Request ids come from content: a rerun of the same plan reuses them, changed data gets new
+// ones, and the same change on another state (added, removed, added again) is new too.
+func TestRequestIDsFromContent(t *testing.T) {
+	d, fs := newFake("meta"), &audience.FileStore{Dir: t.TempDir()}
+	crashy := &failingStore{StateStore: fs}
+	mustSync(t, d, crashy, job("2026-11-01", emails(0, 3)), audience.Options{})
+	crashy.fails = 1 // the platform applies day 2, the state write fails
+	if _, err := trySync(d, crashy, job("2026-11-02", emails(0, 4)), audience.Options{}); err == nil {
+		t.Fatal("want an error when the state cannot be saved")
+	}
+	mustSync(t, d, crashy, job("2026-11-02", emails(0, 4)), audience.Options{})
+	n := len(d.steps)
+	if d.steps[n-1] != d.steps[n-2] || !strings.HasPrefix(d.steps[n-1], "add:") {
+		t.Errorf("rerun of the same plan: ids %s and %s, want the same", d.steps[n-2], d.steps[n-1])
+	}
+	addX := d.steps[n-1]
+	// Same night, changed data: a new request.
+	mustSync(t, d, crashy, job("2026-11-02", emails(0, 5)), audience.Options{})
+	if d.steps[len(d.steps)-1] == addX {
+		t.Error("changed data reused the request id")
+	}
+	// Remove e3, e4, then add e3 again: the same identifiers as the day-2 addition of e3
+	// alone would be, but on another state, so a new id.
+	mustSync(t, d, crashy, job("2026-11-03", emails(0, 3)), audience.Options{})
+	mustSync(t, d, crashy, job("2026-11-04", emails(0, 4)), audience.Options{})
+	last := d.steps[len(d.steps)-1]
+	if last == addX || !strings.HasPrefix(last, "add:") {
+		t.Errorf("re-adding after a removal reused id %s", last)
+	}
+	if got := d.remote(aud); !slices.Equal(got, emails(0, 4)) {
+		t.Errorf("remote %v", got)
+	}
+	if len(d.bad) > 0 {
+		t.Errorf("violations %v", d.bad)
 	}
 }
 
@@ -202,123 +349,107 @@ func (f *failingStore) Save(ctx context.Context, a, p string, st audience.State)
 func TestCrashBetweenUploadAndStateWriteConverges(t *testing.T) {
 	d, fs := newFake("google"), &audience.FileStore{Dir: t.TempDir()}
 	crashy := &failingStore{StateStore: fs, fails: 1}
-	// Crash on the very first (creating) sync, then on a later diff.
-	if _, err := audience.Sync(context.Background(), d, crashy, job("2026-11-01", members(span(0, 10)...)), audience.Options{}); err == nil {
+	if _, err := trySync(d, crashy, job("2026-11-01", emails(0, 10)), audience.Options{}); err == nil {
 		t.Fatal("want an error when the state cannot be saved")
 	}
 	if _, found := loadState(t, fs, "google"); found {
 		t.Fatal("state written although saving failed")
 	}
-	mustSync(t, d, crashy, job("2026-11-01", members(span(0, 10)...)), audience.Options{})
+	mustSync(t, d, crashy, job("2026-11-01", emails(0, 10)), audience.Options{})
 	if d.created != 1 {
 		t.Fatalf("created %d audiences, want 1 (the rerun must reuse the crashed creation)", d.created)
 	}
-
-	crashy.fails = 1
-	day2 := func() []audience.Member { return members(span(3, 13)...) }
-	l, err := audience.Sync(context.Background(), d, crashy, job("2026-11-02", day2()), audience.Options{})
-	if err == nil || l.Status != audience.StatusFailed || !strings.Contains(l.Error, "applied") {
-		t.Fatalf("crash: status %q error %v", l.Status, err)
-	}
-	if st, _ := loadState(t, fs, "google"); st.RunDate != "2026-11-01" {
-		t.Fatalf("state moved on to %s after a failed save", st.RunDate)
-	}
-	mustSync(t, d, crashy, job("2026-11-02", day2()), audience.Options{})
-	n := len(d.calls)
-	first, rerun := d.calls[n-2], d.calls[n-1]
-	if !slices.Equal(keys(first.Add), keys(rerun.Add)) || !slices.Equal(keys(first.Remove), keys(rerun.Remove)) || first.BatchID != rerun.BatchID {
-		t.Errorf("rerun sent a different diff: %v/%v vs %v/%v", keys(first.Add), keys(first.Remove), keys(rerun.Add), keys(rerun.Remove))
-	}
-	if !slices.Equal(keys(rerun.Add), keysOf(10, 11, 12)) || !slices.Equal(keys(rerun.Remove), keysOf(0, 1, 2)) {
-		t.Errorf("rerun diff: add %v remove %v", keys(rerun.Add), keys(rerun.Remove))
-	}
-	if got := d.remoteKeys(aud); !slices.Equal(got, keysOf(span(3, 13)...)) {
-		t.Errorf("remote = %v", got)
-	}
-	if st, _ := loadState(t, fs, "google"); st.RunDate != "2026-11-02" || !slices.Equal(keys(st.Members), keysOf(span(3, 13)...)) {
-		t.Errorf("state = %s %v", st.RunDate, keys(st.Members))
-	}
-	// And a third run has nothing left to send.
-	if l := mustSync(t, d, crashy, job("2026-11-02", day2()), audience.Options{}); l.Status != audience.StatusUnchanged {
+	if l := mustSync(t, d, crashy, job("2026-11-01", emails(0, 10)), audience.Options{}); l.Status != "unchanged" {
 		t.Errorf("third run: %+v", l)
-	}
-	if len(d.bad) > 0 {
-		t.Errorf("contract violations %v", d.bad)
 	}
 }
 
 func TestRemovalGuard(t *testing.T) {
 	d, s := newFake("yandex"), &audience.FileStore{Dir: t.TempDir()}
-	mustSync(t, d, s, job("2026-11-01", members(span(0, 10)...)), audience.Options{})
+	mustSync(t, d, s, job("2026-11-01", emails(0, 10)), audience.Options{})
 	calls := len(d.calls)
-
 	// 6 of 10 removed = 60% > 50%: guarded.
-	l, err := audience.Sync(context.Background(), d, s, job("2026-11-02", members(span(0, 4)...)), audience.Options{})
-	if !errors.Is(err, audience.ErrGuarded) || l.Status != audience.StatusGuarded {
+	l, err := trySync(d, s, job("2026-11-02", emails(0, 4)), audience.Options{})
+	if !errors.Is(err, audience.ErrGuarded) || l.Status != "guarded" || !strings.Contains(err.Error(), "remove 6 of 10") {
 		t.Fatalf("status %q err %v, want guarded", l.Status, err)
-	}
-	if !strings.Contains(l.Error, "remove 6 of 10") || l.Added != 0 || l.Removed != 0 {
-		t.Errorf("guarded log = %+v", l)
 	}
 	if len(d.calls) != calls {
 		t.Error("guarded sync sent something")
 	}
-	if st, _ := loadState(t, s, "yandex"); st.RunDate != "2026-11-01" || len(st.Members) != 10 {
-		t.Errorf("guarded sync changed the state: %s, %d members", st.RunDate, len(st.Members))
+	if st, _ := loadState(t, s, "yandex"); st.RunDate != day("2026-11-01") || len(st.Confirmed) != 10 {
+		t.Errorf("guarded sync changed the state: %s, %d", st.RunDate, len(st.Confirmed))
 	}
-	// Everyone gone (an empty upstream day) trips it too.
-	if _, err := audience.Sync(context.Background(), d, s, job("2026-11-02", nil), audience.Options{}); !errors.Is(err, audience.ErrGuarded) {
+	if _, err := trySync(d, s, job("2026-11-02", nil), audience.Options{}); !errors.Is(err, audience.ErrGuarded) {
 		t.Errorf("empty audience: err %v, want guarded", err)
 	}
-	// An older run date would roll the audience back: guarded unless forced.
-	if l, err := audience.Sync(context.Background(), d, s, job("2026-10-31", members(span(0, 9)...)), audience.Options{}); !errors.Is(err, audience.ErrGuarded) || !strings.Contains(l.Error, "later than 2026-10-31") {
+	if _, err := trySync(d, s, job("2026-10-31", emails(0, 9)), audience.Options{}); !errors.Is(err, audience.ErrGuarded) || !strings.Contains(err.Error(), "later than 2026-10-31") {
 		t.Errorf("older run date: err %v", err)
 	}
-	// --force overrides.
-	l2 := mustSync(t, d, s, job("2026-11-02", members(span(0, 4)...)), audience.Options{Force: true})
-	if l2.Removed != 6 || !slices.Equal(d.remoteKeys(aud), keysOf(span(0, 4)...)) {
-		t.Errorf("forced sync: %+v, remote %v", l2, d.remoteKeys(aud))
+	if l := mustSync(t, d, s, job("2026-11-02", emails(0, 4)), audience.Options{Force: true}); l.Removed != 6 || !slices.Equal(d.remote(aud), emails(0, 4)) {
+		t.Errorf("forced sync: %+v", l)
 	}
 	// Exactly half is allowed: 4 → 2.
-	mustSync(t, d, s, job("2026-11-03", members(0, 1)), audience.Options{})
+	mustSync(t, d, s, job("2026-11-03", emails(0, 2)), audience.Options{})
 
-	// A per-audience override: 20% allowed, 30% not.
+	// A per-audience share: 20% allowed, 25% not.
 	d2, s2 := newFake("vk"), &audience.FileStore{Dir: t.TempDir()}
 	share := 0.2
-	cfg := audience.Config{Name: aud, MaxRemoveShare: &share}
-	mustSync(t, d2, s2, cfg.Job("2026-11-01", members(span(0, 10)...)), audience.Options{})
-	mustSync(t, d2, s2, cfg.Job("2026-11-02", members(span(2, 10)...)), audience.Options{})
-	if _, err := audience.Sync(context.Background(), d2, s2, cfg.Job("2026-11-03", members(span(4, 10)...)), audience.Options{}); !errors.Is(err, audience.ErrGuarded) {
+	j := func(date string, ids []audience.Identifier) audience.Job {
+		x := job(date, ids)
+		x.MaxRemoveShare = &share
+		return x
+	}
+	mustSync(t, d2, s2, j("2026-11-01", emails(0, 10)), audience.Options{})
+	mustSync(t, d2, s2, j("2026-11-02", emails(2, 10)), audience.Options{})
+	if _, err := trySync(d2, s2, j("2026-11-03", emails(4, 10)), audience.Options{}); !errors.Is(err, audience.ErrGuarded) {
 		t.Errorf("2 of 8 = 25%% > 20%%: err %v, want guarded", err)
 	}
 }
 
-func TestReplaceModeSendsAll(t *testing.T) {
+func TestReplaceMode(t *testing.T) {
 	d, s := newFake("meta"), &audience.FileStore{Dir: t.TempDir()}
-	j := job("2026-11-01", members(span(0, 10)...))
+	j := job("2026-11-01", emails(0, 10))
 	j.Mode = audience.ModeReplace
 	mustSync(t, d, s, j, audience.Options{})
-	j = job("2026-11-02", members(span(1, 11)...))
+	j = job("2026-11-02", emails(1, 11))
 	j.Mode = audience.ModeReplace
 	l := mustSync(t, d, s, j, audience.Options{})
 	c := d.calls[1]
-	if c.Mode != audience.ModeReplace || c.RemoteID != "seg-1" || !slices.Equal(keys(c.All), keysOf(span(1, 11)...)) {
-		t.Errorf("replace request: mode %s remote %s all %v", c.Mode, c.RemoteID, keys(c.All))
+	if c.Mode != audience.ModeReplace || c.RemoteID != "seg-1" || !slices.Equal(c.All, emails(1, 11)) {
+		t.Errorf("replace request: mode %s remote %s all %d", c.Mode, c.RemoteID, len(c.All))
 	}
-	if l.Added != 1 || l.Removed != 1 || !slices.Equal(d.remoteKeys(aud), keysOf(span(1, 11)...)) {
-		t.Errorf("log %+v remote %v", l, d.remoteKeys(aud))
+	if l != (logRow{"ok", 1, 1, 10}) || !slices.Equal(d.remote(aud), emails(1, 11)) {
+		t.Errorf("log %+v remote %v", l, d.remote(aud))
+	}
+}
+
+func TestBelowMinimumNotAFailureAndCreatedLater(t *testing.T) {
+	d, s := newFake("vk"), &audience.FileStore{Dir: t.TempDir()}
+	d.tooSmall = 5
+	l, err := trySync(d, s, job("2026-11-01", emails(0, 3)), audience.Options{})
+	if err != nil || l.Status != "below_minimum" || d.created != 0 {
+		t.Fatalf("small audience: %+v, %v, %d created", l, err, d.created)
+	}
+	if _, found := loadState(t, s, "vk"); found {
+		t.Error("below-minimum run saved state")
+	}
+	if l := mustSync(t, d, s, job("2026-11-02", emails(0, 6)), audience.Options{}); l.Status != "ok" || d.created != 1 {
+		t.Errorf("large enough: %+v, %d created", l, d.created)
 	}
 }
 
 func TestDryRun(t *testing.T) {
+	ctx := context.Background()
 	d, s, out := newFake("yandex"), &audience.FileStore{Dir: t.TempDir()}, t.TempDir()
 	dir := filepath.Join(out, "dry_run", "yandex", aud)
 	// A stale file of an earlier dry run must not survive.
-	if err := audience.WritePayloadFile(dir, "stale.csv", []byte("x")); err != nil {
+	if err := audience.WritePayloadFile(ctx, dir, "stale.csv", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	l, err := audience.Sync(context.Background(), d, s, job("2026-11-01", members(span(0, 10)...)), audience.Options{DryRun: true, OutDir: out})
-	if err != nil || l.Status != audience.StatusDryRun || !l.DryRun || l.Added != 10 || l.Sent != 20 {
+	j := job("2026-11-01", emails(0, 10))
+	j.Platform = "yandex"
+	l, err := audience.Sync(ctx, d, s, j, audience.Options{DryRun: true, OutDir: out})
+	if err != nil || l.Status != "dry_run" || !l.DryRun || l.Added != 10 || l.Sent != 20 {
 		t.Fatalf("dry run: %+v, %v", l, err)
 	}
 	if len(d.calls) != 0 || len(d.dryRuns) != 1 {
@@ -339,133 +470,22 @@ func TestDryRun(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &rep) != nil {
 		t.Fatalf("diff.json: %v %s", err, b)
 	}
-	if rep["members"] != 10.0 || rep["add"] != 10.0 || rep["remove"] != 0.0 || rep["create"] != true || rep["status"] != "dry_run" || rep["batch_id"] != audience.BatchID("2026-11-01", aud, "yandex") {
+	if rep["identifiers"] != 10.0 || rep["add"] != 10.0 || rep["remove"] != 0.0 || rep["create"] != true || rep["status"] != "dry_run" || rep["run_date"] != "2026-11-01" {
 		t.Errorf("diff.json = %s", b)
-	}
-}
-
-func TestStateRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	s := &audience.FileStore{Dir: dir}
-	if _, found, err := s.Load(ctx, aud, "vk"); found || err != nil {
-		t.Fatalf("missing state: found %v err %v", found, err)
-	}
-	in := audience.State{RemoteID: "12345", RunDate: "2026-11-05", Members: []audience.Member{
-		{Key: "b", Email: "eb", Phone: "pb"},
-		{Key: "a", Email: "ea", ExternID: "x1"},
-		{Key: "c", Phone: "pc"},
-		{Key: "a", Email: "ea", ExternID: "x1"},
-	}}
-	if err := s.Save(ctx, aud, "vk", in); err != nil {
-		t.Fatal(err)
-	}
-	got, found, err := s.Load(ctx, aud, "vk")
-	want := audience.State{RemoteID: "12345", RunDate: "2026-11-05", Members: []audience.Member{
-		{Key: "a", Email: "ea", ExternID: "x1"},
-		{Key: "b", Email: "eb", Phone: "pb"},
-		{Key: "c", Phone: "pc"},
-	}}
-	if err != nil || !found || got.RemoteID != want.RemoteID || got.RunDate != want.RunDate || !slices.Equal(got.Members, want.Members) {
-		t.Fatalf("round trip: %+v found %v err %v", got, found, err)
-	}
-	entries, _ := os.ReadDir(filepath.Join(dir, aud))
-	if len(entries) != 1 || entries[0].Name() != "vk.parquet" {
-		t.Errorf("state folder holds %v, want only vk.parquet (no temp files)", entries)
-	}
-	// Empty audience round trip.
-	if err := s.Save(ctx, aud, "meta", audience.State{RemoteID: "m1", RunDate: "2026-11-05"}); err != nil {
-		t.Fatal(err)
-	}
-	if st, found, err := s.Load(ctx, aud, "meta"); err != nil || !found || st.RemoteID != "m1" || len(st.Members) != 0 {
-		t.Errorf("empty state: %+v %v %v", st, found, err)
-	}
-	// A corrupt file is an error that names the file, never "no state".
-	bad := filepath.Join(dir, aud, "google.parquet")
-	if err := os.WriteFile(bad, []byte("not parquet"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, found, err := s.Load(ctx, aud, "google"); err == nil || found || !strings.Contains(err.Error(), bad) {
-		t.Errorf("corrupt state: found %v err %v", found, err)
-	}
-}
-
-func TestDiff(t *testing.T) {
-	add, remove := audience.Diff(members(1, 2, 4, 7), members(2, 3, 4, 8, 9))
-	if !slices.Equal(keys(add), keysOf(3, 8, 9)) || !slices.Equal(keys(remove), keysOf(1, 7)) {
-		t.Errorf("add %v remove %v", keys(add), keys(remove))
-	}
-	add, remove = audience.Diff(nil, members(1))
-	if !slices.Equal(keys(add), keysOf(1)) || remove != nil {
-		t.Errorf("from empty: add %v remove %v", keys(add), keys(remove))
-	}
-	ms := members(5, 1, 5, 3)
-	if got := audience.NormaliseMembers(ms); !slices.Equal(keys(got), keysOf(1, 3, 5)) {
-		t.Errorf("normalise = %v", keys(got))
-	}
-}
-
-func TestBatchID(t *testing.T) {
-	a := audience.BatchID("2026-11-01", "loyal", "vk")
-	if len(a) != 16 || a != audience.BatchID("2026-11-01", "loyal", "vk") {
-		t.Errorf("batch id %q not stable", a)
-	}
-	for _, o := range []string{audience.BatchID("2026-11-02", "loyal", "vk"), audience.BatchID("2026-11-01", "loyal2", "vk"), audience.BatchID("2026-11-01", "loyal", "meta")} {
-		if o == a {
-			t.Errorf("batch id does not depend on every input")
-		}
 	}
 }
 
 func TestBadJob(t *testing.T) {
 	d, s := newFake("vk"), &audience.FileStore{Dir: t.TempDir()}
-	l, err := audience.Sync(context.Background(), d, s, job("01.11.2026", members(1)), audience.Options{})
-	if err == nil || l.Status != audience.StatusFailed {
-		t.Errorf("bad date: %+v %v", l, err)
+	j := job("2026-11-01", emails(1, 2))
+	j.Mode = "sometimes"
+	if l, err := trySync(d, s, j, audience.Options{}); err == nil || l.Status != "failed" {
+		t.Errorf("bad mode: %+v %v", l, err)
 	}
-	if _, err := audience.Sync(context.Background(), d, s, job("2026-11-01", members(1)), audience.Options{DryRun: true}); err == nil {
+	if _, err := trySync(d, s, job("2026-11-01", emails(1, 2)), audience.Options{DryRun: true}); err == nil {
 		t.Error("dry run without an output folder accepted")
 	}
-	l, err = audience.Sync(context.Background(), d, s, job("2026-11-01", nil), audience.Options{})
-	if err != nil || l.Status != audience.StatusEmpty || len(d.calls) != 0 {
+	if l, err := trySync(d, s, job("2026-11-01", nil), audience.Options{}); err != nil || l.Status != "empty" || len(d.calls) != 0 {
 		t.Errorf("empty first audience: %+v %v", l, err)
-	}
-}
-
-func benchMembers(n int) []audience.Member {
-	out := make([]audience.Member, n)
-	for i := range out {
-		out[i] = audience.Member{
-			Key:   fmt.Sprintf("%032x", uint64(i)*0x9e3779b97f4a7c15),
-			Email: fmt.Sprintf("%064x", uint64(i)*31),
-			Phone: fmt.Sprintf("%064x", uint64(i)*37),
-		}
-	}
-	return out
-}
-
-// BenchmarkStateSaveLoad100k saves and loads the state of a 100,000-member audience.
-func BenchmarkStateSaveLoad100k(b *testing.B) {
-	s := &audience.FileStore{Dir: b.TempDir()}
-	st := audience.State{RemoteID: "1", RunDate: "2026-11-01", Members: audience.NormaliseMembers(benchMembers(100_000))}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := s.Save(ctx, aud, "vk", st); err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := s.Load(ctx, aud, "vk"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkDiff1M diffs two 1,000,000-member audiences that differ by about 2%.
-func BenchmarkDiff1M(b *testing.B) {
-	all := audience.NormaliseMembers(benchMembers(1_020_000))
-	prev, today := all[:1_000_000], all[20_000:]
-	b.ReportAllocs()
-	for b.Loop() {
-		audience.Diff(prev, today)
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 )
 
@@ -87,48 +86,6 @@ type Hashed struct {
 	Consent    bool // the customer allows ad use; without it nothing is hashed
 	Email      [NumProfiles]string
 	Phone      [NumProfiles]string
-}
-
-// Member builds the audience member for profile p from the identifiers named in ids
-// ("email", "phone"; unknown names are ignored, Config validation in the audience package
-// rejects them earlier). ok is false when the customer has no consent or none of the
-// requested identifiers: such a customer is not in the platform's audience.
-//
-// Member.Key is a hash over exactly the identifiers used (e-mail and phone hashes of this
-// profile), so a member whose e-mail changed appears as one removal plus one addition, and
-// two customer records with the same contacts collapse into one member.
-func (h *Hashed) Member(p Profile, ids []string) (audience.Member, bool) {
-	if !h.Consent || p >= NumProfiles {
-		return audience.Member{}, false
-	}
-	var m audience.Member
-	for _, id := range ids {
-		switch id {
-		case IDEmail:
-			m.Email = h.Email[p]
-		case IDPhone:
-			m.Phone = h.Phone[p]
-		}
-	}
-	if m.Email == "" && m.Phone == "" {
-		return audience.Member{}, false
-	}
-	m.Key = memberKey(m.Email, m.Phone)
-	return m, true
-}
-
-// memberKey hashes the member's identifier hashes into a 128-bit hex key. The tags keep an
-// e-mail hash from ever colliding with the same hex string used as a phone hash.
-func memberKey(email, phone string) string {
-	var buf [160]byte
-	b := append(buf[:0], "e:"...)
-	b = append(b, email...)
-	b = append(b, "|p:"...)
-	b = append(b, phone...)
-	sum := sha256.Sum256(b)
-	var out [32]byte
-	hex.Encode(out[:], sum[:16])
-	return string(out[:])
 }
 
 // Hasher normalises and hashes customers' contacts for every profile. Build it once with

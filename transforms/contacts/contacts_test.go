@@ -187,45 +187,6 @@ func TestNoRawValuesInOutput(t *testing.T) {
 	}
 }
 
-func TestMember(t *testing.T) {
-	h := newHasher(t, Defaults())
-	a, _ := h.Hash(customer("name@yandex.ru", "+79995551111", ""))
-	m, ok := a.Member(Yandex, []string{IDEmail, IDPhone})
-	if !ok || m.Email != hYandexName || m.Phone != hRU || len(m.Key) != 32 {
-		t.Fatalf("member = %+v, %v", m, ok)
-	}
-	mv, _ := a.Member(VK, []string{IDEmail, IDPhone})
-	if mv.Email != hYandexNameMD || mv.Phone != hRUmd5 {
-		t.Errorf("vk member = %+v", mv)
-	}
-	emailOnly, _ := a.Member(Yandex, []string{IDEmail})
-	if emailOnly.Phone != "" || emailOnly.Key == m.Key {
-		t.Errorf("email-only member = %+v", emailOnly)
-	}
-	// Same contacts, different customer record and spelling: same member key.
-	b, _ := h.Hash(orders.Customer{CustomerID: "c2", Email: " NAME@yandex.RU", Phone: "8 999 555 11 11", MarketingConsent: true})
-	mb, _ := b.Member(Yandex, []string{IDEmail, IDPhone})
-	if mb.Key != m.Key {
-		t.Errorf("same contacts, different keys: %s vs %s", mb.Key, m.Key)
-	}
-	// Changed e-mail: a different key (one removal + one addition in the diff).
-	c, _ := h.Hash(customer("other@yandex.ru", "+79995551111", ""))
-	mc, _ := c.Member(Yandex, []string{IDEmail, IDPhone})
-	if mc.Key == m.Key {
-		t.Error("changed e-mail kept the key")
-	}
-	// Phone-only audience, customer without a phone: not a member.
-	d, _ := h.Hash(customer("name@yandex.ru", "", ""))
-	if _, ok := d.Member(Yandex, []string{IDPhone}); ok {
-		t.Error("member without the requested identifier")
-	}
-	// No consent: never a member.
-	e, _ := h.Hash(orders.Customer{Email: "name@yandex.ru"})
-	if _, ok := e.Member(Yandex, []string{IDEmail}); ok {
-		t.Error("member without consent")
-	}
-}
-
 func TestProfileOf(t *testing.T) {
 	for _, n := range []string{"yandex", "vk", "meta", "google"} {
 		p, ok := ProfileOf(n)
@@ -286,18 +247,5 @@ func BenchmarkHashEmailOnly(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sink, _ = h.Hash(c)
-	}
-}
-
-var memberSink int
-
-func BenchmarkMember(b *testing.B) {
-	h := newHasher(b, Defaults())
-	hc, _ := h.Hash(customer("ivan.petrov@example.com", "+79995551111", "RU"))
-	ids := []string{IDEmail, IDPhone}
-	b.ReportAllocs()
-	for b.Loop() {
-		m, _ := hc.Member(Meta, ids)
-		memberSink += len(m.Key)
 	}
 }

@@ -1,11 +1,11 @@
 // Package contacts turns a customer's raw e-mail and phone into the hashed identifiers that
 // each ad platform expects, and is the last place where raw contact data exists: everything
-// downstream (audience members, state files, dry-run payloads, logs) holds hashes only.
+// downstream (audience_members, state files, dry-run payloads, logs) holds hashes only.
 //
 // Data flow:
 //
 //	orders.Customer ──(*Hasher).Hash──▶ Hashed (per-profile hex hashes, reject reasons)
-//	Hashed ──Member(profile, identifiers)──▶ audience.Member (Key + hashes for one platform)
+//	Hashed ──audience.Members.Add──▶ audience.Identifier (type, hash) per audience × platform
 //
 // Each platform (profile) has its own normalisation rules, taken from
 // shared/docs/ad-platforms.md:
@@ -28,8 +28,9 @@
 // value itself, so callers can count and dead-letter rejects without leaking PII.
 //
 // Customers without marketing consent are not hashed at all (reason "no_consent"): they can
-// never be uploaded, and an audience sync removes them from every audience on the next run
-// because they are missing from that day's member set.
+// never be uploaded, and the next delivery removes their identifiers from every audience
+// (unless another member of today carries the same one) because they are missing from that
+// day's audience_members.
 //
 // Performance: a Hasher is built once per worker (no regexp compiled and no map allocated per
 // customer) and is safe for concurrent use; Hash keeps per-profile hashes in fixed-size arrays

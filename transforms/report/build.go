@@ -99,7 +99,7 @@ func build(in inputs, h History) (Data, error) {
 	}
 
 	d.Segments = buildSegments(in, prev.Segments, d.Today.Segments)
-	d.Audiences = buildAudiences(in.syncs, prev.Audiences, d.Today.Audiences)
+	d.Audiences = buildAudiences(in.syncs, in.audIDs, prev.Audiences, d.Today.Audiences)
 	for stage, reasons := range s.DeadLetters {
 		for reason, n := range reasons {
 			d.DeadLetters = append(d.DeadLetters, DeadLetterRow{Stage: stage, Reason: reason, Count: n})

@@ -203,14 +203,19 @@ type SegmentRow struct {
 	Figure  Figure // KindCount, Key "segment:<source>:<segment>"
 }
 
-// AudienceRow is one audience and platform sync of this run.
+// AudienceRow is one audience on one platform in this run: who should be in it
+// (audience_members) and what its delivery did (sync_log; Status "not delivered" when the run
+// wrote no sync_log row for it).
 type AudienceRow struct {
 	Audience      string
 	Platform      string
 	Mode          string
 	DryRun        bool
 	Status        string
+	Failed        bool // the status fails the run (failed, guarded)
 	Error         string
+	Emails        int64 // e-mail identifiers in audience_members
+	Phones        int64 // phone identifiers in audience_members
 	Members       Figure
 	Sent          int64
 	Accepted      int64

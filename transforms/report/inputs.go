@@ -45,6 +45,8 @@ func (r custRow) runDate() int32   { return r.RunDate }
 func (r churnRow) runDate() int32  { return r.RunDate }
 func (r memberRow) runDate() int32 { return r.RunDate }
 
+func (r audienceRow) runDate() int32 { return r.RunDate }
+
 // scanRun calls fn for every row of table dated the run's day and counts the others.
 func scanRun[T interface{ runDate() int32 }](ctx context.Context, in *Tables, outDir, table string, fn func(T)) error {
 	err := scan(ctx, fileio.Join(outDir, table), func(r T) {
@@ -65,6 +67,14 @@ type memberRow struct {
 	RunDate int32  `parquet:"run_date,date"`
 	Segment string `parquet:"segment"`
 	Source  string `parquet:"source"`
+}
+
+// audienceRow is the projection of tables.AudienceMember.
+type audienceRow struct {
+	RunDate        int32  `parquet:"run_date,date"`
+	Audience       string `parquet:"audience"`
+	Platform       string `parquet:"platform"`
+	IdentifierType string `parquet:"identifier_type"`
 }
 
 // custAgg is customer_metrics of one currency folded into what the page shows.
@@ -140,6 +150,7 @@ type Tables struct {
 	customers map[string]*custAgg // currency -> aggregate
 	churned   map[string]int64    // currency -> churn_list rows
 	segments  map[[2]string]int64 // (source, segment) -> members
+	audIDs    map[[3]string]int64 // (audience, platform, identifier type) -> identifiers
 	otherDate map[string]int64    // table -> rows of another run date, left out
 
 	periods   []tables.PeriodMetrics
@@ -226,6 +237,10 @@ func readInputs(ctx context.Context, outDir string) (inputs, error) {
 // SyncLog returns the run's sync_log rows.
 func (in *Tables) SyncLog() []tables.SyncLog { return in.syncs }
 
+// SetSyncLog sets the run's sync_log rows: the delivery phase writes the table after the
+// compute pipeline's tables were read, and hands its rows over instead of a second read.
+func (in *Tables) SetSyncLog(rows []tables.SyncLog) { in.syncs = rows }
+
 // CLVModels returns the run's clv_model rows.
 func (in *Tables) CLVModels() []tables.CLVModel { return in.clv }
 
@@ -234,7 +249,7 @@ func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables,
 	in := &Tables{
 		day:       int32(runDate),
 		customers: map[string]*custAgg{}, churned: map[string]int64{},
-		segments: map[[2]string]int64{}, otherDate: map[string]int64{},
+		segments: map[[2]string]int64{}, otherDate: map[string]int64{}, audIDs: map[[3]string]int64{},
 	}
 
 	// Tables written by one run hold only its date; a folder that accumulated several
@@ -252,6 +267,10 @@ func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables,
 	}
 	if err == nil {
 		err = scanRun(ctx, in, outDir, "segment_membership", func(m memberRow) { in.segments[[2]string{m.Source, m.Segment}]++ })
+	}
+	if err == nil {
+		// One row per distinct identifier of an audience on a platform: counting rows counts them.
+		err = scanRun(ctx, in, outDir, "audience_members", func(a audienceRow) { in.audIDs[[3]string{a.Audience, a.Platform, a.IdentifierType}]++ })
 	}
 	if err != nil {
 		return in, err

@@ -75,6 +75,17 @@ func fixture() reporttest.Dataset {
 			{RunDate: runDay, Currency: "RUB", Cluster: 0, ClusterName: "loyal", Size: 1, RecencyDays: 10, Frequency: 3, Monetary: 300, Features: `{"recency_days":10,"frequency":3,"monetary":300,"tenure_days":400}`},
 			{RunDate: runDay, Currency: "RUB", Cluster: 1, ClusterName: "one-off", Size: 3, RecencyDays: 200.5, Frequency: 1.25, Monetary: 66.9167, Features: `{"recency_days":200.5,"frequency":1.25,"monetary":66.9167,"tenure_days":250}`},
 		},
+		AudienceMembers: []tables.AudienceMember{
+			{RunDate: runDay, Audience: "mattress_cover", Platform: "vk", IdentifierType: "email", Hash: strings.Repeat("a", 32)},
+			{RunDate: runDay, Audience: "mattress_cover", Platform: "vk", IdentifierType: "email", Hash: strings.Repeat("b", 32)},
+			{RunDate: runDay, Audience: "mattress_cover", Platform: "meta", IdentifierType: "email", Hash: strings.Repeat("a", 64)},
+			{RunDate: runDay, Audience: "mattress_cover", Platform: "meta", IdentifierType: "phone", Hash: strings.Repeat("c", 64)},
+			// Computed but not delivered (no sync_log row).
+			{RunDate: runDay, Audience: "winback", Platform: "yandex", IdentifierType: "email", Hash: strings.Repeat("a", 64)},
+			{RunDate: runDay, Audience: "winback", Platform: "yandex", IdentifierType: "email", Hash: strings.Repeat("d", 64)},
+			{RunDate: runDay, Audience: "winback", Platform: "yandex", IdentifierType: "phone", Hash: strings.Repeat("c", 64)},
+			{RunDate: runDay - 1, Audience: "winback", Platform: "yandex", IdentifierType: "phone", Hash: strings.Repeat("e", 64)}, // another run: left out
+		},
 		SyncLog: []tables.SyncLog{
 			{RunDate: runDay, Audience: "mattress_cover", Platform: "vk", Mode: "incremental", Members: 2, Added: 2, Removed: 0, Sent: 2, Accepted: 1, Rejected: 1,
 				RejectReasons: `{"invalid_hash":1}`, Status: "ok"},
@@ -323,11 +334,13 @@ func TestTablesOnPage(t *testing.T) {
 	}
 	// Audiences: vk members 2, previously 4.
 	vk := p.one(t, "data-audience", "mattress_cover", "data-platform", "vk")
-	checkAttrs(vk, "data-members", "2", "data-sent", "2", "data-accepted", "1", "data-rejected", "1", "data-added", "2", "data-removed", "0", "data-status", "ok")
-	if got := text(vk); got != "mattress_cover vk incremental ok 2 -2 (-50.0%) 2 1 1 2 0 invalid_hash: 1" {
+	checkAttrs(vk, "data-members", "2", "data-emails", "2", "data-phones", "0", "data-sent", "2", "data-accepted", "1", "data-rejected", "1", "data-added", "2", "data-removed", "0", "data-status", "ok")
+	if got := text(vk); got != "mattress_cover vk incremental ok 2 0 2 -2 (-50.0%) 2 1 1 2 0 invalid_hash: 1" {
 		t.Errorf("vk row shows %q", got)
 	}
-	checkAttrs(p.one(t, "data-audience", "mattress_cover", "data-platform", "meta"), "data-status", "failed")
+	checkAttrs(p.one(t, "data-audience", "mattress_cover", "data-platform", "meta"), "data-status", "failed", "data-emails", "1", "data-phones", "1")
+	// An audience computed but not delivered still shows who should be in it.
+	checkAttrs(p.one(t, "data-audience", "winback", "data-platform", "yandex"), "data-status", "not delivered", "data-emails", "2", "data-phones", "1", "data-members", "3")
 	// Sizes going up or down are news, not good or bad news.
 	for _, n := range p.find("class", "num delta down") {
 		if v, _ := attr(n, "data-delta"); v != "-3" && v != "-2" {

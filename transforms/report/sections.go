@@ -45,25 +45,53 @@ func buildSegments(in inputs, prev map[string]int64, today map[string]int64) []S
 	return out
 }
 
-func buildAudiences(syncs []tables.SyncLog, prev map[string]int64, today map[string]int64) []AudienceRow {
-	var out []AudienceRow
+func buildAudiences(syncs []tables.SyncLog, ids map[[3]string]int64, prev map[string]int64, today map[string]int64) []AudienceRow {
+	rows := map[string]*AudienceRow{}
+	row := func(a, p string) *AudienceRow {
+		key := a + "/" + p
+		if r := rows[key]; r != nil {
+			return r
+		}
+		r := &AudienceRow{Audience: a, Platform: p, Status: "not delivered"}
+		rows[key] = r
+		return r
+	}
+	for k, n := range ids {
+		r := row(k[0], k[1])
+		switch k[2] {
+		case "email":
+			r.Emails += n
+		case "phone":
+			r.Phones += n
+		}
+	}
 	for _, s := range syncs {
-		key := s.Audience + "/" + s.Platform
-		today[key] = s.Members
-		f := Figure{Key: "audience:" + key, Label: key, Kind: KindCount, Value: ptr(float64(s.Members)), Neutral: true}
-		if p, ok := prev[key]; ok {
-			f.Prev = ptr(float64(p))
-		}
-		row := AudienceRow{
-			Audience: s.Audience, Platform: s.Platform, Mode: s.Mode, DryRun: s.DryRun, Status: s.Status,
-			Error: scrub(s.Error), Members: f, Sent: s.Sent, Accepted: s.Accepted, Rejected: s.Rejected,
-			Added: s.Added, Removed: s.Removed, Requests: s.Requests, DurationMs: s.DurationMs,
-		}
+		r := row(s.Audience, s.Platform)
+		r.Mode, r.DryRun, r.Status, r.Failed, r.Error = s.Mode, s.DryRun, s.Status, s.Status == "failed" || s.Status == "guarded", scrub(s.Error)
+		r.Sent, r.Accepted, r.Rejected, r.Added, r.Removed, r.Requests, r.DurationMs = s.Sent, s.Accepted, s.Rejected, s.Added, s.Removed, s.Requests, s.DurationMs
 		var reasons map[string]float64
 		if s.RejectReasons != "" && json.Unmarshal([]byte(s.RejectReasons), &reasons) == nil {
-			row.RejectReasons = sortedKVf(reasons)
+			r.RejectReasons = sortedKVf(reasons)
 		}
-		out = append(out, row)
+	}
+	out := make([]AudienceRow, 0, len(rows))
+	for key, r := range rows {
+		// The size is the audience's identifiers; a run without audience_members (older
+		// outputs) shows the sync_log's count.
+		n := float64(r.Emails + r.Phones)
+		if n == 0 {
+			for _, s := range syncs {
+				if s.Audience+"/"+s.Platform == key {
+					n = float64(s.Members)
+				}
+			}
+		}
+		today[key] = int64(n)
+		r.Members = Figure{Key: "audience:" + key, Label: key, Kind: KindCount, Value: ptr(n), Neutral: true}
+		if p, ok := prev[key]; ok {
+			r.Members.Prev = ptr(float64(p))
+		}
+		out = append(out, *r)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Audience != out[j].Audience {

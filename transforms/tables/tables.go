@@ -138,6 +138,18 @@ type KMeansCentroid struct {
 	Features    string  `parquet:"features" desc:"JSON object of every feature's centroid value in original units"`
 }
 
+// AudienceMember is one identifier of one audience on one platform on the run date: the
+// audience as it should be after the run's delivery. Hashes only, with the platform's own
+// normalisation and algorithm; no raw contact and no customer id. One row per distinct
+// identifier of each audience and platform.
+type AudienceMember struct {
+	RunDate        int32  `parquet:"run_date,date" desc:"As-of date of the run that wrote the row"`
+	Audience       string `parquet:"audience" desc:"Audience name from the config"`
+	Platform       string `parquet:"platform" desc:"yandex, vk, meta or google"`
+	IdentifierType string `parquet:"identifier_type" desc:"email or phone"`
+	Hash           string `parquet:"identifier_hash" desc:"Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)"`
+}
+
 // SyncLog is one row per audience, platform and run.
 type SyncLog struct {
 	RunDate       int32     `parquet:"run_date,date" desc:"As-of date of the run that wrote the row"`
@@ -145,14 +157,14 @@ type SyncLog struct {
 	Platform      string    `parquet:"platform" desc:"yandex, vk, meta or google"`
 	Mode          string    `parquet:"mode" desc:"incremental or replace"`
 	DryRun        bool      `parquet:"dry_run" desc:"Nothing was sent; payloads were written to files"`
-	Members       int64     `parquet:"members" desc:"Hashed members in today's audience"`
-	Added         int64     `parquet:"added" desc:"Members added on the platform"`
-	Removed       int64     `parquet:"removed" desc:"Members removed on the platform"`
+	Members       int64     `parquet:"members" desc:"Distinct hashed identifiers (e-mails and phones) in today's audience"`
+	Added         int64     `parquet:"added" desc:"Identifiers the platform confirmed added (planned, in a dry run)"`
+	Removed       int64     `parquet:"removed" desc:"Identifiers the platform confirmed removed (planned, in a dry run)"`
 	Sent          int64     `parquet:"sent" desc:"Identifiers sent"`
 	Accepted      int64     `parquet:"accepted" desc:"Identifiers the platform accepted"`
 	Rejected      int64     `parquet:"rejected" desc:"Identifiers the platform rejected"`
 	RejectReasons string    `parquet:"reject_reasons" desc:"JSON object reason -> count"`
-	Status        string    `parquet:"status" desc:"ok, dry_run, guarded, failed, or the platform's status"`
+	Status        string    `parquet:"status" desc:"ok, unchanged, empty, dry_run, validated, processing, partial, below_minimum, guarded or failed"`
 	Error         string    `parquet:"error" desc:"Error message (secrets redacted), empty when ok"`
 	Requests      int64     `parquet:"requests" desc:"HTTP requests made"`
 	DurationMs    int64     `parquet:"duration_ms" desc:"Wall time of the sync"`
@@ -188,6 +200,7 @@ var All = []Table{
 	{"churn_list", "Customers active at the start of the last complete period and not at its end", ChurnList{}, []string{"customer_id"}},
 	{"segment_membership", "One row per customer and segment", SegmentMembership{}, []string{"segment", "source"}},
 	{"kmeans_centroids", "k-means centroids in original units", KMeansCentroid{}, []string{"cluster"}},
+	{"audience_members", "One row per identifier of each audience and platform: who should be in each audience (hashes only)", AudienceMember{}, []string{"audience", "platform"}},
 	{"sync_log", "One row per audience and platform sync", SyncLog{}, []string{"platform", "audience"}},
 	{"clv_model", "Fitted BG/NBD and Gamma-Gamma parameters", CLVModel{}, []string{"model"}},
 }

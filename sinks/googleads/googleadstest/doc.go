@@ -10,5 +10,6 @@
 // 64-hex SHA-256 e-mails or phones. validateOnly requests are checked the same way and change
 // nothing. The fake keeps each list's identifiers so tests assert the final audience, can be
 // seeded with a directory of normalised identities to count matches, and injects faults (429,
-// 5xx, 400) and latency.
+// 5xx, 400) and latency. A request whose answer is late is served even when the client gave
+// up on it (only the answer is lost), as on the real API.
 package googleadstest

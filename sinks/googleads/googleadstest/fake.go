@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx/httpxtest"
 )
 
 // MaxMembers is the API's limit of audience members per request.
@@ -184,11 +187,7 @@ func (s *Server) Matched(userListID string) int {
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.requests)
 }
 
 // MaxMembersSeen is the largest number of audience members in one accepted request.
@@ -261,12 +260,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.latency
 	s.mu.Unlock()
-	if lat > 0 {
-		select {
-		case <-time.After(lat):
-		case <-r.Context().Done():
-			return
-		}
+	if lat > 0 && httpxtest.Late(r, lat) {
+		s.handle(r) // the client gave up: served all the same, the answer is lost
+		return
 	}
 	out, e := s.handle(r)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -382,7 +378,7 @@ func (s *Server) handle(r *http.Request) (any, *apiErr) {
 			if (id.EmailAddress == "") == (id.PhoneNumber == "") {
 				return nil, invalid("audience_members[%d].user_data.user_identifiers[%d]: set exactly one of email_address, phone_number", i, j)
 			}
-			if !isHash(v) {
+			if !httpxtest.IsHexHash(v, 64) {
 				return nil, invalid("audience_members[%d].user_data.user_identifiers[%d]: not a lowercase hex SHA-256 hash (encoding HEX)", i, j)
 			}
 		}
@@ -422,24 +418,3 @@ func key(h string) [32]byte {
 	copy(k[:], b)
 	return k
 }
-
-// isHash reports a lowercase 64-hex string (a regexp here dominated the fake's CPU time in
-// the million-member benchmark).
-func isHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !lowerHex[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-var lowerHex = func() (t [256]bool) {
-	for _, c := range "0123456789abcdef" {
-		t[c] = true
-	}
-	return t
-}()

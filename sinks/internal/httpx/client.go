@@ -222,6 +222,9 @@ func (c *Client) roundTrip(ctx context.Context, req *http.Request) (resp *http.R
 			Err: &redactedError{msg: c.redact(e.Error()), err: e}}
 	}
 	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil { // nothing leaves after the run was cancelled
+			return nil, nil, attempt - 1, false, fail(attempt-1, err)
+		}
 		if err := c.waitTurn(ctx); err != nil {
 			return nil, nil, attempt - 1, false, fail(attempt-1, err)
 		}
@@ -239,6 +242,10 @@ func (c *Client) roundTrip(ctx context.Context, req *http.Request) (resp *http.R
 			}
 		}
 		retry, wait := c.classify(resp, body, err)
+		if retry && resp == nil && isOnce(ctx) {
+			// No answer to a call that must not be sent twice: the sink lists first.
+			retry = false
+		}
 		if !retry {
 			if err != nil {
 				return nil, nil, attempt, false, fail(attempt, err)

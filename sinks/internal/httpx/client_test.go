@@ -14,35 +14,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
+
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx/httpxtest"
 )
 
 // fakeClock records every sleep and advances its time by it, so waits are asserted exactly and
 // no test sleeps.
-type fakeClock struct {
-	mu     sync.Mutex
-	t      time.Time
-	sleeps []time.Duration
-}
+type fakeClock = httpxtest.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)}
-}
-
-func (f *fakeClock) now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
-
-func (f *fakeClock) sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sleeps = append(f.sleeps, d)
-	f.t = f.t.Add(d)
-	return ctx.Err()
-}
-
-func (f *fakeClock) waits() []time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]time.Duration(nil), f.sleeps...)
-}
+func newFakeClock() *fakeClock { return httpxtest.NewClock() }
 
 // script answers the n-th request (from 0) with handlers[n], repeating the last one.
 func script(t *testing.T, handlers ...http.HandlerFunc) (*httptest.Server, *atomic.Int64) {
@@ -70,7 +50,7 @@ func answer(code int, hdr ...string) http.HandlerFunc {
 }
 
 func newTestClient(clk *fakeClock, cfg Config, jitter float64, opts ...Option) *Client {
-	opts = append([]Option{WithClock(clk.now, clk.sleep), WithRand(func() float64 { return jitter })}, opts...)
+	opts = append([]Option{WithClock(clk.Now, clk.Sleep), WithRand(func() float64 { return jitter })}, opts...)
 	return New("test", cfg, opts...)
 }
 
@@ -91,7 +71,7 @@ func TestRetryAfterSecondsHonoured(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), "OK") {
 		t.Fatalf("Do = %v, %q, %v", resp, body, err)
 	}
-	if diff := cmp.Diff([]time.Duration{7 * time.Second}, clk.waits()); diff != "" {
+	if diff := cmp.Diff([]time.Duration{7 * time.Second}, clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 	if got, want := c.Stats(), (Stats{Requests: 2, Retries: 1, Throttled: 1}); got != want {
@@ -104,7 +84,7 @@ func TestRetryAfterSecondsHonoured(t *testing.T) {
 
 func TestRetryAfterHTTPDateAndLongerJitter(t *testing.T) {
 	clk := newFakeClock()
-	date := clk.now().Add(10 * time.Second).Format(http.TimeFormat)
+	date := clk.Now().Add(10 * time.Second).Format(http.TimeFormat)
 	// Second 429 says 1s, but the jittered backoff ceiling for the 2nd retry is 2×500ms=1s and
 	// jitter 0.9 gives 900ms < 1s, so the server's 1s wins; third answer succeeds.
 	srv, _ := script(t, answer(429, "Retry-After", date), answer(503, "Retry-After", "1"), answer(200))
@@ -113,7 +93,7 @@ func TestRetryAfterHTTPDateAndLongerJitter(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []time.Duration{10 * time.Second, time.Second}
-	if diff := cmp.Diff(want, clk.waits()); diff != "" {
+	if diff := cmp.Diff(want, clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 }
@@ -126,7 +106,7 @@ func TestServerErrorRetriedWithJitteredBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Full jitter: wait = 0.5 × ceiling; ceilings 1s, 2s.
-	if diff := cmp.Diff([]time.Duration{500 * time.Millisecond, time.Second}, clk.waits()); diff != "" {
+	if diff := cmp.Diff([]time.Duration{500 * time.Millisecond, time.Second}, clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 	if n.Load() != 3 {
@@ -141,7 +121,7 @@ func TestBackoffCeilingCapped(t *testing.T) {
 	get(t, c, srv.URL)
 	// ceilings 1,2,4,4,4 s → halves
 	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second}
-	if diff := cmp.Diff(want, clk.waits()); diff != "" {
+	if diff := cmp.Diff(want, clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 }
@@ -161,8 +141,8 @@ func TestClientErrorNotRetried(t *testing.T) {
 	if resp == nil || resp.StatusCode != 400 || !strings.Contains(string(body), "Bad Request") {
 		t.Errorf("resp/body not returned with the error: %v %q", resp, body)
 	}
-	if n.Load() != 1 || len(clk.waits()) != 0 {
-		t.Errorf("requests %d waits %v, want 1 and none", n.Load(), clk.waits())
+	if n.Load() != 1 || len(clk.Waits()) != 0 {
+		t.Errorf("requests %d waits %v, want 1 and none", n.Load(), clk.Waits())
 	}
 	if c.Stats().Failures != 1 {
 		t.Errorf("Failures = %d, want 1", c.Stats().Failures)
@@ -195,8 +175,8 @@ func TestWaitAboveMaxWaitGivesUp(t *testing.T) {
 	if !errors.As(err, &se) || se.StatusCode != 429 || !se.Retryable || !strings.Contains(err.Error(), "asked to wait 1h0m0s, more than max_wait") {
 		t.Fatalf("err = %v", err)
 	}
-	if n.Load() != 1 || len(clk.waits()) != 0 {
-		t.Errorf("requests %d waits %v: must not sleep an hour", n.Load(), clk.waits())
+	if n.Load() != 1 || len(clk.Waits()) != 0 {
+		t.Errorf("requests %d waits %v: must not sleep an hour", n.Load(), clk.Waits())
 	}
 }
 
@@ -312,7 +292,7 @@ func TestRateLimiterEngaged(t *testing.T) {
 		}
 	}
 	want := []time.Duration{500 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond}
-	if diff := cmp.Diff(want, clk.waits()); diff != "" {
+	if diff := cmp.Diff(want, clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 	if c.Stats().RateWaits != 4 || n.Load() != 5 {
@@ -326,7 +306,7 @@ func TestRateLimitHeadersPauseNextRequest(t *testing.T) {
 	c := newTestClient(clk, Config{}, 0)
 	get(t, c, srv.URL)
 	get(t, c, srv.URL)
-	if diff := cmp.Diff([]time.Duration{3 * time.Second}, clk.waits()); diff != "" {
+	if diff := cmp.Diff([]time.Duration{3 * time.Second}, clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 }
@@ -401,7 +381,7 @@ func TestCustomClassifier(t *testing.T) {
 	if _, _, err := get(t, c, srv.URL); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]time.Duration{time.Minute}, clk.waits()); diff != "" || n.Load() != 2 {
+	if diff := cmp.Diff([]time.Duration{time.Minute}, clk.Waits()); diff != "" || n.Load() != 2 {
 		t.Errorf("waits (-want +got):\n%s (requests %d)", diff, n.Load())
 	}
 }
@@ -416,7 +396,7 @@ func TestSharedLimitsAcrossClients(t *testing.T) {
 	get(t, b, srv.URL) // waits the 2s pause (the shared bucket has refilled by then)
 	get(t, a, srv.URL) // t=2: the shared bucket was used at t=2, so 1s
 	want := []time.Duration{2 * time.Second, time.Second}
-	if diff := cmp.Diff(want, clk.waits()); diff != "" {
+	if diff := cmp.Diff(want, clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 }

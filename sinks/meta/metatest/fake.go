@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx/httpxtest"
 )
 
 // MaxRows is Meta's limit of rows per /users request.
@@ -90,6 +93,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	latency   time.Duration
+	latencyOf map[string]time.Duration // by route, e.g. "POST customaudiences"
 	pageSize  int
 	faults    []matchedFault
 	audiences map[string]*Audience
@@ -134,6 +138,17 @@ func New(token, appSecret string) *Server {
 
 // SetLatency delays every answer by d.
 func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
+
+// SetLatencyFor delays the answers of one route ("POST customaudiences", "POST users", …) by
+// d; a client that gives up before still had its request served.
+func (s *Server) SetLatencyFor(route string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.latencyOf == nil {
+		s.latencyOf = map[string]time.Duration{}
+	}
+	s.latencyOf[route] = d
+}
 
 // SetPageSize sets how many audiences one list page holds (default 25).
 func (s *Server) SetPageSize(n int) { s.mu.Lock(); s.pageSize = n; s.mu.Unlock() }
@@ -253,11 +268,7 @@ func (s *Server) Sessions() []SessionLog {
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.requests)
 }
 
 // MaxRowsSeen is the largest number of rows in one upload request.
@@ -284,13 +295,13 @@ type graphError struct {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.latency
+	if d, ok := s.latencyOf[r.Method+" "+r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]]; ok {
+		lat = d
+	}
 	s.mu.Unlock()
-	if lat > 0 {
-		select {
-		case <-time.After(lat):
-		case <-r.Context().Done():
-			return
-		}
+	if lat > 0 && httpxtest.Late(r, lat) {
+		s.handle(r) // the client gave up: served all the same, the answer is lost
+		return
 	}
 	out, gerr, retryAfter := s.handle(r)
 	w.Header().Set("Content-Type", "application/json")
@@ -494,7 +505,7 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 			return nil, &graphError{400, 100, fmt.Sprintf("payload.data[%d] has %d values for %d schema keys", i, len(row), len(pl.Schema))}, ""
 		}
 		for j, v := range row {
-			if v != "" && !unhashed[pl.Schema[j]] && !isHash(v) {
+			if v != "" && !unhashed[pl.Schema[j]] && !httpxtest.IsHexHash(v, 64) {
 				// Raw PII must never arrive: refuse the request rather than count it.
 				return nil, &graphError{400, 100, fmt.Sprintf("payload.data[%d][%d] (%s) is not a lowercase SHA-256 hex hash", i, j, pl.Schema[j])}, ""
 			}
@@ -513,17 +524,13 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 	k := sessionKey{audienceID, *sp.SessionID}
 	ss := s.sessions[k]
 	rows := len(pl.Data)
-	replay := ss != nil && ss.log.Op == op && *sp.BatchSeq <= len(ss.log.Batches) &&
-		rows == ss.log.Batches[*sp.BatchSeq-1] && *sp.EstimatedNumTotal == ss.log.Estimated
-	switch {
-	case replay:
-		// A batch sent again: its answer was lost, or a rerun of the same night (same BatchID,
-		// same session) starts over. Rows are sets, so applying them again to an open session
-		// is harmless; a finished session is not touched again.
+	// A batch_seq this session already took is a replay: Meta answers it and applies nothing,
+	// whatever the rows say (a rerun under an old session id changes nothing).
+	if ss != nil && ss.log.Op == op && *sp.BatchSeq <= len(ss.log.Batches) {
 		ss.log.Replayed++
-		if ss.log.Closed {
-			return s.answer(audienceID, *sp.SessionID, rows, 0), nil, ""
-		}
+		return s.answer(audienceID, *sp.SessionID, rows, 0), nil, ""
+	}
+	switch {
 	case ss == nil && *sp.BatchSeq != 1:
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: first batch must have batch_seq 1, got %d", *sp.SessionID, *sp.BatchSeq)}, ""
 	case ss == nil:
@@ -542,22 +549,18 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 	case *sp.EstimatedNumTotal != ss.log.Estimated:
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: estimated_num_total changed from %d to %d", *sp.SessionID, ss.log.Estimated, *sp.EstimatedNumTotal)}, ""
 	}
-	if replay {
-		// Checked when first accepted.
-	} else if ss.received+rows > ss.log.Estimated {
+	if ss.received+rows > ss.log.Estimated {
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: %d rows is more than estimated_num_total %d", *sp.SessionID, ss.received+rows, ss.log.Estimated)}, ""
 	}
-	if !replay && *sp.LastBatchFlag && ss.received+rows != ss.log.Estimated {
+	if *sp.LastBatchFlag && ss.received+rows != ss.log.Estimated {
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: last batch flagged after %d rows, estimated %d", *sp.SessionID, ss.received+rows, ss.log.Estimated)}, ""
 	}
-	if !replay && !*sp.LastBatchFlag && ss.received+rows == ss.log.Estimated {
+	if !*sp.LastBatchFlag && ss.received+rows == ss.log.Estimated {
 		return nil, &graphError{400, 100, fmt.Sprintf("session %d: all %d estimated rows sent but last_batch_flag is false", *sp.SessionID, ss.log.Estimated)}, ""
 	}
-	if !replay {
-		ss.received += rows
-		ss.lastRows = rows
-		ss.log.Batches = append(ss.log.Batches, rows)
-	}
+	ss.received += rows
+	ss.lastRows = rows
+	ss.log.Batches = append(ss.log.Batches, rows)
 	s.maxRows = max(s.maxRows, rows)
 	if s.record {
 		s.bodies = append(s.bodies, Request{Method: method, Path: "/" + s.Version + path, Payload: p.Get("payload"), Session: p.Get("session")})
@@ -651,24 +654,3 @@ func has(xs []string, x string) bool {
 	}
 	return false
 }
-
-// isHash reports a lowercase 64-hex string (a regexp here dominated the fake's CPU time in
-// the million-member benchmark).
-func isHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !lowerHex[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-var lowerHex = func() (t [256]bool) {
-	for _, c := range "0123456789abcdef" {
-		t[c] = true
-	}
-	return t
-}()

@@ -169,3 +169,24 @@ func TestFakeParamsOutOfURLForPost(t *testing.T) {
 		t.Fatalf("token in URL accepted: %d", resp.StatusCode)
 	}
 }
+
+// A session_id already used is a replay, whatever it carries: a rerun that sends other rows
+// under an old session changes nothing (the bug a date-derived session id causes).
+func TestFakeReplayAppliesNothing(t *testing.T) {
+	s := New(tok, secret)
+	defer s.Close()
+	id := s.AddAudience("1", "a")
+	users := "/v25.0/" + id + "/users"
+	if code, out := send(t, s, "POST", users, url.Values{"payload": {rows(2, 0)}, "session": {sess(7, 1, true, 2)}}); code != 0 {
+		t.Fatal(out)
+	}
+	if code, out := send(t, s, "POST", users, url.Values{"payload": {rows(3, 10)}, "session": {sess(7, 1, true, 3)}}); code != 0 {
+		t.Fatalf("replay refused: %v", out)
+	}
+	if e, _ := s.Size(id); e != 2 {
+		t.Fatalf("a replay changed the audience: %d e-mails, want 2", e)
+	}
+	if got := s.Sessions(); len(got) != 1 || got[0].Replayed != 1 {
+		t.Fatalf("sessions = %+v", got)
+	}
+}

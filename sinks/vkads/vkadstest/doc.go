@@ -1,9 +1,9 @@
-// Package vkadstest is an in-memory VK Ads (myTarget) API for tests. It enforces the contract
-// in docs/ad-platforms.md: client-credentials and refresh-token grants with at most 5 live
-// tokens per account (the 6th is refused), Bearer auth, users_lists uploads as multipart
-// with file/name/type, new lists of at least 2,000 rows, diffs through base=<id> and
-// base=-<id>, identifiers that are hex hashes of the configured algorithm, segments whose
-// relations point at an existing list, and X-RateLimit-* headers. It keeps every list's
-// members so tests assert the final remote audience. Faults come from Faults; a faulted
-// request is not applied.
+// Package vkadstest is a fake VK Ads API (token endpoint, users lists, remarketing segments)
+// that enforces the contract in docs/ad-platforms.md: client credentials, at most 5 live
+// tokens per client, bearer auth, multipart uploads with one hash a line of the configured
+// length, at least 2,000 rows for a new list (smaller diffs of an existing list pass), base
+// diffs of the same type, paged listing, segment relations pointing at existing lists.
+// Creating is not idempotent here either: every served upload without base makes a new list.
+// Faults injects 429, 5xx and slow answers; a faulted status is not applied, a slow answer is
+// (the client that gave up lost only the answer).
 package vkadstest

@@ -343,7 +343,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		if line == "" {
 			continue
 		}
-		if !isHex(line, s.hexLen) {
+		if !httpxtest.IsHexHash(line, s.hexLen) {
 			fail(w, 400, "invalid_parameter", fmt.Sprintf("line %d is not a %d-digit lowercase hex hash", n, s.hexLen))
 			return
 		}
@@ -432,16 +432,4 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 	sg := Segment{ID: s.nextID, Name: body.Name, PassCondition: body.PassCondition, SourceIDs: src}
 	s.segments = append(s.segments, sg)
 	reply(w, map[string]any{"id": sg.ID})
-}
-
-func isHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }

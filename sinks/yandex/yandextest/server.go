@@ -19,6 +19,11 @@ import (
 // Row is one CRM row: hashes of e-mail and phone ("" when absent).
 type Row struct{ Email, Phone string }
 
+// ID is one identifier a segment holds: Type "email" or "phone", and its hash. Yandex matches
+// every identifier of a row on its own, so the fake keeps a segment as a set of identifiers:
+// adding a row adds each of its identifiers, subtracting a row removes each of them.
+type ID struct{ Type, Hash string }
+
 // Segment is the fake's view of one segment.
 type Segment struct {
 	ID          int64
@@ -27,8 +32,19 @@ type Segment struct {
 	Hashed      bool
 	HashingAlg  string
 	ContentType string
-	Rows        map[Row]bool
+	IDs         map[ID]bool
 	busy        int // GET segments calls left before a change is processed
+}
+
+func (r Row) ids() []ID {
+	var out []ID
+	if r.Email != "" {
+		out = append(out, ID{"email", r.Email})
+	}
+	if r.Phone != "" {
+		out = append(out, ID{"phone", r.Phone})
+	}
+	return out
 }
 
 // Call is one request the fake served (faulted requests are not recorded).
@@ -51,6 +67,15 @@ type Server struct {
 	calls      []Call
 	pollsBusy  int
 	rejectBusy bool
+	onUpload   func()
+}
+
+// OnUpload calls f (nil: nothing) each time an upload has been stored, before it is answered:
+// a test cancels the client there to simulate a process killed between upload and confirm.
+func (s *Server) OnUpload(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onUpload = f
 }
 
 const prefix = "/v1/management/"
@@ -80,13 +105,13 @@ func (s *Server) SetPollsUntilProcessed(n int) {
 }
 
 // AddSegment seeds a confirmed, processed segment, as if made by an earlier run or by hand.
-func (s *Server) AddSegment(name string, rows ...Row) int64 {
+func (s *Server) AddSegment(name string, ids ...ID) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := s.newID()
-	seg := &Segment{ID: id, Name: name, Hashed: true, HashingAlg: "SHA256", ContentType: "crm", Rows: map[Row]bool{}}
-	for _, r := range rows {
-		seg.Rows[r] = true
+	seg := &Segment{ID: id, Name: name, Hashed: true, HashingAlg: "SHA256", ContentType: "crm", IDs: map[ID]bool{}}
+	for _, x := range ids {
+		seg.IDs[x] = true
 	}
 	seg.Status = doneStatus(seg)
 	s.segments[id] = seg
@@ -100,9 +125,9 @@ func (s *Server) Segments() []Segment {
 	var out []Segment
 	for _, seg := range s.segments {
 		c := *seg
-		c.Rows = map[Row]bool{}
-		for r := range seg.Rows {
-			c.Rows[r] = true
+		c.IDs = map[ID]bool{}
+		for r := range seg.IDs {
+			c.IDs[r] = true
 		}
 		out = append(out, c)
 	}
@@ -110,23 +135,23 @@ func (s *Server) Segments() []Segment {
 	return out
 }
 
-// Rows returns a segment's rows sorted, or nil when it does not exist.
-func (s *Server) Rows(id int64) []Row {
+// IDs returns a segment's identifiers sorted by type and hash, or nil when it does not exist.
+func (s *Server) IDs(id int64) []ID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg, ok := s.segments[id]
 	if !ok {
 		return nil
 	}
-	out := make([]Row, 0, len(seg.Rows))
-	for r := range seg.Rows {
+	out := make([]ID, 0, len(seg.IDs))
+	for r := range seg.IDs {
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].Email != out[j].Email {
-			return out[i].Email < out[j].Email
+		if out[i].Type != out[j].Type {
+			return out[i].Type < out[j].Type
 		}
-		return out[i].Phone < out[j].Phone
+		return out[i].Hash < out[j].Hash
 	})
 	return out
 }
@@ -152,7 +177,7 @@ func (s *Server) WriteCalls() []Call {
 func (s *Server) newID() int64 { s.nextID++; return s.nextID }
 
 func doneStatus(seg *Segment) string {
-	if len(seg.Rows) < 100 {
+	if len(seg.IDs) < 100 {
 		return "few_data"
 	}
 	return "processed"
@@ -237,12 +262,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.calls = append(s.calls, Call{Method: "POST", Path: path, Rows: len(rows)})
-		seg := &Segment{ID: s.newID(), Status: "uploaded", Rows: map[Row]bool{}}
+		seg := &Segment{ID: s.newID(), Status: "uploaded", IDs: map[ID]bool{}}
 		for _, row := range rows {
-			seg.Rows[row] = true
+			for _, x := range row.ids() {
+				seg.IDs[x] = true
+			}
 		}
 		s.segments[seg.ID] = seg
+		if s.onUpload != nil {
+			s.onUpload()
+		}
 		reply(w, map[string]any{"segment": view(seg)})
+	case r.Method == http.MethodDelete && strings.HasPrefix(path, "segment/"):
+		id, err := strconv.ParseInt(strings.TrimPrefix(path, "segment/"), 10, 64)
+		if err != nil || s.segments[id] == nil {
+			fail(w, http.StatusNotFound, "not_found", "segment not found")
+			return
+		}
+		s.calls = append(s.calls, Call{Method: "DELETE", Path: path})
+		delete(s.segments, id)
+		reply(w, map[string]any{"success": true})
 	case r.Method == http.MethodPost && strings.HasPrefix(path, "segment/"):
 		parts := strings.Split(path, "/")
 		if len(parts) != 3 {
@@ -335,17 +374,16 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request, seg *Segment, pa
 		return
 	}
 	s.calls = append(s.calls, Call{Method: "POST", Path: path, ModificationType: kind, Rows: len(rows)})
-	switch kind {
-	case "replace":
-		seg.Rows = map[Row]bool{}
-		fallthrough
-	case "addition":
-		for _, row := range rows {
-			seg.Rows[row] = true
-		}
-	case "subtraction":
-		for _, row := range rows {
-			delete(seg.Rows, row)
+	if kind == "replace" {
+		seg.IDs = map[ID]bool{}
+	}
+	for _, row := range rows {
+		for _, x := range row.ids() {
+			if kind == "subtraction" {
+				delete(seg.IDs, x)
+			} else {
+				seg.IDs[x] = true
+			}
 		}
 	}
 	s.startProcessing(seg, "is_updated")
@@ -396,7 +434,7 @@ func readCSV(r *http.Request) ([]Row, error) {
 			row.Phone = rec[i]
 		}
 		for _, v := range []string{row.Email, row.Phone} {
-			if v != "" && !isSHA256Hex(v) {
+			if v != "" && !httpxtest.IsHexHash(v, 64) {
 				return nil, fmt.Errorf("row %d: value is not a SHA-256 hex hash", n+2)
 			}
 		}
@@ -406,16 +444,4 @@ func readCSV(r *http.Request) ([]Row, error) {
 		rows = append(rows, row)
 	}
 	return rows, nil
-}
-
-func isSHA256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }

@@ -23,6 +23,7 @@ type Dataset struct {
 	ChurnList       []tables.ChurnList
 	Segments        []tables.SegmentMembership
 	KMeansCentroids []tables.KMeansCentroid
+	AudienceMembers []tables.AudienceMember
 	SyncLog         []tables.SyncLog
 	CLVModel        []tables.CLVModel
 }
@@ -44,6 +45,7 @@ func WriteDir(ctx context.Context, dir string, d Dataset) error {
 		writeTable(ctx, dir, "churn_list", d.ChurnList),
 		writeTable(ctx, dir, "segment_membership", d.Segments),
 		writeTable(ctx, dir, "kmeans_centroids", d.KMeansCentroids),
+		writeTable(ctx, dir, "audience_members", d.AudienceMembers),
 		writeTable(ctx, dir, "sync_log", d.SyncLog),
 		writeTable(ctx, dir, "clv_model", d.CLVModel),
 	} {

@@ -1,32 +1,52 @@
 package httpxtest
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
 // Fault is what the next request gets instead of (or before) a normal answer.
 type Fault struct {
-	Status     int           // answer with this status without calling the handler (0: call it)
-	RetryAfter string        // Retry-After header value, e.g. "7"
-	Header     http.Header   // extra headers
-	Delay      time.Duration // wait this long first (or until the client gives up); a client that gave up is not served
+	Status     int         // answer with this status without calling the handler (0: call it)
+	RetryAfter string      // Retry-After header value, e.g. "7"
+	Header     http.Header // extra headers
+	// Delay holds the answer this long (or until the client gives up). As on a real platform,
+	// the request is served all the same: a client that timed out lost only the answer.
+	Delay time.Duration
 }
 
 // Faults is safe for concurrent use. The zero value injects nothing.
 type Faults struct {
 	mu        sync.Mutex
 	queue     []Fault
+	matched   []matchedFault
 	rate      float64
 	rng       *rand.Rand
 	injected  int
 	transient int
+}
+
+type matchedFault struct {
+	match string
+	f     Fault
+}
+
+// PushFor queues faults for the next requests whose "METHOD /path" contains match, one
+// each, in order; they go before the queue of Push.
+func (f *Faults) PushFor(match string, fs ...Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, x := range fs {
+		f.matched = append(f.matched, matchedFault{match, x})
+	}
 }
 
 // Push queues faults for the next requests, one each, in order.
@@ -52,9 +72,17 @@ func (f *Faults) Injected() int {
 	return f.injected
 }
 
-func (f *Faults) next() (Fault, bool) {
+func (f *Faults) next(r *http.Request) (Fault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	route := r.Method + " " + r.URL.Path
+	for i, m := range f.matched {
+		if strings.Contains(route, m.match) {
+			f.matched = append(f.matched[:i], f.matched[i+1:]...)
+			f.injected++
+			return m.f, true
+		}
+	}
 	if len(f.queue) > 0 {
 		ft := f.queue[0]
 		f.queue = f.queue[1:]
@@ -76,22 +104,33 @@ func (f *Faults) next() (Fault, bool) {
 // status (nil: a plain text body).
 func (f *Faults) Wrap(h http.Handler, errBody func(status int) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ft, ok := f.next()
+		ft, ok := f.next(r)
 		if !ok {
 			h.ServeHTTP(w, r)
 			return
 		}
 		if ft.Delay > 0 {
-			// Read the body first: only then does net/http watch the connection and cancel
-			// r.Context() when the client gives up.
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			// Serve first, on a context the client cannot cancel, then hold the answer.
+			rec := httptest.NewRecorder()
+			if ft.Status == 0 {
+				h.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+			} else {
+				io.Copy(io.Discard, r.Body) // only then does net/http notice a client that gives up
+			}
 			t := time.NewTimer(ft.Delay)
 			select {
 			case <-r.Context().Done():
 				t.Stop()
-				return // the client gave up: the request is not applied
+				return // the client gave up: the answer is lost, the request was served
 			case <-t.C:
+			}
+			if ft.Status == 0 {
+				for k, vs := range rec.Header() {
+					w.Header()[k] = vs
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return
 			}
 		}
 		for k, vs := range ft.Header {

@@ -1,0 +1,88 @@
+// Package sinktest holds what the sinks' tests and benchmarks share: synthetic identifiers,
+// an in-memory journal, and benchmark knobs from the environment.
+package sinktest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/audiencesync/audiencesync/transforms/audience"
+)
+
+// Identifiers returns n distinct SHA-256 identifiers, half e-mails and half phones,
+// normalised (the benchmarks' data).
+func Identifiers(n int) []audience.Identifier {
+	out := make([]audience.Identifier, n)
+	var buf [8]byte
+	for i := range out {
+		binary.LittleEndian.PutUint64(buf[:], uint64(i))
+		sum := sha256.Sum256(buf[:])
+		typ := audience.TypeEmail
+		if i%2 == 1 {
+			typ = audience.TypePhone
+		}
+		out[i] = audience.Identifier{Type: typ, Hash: hex.EncodeToString(sum[:])}
+	}
+	return audience.NormaliseIdentifiers(out)
+}
+
+// EnvInt reads a benchmark knob, def when unset or not a number.
+func EnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// Journal is an in-memory audience.Journal.
+type Journal struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+var _ audience.Journal = (*Journal)(nil)
+
+func (j *Journal) Read(context.Context) ([]byte, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.b, nil
+}
+func (j *Journal) Write(_ context.Context, b []byte) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.b = append([]byte(nil), b...)
+	return nil
+}
+func (j *Journal) Clear(context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.b = nil
+	return nil
+}
+
+// Outcomes renders a Result's Applied as "op count outcome" lines, for comparisons.
+func Outcomes(res audience.Result) []string {
+	var out []string
+	for _, a := range res.Applied {
+		out = append(out, a.Op.String()+" "+strconv.Itoa(len(a.IDs))+" "+a.Outcome.String())
+	}
+	return out
+}
+
+// SHA256 is the lowercase hex SHA-256 of s (a normalised test identifier).
+func SHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// Bytes returns the note (nil when there is none).
+func (j *Journal) Bytes() []byte {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.b
+}

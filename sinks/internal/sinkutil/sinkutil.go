@@ -1,0 +1,143 @@
+// Package sinkutil is the scaffolding the four audience sinks share: the options their
+// accounts take, how an error maps to an audience.Outcome, and batching. Each sink keeps
+// only what is specific to its platform.
+package sinkutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/transforms/audience"
+)
+
+// Options are what every sink's NewAccount takes besides its config.
+type Options struct {
+	HTTP     []httpx.Option // transport, clock, jitter, logger for the HTTP layer
+	Log      *slog.Logger   // warnings (few_data, a disabled token cache)
+	Sleep    func(context.Context, time.Duration) error
+	Now      func() time.Time
+	StateDir string // where a sink may keep a cache (VK's token), local or gs://
+	// NoCredentials builds an account for dry runs: no secret is needed or read, and any
+	// call that would reach the platform fails.
+	NoCredentials bool
+}
+
+// Option configures Options.
+type Option func(*Options)
+
+// New returns the options with defaults: a discarding logger, the wall clock, real sleeps.
+func New(opts ...Option) Options {
+	o := Options{Log: slog.New(slog.DiscardHandler), Sleep: httpx.Sleep, Now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// WithHTTPOptions passes options to the HTTP layer (tests: transport, jitter).
+func WithHTTPOptions(o ...httpx.Option) Option {
+	return func(x *Options) { x.HTTP = append(x.HTTP, o...) }
+}
+
+// WithLogger sets the logger of the sink and of its HTTP layer.
+func WithLogger(l *slog.Logger) Option {
+	return func(x *Options) { x.Log = l; x.HTTP = append(x.HTTP, httpx.WithLogger(l)) }
+}
+
+// WithClock replaces the clock and the sleeps of the sink (status polls, token expiry) and
+// of its HTTP layer; tests record the waits instead of sleeping.
+func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) Option {
+	return func(x *Options) {
+		x.Now, x.Sleep = now, sleep
+		x.HTTP = append(x.HTTP, httpx.WithClock(now, sleep))
+	}
+}
+
+// WithStateDir lets the sink keep caches under dir.
+func WithStateDir(dir string) Option { return func(x *Options) { x.StateDir = dir } }
+
+// WithoutCredentials builds an account for dry runs (see Options.NoCredentials).
+func WithoutCredentials() Option { return func(x *Options) { x.NoCredentials = true } }
+
+// Client holds a sink's API client, built on first use (secrets are resolved then, so a dry
+// run needs none) and shared by every audience of the account.
+type Client[C any] struct {
+	once sync.Once
+	c    C
+	err  error
+}
+
+// Get returns the client, building it with build on the first call. An account made
+// WithoutCredentials never builds one: Get fails with ErrDryRun, prefixed with platform.
+func (l *Client[C]) Get(o *Options, platform string, build func() (C, error)) (C, error) {
+	l.once.Do(func() {
+		if o.NoCredentials {
+			l.err = fmt.Errorf("%s: %w", platform, ErrDryRun)
+			return
+		}
+		l.c, l.err = build()
+	})
+	return l.c, l.err
+}
+
+// ErrDryRun is returned by an account built WithoutCredentials when asked to send.
+var ErrDryRun = errors.New("this account was built for a dry run and sends nothing")
+
+// Refuser is implemented by a platform's API error that knows whether the platform refused
+// the call (then nothing was applied).
+type Refuser interface{ Refused() bool }
+
+// Outcome is what a failed call means for the identifiers it carried: nothing applied when
+// the platform refused it or it never left, otherwise unknown (it may have been applied).
+func Outcome(err error) audience.Outcome {
+	var r Refuser
+	if httpx.Refused(err) || errors.As(err, &r) && r.Refused() {
+		return audience.NotSent
+	}
+	return audience.Unconfirmed
+}
+
+// Batches cuts ids into consecutive batches of at most n (n ≥ 1).
+func Batches(ids []audience.Identifier, n int) [][]audience.Identifier {
+	var out [][]audience.Identifier
+	for len(ids) > 0 {
+		k := min(n, len(ids))
+		out = append(out, ids[:k:k])
+		ids = ids[k:]
+	}
+	return out
+}
+
+// Settings is what every sink's config block offers.
+type Settings[Cfg any] interface {
+	Defaults() Cfg                      // the block with its defaults
+	ValidateSettings(path string) error // everything but the credentials' values
+}
+
+// Account is what every sink's account holds: its config block with the defaults applied,
+// the options, and the API client built on first use (Client). A sink embeds it.
+type Account[Cfg Settings[Cfg], C any] struct {
+	Cfg    Cfg
+	Opts   Options
+	client Client[C]
+}
+
+// Init checks cfg's settings (the credentials are read on the first call, so a dry run needs
+// none) and keeps it with its defaults applied; path names the block, e.g. "sinks.yandex".
+func (a *Account[Cfg, C]) Init(path string, cfg Cfg, opts []Option) error {
+	if err := cfg.ValidateSettings(path); err != nil {
+		return err
+	}
+	a.Cfg, a.Opts = cfg.Defaults(), New(opts...)
+	return nil
+}
+
+// API returns the account's client, building it with build on the first call.
+func (a *Account[Cfg, C]) API(platform string, build func() (C, error)) (C, error) {
+	return a.client.Get(&a.Opts, platform, build)
+}
