@@ -9,12 +9,14 @@
 //	KV<bucket, iter<CustomerBatch>> ─model.Aggregate (beam.Combine)─ *Partial ─model.Fit─ *Models (side input)
 //	                                                                  + period_metrics, cohort_retention, clv_model parts
 //	KV<bucket, iter<CustomerBatch>> + *Models ─score.Score─ customer_metrics, churn_list, segment_membership parts
-//	                                                        (+ Segmented → audiences.go; customer_metrics ─score.Centroids─ kmeans_centroids)
+//	                                                        customer_metrics ─score.Centroids─ kmeans_centroids
+//	KV<bucket, score.Segmented> ─membersFn (audiences.go)─ KV<target, audience.Batch> ─audience.WriteMembers─ audience_members
 //	every KV<int, []Row> part ─tables.Write─ <output>/<table>/part-NNNNN.parquet
 //	every KV<input, DeadLetters> ─nightly.WriteDeadLetters─ <output>/dead_letters/<input>.csv
 //
 // Each shuffle carries one element per (split, bucket) — 64 to 256 buckets — instead of
 // one per order, because a runner pays microseconds and kilobytes per shuffled element;
-// per-customer work is plain Go inside the DoFns. The audience stage (audiences.go) is a
-// separate piece that consumes score.Scored.Segmented.
+// per-customer work is plain Go inside the DoFns. The audience stage (audiences.go) only
+// consumes score.Scored.Segmented; delivering audience_members to the platforms is a phase
+// of its own after the pipeline (sinks/delivery, called by pipelines/nightly).
 package graph
