@@ -83,8 +83,13 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if err != nil || dataflowDryRun() {
 		return nil, err
 	}
-	// The summary comes from the counters and the run's own tables, each read once.
-	t, err := report.ReadTables(ctx, out, j.runDate())
+	// The summary (and the report) come from the counters and the run's own tables, each
+	// read once; without a report only the summary's few rows are read.
+	readTables := report.ReadSummaryTables
+	if j.opts.Report {
+		readTables = report.ReadTables
+	}
+	t, err := readTables(ctx, out, j.runDate())
 	if err != nil {
 		return nil, err
 	}

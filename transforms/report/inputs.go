@@ -244,6 +244,21 @@ func (in *Tables) SetSyncLog(rows []tables.SyncLog) { in.syncs = rows }
 // CLVModels returns the run's clv_model rows.
 func (in *Tables) CLVModels() []tables.CLVModel { return in.clv }
 
+// ReadSummaryTables reads only what the run summary needs of a run's tables (clv_model and
+// sync_log, a few rows each): the driver's read when no report is written.
+func ReadSummaryTables(ctx context.Context, outDir string, runDate value.Day) (*Tables, error) {
+	in := &Tables{day: int32(runDate)}
+	for _, err := range []error{
+		readTable(ctx, outDir, "sync_log", &in.syncs),
+		readTable(ctx, outDir, "clv_model", &in.clv),
+	} {
+		if err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
 // ReadTables reads every table of the run dated runDate under outDir, each once.
 func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables, error) {
 	in := &Tables{
