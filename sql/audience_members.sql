@@ -6,7 +6,8 @@ CREATE TABLE IF NOT EXISTS `${project}.${dataset}.audience_members` (
   audience STRING NOT NULL OPTIONS(description="Audience name from the config"),
   platform STRING NOT NULL OPTIONS(description="yandex, vk, meta or google"),
   identifier_type STRING NOT NULL OPTIONS(description="email or phone"),
-  identifier_hash STRING NOT NULL OPTIONS(description="Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)")
+  identifier_hash STRING NOT NULL OPTIONS(description="Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)"),
+  value FLOAT64 OPTIONS(description="Value-based seeds only: the identifier's value (sum of its customers' pred_clv, revenue or clv_simple, rounded to cents); null otherwise")
 )
 PARTITION BY run_date
 CLUSTER BY audience, platform

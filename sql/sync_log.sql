@@ -1,4 +1,4 @@
--- sync_log: One row per audience and platform sync.
+-- sync_log: One row per audience and platform sync (and per lookalike built from one).
 -- Written by the nightly pipeline (sinks/bigquery); one partition per run_date, a rerun
 -- replaces its day. Columns must match transforms/tables (checked by sql_test.go).
 CREATE TABLE IF NOT EXISTS `${project}.${dataset}.sync_log` (
@@ -14,11 +14,15 @@ CREATE TABLE IF NOT EXISTS `${project}.${dataset}.sync_log` (
   accepted INT64 NOT NULL OPTIONS(description="Identifiers the platform accepted"),
   rejected INT64 NOT NULL OPTIONS(description="Identifiers the platform rejected"),
   reject_reasons STRING NOT NULL OPTIONS(description="JSON object reason -> count"),
-  status STRING NOT NULL OPTIONS(description="ok, unchanged, empty, dry_run, validated, processing, partial, below_minimum, guarded or failed"),
+  status STRING NOT NULL OPTIONS(description="ok, unchanged, empty, dry_run, validated, processing, partial, below_minimum, waiting, guarded or failed"),
   error STRING NOT NULL OPTIONS(description="Error message (secrets redacted), empty when ok"),
   requests INT64 NOT NULL OPTIONS(description="HTTP requests made"),
   duration_ms INT64 NOT NULL OPTIONS(description="Wall time of the sync"),
-  started_at TIMESTAMP NOT NULL OPTIONS(description="When the sync started (UTC)")
+  started_at TIMESTAMP NOT NULL OPTIONS(description="When the sync started (UTC)"),
+  kind STRING NOT NULL OPTIONS(description="audience (the audience's identifiers on the platform) or lookalike (the lookalike audience the platform builds from it)"),
+  remote_id STRING NOT NULL OPTIONS(description="The platform's id of the audience or lookalike; empty while it does not exist"),
+  source_id STRING NOT NULL OPTIONS(description="Lookalikes: the platform's id of the source (seed) audience; empty otherwise"),
+  platform_size INT64 OPTIONS(description="Lookalikes: the size the platform reports (Meta approximate_count_lower_bound); null when it reports none")
 )
 PARTITION BY run_date
 CLUSTER BY platform, audience

@@ -444,7 +444,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*[]b
 				return &rec.Hashed
 			}
 			return nil
-		}, members)
+		}, o.CustomerMetrics, members)
 	}
 	return nil
 }
