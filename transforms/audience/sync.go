@@ -37,8 +37,8 @@ const (
 	// StatusWaiting (lookalikes): the source audience is not ready (not on the platform yet,
 	// or still being processed): nothing created, the next run tries again. Not a failure.
 	StatusWaiting = "waiting"
-	StatusGuarded      = "guarded" // too many removals: nothing sent, state kept
-	StatusFailed       = "failed"  // an error; what the platform confirmed before it is kept
+	StatusGuarded = "guarded" // too many removals: nothing sent, state kept
+	StatusFailed  = "failed"  // an error; what the platform confirmed before it is kept
 )
 
 // Failed reports whether a sync_log status fails the run.
