@@ -43,6 +43,28 @@ func TestParseErrors(t *testing.T) {
 		{"rejected share", "inputs:\n  orders: {max_rejected_share: 1.5}\n", []string{"cfg.yaml:2: inputs.orders.max_rejected_share:", "1.5"}},
 		{"rejected share negative", "inputs:\n  spend: {max_rejected_share: -0.1}\n", []string{"cfg.yaml:2: inputs.spend.max_rejected_share:"}},
 		{"unknown input", "inputs:\n  refunds: {max_rejected_share: 0.1}\n", []string{"cfg.yaml:2", "refunds"}},
+		// Lookalikes: the seed must be on the platform, the platform must build lookalikes,
+		// every key known, ratios on Meta's grid, value columns the run computes.
+		{"lookalike without its destination", lookalikes("destinations: {yandex: {}}", "meta: {ratio: 0.02, country: RU}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.meta: the audience has no destinations.meta"}},
+		{"lookalike on vk", lookalikes("destinations: {vk: {type: phones}}", "vk: {reach: 300000}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.vk: vk builds no lookalikes through its API", "VK Ads cabinet"}},
+		{"lookalike on google", lookalikes(`destinations: {google: {operating_account_id: "1234567890", user_list_id: "1"}}`, "google: {}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.google:", "similar audiences"}},
+		{"lookalike unknown key", lookalikes("destinations: {yandex: {}}", "yandex: {similarity: 2, simliarity: 3}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.yandex.simliarity: unknown key (line 7; known: name, similarity, keep_device_distribution, keep_geo_distribution)"}},
+		{"lookalike similarity missing", lookalikes("destinations: {yandex: {}}", "yandex: {keep_geo_distribution: false}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.yandex.similarity: 0 (want 1..5)"}},
+		{"lookalike ratio off the grid", lookalikes(`destinations: {meta: {ad_account_id: "1"}}`, "meta: {ratio: 0.015, country: RU}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.meta.ratio: 0.015 is not a whole percent"}},
+		{"lookalike country", lookalikes(`destinations: {meta: {ad_account_id: "1"}}`, "meta: {ratio: 0.05, country: russia}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.meta.country:", "russia"}},
+		{"lookalike value", lookalikes(`destinations: {meta: {ad_account_id: "1"}}`, "meta: {ratio: 0.05, country: RU, value: aov}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.meta.value: unknown value \"aov\" (known: pred_clv, revenue, clv_simple"}},
+		{"lookalike pred_clv without clv", "clv: {enabled: false}\n" + lookalikes(`destinations: {meta: {ad_account_id: "1"}}`, "meta: {ratio: 0.05, country: RU, value: pred_clv}"),
+			[]string{"cfg.yaml:8: audiences[0].lookalikes.meta.value: pred_clv needs the CLV model"}},
+		{"lookalike unknown platform", lookalikes("destinations: {yandex: {}}", "tiktok: {}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.tiktok: unknown platform"}},
 	}
 	for _, c := range cases {
 		_, err := Parse("cfg.yaml", []byte(c.yaml))
@@ -60,6 +82,12 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("%s: error %q names the file %d times", c.name, err, strings.Count(err.Error(), "cfg.yaml"))
 		}
 	}
+}
+
+// lookalikes is a config of one audience with the given destinations line and its
+// lookalikes block on line 7.
+func lookalikes(destinations, block string) string {
+	return "audiences:\n  - name: a\n    source: {segments: [\"rfm:champions\"]}\n    " + destinations + "\n    lookalikes:\n\n      " + block + "\n"
 }
 
 func TestEmptyFileIsDefaults(t *testing.T) {
