@@ -126,7 +126,6 @@ func (t Target) Validate(path string) error {
 // account returns the ad account id without the act_ prefix.
 func (t Target) account() string { return strings.TrimPrefix(t.AdAccountID, "act_") }
 
-
 // Lookalike is the lookalike audience Meta builds from one audience (YAML key
 // `audiences[i].lookalikes.meta`):
 //
