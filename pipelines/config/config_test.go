@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,16 +159,27 @@ func TestSampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Segments.Rules) != 6 || len(c.Audiences) != 4 || c.Sinks.VK == nil || c.Sinks.Meta == nil || c.Sinks.Google == nil || c.Sinks.Yandex == nil {
+	if len(c.Segments.Rules) != 7 || len(c.Audiences) != 5 || c.Sinks.VK == nil || c.Sinks.Meta == nil || c.Sinks.Google == nil || c.Sinks.Yandex == nil {
 		t.Errorf("sample: %d rules, %d audiences, sinks %+v", len(c.Segments.Rules), len(c.Audiences), c.Sinks)
 	}
-	// Dry run needs no secrets: 2 + 2 + 2 + 1 targets.
+	// Dry run needs no secrets: 2 + 2 + 2 + 1 + 2 targets.
 	p, err := c.AudiencePlan(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Targets) != 7 {
-		t.Errorf("%d targets, want 7", len(p.Targets))
+	if len(p.Targets) != 9 {
+		t.Errorf("%d targets, want 9", len(p.Targets))
+	}
+	// The lookalike example: top_clv_seed is a value-based seed on Meta (pred_clv) and a
+	// plain one on Yandex, each with a lookalike.
+	var seeds []string
+	for _, tg := range p.Targets {
+		if tg.Lookalike {
+			seeds = append(seeds, tg.Key()+" "+tg.Value)
+		}
+	}
+	if want := []string{"top_clv_seed/meta pred_clv", "top_clv_seed/yandex "}; !slices.Equal(seeds, want) {
+		t.Errorf("lookalike targets %q, want %q", seeds, want)
 	}
 	if _, err := Load("does-not-exist.yaml"); err == nil || !strings.Contains(err.Error(), "does-not-exist.yaml") {
 		t.Errorf("missing file: %v", err)
