@@ -16,7 +16,7 @@ type LookalikeRow struct {
 	DryRun   bool
 	RemoteID string // the lookalike's id on the platform
 	SourceID string // the source audience's id on the platform
-	Size     int64 // as the platform reports it, when HasSize
+	Size     int64  // as the platform reports it, when HasSize
 	HasSize  bool
 	Note     string // why nothing was created yet, or the error
 }
