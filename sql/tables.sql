@@ -143,7 +143,8 @@ CREATE TABLE IF NOT EXISTS `${project}.${dataset}.audience_members` (
   audience STRING NOT NULL OPTIONS(description="Audience name from the config"),
   platform STRING NOT NULL OPTIONS(description="yandex, vk, meta or google"),
   identifier_type STRING NOT NULL OPTIONS(description="email or phone"),
-  identifier_hash STRING NOT NULL OPTIONS(description="Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)")
+  identifier_hash STRING NOT NULL OPTIONS(description="Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)"),
+  value FLOAT64 OPTIONS(description="Value-based seeds only: the identifier's value (sum of its customers' pred_clv, revenue or clv_simple, rounded to cents); null otherwise")
 )
 PARTITION BY run_date
 CLUSTER BY audience, platform
@@ -163,11 +164,15 @@ CREATE TABLE IF NOT EXISTS `${project}.${dataset}.sync_log` (
   accepted INT64 NOT NULL OPTIONS(description="Identifiers the platform accepted"),
   rejected INT64 NOT NULL OPTIONS(description="Identifiers the platform rejected"),
   reject_reasons STRING NOT NULL OPTIONS(description="JSON object reason -> count"),
-  status STRING NOT NULL OPTIONS(description="ok, unchanged, empty, dry_run, validated, processing, partial, below_minimum, guarded or failed"),
+  status STRING NOT NULL OPTIONS(description="ok, unchanged, empty, dry_run, validated, processing, partial, below_minimum, waiting, guarded or failed"),
   error STRING NOT NULL OPTIONS(description="Error message (secrets redacted), empty when ok"),
   requests INT64 NOT NULL OPTIONS(description="HTTP requests made"),
   duration_ms INT64 NOT NULL OPTIONS(description="Wall time of the sync"),
-  started_at TIMESTAMP NOT NULL OPTIONS(description="When the sync started (UTC)")
+  started_at TIMESTAMP NOT NULL OPTIONS(description="When the sync started (UTC)"),
+  kind STRING NOT NULL OPTIONS(description="audience (the audience's identifiers on the platform) or lookalike (the lookalike audience the platform builds from it)"),
+  remote_id STRING NOT NULL OPTIONS(description="The platform's id of the audience or lookalike; empty while it does not exist"),
+  source_id STRING NOT NULL OPTIONS(description="Lookalikes: the platform's id of the source (seed) audience; empty otherwise"),
+  platform_size INT64 OPTIONS(description="Lookalikes: the size the platform reports (Meta approximate_count_lower_bound); null when it reports none")
 )
 PARTITION BY run_date
 CLUSTER BY platform, audience

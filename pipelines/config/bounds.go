@@ -11,6 +11,7 @@ import (
 	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"
+	"github.com/audiencesync/audiencesync/sinks/yandex"
 	"gopkg.in/yaml.v3"
 )
 
@@ -55,6 +56,8 @@ var bounds = []bound{
 	{pattern: "clv.fit_sample_rate", min: 0, max: 1, minOpen: true},
 
 	{pattern: "audiences[*].max_remove_share", min: 0, max: 1},
+	{pattern: "audiences[*].lookalikes.yandex.similarity", min: yandex.MinSimilarity, max: yandex.MaxSimilarity},
+	{pattern: "audiences[*].lookalikes.meta.ratio", min: meta.MinLookalikeRatio, max: meta.MaxLookalikeRatio},
 
 	{pattern: "inputs.*.max_rejected_share", min: 0, max: 1},
 
@@ -202,8 +205,8 @@ func (b bound) want(duration bool) string {
 }
 
 // walkNumbers calls visit for every numeric field (ints, uints, floats, durations; through
-// pointers, lists, inline structs and the audiences' destination blocks) with its config
-// path. visit returns false to stop.
+// pointers, lists, inline structs and the audiences' destination and lookalike blocks) with
+// its config path. visit returns false to stop.
 func walkNumbers(v reflect.Value, path string, visit func(path string, v reflect.Value) bool) bool {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -229,8 +232,8 @@ func walkNumbers(v reflect.Value, path string, visit func(path string, v reflect
 			if !walkNumbers(v.Field(i), p, visit) {
 				return false
 			}
-			if name == "destinations" && f.Type.Kind() == reflect.Map {
-				if !walkDestinations(v.Field(i), p, visit) {
+			if typeOf := blockTypes[name]; typeOf != nil && f.Type.Kind() == reflect.Map {
+				if !walkBlocks(v.Field(i), p, typeOf, visit) {
 					return false
 				}
 			}
@@ -251,19 +254,25 @@ func walkNumbers(v reflect.Value, path string, visit func(path string, v reflect
 	return true
 }
 
-// walkDestinations decodes each destination block into its platform's target type and walks
-// it; blocks that do not decode are left to the audience plan, which reports them.
-func walkDestinations(m reflect.Value, path string, visit func(string, reflect.Value) bool) bool {
+// blockTypes are an audience's per-platform blocks kept as YAML nodes, with the type each
+// platform's block decodes into (the delivery registry's).
+var blockTypes = map[string]func(platform string) reflect.Type{
+	"destinations": delivery.TargetType,
+	"lookalikes":   delivery.LookalikeType,
+}
+
+// walkBlocks decodes each platform's block into the type typeOf gives and walks it; blocks
+// that do not decode (or whose platform has no type) are left to the audience plan, which
+// reports them.
+func walkBlocks(m reflect.Value, path string, typeOf func(string) reflect.Type, visit func(string, reflect.Value) bool) bool {
 	nodes, ok := m.Interface().(map[string]yaml.Node)
 	if !ok {
 		return true
 	}
-	// The destination blocks decode into their platforms' target types (the delivery
-	// registry's), so that their numeric keys are walked too.
 	for _, plat := range delivery.Platforms() {
-		t := delivery.TargetType(plat)
+		t := typeOf(plat)
 		n, ok := nodes[plat]
-		if !ok || n.Kind == 0 {
+		if !ok || n.Kind == 0 || t == nil {
 			continue
 		}
 		target := reflect.New(t)

@@ -62,6 +62,10 @@ func TestBounds(t *testing.T) {
 			[]string{"0.001", "1"}, []string{"-0.5", "1.5"}},
 		{"audiences[1].max_remove_share", "audiences:\n  - name: a\n    source: {segments: [\"rfm:lost\"]}\n    destinations: {yandex: {}}\n  - name: b\n    source: {segments: [\"rfm:new\"]}\n    max_remove_share: %s\n    destinations: {yandex: {}}\n", 7, "0..1",
 			[]string{"0", "0.5", "1"}, []string{"-0.1", "1.1", "50"}},
+		{"audiences[0].lookalikes.yandex.similarity", "audiences:\n  - name: a\n    source: {segments: [\"rfm:lost\"]}\n    destinations: {yandex: {}}\n    lookalikes:\n      yandex:\n        similarity: %s\n", 7, "1..5",
+			[]string{"1", "3", "5"}, []string{"0", "6", "-1"}},
+		{"audiences[0].lookalikes.meta.ratio", "audiences:\n  - name: a\n    source: {segments: [\"rfm:lost\"]}\n    destinations: {meta: {ad_account_id: \"1\"}}\n    lookalikes:\n      meta:\n        country: RU\n        ratio: %s\n", 8, "0.01..0.2",
+			[]string{"0.01", "0.02", "0.2"}, []string{"0", "0.21", "1", "-0.05"}},
 		{"sinks.yandex.writes_per_minute", fmt.Sprintf(sink, "yandex", "writes_per_minute"), 3, "0.1..60; 0 = default 10",
 			[]string{"0", "0.1", "60"}, []string{"0.05", "61", "-1"}},
 		{"sinks.yandex.poll_interval", fmt.Sprintf(sink, "yandex", "poll_interval"), 3, "1s..10m0s; 0 = default 15s",
@@ -181,9 +185,11 @@ func walkTypes(t reflect.Type, path string, out *[]string) {
 			if !inline {
 				p = join(path, name)
 			}
-			if name == "destinations" {
+			if typeOf := blockTypes[name]; typeOf != nil {
 				for _, plat := range delivery.Platforms() {
-					walkTypes(delivery.TargetType(plat), p+"."+plat, out)
+					if bt := typeOf(plat); bt != nil {
+						walkTypes(bt, p+"."+plat, out)
+					}
 				}
 				continue
 			}

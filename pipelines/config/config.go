@@ -194,8 +194,27 @@ func (c *Config) Validate() error {
 	if err := c.checkAudienceSources(); err != nil {
 		return err
 	}
-	_, err := c.AudiencePlan(false)
-	return err
+	if _, err := c.AudiencePlan(false); err != nil {
+		return err
+	}
+	return c.checkLookalikeValues()
+}
+
+// checkLookalikeValues rejects a value-based seed whose value column the run does not
+// compute: pred_clv needs the CLV model (every value would be 0).
+func (c *Config) checkLookalikeValues() error {
+	for i, a := range c.Audiences {
+		for _, plat := range slices.Sorted(maps.Keys(a.Lookalikes)) {
+			var v struct {
+				Value string `yaml:"value"`
+			}
+			n := a.Lookalikes[plat]
+			if n.Decode(&v) == nil && v.Value == "pred_clv" && !c.CLV.Enabled {
+				return fmt.Errorf("audiences[%d].lookalikes.%s.value: pred_clv needs the CLV model, which clv.enabled turns off (every value would be 0): enable it or use revenue or clv_simple", i, plat)
+			}
+		}
+	}
+	return nil
 }
 
 // checkAudienceSources rejects an audience source naming a segment that no rule, RFM grid

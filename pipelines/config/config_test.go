@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,6 +44,28 @@ func TestParseErrors(t *testing.T) {
 		{"rejected share", "inputs:\n  orders: {max_rejected_share: 1.5}\n", []string{"cfg.yaml:2: inputs.orders.max_rejected_share:", "1.5"}},
 		{"rejected share negative", "inputs:\n  spend: {max_rejected_share: -0.1}\n", []string{"cfg.yaml:2: inputs.spend.max_rejected_share:"}},
 		{"unknown input", "inputs:\n  refunds: {max_rejected_share: 0.1}\n", []string{"cfg.yaml:2", "refunds"}},
+		// Lookalikes: the seed must be on the platform, the platform must build lookalikes,
+		// every key known, ratios on Meta's grid, value columns the run computes.
+		{"lookalike without its destination", lookalikes("destinations: {yandex: {}}", "meta: {ratio: 0.02, country: RU}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.meta: the audience has no destinations.meta"}},
+		{"lookalike on vk", lookalikes("destinations: {vk: {type: phones}}", "vk: {reach: 300000}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.vk: vk builds no lookalikes through its API", "VK Ads cabinet"}},
+		{"lookalike on google", lookalikes(`destinations: {google: {operating_account_id: "1234567890", user_list_id: "1"}}`, "google: {}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.google:", "similar audiences"}},
+		{"lookalike unknown key", lookalikes("destinations: {yandex: {}}", "yandex: {similarity: 2, simliarity: 3}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.yandex.simliarity: unknown key (line 7; known: name, similarity, keep_device_distribution, keep_geo_distribution)"}},
+		{"lookalike similarity missing", lookalikes("destinations: {yandex: {}}", "yandex: {keep_geo_distribution: false}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.yandex.similarity: 0 (want 1..5)"}},
+		{"lookalike ratio off the grid", lookalikes(`destinations: {meta: {ad_account_id: "1"}}`, "meta: {ratio: 0.015, country: RU}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.meta.ratio: 0.015 is not a whole percent"}},
+		{"lookalike country", lookalikes(`destinations: {meta: {ad_account_id: "1"}}`, "meta: {ratio: 0.05, country: russia}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.meta.country:", "russia"}},
+		{"lookalike value", lookalikes(`destinations: {meta: {ad_account_id: "1"}}`, "meta: {ratio: 0.05, country: RU, value: aov}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.meta.value: unknown value \"aov\" (known: pred_clv, revenue, clv_simple"}},
+		{"lookalike pred_clv without clv", "clv: {enabled: false}\n" + lookalikes(`destinations: {meta: {ad_account_id: "1"}}`, "meta: {ratio: 0.05, country: RU, value: pred_clv}"),
+			[]string{"cfg.yaml:8: audiences[0].lookalikes.meta.value: pred_clv needs the CLV model"}},
+		{"lookalike unknown platform", lookalikes("destinations: {yandex: {}}", "tiktok: {}"),
+			[]string{"cfg.yaml:7: audiences[0].lookalikes.tiktok: unknown platform"}},
 	}
 	for _, c := range cases {
 		_, err := Parse("cfg.yaml", []byte(c.yaml))
@@ -60,6 +83,12 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("%s: error %q names the file %d times", c.name, err, strings.Count(err.Error(), "cfg.yaml"))
 		}
 	}
+}
+
+// lookalikes is a config of one audience with the given destinations line and its
+// lookalikes block on line 7.
+func lookalikes(destinations, block string) string {
+	return "audiences:\n  - name: a\n    source: {segments: [\"rfm:champions\"]}\n    " + destinations + "\n    lookalikes:\n\n      " + block + "\n"
 }
 
 func TestEmptyFileIsDefaults(t *testing.T) {
@@ -130,16 +159,27 @@ func TestSampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Segments.Rules) != 6 || len(c.Audiences) != 4 || c.Sinks.VK == nil || c.Sinks.Meta == nil || c.Sinks.Google == nil || c.Sinks.Yandex == nil {
+	if len(c.Segments.Rules) != 7 || len(c.Audiences) != 5 || c.Sinks.VK == nil || c.Sinks.Meta == nil || c.Sinks.Google == nil || c.Sinks.Yandex == nil {
 		t.Errorf("sample: %d rules, %d audiences, sinks %+v", len(c.Segments.Rules), len(c.Audiences), c.Sinks)
 	}
-	// Dry run needs no secrets: 2 + 2 + 2 + 1 targets.
+	// Dry run needs no secrets: 2 + 2 + 2 + 1 + 2 targets.
 	p, err := c.AudiencePlan(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Targets) != 7 {
-		t.Errorf("%d targets, want 7", len(p.Targets))
+	if len(p.Targets) != 9 {
+		t.Errorf("%d targets, want 9", len(p.Targets))
+	}
+	// The lookalike example: top_clv_seed is a value-based seed on Meta (pred_clv) and a
+	// plain one on Yandex, each with a lookalike.
+	var seeds []string
+	for _, tg := range p.Targets {
+		if tg.Lookalike {
+			seeds = append(seeds, tg.Key()+" "+tg.Value)
+		}
+	}
+	if want := []string{"top_clv_seed/meta pred_clv", "top_clv_seed/yandex "}; !slices.Equal(seeds, want) {
+		t.Errorf("lookalike targets %q, want %q", seeds, want)
 	}
 	if _, err := Load("does-not-exist.yaml"); err == nil || !strings.Contains(err.Error(), "does-not-exist.yaml") {
 		t.Errorf("missing file: %v", err)

@@ -6,6 +6,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/score"
+	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
 // The audience stage of the compute pipeline: today's identifiers of every audience on
@@ -42,10 +43,14 @@ func (f *membersFn) Setup() (err error) {
 func (f *membersFn) ProcessElement(_ int, x score.Segmented, emit func(string, audience.Batch)) error {
 	segments := make(map[string][]string, len(x.Records))
 	hashed := make(map[string]*contacts.Hashed, len(x.Records))
+	var values []tables.CustomerMetrics
 	for i := range x.Records {
 		id := x.Records[i].CustomerID
 		segments[id], hashed[id] = x.Segments[i], &x.Records[i].Hashed
+		if i < len(x.Values) {
+			values = append(values, x.Values[i]...)
+		}
 	}
-	f.members.EmitBatches(segments, func(id string) *contacts.Hashed { return hashed[id] }, emit)
+	f.members.EmitBatches(segments, func(id string) *contacts.Hashed { return hashed[id] }, values, emit)
 	return nil
 }

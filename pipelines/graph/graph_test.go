@@ -247,3 +247,78 @@ audiences:
 		t.Errorf("audience_members = %+v, want A's e-mail and phone", rows)
 	}
 }
+
+// A value-based seed through the compute graph: the Meta destination of an audience with
+// `lookalikes.meta.value: revenue` carries each identifier's value in audience_members.
+// By hand from the shop above: A's purchases before 2024-04-01 are a1 100 + a2 50 + a3 200
+// (partially refunded counts at its amount) = 350 (z1 is after the run date, bad is
+// dead-lettered); A's e-mail and phone each carry 350. The Yandex destination of the same
+// audience carries no value.
+func TestNightlyGraphValueBasedMembers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	cfg, err := config.Parse("test.yaml", []byte(`version: 1
+segments:
+  rules:
+    - name: buyers
+      condition: aov > 0
+audiences:
+  - name: buyers
+    source: {segments: ["rule:buyers"]}
+    identifiers: [email, phone]
+    destinations:
+      yandex: {name: "buyers"}
+      meta: {ad_account_id: "act_1", name: "buyers (value-based)"}
+    lookalikes:
+      meta: {ratio: 0.02, country: RU, value: revenue}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := cfg.AudiencePlan(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := metrics.Config{ActivityWindowDays: 60}
+	mc.Defaults()
+	c := Config{
+		RunDate: value.DayFromDate(2024, time.April, 1),
+		Sources: []nightly.Source{
+			{Input: orders.InputOrders, Path: write(t, dir, "orders.csv", ordersCSV)},
+			{Input: orders.InputCustomers, Path: write(t, dir, "customers.csv", customersCSV)},
+		},
+		Output:    out,
+		Read:      nightly.ReadConfig{Buckets: 4, SplitBytes: 1 << 20, Contacts: cfg.Contacts},
+		Settings:  model.Settings{Metrics: mc, RFM: rfm.Defaults(), Segments: cfg.Segments, ConfigFile: "test.yaml"},
+		Audiences: plan.AudienceTargets(),
+	}
+	p, s := beam.NewPipelineWithRoot()
+	if _, err := Build(s, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := ptest.Run(p); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := parquetio.ReadDir[tables.AudienceMember](ctx, filepath.Join(out, "audience_members"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, r := range rows {
+		n[r.Platform]++
+		switch r.Platform {
+		case "meta":
+			if r.Value == nil || *r.Value != 350 {
+				t.Errorf("meta row %s has value %v, want 350", r.IdentifierType, r.Value)
+			}
+		case "yandex":
+			if r.Value != nil {
+				t.Errorf("yandex row %s has value %v, want none", r.IdentifierType, *r.Value)
+			}
+		}
+	}
+	if n["meta"] != 2 || n["yandex"] != 2 {
+		t.Errorf("rows per platform %v, want A's e-mail and phone on each", n)
+	}
+}

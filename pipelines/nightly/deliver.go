@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -47,7 +48,11 @@ func deliveryErrors(logs []tables.SyncLog) []string {
 	var out []string
 	for _, l := range logs {
 		if audience.Failed(l.Status) {
-			out = append(out, fmt.Sprintf("audience %s on %s: %s: %s", l.Audience, l.Platform, l.Status, l.Error))
+			what := "audience"
+			if l.Kind == tables.KindLookalike {
+				what = "lookalike of audience"
+			}
+			out = append(out, fmt.Sprintf("%s %s on %s: %s: %s", what, l.Audience, l.Platform, l.Status, l.Error))
 		}
 	}
 	return out
@@ -97,6 +102,15 @@ func deliverOnly(ctx context.Context, o *Options, log *slog.Logger) int {
 func printAudiences(w io.Writer, logs []tables.SyncLog) {
 	fmt.Fprintf(w, "  %-24s %-8s %-13s %11s %9s %9s %9s\n", "audience", "platform", "status", "identifiers", "added", "removed", "sent")
 	for _, a := range logs {
+		if a.Kind == tables.KindLookalike {
+			// The platform builds it: no identifiers of ours; its size when the platform says.
+			size := "-"
+			if a.PlatformSize != nil {
+				size = fmt.Sprint(*a.PlatformSize)
+			}
+			fmt.Fprintf(w, "  %-24s %-8s %-13s %11s  lookalike of %s\n", "  └ lookalike", a.Platform, a.Status, size, cmp.Or(a.SourceID, "(source not created yet)"))
+			continue
+		}
 		fmt.Fprintf(w, "  %-24s %-8s %-13s %11d %9d %9d %9d\n", a.Audience, a.Platform, a.Status, a.Members, a.Added, a.Removed, a.Sent)
 	}
 }

@@ -69,18 +69,25 @@ func TestWriteOutputDirRoundTrip(t *testing.T) {
 	writeParquet(t, dir, "kmeans_centroids", []tables.KMeansCentroid{
 		{RunDate: r, Currency: "RUB", Cluster: 0, ClusterName: "loyal", Size: 10, RecencyDays: 12.5, Frequency: 4, Monetary: 800, Features: `{"aov":200}`},
 	})
+	size := int64(120000)
 	writeParquet(t, dir, "sync_log", []tables.SyncLog{
 		{RunDate: r, Audience: "winback", Platform: "vk", Mode: "replace", DryRun: true, Members: 5, Sent: 5, Accepted: 4, Rejected: 1,
-			RejectReasons: `{"invalid":1}`, Status: "dry_run", Error: "он сказал \"нет\"\nline 2\ttab", StartedAt: started},
+			RejectReasons: `{"invalid":1}`, Status: "dry_run", Error: "он сказал \"нет\"\nline 2\ttab", StartedAt: started, Kind: "audience"},
+		// The lookalike Meta builds from vip: not an audience of identifiers (audience_sizes
+		// leaves it out, so vip still reads "not delivered").
+		{RunDate: r, Audience: "vip", Platform: "meta", RejectReasons: "{}", Status: "unchanged", StartedAt: started,
+			Kind: "lookalike", RemoteID: "2385", SourceID: "2384", PlatformSize: &size},
 	})
-	// Hashes only; "vip" is computed but has no sync_log row (not delivered).
+	// Hashes only; "vip" is computed but has no sync_log row (not delivered); on meta it is a
+	// value-based seed, so its rows carry values.
 	h := func(c byte) string { return strings.Repeat(string(c), 64) }
+	v := func(x float64) *float64 { return &x }
 	writeParquet(t, dir, "audience_members", []tables.AudienceMember{
 		{RunDate: r, Audience: "winback", Platform: "vk", IdentifierType: "email", Hash: h('a')},
 		{RunDate: r, Audience: "winback", Platform: "vk", IdentifierType: "email", Hash: h('b')},
 		{RunDate: r, Audience: "winback", Platform: "vk", IdentifierType: "email", Hash: h('c')},
-		{RunDate: r, Audience: "vip", Platform: "meta", IdentifierType: "email", Hash: h('a')},
-		{RunDate: r, Audience: "vip", Platform: "meta", IdentifierType: "phone", Hash: h('d')},
+		{RunDate: r, Audience: "vip", Platform: "meta", IdentifierType: "email", Hash: h('a'), Value: v(1250.5)},
+		{RunDate: r, Audience: "vip", Platform: "meta", IdentifierType: "phone", Hash: h('d'), Value: v(0)},
 	})
 	// clv_model has no directory: this run did not produce it, so it is not written.
 	// An unknown directory is ignored.
@@ -97,7 +104,7 @@ func TestWriteOutputDirRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]int64{"customer_metrics": 2, "period_metrics": 1, "cohort_retention": 2, "churn_list": 1,
-		"segment_membership": 3, "kmeans_centroids": 1, "sync_log": 1, "audience_members": 5}
+		"segment_membership": 3, "kmeans_centroids": 1, "sync_log": 2, "audience_members": 5}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows written (-want +got):\n%s", diff)
 	}
@@ -141,14 +148,17 @@ func TestWriteOutputDirRoundTrip(t *testing.T) {
 				[][]string{{"c1", "champions", "rfm", "2026-03-01"}, {"c2", "champions", "rfm", "2026-02-22"}, {"c2", "vip", "rule", "2026-03-01"}})
 			check("kmeans_centroids", []string{"cluster", "cluster_name", "recency_days", "features"},
 				[][]string{{"0", "loyal", "12.5", `{"aov":200}`}})
-			check("audience_members", []string{"run_date", "audience", "platform", "identifier_type", "identifier_hash"},
+			check("audience_members", []string{"run_date", "audience", "platform", "identifier_type", "identifier_hash", "value"},
 				[][]string{
-					{"2026-03-01", "vip", "meta", "email", h('a')}, {"2026-03-01", "vip", "meta", "phone", h('d')},
-					{"2026-03-01", "winback", "vk", "email", h('a')}, {"2026-03-01", "winback", "vk", "email", h('b')},
-					{"2026-03-01", "winback", "vk", "email", h('c')},
+					{"2026-03-01", "vip", "meta", "email", h('a'), "1250.5"}, {"2026-03-01", "vip", "meta", "phone", h('d'), "0"},
+					{"2026-03-01", "winback", "vk", "email", h('a'), ""}, {"2026-03-01", "winback", "vk", "email", h('b'), ""},
+					{"2026-03-01", "winback", "vk", "email", h('c'), ""},
 				})
-			check("sync_log", []string{"audience", "platform", "dry_run", "accepted", "error", "started_at"},
-				[][]string{{"winback", "vk", "true", "4", "он сказал \"нет\"\nline 2\ttab", "2026-03-01T02:03:04.567Z"}})
+			check("sync_log", []string{"audience", "platform", "dry_run", "accepted", "error", "started_at", "kind", "remote_id", "source_id", "platform_size"},
+				[][]string{
+					{"vip", "meta", "false", "0", "", "2026-03-01T02:03:04.567Z", "lookalike", "2385", "2384", "120000"},
+					{"winback", "vk", "true", "4", "он сказал \"нет\"\nline 2\ttab", "2026-03-01T02:03:04.567Z", "audience", "", "", ""},
+				})
 		})
 	}
 
@@ -165,15 +175,16 @@ func TestWriteOutputDirRoundTrip(t *testing.T) {
 		// c1 entered champions on the run date, c2 a week before; c2 entered vip today.
 		{"SELECT run_date, source, segment, members, entered FROM `%s.segment_sizes`",
 			[][]string{{"2026-03-01", "rfm", "champions", "2", "1"}, {"2026-03-01", "rule", "vip", "1", "1"}}},
-		// One dry run: 4 of 5 accepted; no run with status ok.
+		// One dry run: 4 of 5 accepted; no run with status ok. Meta: the lookalike, unchanged
+		// (an ok run), nothing sent.
 		{"SELECT platform, last_run_date, syncs, failed, dry_runs, sent, accepted, accept_rate, last_ok_run_date FROM `%s.sync_health`",
-			[][]string{{"vk", "2026-03-01", "1", "0", "1", "5", "4", "0.8", ""}}},
+			[][]string{{"meta", "2026-03-01", "1", "0", "0", "0", "0", "", "2026-03-01"}, {"vk", "2026-03-01", "1", "0", "1", "5", "4", "0.8", ""}}},
 		{"SELECT customer_id FROM `%s.customer_metrics_latest`", [][]string{{"c1"}, {"c2"}}},
 		// vip: one e-mail and one phone, not delivered; winback: three e-mails, a dry run.
 		{"SELECT run_date, audience, platform, identifiers, emails, phones, status, dry_run FROM `%s.audience_sizes`",
 			[][]string{{"2026-03-01", "vip", "meta", "2", "1", "1", "", ""}, {"2026-03-01", "winback", "vk", "3", "3", "0", "dry_run", "true"}}},
-		{"SELECT audience, unconfirmed, below_minimum FROM `%s.sync_health` JOIN (SELECT 'winback' AS audience) ON TRUE",
-			[][]string{{"winback", "0", "0"}}},
+		{"SELECT platform, unconfirmed, below_minimum FROM `%s.sync_health`",
+			[][]string{{"meta", "0", "0"}, {"vk", "0", "0"}}},
 	}
 	for _, v := range views {
 		q := fmt.Sprintf(v.sql, cfg.Project+"."+cfg.Dataset)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -77,7 +78,8 @@ type Config struct {
 //
 // In:  PCollection<KV<string, audience.Batch>>: target key → identifiers of that target, in
 // any number of batches (ReadMembers gives them from an audience_members table).
-// Out: PCollection<tables.SyncLog>, one row per target of the plan.
+// Out: PCollection<tables.SyncLog>, one row per target of the plan, plus one per lookalike
+// (Kind lookalike) of a target that asks for one (audience.SyncLookalike).
 func Deliver(s beam.Scope, members beam.PCollection, cfg Config) beam.PCollection {
 	s = s.Scope("delivery.Deliver")
 	// Every target gets an element even when nobody is in it today, so that an audience
@@ -115,36 +117,58 @@ func (f *deliverFn) ProcessElement(ctx context.Context, key string, it func(*aud
 	for it(&b) {
 		ids = append(ids, b.IDs...)
 	}
-	row, err := deliverOne(ctx, f.accounts, t, ids, f.Config)
-	if err != nil {
-		counter(ctx, "sync_failed."+t.Platform, 1)
-		slog.Error("audience sync failed", "audience", t.Audience, "platform", t.Platform, "status", row.Status, "err", err)
+	for _, r := range deliverOne(ctx, f.accounts, t, ids, f.Config) {
+		if r.err != nil {
+			counter(ctx, "sync_failed."+t.Platform, 1)
+			slog.Error("audience sync failed", "audience", t.Audience, "platform", t.Platform, "kind", r.row.Kind, "status", r.row.Status, "err", r.err)
+		}
+		if r.row.Kind == tables.KindLookalike {
+			counter(ctx, "lookalike_"+r.row.Status+"."+t.Platform, 1)
+		} else {
+			counter(ctx, "sync_identifiers."+t.Platform, r.row.Members)
+		}
+		emit(r.row)
 	}
-	counter(ctx, "sync_identifiers."+t.Platform, row.Members)
-	emit(row)
 	return nil
 }
 
-// deliverOne syncs one target with its identifiers: the plain-Go step under deliverFn.
-func deliverOne(ctx context.Context, accounts *Accounts, t *Target, ids []audience.Identifier, cfg Config) (tables.SyncLog, error) {
+// synced is one sync_log row and the error that failed it.
+type synced struct {
+	row tables.SyncLog
+	err error
+}
+
+// deliverOne syncs one target with its identifiers, then, when the target asks for one, its
+// lookalike (after the source: the lookalike is built from what the source sync left): the
+// plain-Go step under deliverFn. One row per sync.
+func deliverOne(ctx context.Context, accounts *Accounts, t *Target, ids []audience.Identifier, cfg Config) []synced {
 	job := audience.Job{Target: t.Target, RunDate: cfg.RunDate, Identifiers: ids}
 	dest, err := accounts.Destination(t)
 	if err != nil {
-		return tables.SyncLog{RunDate: int32(cfg.RunDate), Audience: t.Audience, Platform: t.Platform, Mode: string(t.Mode),
+		return []synced{{tables.SyncLog{RunDate: int32(cfg.RunDate), Audience: t.Audience, Platform: t.Platform, Mode: string(t.Mode),
 			DryRun: cfg.DryRun, Members: int64(len(audience.NormaliseIdentifiers(ids))), Status: audience.StatusFailed,
-			RejectReasons: "{}", Error: err.Error()}, err
+			RejectReasons: "{}", Error: err.Error(), Kind: tables.KindAudience}, err}}
 	}
 	store := &audience.FileStore{Dir: fileio.Join(cfg.StateDir, "audiences")}
-	return audience.Sync(ctx, dest, store, job, audience.Options{DryRun: cfg.DryRun, OutDir: cfg.Output, Force: cfg.Force})
+	opts := audience.Options{DryRun: cfg.DryRun, OutDir: cfg.Output, Force: cfg.Force}
+	row, err := audience.Sync(ctx, dest, store, job, opts)
+	out := []synced{{row, err}}
+	if t.Lookalike {
+		row, err := audience.SyncLookalike(ctx, dest, store, t.Target, cfg.RunDate, opts)
+		out = append(out, synced{row, err})
+	}
+	return out
 }
 
 // ReadMembers reads an audience_members table (the part files under <dir>/audience_members)
-// and checks that every row has runDate.
+// and checks that every row has runDate, and that the rows of the value-based targets (keys
+// in valued) carry a value and no other row does: a table computed under another config is
+// refused, not sent without its values.
 // Out: PCollection<KV<string, audience.Batch>>: target key → up to 50,000 identifiers.
-func ReadMembers(s beam.Scope, dir string, runDate value.Day) beam.PCollection {
+func ReadMembers(s beam.Scope, dir string, runDate value.Day, valued []string) beam.PCollection {
 	s = s.Scope("delivery.ReadMembers")
 	parts := beam.ParDo(s, globParts, beam.Create(s, fileio.Join(dir, audience.MembersTable)))
-	return beam.ParDo(s, &readMembersFn{RunDate: int32(runDate)}, beam.Reshuffle(s, parts))
+	return beam.ParDo(s, &readMembersFn{RunDate: int32(runDate), Valued: valued}, beam.Reshuffle(s, parts))
 }
 
 func globParts(dir string, emit func(string)) error {
@@ -160,6 +184,7 @@ func globParts(dir string, emit func(string)) error {
 
 type readMembersFn struct {
 	RunDate int32
+	Valued  []string // keys of the value-based targets
 }
 
 func (f *readMembersFn) ProcessElement(ctx context.Context, path string, emit func(string, audience.Batch)) error {
@@ -177,7 +202,16 @@ func (f *readMembersFn) ProcessElement(ctx context.Context, path string, emit fu
 			return fmt.Errorf("delivery: %s holds run date %s, this delivery is for %s: deliver one run's audience_members at a time", path, value.Day(r.RunDate), value.Day(f.RunDate))
 		}
 		k := audience.Target{Audience: r.Audience, Platform: r.Platform}.Key()
-		out[k] = append(out[k], audience.Identifier{Type: r.IdentifierType, Hash: r.Hash})
+		id := audience.Identifier{Type: r.IdentifierType, Hash: r.Hash}
+		switch want := slices.Contains(f.Valued, k); {
+		case want && r.Value == nil:
+			return fmt.Errorf("delivery: %s: audience %q on %s is value-based (lookalikes.%s.value) but its rows have no value: the table was computed under another config; recompute the run", path, r.Audience, r.Platform, r.Platform)
+		case !want && r.Value != nil:
+			return fmt.Errorf("delivery: %s: audience %q on %s has values but is not value-based in this config: the table was computed under another config; recompute the run", path, r.Audience, r.Platform)
+		case want:
+			id.Value = *r.Value
+		}
+		out[k] = append(out[k], id)
 		if len(out[k]) >= readBatch {
 			flush(k)
 		}
@@ -273,7 +307,10 @@ func (f *writeSyncLogFn) ProcessElement(ctx context.Context, _ int, it func(*tab
 		if rows[i].Audience != rows[j].Audience {
 			return rows[i].Audience < rows[j].Audience
 		}
-		return rows[i].Platform < rows[j].Platform
+		if rows[i].Platform != rows[j].Platform {
+			return rows[i].Platform < rows[j].Platform
+		}
+		return rows[i].Kind < rows[j].Kind // audience before lookalike
 	})
 	if err := parquetio.WriteFile(ctx, fileio.Join(f.Output, "sync_log", parquetio.PartName(0)), rows); err != nil {
 		return err

@@ -51,13 +51,24 @@ type platform struct {
 	sink func(s *Sinks, path string, withSecrets bool) (bool, error)
 	// open builds the platform's account and returns how to make one target's destination.
 	open func(s *Sinks, opts []sinkutil.Option) (func(*Target) (audience.Destination, error), error)
+
+	// lookalikeType is the type a platform's block of an audience's lookalikes decodes into;
+	// nil when the platform builds no lookalikes through its API (noLookalike says why).
+	lookalikeType reflect.Type
+	// lookalike decodes and validates the block into t (after target).
+	lookalike   func(a *audience.Config, path string, t *Target) error
+	noLookalike string
 }
 
 var platforms = []platform{
-	entry(yandex.Platform, func(s *Sinks) **yandex.Config { return &s.Yandex }, func(t *Target) **yandex.Target { return &t.Yandex }, yandex.NewAccount, (*yandex.Account).Destination),
-	entry(vkads.Platform, func(s *Sinks) **vkads.Config { return &s.VK }, func(t *Target) **vkads.Target { return &t.VK }, vkads.NewAccount, (*vkads.Account).Destination),
-	entry(meta.Platform, func(s *Sinks) **meta.Config { return &s.Meta }, func(t *Target) **meta.Target { return &t.Meta }, meta.NewAccount, (*meta.Account).Destination),
-	entry(googleads.Platform, func(s *Sinks) **googleads.Config { return &s.Google }, func(t *Target) **googleads.Target { return &t.Google }, googleads.NewAccount, (*googleads.Account).Destination),
+	withLookalike(entry(yandex.Platform, func(s *Sinks) **yandex.Config { return &s.Yandex }, func(t *Target) **yandex.Target { return &t.Yandex }, yandex.NewAccount, (*yandex.Account).Destination),
+		func(t *Target, l *yandex.Lookalike) { t.Yandex.Lookalike = l }),
+	noLookalike(entry(vkads.Platform, func(s *Sinks) **vkads.Config { return &s.VK }, func(t *Target) **vkads.Target { return &t.VK }, vkads.NewAccount, (*vkads.Account).Destination),
+		"the VK Ads API has no call that creates a lookalike audience: make it in the VK Ads cabinet from the synced users list (sinks/vkads/README.md, \"Lookalikes\")"),
+	withLookalike(entry(meta.Platform, func(s *Sinks) **meta.Config { return &s.Meta }, func(t *Target) **meta.Target { return &t.Meta }, meta.NewAccount, (*meta.Account).Destination),
+		func(t *Target, l *meta.Lookalike) { t.Meta.Lookalike = l }),
+	noLookalike(entry(googleads.Platform, func(s *Sinks) **googleads.Config { return &s.Google }, func(t *Target) **googleads.Target { return &t.Google }, googleads.NewAccount, (*googleads.Account).Destination),
+		"Google retired similar audiences in 2023: a Customer Match list only feeds Google's optimised targeting (sinks/googleads/README.md, \"Lookalikes\")"),
 }
 
 // Platforms returns the platform names, in the order of the registry.
@@ -74,6 +85,15 @@ func Platforms() []string {
 func TargetType(platform string) reflect.Type {
 	if p, ok := lookup(platform); ok {
 		return p.targetType
+	}
+	return nil
+}
+
+// LookalikeType is the type a platform's block of an audience's lookalikes decodes into (nil
+// for a platform that builds no lookalikes, or an unknown one).
+func LookalikeType(platform string) reflect.Type {
+	if p, ok := lookup(platform); ok {
+		return p.lookalikeType
 	}
 	return nil
 }
@@ -149,6 +169,44 @@ func entry[C settings, T interface{ Validate(string) error }, A any, D audience.
 	}
 }
 
+// lookalikeSettings is what a sink's lookalike block offers.
+type lookalikeSettings interface {
+	Validate(path string) error
+	// ValueColumn returns the value column (and currency) the lookalike's source takes its
+	// values from: "" for a plain source.
+	ValueColumn() (column, currency string)
+}
+
+// withLookalike lets the audiences of platform p ask for a lookalike, decoded into L and set
+// on the target's platform block by set.
+func withLookalike[L lookalikeSettings](p platform, set func(*Target, *L)) platform {
+	p.lookalikeType = reflect.TypeFor[L]()
+	p.lookalike = func(a *audience.Config, path string, t *Target) error {
+		v := new(L)
+		if _, err := a.DecodeLookalike(p.name, v); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		n := a.Lookalikes[p.name]
+		if err := checkKeys(&n, reflect.TypeOf(v), path); err != nil {
+			return err
+		}
+		if err := (*v).Validate(path); err != nil {
+			return err
+		}
+		t.Lookalike = true
+		t.Value, t.ValueCurrency = (*v).ValueColumn()
+		set(t, v)
+		return nil
+	}
+	return p
+}
+
+// noLookalike records why the platform's audiences cannot ask for a lookalike.
+func noLookalike(p platform, why string) platform {
+	p.noLookalike = why
+	return p
+}
+
 // Plan is every target of a run plus the platform settings; plain data, carried by DoFns.
 type Plan struct {
 	Targets []Target // sorted by Key
@@ -174,6 +232,15 @@ func NewPlan(auds []audience.Config, sinks Sinks, c contacts.Config, withSecrets
 				MaxRemoveShare: a.MaxRemoveShare, Identifiers: a.IDs(), Source: a.Source}}
 			if err := pl.target(a, path, &t); err != nil {
 				return nil, err
+			}
+			if _, ok := a.Lookalikes[pl.name]; ok {
+				lpath := fmt.Sprintf("audiences[%d].lookalikes.%s", i, pl.name)
+				if pl.lookalike == nil {
+					return nil, fmt.Errorf("%s: %s builds no lookalikes through its API: %s", lpath, pl.name, pl.noLookalike)
+				}
+				if err := pl.lookalike(a, lpath, &t); err != nil {
+					return nil, err
+				}
 			}
 			used[pl.name] = a.Name
 			p.Targets = append(p.Targets, t)

@@ -48,7 +48,13 @@ func Run(ctx context.Context, o RunOptions) ([]tables.SyncLog, error) {
 	}
 	p, s := beam.NewPipelineWithRoot()
 	s = s.Scope("audiencesync.Delivery")
-	members := ReadMembers(s, o.Members, o.RunDate)
+	var valued []string
+	for _, t := range o.Plan.Targets {
+		if t.Value != "" {
+			valued = append(valued, t.Key())
+		}
+	}
+	members := ReadMembers(s, o.Members, o.RunDate, valued)
 	rows := Deliver(s, members, Config{Plan: o.Plan, Output: o.Output, StateDir: o.StateDir, DryRun: o.DryRun, Force: o.Force, RunDate: o.RunDate})
 	WriteSyncLog(s, rows, o.Output)
 	if err := beamx.Run(ctx, p); err != nil {

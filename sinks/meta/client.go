@@ -77,9 +77,25 @@ func AppSecretProof(appSecret, token string) string {
 
 // CustomAudience is the part of a custom audience this sink reads.
 type CustomAudience struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Subtype      string `json:"subtype"`        // CUSTOM, LOOKALIKE, …
+	IsValueBased bool   `json:"is_value_based"` // created with is_value_based=1
+	// LookalikeSpec is set for lookalikes: the spec and its origin audience(s).
+	LookalikeSpec *struct {
+		Type    string  `json:"type"`
+		Ratio   float64 `json:"ratio"`
+		Country string  `json:"country"`
+		Origin  []struct {
+			ID string `json:"id"`
+		} `json:"origin"`
+	} `json:"lookalike_spec"`
+	// ApproximateCount is Meta's approximate_count_lower_bound (nil when not reported).
+	ApproximateCount *int64 `json:"approximate_count_lower_bound"`
 }
+
+// listFields are the fields ListCustomAudiences asks for.
+const listFields = "id,name,subtype,is_value_based,lookalike_spec,approximate_count_lower_bound"
 
 type listResponse struct {
 	Data   []CustomAudience `json:"data"`
@@ -92,7 +108,7 @@ type listResponse struct {
 }
 
 // ListCustomAudiences returns every custom audience of the ad account (GET
-// /act_{id}/customaudiences?fields=id,name), following the paging cursors.
+// /act_{id}/customaudiences?fields=id,name,subtype,…), following the paging cursors.
 func (c *Client) ListCustomAudiences(ctx context.Context, adAccountID string) ([]CustomAudience, error) {
 	adAccountID = strings.TrimPrefix(adAccountID, "act_")
 	var all []CustomAudience
@@ -101,7 +117,7 @@ func (c *Client) ListCustomAudiences(ctx context.Context, adAccountID string) ([
 		if page > 1000 {
 			return nil, fmt.Errorf("meta: listing custom audiences of act_%s: more than 1000 pages, giving up", adAccountID)
 		}
-		q := url.Values{"fields": {"id,name"}, "limit": {"500"}}
+		q := url.Values{"fields": {listFields}, "limit": {"500"}}
 		if after != "" {
 			q.Set("after", after)
 		}
@@ -123,6 +139,8 @@ type CreateAudienceRequest struct {
 	Subtype            string `json:"subtype"` // always CUSTOM here
 	CustomerFileSource string `json:"customer_file_source"`
 	Description        string `json:"description,omitempty"`
+	// IsValueBased makes a value-based seed: every upload then carries LOOKALIKE_VALUE.
+	IsValueBased bool `json:"is_value_based,omitempty"`
 }
 
 func (r CreateAudienceRequest) form() url.Values {
@@ -130,7 +148,44 @@ func (r CreateAudienceRequest) form() url.Values {
 	if r.Description != "" {
 		v.Set("description", r.Description)
 	}
+	if r.IsValueBased {
+		v.Set("is_value_based", "1")
+	}
 	return v
+}
+
+// LookalikeSpec is the lookalike_spec of a lookalike creation.
+type LookalikeSpec struct {
+	Type    string  `json:"type"` // custom_ratio
+	Ratio   float64 `json:"ratio"`
+	Country string  `json:"country"`
+}
+
+// CreateLookalikeRequest is the body of POST /act_{id}/customaudiences for a lookalike.
+type CreateLookalikeRequest struct {
+	Name     string
+	OriginID string // the source custom audience
+	Spec     LookalikeSpec
+}
+
+func (r CreateLookalikeRequest) form() url.Values {
+	spec, _ := json.Marshal(r.Spec) // plain fields: cannot fail
+	return url.Values{"name": {r.Name}, "subtype": {"LOOKALIKE"}, "origin_audience_id": {r.OriginID}, "lookalike_spec": {string(spec)}}
+}
+
+// CreateLookalike creates a lookalike audience of the origin audience and returns its id.
+func (c *Client) CreateLookalike(ctx context.Context, adAccountID string, req CreateLookalikeRequest) (string, error) {
+	adAccountID = strings.TrimPrefix(adAccountID, "act_")
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := c.call(ctx, http.MethodPost, "/act_"+adAccountID+"/customaudiences", req.form(), &out); err != nil {
+		return "", err
+	}
+	if out.ID == "" {
+		return "", fmt.Errorf("meta: creating lookalike %q in act_%s: the answer holds no id", req.Name, adAccountID)
+	}
+	return out.ID, nil
 }
 
 // CreateCustomAudience creates a customer-file custom audience and returns its id.
@@ -304,6 +359,8 @@ func hint(code int) string {
 		return "the Custom Audience terms are not accepted for this ad account: accept them in Business Manager"
 	case code == 190:
 		return "the access token is invalid or expired: create a new system-user token"
+	case code == 2654:
+		return "Meta refused the lookalike: its source is too small in that country, or a lookalike of the same source, country and ratio exists"
 	case code == 200 || code == 10 || code == 294:
 		return "permission denied: the token needs ads_management on this ad account"
 	}

@@ -3,12 +3,15 @@ package meta
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/sinks/secret"
+	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
 // Defaults of Config. Meta's limits are per app and ad account and expressed in "points", so
@@ -79,7 +82,7 @@ func (c Config) ValidateSettings(path string) error {
 	if !reVersion.MatchString(c.APIVersion) {
 		return fmt.Errorf("%s.api_version: %q is not a Graph API version like %s", path, c.APIVersion, DefaultAPIVersion)
 	}
-	if !contains(customerFileSources, c.CustomerFileSource) {
+	if !slices.Contains(customerFileSources, c.CustomerFileSource) {
 		return fmt.Errorf("%s.customer_file_source: unknown value %q (known: %s)", path, c.CustomerFileSource, strings.Join(customerFileSources, ", "))
 	}
 	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
@@ -100,6 +103,8 @@ type Target struct {
 	Name string `yaml:"name"`
 	// Description is set when the audience is created.
 	Description string `yaml:"description"`
+	// Lookalike is the audience's lookalikes.meta block (nil: none), set by sinks/delivery.
+	Lookalike *Lookalike `yaml:"-"`
 }
 
 // Validate checks t; path is its config path, e.g. "audiences[2].destinations.meta".
@@ -121,11 +126,65 @@ func (t Target) Validate(path string) error {
 // account returns the ad account id without the act_ prefix.
 func (t Target) account() string { return strings.TrimPrefix(t.AdAccountID, "act_") }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
+// Lookalike is the lookalike audience Meta builds from one audience (YAML key
+// `audiences[i].lookalikes.meta`):
+//
+//	lookalikes:
+//	  meta: {ratio: 0.02, country: RU, value: pred_clv}
+//
+// With Value set the audience itself (the seed) is a value-based custom audience: every
+// upload carries each identifier's value (LOOKALIKE_VALUE), so that Meta looks for people
+// like the most valuable customers.
+type Lookalike struct {
+	// Name of the lookalike audience; default "<seed name> lookalike <ratio %> <country>".
+	Name string `yaml:"name"`
+	// Ratio is the share of the country's population the lookalike covers: 0.01 (the most
+	// similar 1%) to 0.20, in steps of 0.01.
+	Ratio float64 `yaml:"ratio"`
+	// Country is where the lookalike's people live (ISO 3166-1 alpha-2, e.g. RU).
+	Country string `yaml:"country"`
+	// Value makes the seed value-based: pred_clv, revenue or clv_simple (customer_metrics
+	// columns); "" for a plain seed.
+	Value string `yaml:"value"`
+	// ValueCurrency takes the values of customer_metrics rows of this currency only (ISO
+	// 4217); needed when the shop sells in several currencies.
+	ValueCurrency string `yaml:"value_currency"`
 }
+
+// Lookalike ratio range (Meta: 0.01 to 0.20, in steps of 0.01).
+const (
+	MinLookalikeRatio = 0.01
+	MaxLookalikeRatio = 0.20
+)
+
+var (
+	reCountry  = regexp.MustCompile(`^[A-Z]{2}$`)
+	reCurrency = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+// Validate checks l; path is its config path, e.g. "audiences[2].lookalikes.meta".
+func (l Lookalike) Validate(path string) error {
+	pct := l.Ratio * 100
+	switch {
+	case l.Ratio < MinLookalikeRatio || l.Ratio > MaxLookalikeRatio || math.IsNaN(l.Ratio):
+		return fmt.Errorf("%s.ratio: %v is outside %v..%v (Meta's range; 0.01 = the most similar 1%% of the country)", path, l.Ratio, MinLookalikeRatio, MaxLookalikeRatio)
+	case math.Abs(pct-math.Round(pct)) > 1e-9:
+		return fmt.Errorf("%s.ratio: %v is not a whole percent (Meta takes steps of 0.01)", path, l.Ratio)
+	case !reCountry.MatchString(l.Country):
+		return fmt.Errorf("%s.country: %q is not an ISO 3166-1 alpha-2 country code in capitals, e.g. RU", path, l.Country)
+	case l.Value != "" && !slices.Contains(audience.ValueColumns, l.Value):
+		return fmt.Errorf("%s.value: unknown value %q (known: %s, or none for a plain seed)", path, l.Value, strings.Join(audience.ValueColumns, ", "))
+	case l.ValueCurrency != "" && l.Value == "":
+		return fmt.Errorf("%s.value_currency: set without value: it only says which currency a value-based seed's values come in", path)
+	case l.ValueCurrency != "" && !reCurrency.MatchString(l.ValueCurrency):
+		return fmt.Errorf("%s.value_currency: %q is not an ISO 4217 currency code in capitals, e.g. RUB", path, l.ValueCurrency)
+	case len(l.Name) > 200:
+		return fmt.Errorf("%s.name: longer than 200 characters", path)
+	case strings.TrimSpace(l.Name) != l.Name:
+		return fmt.Errorf("%s.name: %q has surrounding spaces; remove them so lookups by name match", path, l.Name)
+	}
+	return nil
+}
+
+// ValueColumn returns the seed's value column and currency ("" for a plain seed).
+func (l Lookalike) ValueColumn() (column, currency string) { return l.Value, l.ValueCurrency }

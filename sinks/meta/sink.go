@@ -112,7 +112,10 @@ func (d *Destination) findOrCreate(ctx context.Context, c *Client, req audience.
 		}
 		var ids []string
 		for _, a := range list {
-			if d.t.ID != "" && a.ID == d.t.ID || d.t.ID == "" && a.Name == name {
+			if d.t.ID != "" && a.ID == d.t.ID || d.t.ID == "" && a.Name == name && a.Subtype != "LOOKALIKE" {
+				if a.IsValueBased != (req.Value != "") {
+					return "", kindError(req, a)
+				}
 				ids = append(ids, a.ID)
 			}
 		}
@@ -129,12 +132,12 @@ func (d *Destination) findOrCreate(ctx context.Context, c *Client, req audience.
 	if id, err = find(); err != nil || id != "" {
 		return id, false, err
 	}
-	id, err = c.CreateCustomAudience(httpx.Once(ctx), d.t.account(), d.createRequest(name))
+	id, err = c.CreateCustomAudience(httpx.Once(ctx), d.t.account(), d.createRequest(name, req.Value != ""))
 	for attempt := 0; httpx.MaybeServed(err) && attempt < 2; attempt++ {
 		if id, err = find(); err != nil || id != "" {
 			return id, err == nil, err // a new audience of this name is ours, still empty
 		}
-		id, err = c.CreateCustomAudience(httpx.Once(ctx), d.t.account(), d.createRequest(name))
+		id, err = c.CreateCustomAudience(httpx.Once(ctx), d.t.account(), d.createRequest(name, req.Value != ""))
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("meta: audience %q: creating custom audience %q: %w", req.Audience, name, err)
@@ -161,7 +164,7 @@ func (d *Destination) send(ctx context.Context, c *Client, req audience.Request,
 	var invalid [][]audience.Identifier
 	var buf []byte
 	for i, b := range batches {
-		buf = appendPayload(buf[:0], b)
+		buf = appendPayload(buf[:0], b, req.Value != "")
 		ur := UsersRequest{Payload: buf, Session: Session{SessionID: sid, BatchSeq: i + 1, LastBatchFlag: i == len(batches)-1, EstimatedNumTotal: len(s.ids)}}
 		out, err := c.users(ctx, s.op, id, ur)
 		if err != nil {
@@ -223,7 +226,7 @@ func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, d
 	if id == "" {
 		id, fresh, res.Created = "{new_audience_id}", true, true
 		params := map[string]string{}
-		for k, v := range d.createRequest(d.name(req)).form() {
+		for k, v := range d.createRequest(d.name(req), req.Value != "").form() {
 			params[k] = v[0]
 		}
 		body, _ := json.Marshal(map[string]any{"method": "POST", "path": "/" + d.acct.Cfg.APIVersion + "/act_" + d.t.account() + "/customaudiences", "params": params})
@@ -241,7 +244,7 @@ func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, d
 		sid := d.sessionID(req, s)
 		method, path := s.op.route(id)
 		for i, b := range batches {
-			buf = appendPayload(buf[:0], b)
+			buf = appendPayload(buf[:0], b, req.Value != "")
 			session, _ := json.Marshal(Session{SessionID: sid, BatchSeq: i + 1, LastBatchFlag: i == len(batches)-1, EstimatedNumTotal: len(s.ids)})
 			head, _ := json.Marshal(map[string]string{"method": method, "path": "/" + d.acct.Cfg.APIVersion + path})
 			body := make([]byte, 0, len(head)+len(buf)+len(session)+64)
@@ -260,22 +263,40 @@ func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, d
 	return res, nil
 }
 
-func (d *Destination) name(req audience.Request) string {
+func (d *Destination) name(req audience.Request) string { return d.nameOf(req.Audience) }
+
+// nameOf is the custom audience's name: the configured one, else the audience's.
+func (d *Destination) nameOf(aud string) string {
 	if d.t.Name != "" {
 		return d.t.Name
 	}
-	return req.Audience
+	return aud
 }
 
-func (d *Destination) createRequest(name string) CreateAudienceRequest {
-	return CreateAudienceRequest{Name: name, Subtype: "CUSTOM", CustomerFileSource: d.acct.Cfg.CustomerFileSource, Description: d.t.Description}
+func (d *Destination) createRequest(name string, valueBased bool) CreateAudienceRequest {
+	return CreateAudienceRequest{Name: name, Subtype: "CUSTOM", CustomerFileSource: d.acct.Cfg.CustomerFileSource, Description: d.t.Description, IsValueBased: valueBased}
+}
+
+// kindError reports a custom audience of the target's name (or id) that is value-based when
+// the audience is not, or the other way round: Meta fixes that at creation.
+func kindError(req audience.Request, a CustomAudience) error {
+	is, want := "a plain", "value-based"
+	if a.IsValueBased {
+		is, want = "a value-based", "plain"
+	}
+	return fmt.Errorf("meta: audience %q: custom audience %q (%s) is %s audience, but the audience is %s now (lookalikes.meta.value): Meta cannot change that; set destinations.meta.name to a new name (a new audience is created; the old one stays as it is on Meta)", req.Audience, a.Name, a.ID, is, want)
 }
 
 // appendPayload appends the payload JSON of one batch: schema EMAIL, PHONE and one row per
 // identifier with the other column empty (Meta matches each identifier on its own, so a row
-// never ties two together). Hashes are checked hex, so nothing needs escaping.
-func appendPayload(buf []byte, ids []audience.Identifier) []byte {
-	buf = append(buf, `{"schema":["EMAIL","PHONE"],"data":[`...)
+// never ties two together); valued adds LOOKALIKE_VALUE, each row's value as a JSON number.
+// Hashes are checked hex, so nothing needs escaping.
+func appendPayload(buf []byte, ids []audience.Identifier, valued bool) []byte {
+	if valued {
+		buf = append(buf, `{"schema":["EMAIL","PHONE","LOOKALIKE_VALUE"],"data":[`...)
+	} else {
+		buf = append(buf, `{"schema":["EMAIL","PHONE"],"data":[`...)
+	}
 	for i, id := range ids {
 		if i > 0 {
 			buf = append(buf, ',')
@@ -283,12 +304,17 @@ func appendPayload(buf []byte, ids []audience.Identifier) []byte {
 		if id.Type == audience.TypePhone {
 			buf = append(buf, `["","`...)
 			buf = append(buf, id.Hash...)
-			buf = append(buf, `"]`...)
+			buf = append(buf, '"')
 		} else {
 			buf = append(buf, `["`...)
 			buf = append(buf, id.Hash...)
-			buf = append(buf, `",""]`...)
+			buf = append(buf, `",""`...)
 		}
+		if valued {
+			buf = append(buf, ',')
+			buf = strconv.AppendFloat(buf, id.Value, 'f', -1, 64)
+		}
+		buf = append(buf, ']')
 	}
 	return append(buf, "]}"...)
 }

@@ -46,6 +46,25 @@ type Segment struct {
 	HashingAlg  string `json:"hashing_alg,omitempty"`
 	ContentType string `json:"content_type,omitempty"`
 	CreateTime  string `json:"create_time,omitempty"`
+	// Lookalike segments (Type "lookalike"): the source segment and the similarity.
+	LookalikeLink  int64 `json:"lookalike_link,omitempty"`
+	LookalikeValue int   `json:"lookalike_value,omitempty"`
+}
+
+// TypeLookalike is the type of a lookalike segment.
+const TypeLookalike = "lookalike"
+
+// LookalikeSegment is the body of segments/create_lookalike, inside {"segment": …}.
+type LookalikeSegment struct {
+	Name                       string `json:"name"`
+	LookalikeLink              int64  `json:"lookalike_link"`  // the source segment
+	LookalikeValue             int    `json:"lookalike_value"` // 1 (most similar) .. 5
+	MaintainDeviceDistribution bool   `json:"maintain_device_distribution"`
+	MaintainGeoDistribution    bool   `json:"maintain_geo_distribution"`
+}
+
+type lookalikeEnvelope struct {
+	Segment LookalikeSegment `json:"segment"`
 }
 
 // ConfirmSegment is the body of segment/{id}/confirm, inside {"segment": …}.
@@ -231,6 +250,18 @@ func (c *Client) Confirm(ctx context.Context, s ConfirmSegment) (Segment, error)
 	}
 	var out segmentEnvelope
 	err = c.call(ctx, c.write, "confirm", http.MethodPost, "segment/"+strconv.FormatInt(s.ID, 10)+"/confirm", body, "application/json", &out)
+	return out.Segment, err
+}
+
+// CreateLookalike is POST segments/create_lookalike: a segment of people like those of a
+// processed source segment. Not idempotent: after a lost answer, list before calling again.
+func (c *Client) CreateLookalike(ctx context.Context, l LookalikeSegment) (Segment, error) {
+	body, err := json.Marshal(lookalikeEnvelope{Segment: l})
+	if err != nil {
+		return Segment{}, err
+	}
+	var out segmentEnvelope
+	err = c.call(ctx, c.write, "create_lookalike", http.MethodPost, "segments/create_lookalike", body, "application/json", &out)
 	return out.Segment, err
 }
 

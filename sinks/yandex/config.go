@@ -89,6 +89,8 @@ func (c Config) validateShape(path string, withToken bool) error {
 type Target struct {
 	Name string `yaml:"name"` // segment name; found by name, created when missing
 	ID   int64  `yaml:"id"`   // an existing segment's id; wins over name
+	// Lookalike is the audience's lookalikes.yandex block (nil: none), set by sinks/delivery.
+	Lookalike *Lookalike `yaml:"-"`
 }
 
 // Validate checks t; path is e.g. "audiences[2].destinations.yandex".
@@ -104,3 +106,44 @@ func (t Target) Validate(path string) error {
 	}
 	return nil
 }
+
+// Lookalike is the lookalike segment Yandex builds from one audience's segment (YAML key
+// `audiences[i].lookalikes.yandex`):
+//
+//	lookalikes:
+//	  yandex: {similarity: 3, keep_device_distribution: true, keep_geo_distribution: true}
+//
+// It is created once the source segment is processed, and found again by name on later runs.
+type Lookalike struct {
+	// Name of the lookalike segment; default "<source segment name> lookalike <similarity>".
+	Name string `yaml:"name"`
+	// Similarity is Yandex's lookalike_value: 1 (the most similar, smallest) to 5 (the
+	// widest reach).
+	Similarity int `yaml:"similarity"`
+	// KeepDeviceDistribution keeps the source's share of devices (default true).
+	KeepDeviceDistribution *bool `yaml:"keep_device_distribution"`
+	// KeepGeoDistribution keeps the source's distribution by city (default true).
+	KeepGeoDistribution *bool `yaml:"keep_geo_distribution"`
+}
+
+// Similarity range of a lookalike segment (Yandex's lookalike_value).
+const (
+	MinSimilarity = 1
+	MaxSimilarity = 5
+)
+
+// Validate checks l; path is e.g. "audiences[2].lookalikes.yandex".
+func (l Lookalike) Validate(path string) error {
+	switch {
+	case l.Similarity < MinSimilarity || l.Similarity > MaxSimilarity:
+		return fmt.Errorf("%s.similarity: %d is outside %d..%d (1 = the most similar, 5 = the widest reach)", path, l.Similarity, MinSimilarity, MaxSimilarity)
+	case len(l.Name) > 250:
+		return fmt.Errorf("%s.name: %d characters, Yandex allows at most 250", path, len(l.Name))
+	case strings.TrimSpace(l.Name) != l.Name:
+		return fmt.Errorf("%s.name: %q has surrounding spaces; remove them so lookups by name match", path, l.Name)
+	}
+	return nil
+}
+
+// ValueColumn: a Yandex segment takes no values.
+func (Lookalike) ValueColumn() (column, currency string) { return "", "" }

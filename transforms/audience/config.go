@@ -2,6 +2,7 @@ package audience
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -23,6 +24,8 @@ import (
 //	    destinations:
 //	      yandex: {…}                             # each platform's own block, decoded by its sink
 //	      vk: {…}
+//	    lookalikes:                               # optional: lookalikes the platforms build from it
+//	      yandex: {similarity: 3}                 # each platform's own block, decoded by its sink
 type Config struct {
 	Name           string               `yaml:"name"`
 	Description    string               `yaml:"description"`
@@ -31,6 +34,9 @@ type Config struct {
 	Mode           Mode                 `yaml:"mode"`
 	MaxRemoveShare *float64             `yaml:"max_remove_share"`
 	Destinations   map[string]yaml.Node `yaml:"destinations"`
+	// Lookalikes asks a platform to build a lookalike audience from this one; each block
+	// needs the platform in Destinations too (the lookalike's source).
+	Lookalikes map[string]yaml.Node `yaml:"lookalikes"`
 }
 
 // Source says which customers are in the audience: members of any segment in Segments and of
@@ -133,7 +139,29 @@ func (c *Config) Validate(path string, platforms []string) error {
 			return fmt.Errorf("%s.destinations.%s: want a mapping of the platform's settings (line %d)", path, k, n.Line)
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(c.Lookalikes)) {
+		n := c.Lookalikes[k]
+		switch {
+		case !slices.Contains(platforms, k):
+			return fmt.Errorf("%s.lookalikes.%s: unknown platform (known: %s)", path, k, strings.Join(platforms, ", "))
+		case n.Kind != yaml.MappingNode:
+			return fmt.Errorf("%s.lookalikes.%s: want a mapping of the lookalike's settings (line %d)", path, k, n.Line)
+		}
+		if _, ok := c.Destinations[k]; !ok {
+			return fmt.Errorf("%s.lookalikes.%s: the audience has no destinations.%s: a lookalike is built from the audience on the same platform, so add it there too (line %d)", path, k, k, n.Line)
+		}
+	}
 	return nil
+}
+
+// DecodeLookalike decodes the platform's lookalike block into v (the sink's own type); ok
+// is false when the audience asks for no lookalike on the platform.
+func (c *Config) DecodeLookalike(platform string, v any) (ok bool, err error) {
+	n, ok := c.Lookalikes[platform]
+	if !ok {
+		return false, nil
+	}
+	return true, n.Decode(v)
 }
 
 // ValidateAll validates every audience and checks that names are unique; path is the list's

@@ -74,6 +74,9 @@ type Request struct {
 	Platform string    // yandex, vk, meta, google
 	RunDate  value.Day // the run's run date
 	Mode     Mode
+	// Value is the value column of a value-based audience (Target.Value): every identifier
+	// sent carries its Value. "" for every other audience.
+	Value string
 	// RemoteID is the platform's id of the audience from state; "" when there is no
 	// confirmed remote audience yet (Create is then true).
 	RemoteID string
@@ -94,10 +97,11 @@ type Request struct {
 
 // RequestID is the content-derived id of one logical upload: the same audience, platform,
 // remote audience, starting state, operation, extra parameters (e.g. a batch size) and exact
-// identifiers give the same id, any difference a new one. A retried bundle or a rerun of the
-// same plan therefore sends the same id (the platform treats it as a replay), while a
-// different change, or the same change on top of a different confirmed state (added,
-// removed, added again), is a new request. 32 lowercase hex digits.
+// identifiers (and, in a value-based audience, their values) give the same id, any
+// difference a new one. A retried bundle or a rerun of the same plan therefore sends the
+// same id (the platform treats it as a replay), while a different change, or the same change
+// on top of a different confirmed state (added, removed, added again), is a new request. 32
+// lowercase hex digits.
 func (r *Request) RequestID(op Op, ids []Identifier, extra ...string) string {
 	h := sha256.New()
 	for _, s := range []string{"audiencesync-request-v2", r.Platform, r.Audience, r.RemoteID, r.base, string(op)} {
@@ -108,12 +112,22 @@ func (r *Request) RequestID(op Op, ids []Identifier, extra ...string) string {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
+	if r.Value != "" {
+		// A value-based upload is other content than the same identifiers without values
+		// or with other ones (the ids of audiences without values stay what they were).
+		h.Write([]byte("value=" + r.Value + "\x00"))
+	}
 	h.Write([]byte(strconv.Itoa(len(ids))))
+	var num []byte
 	for _, id := range ids {
 		h.Write([]byte{0})
 		h.Write([]byte(id.Type))
 		h.Write([]byte{':'})
 		h.Write([]byte(id.Hash))
+		if r.Value != "" {
+			num = strconv.AppendFloat(append(num[:0], '='), id.Value, 'g', -1, 64)
+			h.Write(num)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

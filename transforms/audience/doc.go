@@ -11,7 +11,14 @@
 //	  │  Members.Add(customer's hashed contacts, segments)   per customer, per Target
 //	  ▼
 //	KV<target key, Batch> ─ WriteMembers ─▶ audience_members table (one part per target:
-//	                                         run_date, audience, platform, identifier_type, identifier_hash)
+//	                                         run_date, audience, platform, identifier_type,
+//	                                         identifier_hash, value)
+//
+// A value-based target (Target.Value, a Meta seed for a value-based lookalike) gives each
+// identifier the value of its customers in a customer_metrics column (AddCustomer), summed
+// over the customers sharing it and rounded to cents (MergeIdentifiers); the value joins the
+// identifier's state, its request ids and the plan: a changed value is an addition with the
+// new value.
 //
 // Delivery side (sinks/delivery, its own pipeline phase, reading audience_members):
 //
@@ -31,6 +38,15 @@
 //	tables.SyncLog row (status: ok, unchanged, empty, dry_run, validated, processing,
 //	partial, below_minimum, guarded, failed)
 //
+//	SyncLookalike(ctx, Destination, StateStore, Target, run date, Options), for a target
+//	  with Lookalike set, after its Sync: the source's remote id and size from its state;
+//	  Lookalikes.Lookalike finds the platform's lookalike of it (by name and source) or
+//	  creates it once the source is ready (a dry run writes the creation call under
+//	  <out>/dry_run/lookalikes/<platform>/<audience>/)
+//	  ▼
+//	tables.SyncLog row of Kind lookalike (ok, unchanged, waiting, below_minimum, dry_run,
+//	failed)
+//
 // Identity comes from content: Request.RequestID hashes the audience, platform, remote id,
 // the state the plan starts from, the operation and the exact identifiers. A retried bundle
 // or a rerun of the same plan sends the same ids (Meta treats a known session_id as a
@@ -42,8 +58,10 @@
 // same name (or an unconfirmed upload recorded in the Journal) before creating one.
 //
 // State lives in one Parquet file per audience and platform,
-// <state_dir>/audiences/<audience>/<platform>.parquet (columns type, hash, pending: hashes
-// only; the remote id and run date in the key/value metadata), replaced by one atomic rename;
-// version 1 files (one row per member) are read as confirmed identifiers. The state dir may
+// <state_dir>/audiences/<audience>/<platform>.parquet (columns type, hash, pending, value:
+// hashes only; the remote id, run date and value column in the key/value metadata), replaced
+// by one atomic rename; version 1 files (one row per member) are read as confirmed
+// identifiers, version 2 files (no values) as a plain audience's. A lookalike has no state:
+// it is found on the platform by name and source every run. The state dir may
 // be any path transforms/fileio supports (gs://).
 package audience

@@ -22,7 +22,7 @@ type fakeDest struct {
 	platform string
 
 	mu        sync.Mutex
-	audiences map[string]map[audience.Identifier]bool // by remote id
+	audiences map[string]map[[2]string]audience.Identifier // by remote id, then (type, hash)
 	byName    map[string]string
 	nextID    int
 	created   int
@@ -41,7 +41,7 @@ type fakeDest struct {
 }
 
 func newFake(platform string) *fakeDest {
-	return &fakeDest{platform: platform, audiences: map[string]map[audience.Identifier]bool{}, byName: map[string]string{}}
+	return &fakeDest{platform: platform, audiences: map[string]map[[2]string]audience.Identifier{}, byName: map[string]string{}}
 }
 
 var _ audience.Destination = (*fakeDest)(nil)
@@ -63,17 +63,17 @@ func (f *fakeDest) check(req audience.Request) {
 			f.bad = append(f.bad, name+" is not sorted without repeats")
 		}
 	}
-	all := map[audience.Identifier]bool{}
+	all := map[[2]string]audience.Identifier{}
 	for _, id := range req.All {
-		all[id] = true
+		all[key(id)] = id
 	}
 	for _, id := range req.Add {
-		if !all[id] {
-			f.bad = append(f.bad, "added identifier not in today's audience")
+		if all[key(id)] != id {
+			f.bad = append(f.bad, "added identifier (or value) not in today's audience")
 		}
 	}
 	for _, id := range req.Remove {
-		if all[id] {
+		if _, ok := all[key(id)]; ok {
 			f.bad = append(f.bad, "removed identifier that a member of today carries")
 		}
 	}
@@ -109,7 +109,7 @@ func (f *fakeDest) Apply(ctx context.Context, req audience.Request) (audience.Re
 			f.created++
 			id = fmt.Sprintf("seg-%d", f.nextID)
 			f.byName[req.Audience] = id
-			f.audiences[id] = map[audience.Identifier]bool{}
+			f.audiences[id] = map[[2]string]audience.Identifier{}
 			res.Created = true
 		}
 		steps = append(steps, step{audience.OpReplace, req.All})
@@ -145,11 +145,11 @@ func (f *fakeDest) Apply(ctx context.Context, req audience.Request) (audience.Re
 			fallthrough
 		case audience.OpAdd:
 			for _, x := range s.ids {
-				aud[x] = true
+				aud[key(x)] = x
 			}
 		case audience.OpRemove:
 			for _, x := range s.ids {
-				delete(aud, x)
+				delete(aud, key(x))
 			}
 		}
 		res.Sent += int64(len(s.ids))
@@ -209,8 +209,11 @@ func (f *fakeDest) remote(name string) []audience.Identifier {
 		return nil
 	}
 	var out []audience.Identifier
-	for x := range f.audiences[id] {
+	for _, x := range f.audiences[id] {
 		out = append(out, x)
 	}
 	return audience.NormaliseIdentifiers(out)
 }
+
+// key is an identifier's identity: the platform holds it once, with its latest value.
+func key(id audience.Identifier) [2]string { return [2]string{id.Type, id.Hash} }

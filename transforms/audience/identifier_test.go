@@ -50,21 +50,21 @@ func TestIsHexHash(t *testing.T) {
 }
 
 func TestCheckHashes(t *testing.T) {
-	good := []Identifier{{TypeEmail, shaABC}, {TypePhone, shaEmpty}}
+	good := []Identifier{{Type: TypeEmail, Hash: shaABC}, {Type: TypePhone, Hash: shaEmpty}}
 	if err := CheckHashes("meta", "vip", 64, good); err != nil {
 		t.Fatalf("valid identifiers: %v", err)
 	}
-	if err := CheckHashes("vk", "vip", 32, []Identifier{{TypePhone, md5ABC}}); err != nil {
+	if err := CheckHashes("vk", "vip", 32, []Identifier{{Type: TypePhone, Hash: md5ABC}}); err != nil {
 		t.Fatalf("valid md5: %v", err)
 	}
 	for _, c := range []struct {
 		ids  []Identifier
 		want string
 	}{
-		{append(slices.Clone(good), Identifier{TypeEmail, "olga@example.ru"}, Identifier{TypePhone, "79161234567"}), "2 identifier(s)"},
-		{[]Identifier{{TypeEmail, strings.ToUpper(shaABC)}}, "first at position 0"},
-		{[]Identifier{{TypeEmail, shaABC}, {"extern_id", shaABC}}, `first at position 1, type "extern_id"`},
-		{[]Identifier{{TypeEmail, md5ABC}}, "64 lowercase hex"},
+		{append(slices.Clone(good), Identifier{Type: TypeEmail, Hash: "olga@example.ru"}, Identifier{Type: TypePhone, Hash: "79161234567"}), "2 identifier(s)"},
+		{[]Identifier{{Type: TypeEmail, Hash: strings.ToUpper(shaABC)}}, "first at position 0"},
+		{[]Identifier{{Type: TypeEmail, Hash: shaABC}, {Type: "extern_id", Hash: shaABC}}, `first at position 1, type "extern_id"`},
+		{[]Identifier{{Type: TypeEmail, Hash: md5ABC}}, "64 lowercase hex"},
 	} {
 		err := CheckHashes("meta", "vip", 64, c.ids)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), `meta: audience "vip"`) {
@@ -77,7 +77,7 @@ func TestCheckHashes(t *testing.T) {
 }
 
 func TestSetOperations(t *testing.T) {
-	id := func(typ string, h string) Identifier { return Identifier{typ, h} }
+	id := func(typ string, h string) Identifier { return Identifier{Type: typ, Hash: h} }
 	a := NormaliseIdentifiers([]Identifier{id(TypePhone, "2"), id(TypeEmail, "3"), id(TypeEmail, "1"), id(TypeEmail, "3")})
 	if want := []Identifier{id(TypeEmail, "1"), id(TypeEmail, "3"), id(TypePhone, "2")}; !slices.Equal(a, want) {
 		t.Fatalf("normalised %v, want %v", a, want)
@@ -99,7 +99,7 @@ func TestSetOperations(t *testing.T) {
 
 // TestStateApply works the next state out by hand for each outcome.
 func TestStateApply(t *testing.T) {
-	id := func(h string) Identifier { return Identifier{TypeEmail, h} }
+	id := func(h string) Identifier { return Identifier{Type: TypeEmail, Hash: h} }
 	ids := func(hs ...string) []Identifier {
 		var out []Identifier
 		for _, h := range hs {
@@ -134,7 +134,7 @@ func TestStateApply(t *testing.T) {
 }
 
 func TestBatchCoder(t *testing.T) {
-	in := Batch{IDs: []Identifier{{TypeEmail, shaABC}, {TypePhone, md5ABC}, {TypePhone, "NOT-HEX"}, {TypeEmail, ""}}}
+	in := Batch{IDs: []Identifier{{Type: TypeEmail, Hash: shaABC}, {Type: TypePhone, Hash: md5ABC}, {Type: TypePhone, Hash: "NOT-HEX"}, {Type: TypeEmail, Hash: ""}}}
 	b, err := EncodeBatch(in)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestBatchCoder(t *testing.T) {
 	if err != nil || !slices.Equal(out.IDs, in.IDs) {
 		t.Fatalf("round trip: %v %v", out, err)
 	}
-	if _, err := EncodeBatch(Batch{IDs: []Identifier{{"extern_id", shaABC}}}); err == nil {
+	if _, err := EncodeBatch(Batch{IDs: []Identifier{{Type: "extern_id", Hash: shaABC}}}); err == nil {
 		t.Error("unknown type encoded")
 	}
 	for _, bad := range [][]byte{nil, {5}, b[:len(b)-1], append(slices.Clone(b), 0)} {

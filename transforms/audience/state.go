@@ -26,20 +26,31 @@ type State struct {
 	// removed, added again) are another generation, so a change planned on them gets
 	// new request ids instead of replaying an old, finished upload.
 	Generation int64
-	Confirmed  []Identifier
-	Pending    []Identifier
+	// Value is the value column the remote audience was made for ("" for a plain audience):
+	// a value-based audience on Meta stays value-based, a plain one stays plain.
+	Value     string
+	Confirmed []Identifier
+	Pending   []Identifier
 }
 
 // digest identifies the state (generation, remote id and both sets): request ids derive from it.
 func (s *State) digest() string {
 	h := sha256.New()
 	h.Write([]byte(strconv.FormatInt(s.Generation, 10) + "\x00" + s.RemoteID))
+	if s.Value != "" {
+		h.Write([]byte("\x00value=" + s.Value))
+	}
+	var num []byte
 	for _, l := range [2][]Identifier{s.Confirmed, s.Pending} {
 		h.Write([]byte{1})
 		for _, id := range l {
 			h.Write([]byte(id.Type))
 			h.Write([]byte{':'})
 			h.Write([]byte(id.Hash))
+			if s.Value != "" {
+				num = strconv.AppendFloat(append(num[:0], '='), id.Value, 'g', -1, 64)
+				h.Write(num)
+			}
 			h.Write([]byte{0})
 		}
 	}
@@ -111,8 +122,17 @@ type FileStore struct {
 
 var _ StateStore = (*FileStore)(nil)
 
-// stateRow is one identifier in the state file (version 2).
+// stateRow is one identifier in the state file (version 3): version 2 plus the value of a
+// value-based audience's identifiers (null elsewhere).
 type stateRow struct {
+	Type    string   `parquet:"type,dict"`
+	Hash    string   `parquet:"hash"`
+	Pending bool     `parquet:"pending"`
+	Value   *float64 `parquet:"value,optional"`
+}
+
+// stateRowV2 is one identifier in a version 2 state file (before values).
+type stateRowV2 struct {
 	Type    string `parquet:"type,dict"`
 	Hash    string `parquet:"hash"`
 	Pending bool   `parquet:"pending"`
@@ -132,8 +152,9 @@ const (
 	metaRemoteID = "audiencesync.remote_id"
 	metaRunDate  = "audiencesync.run_date"
 	metaGen      = "audiencesync.generation"
+	metaValue    = "audiencesync.value"
 	metaVersion  = "audiencesync.state_version"
-	stateVersion = "2"
+	stateVersion = "3"
 )
 
 // Path returns the state file of an audience on a platform.
@@ -181,24 +202,35 @@ func (s *FileStore) Load(ctx context.Context, audience, platform string) (State,
 		}
 		for _, r := range rows {
 			if r.Email != "" {
-				st.Confirmed = append(st.Confirmed, Identifier{TypeEmail, r.Email})
+				st.Confirmed = append(st.Confirmed, Identifier{Type: TypeEmail, Hash: r.Email})
 			}
 			if r.Phone != "" {
-				st.Confirmed = append(st.Confirmed, Identifier{TypePhone, r.Phone})
+				st.Confirmed = append(st.Confirmed, Identifier{Type: TypePhone, Hash: r.Phone})
 			}
+		}
+	case "2":
+		rows, err := readRows[stateRowV2](f)
+		if err != nil {
+			return State{}, false, fmt.Errorf("audience state %s: %w", path, err)
+		}
+		for _, r := range rows {
+			st.add(Identifier{Type: r.Type, Hash: r.Hash}, r.Pending)
 		}
 	case stateVersion:
 		rows, err := readRows[stateRow](f)
 		if err != nil {
 			return State{}, false, fmt.Errorf("audience state %s: %w", path, err)
 		}
+		st.Value, _ = f.Lookup(metaValue)
 		for _, r := range rows {
-			id := Identifier{r.Type, r.Hash}
-			if r.Pending {
-				st.Pending = append(st.Pending, id)
-			} else {
-				st.Confirmed = append(st.Confirmed, id)
+			id := Identifier{Type: r.Type, Hash: r.Hash}
+			if r.Value != nil {
+				id.Value = *r.Value
 			}
+			if (r.Value != nil) != (st.Value != "") {
+				return State{}, false, fmt.Errorf("audience state %s: an identifier's value does not match the audience's value column %q: the file is damaged; restore it from a backup, or delete it to start over with a new remote audience", path, st.Value)
+			}
+			st.add(id, r.Pending)
 		}
 	default:
 		return State{}, false, fmt.Errorf("audience state %s: unknown state version %q (written by a newer audiencesync?)", path, v)
@@ -206,6 +238,14 @@ func (s *FileStore) Load(ctx context.Context, audience, platform string) (State,
 	st.Confirmed = NormaliseIdentifiers(st.Confirmed)
 	st.Pending = minus(NormaliseIdentifiers(st.Pending), st.Confirmed)
 	return st, true, nil
+}
+
+func (s *State) add(id Identifier, pending bool) {
+	if pending {
+		s.Pending = append(s.Pending, id)
+	} else {
+		s.Confirmed = append(s.Confirmed, id)
+	}
 }
 
 func readRows[T any](f *parquet.File) ([]T, error) {
@@ -231,6 +271,7 @@ func (s *FileStore) Save(ctx context.Context, audience, platform string, st Stat
 			parquet.KeyValueMetadata(metaRemoteID, st.RemoteID),
 			parquet.KeyValueMetadata(metaRunDate, runDate),
 			parquet.KeyValueMetadata(metaGen, strconv.FormatInt(st.Generation, 10)),
+			parquet.KeyValueMetadata(metaValue, st.Value),
 			parquet.KeyValueMetadata(metaVersion, stateVersion),
 		)
 		const batch = 4096
@@ -239,8 +280,12 @@ func (s *FileStore) Save(ctx context.Context, audience, platform string, st Stat
 			ids     []Identifier
 			pending bool
 		}{{st.Confirmed, false}, {st.Pending, true}} {
-			for _, id := range l.ids {
-				rows = append(rows, stateRow{Type: id.Type, Hash: id.Hash, Pending: l.pending})
+			for i, id := range l.ids {
+				row := stateRow{Type: id.Type, Hash: id.Hash, Pending: l.pending}
+				if st.Value != "" {
+					row.Value = &l.ids[i].Value
+				}
+				rows = append(rows, row)
 				if len(rows) == batch {
 					if _, err := pw.Write(rows); err != nil {
 						return err

@@ -16,7 +16,7 @@ func TestStateReadErrorIsNotAbsence(t *testing.T) {
 	if _, found, err := s.Load(ctx, "a", "yandex"); found || err != nil {
 		t.Fatalf("no state yet: found %v, %v", found, err)
 	}
-	if err := s.Save(ctx, "a", "yandex", State{RemoteID: "42", RunDate: 20454, Confirmed: []Identifier{{TypeEmail, "k1"}}}); err != nil {
+	if err := s.Save(ctx, "a", "yandex", State{RemoteID: "42", RunDate: 20454, Confirmed: []Identifier{{Type: TypeEmail, Hash: "k1"}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, op := range []string{"size", "read"} {

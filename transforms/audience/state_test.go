@@ -92,6 +92,34 @@ func TestStateVersion1IsRead(t *testing.T) {
 	}
 }
 
+// A version 2 state file (identifiers without values) is read as a plain audience's state.
+func TestStateVersion2IsRead(t *testing.T) {
+	type v2 struct {
+		Type    string `parquet:"type,dict"`
+		Hash    string `parquet:"hash"`
+		Pending bool   `parquet:"pending"`
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, aud, "meta.parquet")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[v2](f, parquet.KeyValueMetadata("audiencesync.remote_id", "55"),
+		parquet.KeyValueMetadata("audiencesync.generation", "4"), parquet.KeyValueMetadata("audiencesync.state_version", "2"))
+	if _, err := w.Write([]v2{{Type: "email", Hash: e(2).Hash}, {Type: "phone", Hash: p(1).Hash, Pending: true}, {Type: "email", Hash: e(1).Hash}}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	f.Close()
+	st, found, err := (&audience.FileStore{Dir: dir}).Load(context.Background(), aud, "meta")
+	if err != nil || !found || st.RemoteID != "55" || st.Generation != 4 || st.Value != "" ||
+		!slices.Equal(st.Confirmed, []audience.Identifier{e(1), e(2)}) || !slices.Equal(st.Pending, []audience.Identifier{p(1)}) {
+		t.Errorf("v2 state: %+v %v %v", st, found, err)
+	}
+}
+
 func TestJournal(t *testing.T) {
 	ctx := context.Background()
 	j := (&audience.FileStore{Dir: t.TempDir()}).Journal(aud, "yandex")

@@ -32,10 +32,13 @@ const (
 	StatusPartial = "partial"
 	// StatusBelowMinimum: the audience is smaller than the platform's minimum (VK: 2,000
 	// for a new list; Yandex: 100, or few_data); a new audience is created on a later run
-	// once it is large enough. Not a failure.
+	// once it is large enough. Not a failure. For a lookalike: its source is too small.
 	StatusBelowMinimum = "below_minimum"
-	StatusGuarded      = "guarded" // too many removals: nothing sent, state kept
-	StatusFailed       = "failed"  // an error; what the platform confirmed before it is kept
+	// StatusWaiting (lookalikes): the source audience is not ready (not on the platform yet,
+	// or still being processed): nothing created, the next run tries again. Not a failure.
+	StatusWaiting = "waiting"
+	StatusGuarded = "guarded" // too many removals: nothing sent, state kept
+	StatusFailed  = "failed"  // an error; what the platform confirmed before it is kept
 )
 
 // Failed reports whether a sync_log status fails the run.
@@ -104,7 +107,7 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 		mode = ModeIncremental
 	}
 	log := tables.SyncLog{RunDate: int32(job.RunDate), Audience: job.Audience, Platform: job.Platform, Mode: string(mode),
-		DryRun: opts.DryRun, StartedAt: started.UTC()}
+		DryRun: opts.DryRun, StartedAt: started.UTC(), Kind: tables.KindAudience}
 	where := fmt.Sprintf("audience %q on %s", job.Audience, job.Platform)
 	finish := func(status string, err error) (tables.SyncLog, error) {
 		log.Status = status
@@ -125,24 +128,34 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 	}
 	today := NormaliseIdentifiers(job.Identifiers)
 	log.Members = int64(len(today))
+	if i := DuplicateKey(today); i >= 0 {
+		return finish(StatusFailed, fmt.Errorf("%s: identifier %d (type %s) comes twice with different values: an audience holds each identifier once; the audience_members table is damaged, recompute the run", where, i, today[i].Type))
+	}
 
 	prev, _, err := store.Load(ctx, job.Audience, job.Platform)
 	if err != nil {
 		return finish(StatusFailed, fmt.Errorf("%s: %w", where, err))
 	}
+	log.RemoteID = prev.RemoteID
 	if prev.RunDate > job.RunDate && !opts.Force {
 		// An older run date (a backfill of metrics) would roll the audience back to old
 		// segment membership and consent.
 		return finish(StatusGuarded, fmt.Errorf("%s: %w: the platform already has the audience of run date %s, later than %s; nothing sent and state kept. Rerun with --force_removals to roll the audience back on purpose",
 			where, ErrGuarded, prev.RunDate, job.RunDate))
 	}
-	req := Request{Audience: job.Audience, Platform: job.Platform, RunDate: job.RunDate, Mode: mode,
+	if prev.RemoteID != "" && (prev.Value == "") != (job.Value == "") {
+		// A plain remote audience cannot become value-based or back (Meta fixes it at
+		// creation): the audience is another one now, found by name or created.
+		prev = State{RunDate: prev.RunDate, Generation: prev.Generation, Value: job.Value}
+	}
+	req := Request{Audience: job.Audience, Platform: job.Platform, RunDate: job.RunDate, Mode: mode, Value: job.Value,
 		RemoteID: prev.RemoteID, Create: prev.RemoteID == "", All: today,
 		Journal: store.Journal(job.Audience, job.Platform), base: prev.digest()}
 	if req.Create {
 		req.Add = today
 	} else {
-		req.Add = minus(today, prev.Confirmed)
+		// A changed value is a change: the identifier is sent again with its new value.
+		req.Add = changed(today, prev.Confirmed)
 		req.Remove = minus(union(prev.Confirmed, prev.Pending), today)
 	}
 
@@ -203,11 +216,12 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 
 	res, applyErr := dest.Apply(ctx, req)
 	fill(&log, res)
-	next, changed := nextState(prev, req, res)
-	if changed {
-		next.RunDate, next.Generation = job.RunDate, prev.Generation+1
+	next, advanced := nextState(prev, req, res)
+	if advanced {
+		next.RunDate, next.Generation, next.Value = job.RunDate, prev.Generation+1, job.Value
+		log.RemoteID = next.RemoteID
 		// Confirmed changes only: an identifier whose removal is unconfirmed is not "removed".
-		log.Added = int64(len(minus(next.Confirmed, prev.Confirmed)))
+		log.Added = int64(len(changed(next.Confirmed, prev.Confirmed)))
 		log.Removed = int64(len(minus(minus(prev.Confirmed, next.Confirmed), next.Pending)))
 		if err := store.Save(ctx, job.Audience, job.Platform, next); err != nil {
 			err = fmt.Errorf("%s: the platform answered but %w; the next run sends the same change again, which the platform treats as a replay", where, err)
@@ -219,7 +233,7 @@ func Sync(ctx context.Context, dest Destination, store StateStore, job Job, opts
 	}
 	if applyErr != nil {
 		kept := "nothing was confirmed, the state is kept"
-		if changed {
+		if advanced {
 			kept = "what the platform confirmed before the error is recorded"
 		}
 		return finish(StatusFailed, fmt.Errorf("%s: %w (%s; the next run sends the rest)", where, applyErr, kept))

@@ -2,8 +2,10 @@ package audience
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/audiencesync/audiencesync/transforms/contacts"
+	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
 // Target is one audience on one platform, as far as the audience's membership and its sync
@@ -19,6 +21,38 @@ type Target struct {
 	// Identifiers are the identifier types sent to this platform (a VK list holds one).
 	Identifiers []string
 	Source      Source
+	// Value makes the audience value-based (a Meta seed for a value-based lookalike): every
+	// identifier carries the value of the customers behind it in this customer_metrics
+	// column (one of ValueColumns), summed over the customers sharing it. "" for a plain
+	// audience.
+	Value string `json:",omitempty"`
+	// ValueCurrency takes the values from customer_metrics rows of this currency only; ""
+	// takes every row, and the values of one audience must then come in one currency.
+	ValueCurrency string `json:",omitempty"`
+	// Lookalike: the platform builds a lookalike audience from this one (the audience's
+	// lookalikes.<platform> block); the delivery makes sure it exists (SyncLookalike).
+	Lookalike bool `json:",omitempty"`
+}
+
+// ValueColumns are the customer_metrics columns a value-based audience may take its values
+// from.
+var ValueColumns = []string{"pred_clv", "revenue", "clv_simple"}
+
+// metricValue returns the value of column col in row; ok is false when the row has none
+// (pred_clv without a CLV prediction) or the column is unknown.
+func metricValue(row *tables.CustomerMetrics, col string) (float64, bool) {
+	switch col {
+	case "pred_clv":
+		if row.PredCLV == nil {
+			return 0, false
+		}
+		return *row.PredCLV, true
+	case "revenue":
+		return row.Revenue, true
+	case "clv_simple":
+		return row.CLVSimple, true
+	}
+	return 0, false
 }
 
 // Key names the target in shuffles and files: "<audience>/<platform>".
@@ -35,13 +69,16 @@ type Members struct {
 }
 
 // NewMembers compiles the targets' segment sources. It fails on a platform without a
-// contacts profile (nothing would say how to hash for it).
+// contacts profile (nothing would say how to hash for it) and on an unknown value column.
 func NewMembers(targets []Target) (*Members, error) {
 	m := &Members{targets: targets}
 	for _, t := range targets {
 		p, ok := contacts.ProfileOf(t.Platform)
 		if !ok {
 			return nil, fmt.Errorf("audience %q: platform %q has no contacts profile", t.Audience, t.Platform)
+		}
+		if t.Value != "" && !slices.Contains(ValueColumns, t.Value) {
+			return nil, fmt.Errorf("audience %q on %s: unknown value column %q (known: pred_clv, revenue, clv_simple)", t.Audience, t.Platform, t.Value)
 		}
 		c := Config{Name: t.Audience, Source: t.Source}
 		m.matchers = append(m.matchers, c.Compile())
@@ -61,8 +98,18 @@ func (m *Members) Targets() []Target { return m.targets }
 
 // Add calls emit(target index, identifier) for every identifier the customer contributes to
 // every target whose source matches the customer's segments ("source:segment" names).
-// Customers without consent have no hashes, so they are never members.
+// Customers without consent have no hashes, so they are never members. Value-based targets
+// get value 0: use AddCustomer to give them the customer's values.
 func (m *Members) Add(h *contacts.Hashed, segments []string, emit func(int, Identifier)) {
+	m.AddCustomer(h, segments, nil, emit, nil)
+}
+
+// AddCustomer is Add with the customer's customer_metrics rows (one per currency), from which
+// a value-based target's identifiers take their Value. For such a target it also calls
+// valued(target index, currency) once per currency whose value the customer contributes
+// (none: the customer has no value in the column, e.g. no CLV prediction, and contributes
+// 0); valued may be nil.
+func (m *Members) AddCustomer(h *contacts.Hashed, segments []string, metrics []tables.CustomerMetrics, emit func(int, Identifier), valued func(int, string)) {
 	if !h.Consent {
 		return
 	}
@@ -70,12 +117,28 @@ func (m *Members) Add(h *contacts.Hashed, segments []string, emit func(int, Iden
 		if !m.matchers[i].Match(segments) {
 			continue
 		}
+		var v float64
+		if t := &m.targets[i]; t.Value != "" {
+			for j := range metrics {
+				r := &metrics[j]
+				if t.ValueCurrency != "" && r.Currency != t.ValueCurrency {
+					continue
+				}
+				if x, ok := metricValue(r, t.Value); ok {
+					v += x
+					if valued != nil {
+						valued(i, r.Currency)
+					}
+				}
+			}
+			v = RoundValue(v)
+		}
 		p := m.profiles[i]
 		if m.email[i] && h.Email[p] != "" {
-			emit(i, Identifier{TypeEmail, h.Email[p]})
+			emit(i, Identifier{TypeEmail, h.Email[p], v})
 		}
 		if m.phone[i] && h.Phone[p] != "" {
-			emit(i, Identifier{TypePhone, h.Phone[p]})
+			emit(i, Identifier{TypePhone, h.Phone[p], v})
 		}
 	}
 }

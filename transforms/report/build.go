@@ -100,6 +100,7 @@ func build(in inputs, h History) (Data, error) {
 
 	d.Segments = buildSegments(in, prev.Segments, d.Today.Segments)
 	d.Audiences = buildAudiences(in.syncs, in.audIDs, prev.Audiences, d.Today.Audiences)
+	d.Lookalikes = buildLookalikes(in.syncs)
 	for stage, reasons := range s.DeadLetters {
 		for reason, n := range reasons {
 			d.DeadLetters = append(d.DeadLetters, DeadLetterRow{Stage: stage, Reason: reason, Count: n})

@@ -34,6 +34,7 @@ type Data struct {
 	Currencies  []CurrencyData
 	Segments    []SegmentRow
 	Audiences   []AudienceRow
+	Lookalikes  []LookalikeRow
 	DeadLetters []DeadLetterRow
 	Warnings    []string // data problems worth a look (missing tables, charts that failed)
 

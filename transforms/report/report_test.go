@@ -91,6 +91,11 @@ func fixture() reporttest.Dataset {
 				RejectReasons: `{"invalid_hash":1}`, Status: "ok"},
 			{RunDate: runDay, Audience: "mattress_cover", Platform: "meta", Mode: "replace", Members: 2, Sent: 2, Status: "failed",
 				Error: "upload failed for bob@example.com: 400"},
+			// Lookalikes: their own table; they never change their source's row.
+			{RunDate: runDay, Audience: "mattress_cover", Platform: "meta", Status: "waiting", Kind: "lookalike",
+				Error: "the source audience is not on meta yet"},
+			{RunDate: runDay, Audience: "mattress_cover", Platform: "yandex", Status: "unchanged", Kind: "lookalike",
+				RemoteID: "1077", SourceID: "1055", PlatformSize: ptr(int64(1234567))},
 		},
 		CLVModel: []tables.CLVModel{
 			{RunDate: runDay, Currency: "RUB", Model: "bgnbd", Params: `{"r":0.243,"alpha":4.41,"a":0.79,"b":2.43}`, Customers: 3, TimeUnit: "days", FitDate: runDay, Converged: true},
@@ -339,6 +344,17 @@ func TestTablesOnPage(t *testing.T) {
 		t.Errorf("vk row shows %q", got)
 	}
 	checkAttrs(p.one(t, "data-audience", "mattress_cover", "data-platform", "meta"), "data-status", "failed", "data-emails", "1", "data-phones", "1")
+	// Lookalikes: one row each, with the platform's size when it gives one.
+	lm := p.one(t, "data-lookalike-of", "mattress_cover", "data-platform", "meta")
+	checkAttrs(lm, "data-status", "waiting", "data-size", "")
+	if got := text(lm); got != "mattress_cover meta waiting the source audience is not on meta yet –" {
+		t.Errorf("meta lookalike row shows %q", got)
+	}
+	ly := p.one(t, "data-lookalike-of", "mattress_cover", "data-platform", "yandex")
+	checkAttrs(ly, "data-status", "unchanged", "data-remote-id", "1077", "data-size", "1234567")
+	if got := text(ly); got != "mattress_cover yandex unchanged 1077 1055 1,234,567" {
+		t.Errorf("yandex lookalike row shows %q", got)
+	}
 	// An audience computed but not delivered still shows who should be in it.
 	checkAttrs(p.one(t, "data-audience", "winback", "data-platform", "yandex"), "data-status", "not delivered", "data-emails", "2", "data-phones", "1", "data-members", "3")
 	// Sizes going up or down are news, not good or bad news.
@@ -562,3 +578,5 @@ func TestEmptyRun(t *testing.T) {
 		t.Errorf("headline figures on an empty run: %d", n)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -66,6 +66,9 @@ func buildAudiences(syncs []tables.SyncLog, ids map[[3]string]int64, prev map[st
 		}
 	}
 	for _, s := range syncs {
+		if s.Kind == tables.KindLookalike {
+			continue // the lookalike's own table (buildLookalikes)
+		}
 		r := row(s.Audience, s.Platform)
 		r.Mode, r.DryRun, r.Status, r.Failed, r.Error = s.Mode, s.DryRun, s.Status, s.Status == "failed" || s.Status == "guarded", scrub(s.Error)
 		r.Sent, r.Accepted, r.Rejected, r.Added, r.Removed, r.Requests, r.DurationMs = s.Sent, s.Accepted, s.Rejected, s.Added, s.Removed, s.Requests, s.DurationMs
@@ -81,7 +84,7 @@ func buildAudiences(syncs []tables.SyncLog, ids map[[3]string]int64, prev map[st
 		n := float64(r.Emails + r.Phones)
 		if n == 0 {
 			for _, s := range syncs {
-				if s.Audience+"/"+s.Platform == key {
+				if s.Audience+"/"+s.Platform == key && s.Kind != tables.KindLookalike {
 					n = float64(s.Members)
 				}
 			}

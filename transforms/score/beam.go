@@ -135,14 +135,23 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*nig
 }
 
 // segmentedOf pairs each segmented customer who has a customers record with their
-// segments, by customer id (no record: no contacts, no consent).
+// segments and value columns, by customer id (no record: no contacts, no consent).
 func segmentedOf(bd *nightly.BucketData, o *BucketOutput) Segmented {
 	var x Segmented
+	values := make(map[string][]tables.CustomerMetrics, len(o.Segments))
+	for i := range o.CustomerMetrics {
+		r := &o.CustomerMetrics[i]
+		if _, ok := o.Segments[r.CustomerID]; ok {
+			values[r.CustomerID] = append(values[r.CustomerID], tables.CustomerMetrics{
+				CustomerID: r.CustomerID, Currency: r.Currency, Revenue: r.Revenue, CLVSimple: r.CLVSimple, PredCLV: r.PredCLV})
+		}
+	}
 	ids := slices.Sorted(maps.Keys(o.Segments))
 	for _, id := range ids {
 		if rec := bd.Records[id]; rec != nil {
 			x.Records = append(x.Records, *rec)
 			x.Segments = append(x.Segments, o.Segments[id])
+			x.Values = append(x.Values, values[id])
 		}
 	}
 	return x

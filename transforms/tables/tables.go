@@ -148,9 +148,12 @@ type AudienceMember struct {
 	Platform       string `parquet:"platform" desc:"yandex, vk, meta or google"`
 	IdentifierType string `parquet:"identifier_type" desc:"email or phone"`
 	Hash           string `parquet:"identifier_hash" desc:"Lowercase hex hash of the normalised identifier, as sent to the platform (SHA-256; MD5 for VK by default)"`
+	// Value is set for value-based seeds only (lookalikes.meta.value).
+	Value *float64 `parquet:"value,optional" desc:"Value-based seeds only: the identifier's value (sum of its customers' pred_clv, revenue or clv_simple, rounded to cents); null otherwise"`
 }
 
-// SyncLog is one row per audience, platform and run.
+// SyncLog is one row per audience, platform and run, plus one per lookalike the platform
+// builds from an audience (Kind "lookalike").
 type SyncLog struct {
 	RunDate       int32     `parquet:"run_date,date" desc:"As-of date of the run that wrote the row"`
 	Audience      string    `parquet:"audience" desc:"Audience name from the config"`
@@ -164,12 +167,22 @@ type SyncLog struct {
 	Accepted      int64     `parquet:"accepted" desc:"Identifiers the platform accepted"`
 	Rejected      int64     `parquet:"rejected" desc:"Identifiers the platform rejected"`
 	RejectReasons string    `parquet:"reject_reasons" desc:"JSON object reason -> count"`
-	Status        string    `parquet:"status" desc:"ok, unchanged, empty, dry_run, validated, processing, partial, below_minimum, guarded or failed"`
+	Status        string    `parquet:"status" desc:"ok, unchanged, empty, dry_run, validated, processing, partial, below_minimum, waiting, guarded or failed"`
 	Error         string    `parquet:"error" desc:"Error message (secrets redacted), empty when ok"`
 	Requests      int64     `parquet:"requests" desc:"HTTP requests made"`
 	DurationMs    int64     `parquet:"duration_ms" desc:"Wall time of the sync"`
 	StartedAt     time.Time `parquet:"started_at,timestamp(millisecond)" desc:"When the sync started (UTC)"`
+	Kind          string    `parquet:"kind" desc:"audience (the audience's identifiers on the platform) or lookalike (the lookalike audience the platform builds from it)"`
+	RemoteID      string    `parquet:"remote_id" desc:"The platform's id of the audience or lookalike; empty while it does not exist"`
+	SourceID      string    `parquet:"source_id" desc:"Lookalikes: the platform's id of the source (seed) audience; empty otherwise"`
+	PlatformSize  *int64    `parquet:"platform_size,optional" desc:"Lookalikes: the size the platform reports (Meta approximate_count_lower_bound); null when it reports none"`
 }
+
+// SyncLog kinds.
+const (
+	KindAudience  = "audience"
+	KindLookalike = "lookalike"
+)
 
 // CLVModel is one row per fitted model (BG/NBD and Gamma-Gamma) and currency.
 type CLVModel struct {

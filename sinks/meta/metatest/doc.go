@@ -14,4 +14,12 @@
 // fake keeps each audience's e-mail and phone keys (Meta matches users on every key of a row:
 // adding a row adds its keys, removing a row removes them), and a replace session swaps the
 // audience only when its last batch arrives. Faults (613, 100, 5xx, 429) can be injected.
+//
+// Value-based audiences (is_value_based=1) take uploads only with LOOKALIKE_VALUE, a JSON
+// number >= 0 per row (kept per key: Values); plain ones refuse it (AllowValueOnPlain). A
+// lookalike (subtype LOOKALIKE) needs an origin custom audience of the account with at least
+// MinSeed people, a spec with a ratio of 0.01..0.20 on 0.01 steps (or a similarity/reach
+// type) and a country; a too small origin and a duplicate (same origin, country and ratio)
+// are both error 2654, told apart by their messages; a lookalike takes no uploads and lists
+// back with lookalike_spec.origin and approximate_count_lower_bound (LookalikeSize).
 package metatest

@@ -53,9 +53,15 @@ func TooManyRequests() Fault { return Fault{HTTPStatus: 429, RetryAfter: "0"} }
 // removes them.
 type Audience struct {
 	ID, AccountID, Name, Subtype, CustomerFileSource, Description string
+	// ValueBased: created with is_value_based=1; every upload must carry LOOKALIKE_VALUE.
+	ValueBased bool
+	// Lookalikes (Subtype LOOKALIKE): the origin audience and the spec.
+	OriginID string
+	Spec     LookalikeSpec
 
 	emails, phones map[[32]byte]struct{}
 	externs        map[string]struct{}
+	values         map[[32]byte]float64 // value-based: LOOKALIKE_VALUE of each hashed key
 }
 
 // SessionLog is what the fake saw of one upload session.
@@ -105,6 +111,12 @@ type Server struct {
 	maxRows   int
 	bodies    []Request
 	record    bool
+	// AllowValueOnPlain lets a plain (not value-based) audience take uploads with
+	// LOOKALIKE_VALUE (Meta's answer is not documented; refused by default).
+	AllowValueOnPlain bool
+	// MinSeed is how many people (e-mail and phone keys) a lookalike's origin needs
+	// (default 100, Meta's minimum).
+	MinSeed int
 }
 
 type matchedFault struct {
@@ -131,6 +143,7 @@ func New(token, appSecret string) *Server {
 		sessions:  map[sessionKey]*session{},
 		invalid:   map[[32]byte]bool{},
 		requests:  map[string]int{},
+		MinSeed:   100,
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -211,7 +224,8 @@ func (s *Server) Audiences(accountID string) []Audience {
 	var out []Audience
 	for _, a := range s.audiences {
 		if a.AccountID == accountID {
-			out = append(out, Audience{ID: a.ID, AccountID: a.AccountID, Name: a.Name, Subtype: a.Subtype, CustomerFileSource: a.CustomerFileSource, Description: a.Description})
+			out = append(out, Audience{ID: a.ID, AccountID: a.AccountID, Name: a.Name, Subtype: a.Subtype, CustomerFileSource: a.CustomerFileSource,
+				Description: a.Description, ValueBased: a.ValueBased, OriginID: a.OriginID, Spec: a.Spec})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -406,6 +420,11 @@ func (s *Server) list(account string, q url.Values) (any, *graphError, string) {
 	if !has(fields, "id") || !has(fields, "name") {
 		return nil, &graphError{400, 100, "fields must name id and name"}, ""
 	}
+	for _, f := range fields {
+		if !listFields[f] {
+			return nil, &graphError{400, 100, "(#100) Tried accessing nonexisting field (" + f + ") on node type (CustomAudience)"}, ""
+		}
+	}
 	var all []*Audience
 	for _, a := range s.audiences {
 		if a.AccountID == account {
@@ -423,9 +442,9 @@ func (s *Server) list(account string, q url.Values) (any, *graphError, string) {
 	}
 	end := min(start+s.pageSize, len(all))
 	start = min(start, end)
-	data := []map[string]string{}
+	data := []map[string]any{}
 	for _, a := range all[start:end] {
-		data = append(data, map[string]string{"id": a.ID, "name": a.Name})
+		data = append(data, s.fields(a, fields))
 	}
 	paging := map[string]any{"cursors": map[string]string{"before": strconv.Itoa(start), "after": strconv.Itoa(end)}}
 	if end < len(all) {
@@ -436,29 +455,37 @@ func (s *Server) list(account string, q url.Values) (any, *graphError, string) {
 
 func (s *Server) createFromForm(account string, p url.Values) (any, *graphError, string) {
 	name := strings.TrimSpace(p.Get("name"))
+	if p.Get("subtype") == "LOOKALIKE" {
+		return s.createLookalike(account, name, p)
+	}
+	valueBased, okVB := map[string]bool{"": false, "0": false, "false": false, "1": true, "true": true}[p.Get("is_value_based")]
 	switch {
 	case name == "":
 		return nil, &graphError{400, 100, "name is required"}, ""
 	case p.Get("subtype") != "CUSTOM":
-		return nil, &graphError{400, 100, "subtype must be CUSTOM for a customer file audience"}, ""
+		return nil, &graphError{400, 100, "subtype must be CUSTOM for a customer file audience (or LOOKALIKE)"}, ""
 	case !has([]string{"USER_PROVIDED_ONLY", "PARTNER_PROVIDED_ONLY", "BOTH_USER_AND_PARTNER_PROVIDED"}, p.Get("customer_file_source")):
 		return nil, &graphError{400, 100, "customer_file_source is required for a customer file audience"}, ""
+	case !okVB:
+		return nil, &graphError{400, 100, "is_value_based must be 0 or 1"}, ""
 	}
 	a := s.create(account, name, "CUSTOM", p.Get("customer_file_source"), p.Get("description"))
+	a.ValueBased = valueBased
 	return map[string]string{"id": a.ID}, nil, ""
 }
 
 func (s *Server) create(account, name, subtype, source, desc string) *Audience {
 	s.nextID++
 	a := &Audience{ID: strconv.FormatInt(s.nextID, 10), AccountID: account, Name: name, Subtype: subtype,
-		CustomerFileSource: source, Description: desc, emails: map[[32]byte]struct{}{}, phones: map[[32]byte]struct{}{}, externs: map[string]struct{}{}}
+		CustomerFileSource: source, Description: desc, emails: map[[32]byte]struct{}{}, phones: map[[32]byte]struct{}{}, externs: map[string]struct{}{},
+		values: map[[32]byte]float64{}}
 	s.audiences[a.ID] = a
 	return a
 }
 
 type payload struct {
-	Schema []string   `json:"schema"`
-	Data   [][]string `json:"data"`
+	Schema []string            `json:"schema"`
+	Data   [][]json.RawMessage `json:"data"`
 }
 
 type sessionParam struct {
@@ -468,7 +495,7 @@ type sessionParam struct {
 	EstimatedNumTotal *int   `json:"estimated_num_total"`
 }
 
-var knownKeys = map[string]bool{"EMAIL": true, "PHONE": true, "EXTERN_ID": true, "MADID": true, "FN": true, "LN": true, "ZIP": true, "CT": true, "ST": true, "COUNTRY": true, "DOBY": true, "GEN": true}
+var knownKeys = map[string]bool{"EMAIL": true, "PHONE": true, "EXTERN_ID": true, "MADID": true, "FN": true, "LN": true, "ZIP": true, "CT": true, "ST": true, "COUNTRY": true, "DOBY": true, "GEN": true, "LOOKALIKE_VALUE": true}
 
 // unhashed keys are sent in clear by contract.
 var unhashed = map[string]bool{"EXTERN_ID": true, "MADID": true}
@@ -477,6 +504,9 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 	a := s.audiences[audienceID]
 	if a == nil {
 		return nil, &graphError{400, 100, "Unsupported request: object " + audienceID + " does not exist"}, ""
+	}
+	if a.Subtype == "LOOKALIKE" {
+		return nil, &graphError{400, 100, "(#100) A lookalike audience is built by Meta from its origin: it takes no users"}, ""
 	}
 	var pl payload
 	dec := json.NewDecoder(strings.NewReader(p.Get("payload")))
@@ -494,22 +524,21 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 		}
 		seen[k] = true
 	}
+	switch {
+	case a.ValueBased && !seen["LOOKALIKE_VALUE"]:
+		return nil, &graphError{400, 100, "(#100) This is a value-based audience: every upload must carry LOOKALIKE_VALUE in its schema"}, ""
+	case !a.ValueBased && seen["LOOKALIKE_VALUE"] && !s.AllowValueOnPlain:
+		return nil, &graphError{400, 100, "(#100) LOOKALIKE_VALUE is only accepted by a value-based audience (is_value_based=1)"}, ""
+	}
 	if len(pl.Data) == 0 {
 		return nil, &graphError{400, 100, "payload.data is empty"}, ""
 	}
 	if len(pl.Data) > MaxRows {
 		return nil, &graphError{400, 100, fmt.Sprintf("payload.data has %d rows, more than %d", len(pl.Data), MaxRows)}, ""
 	}
-	for i, row := range pl.Data {
-		if len(row) != len(pl.Schema) {
-			return nil, &graphError{400, 100, fmt.Sprintf("payload.data[%d] has %d values for %d schema keys", i, len(row), len(pl.Schema))}, ""
-		}
-		for j, v := range row {
-			if v != "" && !unhashed[pl.Schema[j]] && !httpxtest.IsHexHash(v, 64) {
-				// Raw PII must never arrive: refuse the request rather than count it.
-				return nil, &graphError{400, 100, fmt.Sprintf("payload.data[%d][%d] (%s) is not a lowercase SHA-256 hex hash", i, j, pl.Schema[j])}, ""
-			}
-		}
+	cells, values, gerr := decodeRows(pl)
+	if gerr != nil {
+		return nil, gerr, ""
 	}
 	// Session.
 	var sp sessionParam
@@ -536,7 +565,7 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 	case ss == nil:
 		ss = &session{log: &SessionLog{AudienceID: audienceID, Op: op, SessionID: *sp.SessionID, Estimated: *sp.EstimatedNumTotal}}
 		if op == "replace" {
-			ss.staging = &Audience{emails: map[[32]byte]struct{}{}, phones: map[[32]byte]struct{}{}, externs: map[string]struct{}{}}
+			ss.staging = &Audience{emails: map[[32]byte]struct{}{}, phones: map[[32]byte]struct{}{}, externs: map[string]struct{}{}, values: map[[32]byte]float64{}}
 		}
 		s.sessions[k] = ss
 		s.order = append(s.order, ss.log)
@@ -571,7 +600,7 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 		target = ss.staging
 	}
 	invalid := 0
-	for _, row := range pl.Data {
+	for i, row := range cells {
 		ok := false
 		bad := false
 		for j, v := range row {
@@ -600,15 +629,23 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 				kk, _ := key(v)
 				if op == "remove" {
 					delete(target.emails, kk)
+					delete(target.values, kk)
 				} else {
 					target.emails[kk] = struct{}{}
+					if values != nil {
+						target.values[kk] = values[i]
+					}
 				}
 			case "PHONE":
 				kk, _ := key(v)
 				if op == "remove" {
 					delete(target.phones, kk)
+					delete(target.values, kk)
 				} else {
 					target.phones[kk] = struct{}{}
+					if values != nil {
+						target.values[kk] = values[i]
+					}
 				}
 			case "EXTERN_ID":
 				if op == "remove" {
@@ -622,7 +659,7 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 	if *sp.LastBatchFlag {
 		ss.log.Closed = true
 		if op == "replace" {
-			a.emails, a.phones, a.externs = ss.staging.emails, ss.staging.phones, ss.staging.externs
+			a.emails, a.phones, a.externs, a.values = ss.staging.emails, ss.staging.phones, ss.staging.externs, ss.staging.values
 			ss.staging = nil
 		}
 	}

@@ -34,6 +34,12 @@ type Segment struct {
 	ContentType string
 	IDs         map[ID]bool
 	busy        int // GET segments calls left before a change is processed
+	// Lookalikes (Type "lookalike"): the source segment and the settings.
+	Type           string
+	LookalikeLink  int64
+	LookalikeValue int
+	KeepDevice     bool
+	KeepGeo        bool
 }
 
 func (r Row) ids() []ID {
@@ -68,6 +74,7 @@ type Server struct {
 	pollsBusy  int
 	rejectBusy bool
 	onUpload   func()
+	quota      *quota
 }
 
 // OnUpload calls f (nil: nothing) each time an upload has been stored, before it is answered:
@@ -177,7 +184,7 @@ func (s *Server) WriteCalls() []Call {
 func (s *Server) newID() int64 { s.nextID++; return s.nextID }
 
 func doneStatus(seg *Segment) string {
-	if len(seg.IDs) < 100 {
+	if len(seg.IDs) < 100 && seg.Type != "lookalike" {
 		return "few_data"
 	}
 	return "processed"
@@ -204,18 +211,27 @@ func reply(w http.ResponseWriter, v any) {
 }
 
 type apiSegment struct {
-	ID          int64  `json:"id"`
-	Name        string `json:"name,omitempty"`
-	Type        string `json:"type"`
-	Status      string `json:"status"`
-	Hashed      bool   `json:"hashed"`
-	HashingAlg  string `json:"hashing_alg,omitempty"`
-	ContentType string `json:"content_type,omitempty"`
+	ID             int64  `json:"id"`
+	Name           string `json:"name,omitempty"`
+	Type           string `json:"type"`
+	Status         string `json:"status"`
+	Hashed         bool   `json:"hashed"`
+	HashingAlg     string `json:"hashing_alg,omitempty"`
+	ContentType    string `json:"content_type,omitempty"`
+	LookalikeLink  int64  `json:"lookalike_link,omitempty"`
+	LookalikeValue int    `json:"lookalike_value,omitempty"`
+	KeepDevice     *bool  `json:"maintain_device_distribution,omitempty"`
+	KeepGeo        *bool  `json:"maintain_geo_distribution,omitempty"`
 }
 
 func view(seg *Segment) apiSegment {
-	return apiSegment{ID: seg.ID, Name: seg.Name, Type: "uploading", Status: seg.Status, Hashed: seg.Hashed,
+	v := apiSegment{ID: seg.ID, Name: seg.Name, Type: "uploading", Status: seg.Status, Hashed: seg.Hashed,
 		HashingAlg: seg.HashingAlg, ContentType: seg.ContentType}
+	if seg.Type == "lookalike" {
+		dev, geo := seg.KeepDevice, seg.KeepGeo
+		v.Type, v.LookalikeLink, v.LookalikeValue, v.KeepDevice, v.KeepGeo = "lookalike", seg.LookalikeLink, seg.LookalikeValue, &dev, &geo
+	}
+	return v
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +251,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, prefix)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.Method != http.MethodGet && s.quota != nil {
+		if msg := s.quota.take(); msg != "" {
+			fail(w, http.StatusTooManyRequests, "quota", msg)
+			return
+		}
+	}
 	switch {
+	case r.Method == http.MethodPost && path == "segments/create_lookalike":
+		s.createLookalike(w, r, path)
 	case r.Method == http.MethodGet && path == "segments":
 		s.calls = append(s.calls, Call{Method: "GET", Path: path})
 		out := []apiSegment{}
@@ -277,6 +301,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(strings.TrimPrefix(path, "segment/"), 10, 64)
 		if err != nil || s.segments[id] == nil {
 			fail(w, http.StatusNotFound, "not_found", "segment not found")
+			return
+		}
+		var deps []string
+		for _, x := range s.segments {
+			if x.Type == "lookalike" && x.LookalikeLink == id {
+				deps = append(deps, strconv.FormatInt(x.ID, 10))
+			}
+		}
+		if len(deps) > 0 {
+			sort.Strings(deps)
+			fail(w, http.StatusBadRequest, "invalid_parameter", "Can't remove segment because it has dependent segments: "+strings.Join(deps, ", "))
 			return
 		}
 		s.calls = append(s.calls, Call{Method: "DELETE", Path: path})
