@@ -49,7 +49,7 @@ func Build(s beam.Scope, c Config) (*Outputs, error) {
 	joined, joinDead := nightly.Join(s, in.ByOrder, c.Read.Buckets)
 	buckets := nightly.GroupBuckets(s, in.ByCustomer, joined)
 
-	fit := model.Fit(s, model.Aggregate(s, buckets, c.Settings), in.Spend, c.Settings)
+	fit := model.Fit(s, model.Aggregate(s, buckets, in.Spend, c.Settings), c.Settings)
 	tables.Write[tables.PeriodMetrics](s, out, fit.Periods)
 	tables.Write[tables.CohortRetention](s, out, fit.Cohorts)
 	if c.Settings.CLVEnabled {

@@ -8,20 +8,33 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/audiencesync/audiencesync/transforms/counters"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
-	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/wire"
 )
 
-// Aggregate folds every customer bucket into one base-wide Partial: each bucket's partial
-// is built in plain Go next to its data, then merged by a beam.Combine (the runner merges
-// partials of a bundle before its shuffle, so the one-key merge sees a handful).
-// In: KV<int, iter<nightly.CustomerBatch>> (nightly.GroupBuckets).
+// Aggregate folds every customer bucket and the spend rows into one base-wide Partial:
+// each bucket's partial is built in plain Go next to its data, each spend split becomes a
+// partial holding its rows, and a beam.Combine merges them (the runner merges partials of
+// a bundle before its shuffle, so the one-key merge sees a handful).
+//
+// Spend travels in the combine, not as a side input of the fit: prism re-polls a running
+// stage that has a side input in a busy loop (~1 core for as long as the stage runs), and
+// the fit (k-means restarts) is the longest single bundle of the night.
+// In: buckets KV<int, iter<nightly.CustomerBatch>> (nightly.GroupBuckets); spend
+// PCollection<nightly.SpendRows> (nightly.Read).
 // Out: PCollection<*Partial>, one element.
-func Aggregate(s beam.Scope, buckets beam.PCollection, cfg Settings) beam.PCollection {
+func Aggregate(s beam.Scope, buckets, spend beam.PCollection, cfg Settings) beam.PCollection {
 	s = s.Scope("model.Aggregate")
 	partials := beam.ParDo(s, &partialFn{Settings: cfg}, buckets)
-	return beam.Combine(s, &mergeFn{}, partials)
+	spent := beam.ParDo(s, spendPartial, spend)
+	return beam.Combine(s, &mergeFn{}, beam.Flatten(s, partials, spent))
+}
+
+// spendPartial carries a split's spend rows into the combine.
+func spendPartial(rows nightly.SpendRows) *Partial {
+	p := NewPartial()
+	p.Spend = rows.Rows
+	return p
 }
 
 // Fits are Fit's outputs.
@@ -36,11 +49,11 @@ type Fits struct {
 // Fit fits the base-wide models (RFM cut points, k-means centroids, CLV parameters) on the
 // merged partial and computes the base-wide tables. The headline totals per currency go
 // to counters (HeadlineCounters) for the run summary.
-// In: total PCollection<*Partial> (Aggregate); spend PCollection<nightly.SpendRows> (side input).
+// In: total PCollection<*Partial> (Aggregate, spend included).
 // Out: Fits.
-func Fit(s beam.Scope, total, spend beam.PCollection, cfg Settings) Fits {
+func Fit(s beam.Scope, total beam.PCollection, cfg Settings) Fits {
 	s = s.Scope("model.Fit")
-	m, p, c, clvRows, dead := beam.ParDo5(s, &fitFn{Settings: cfg}, total, beam.SideInput{Input: spend})
+	m, p, c, clvRows, dead := beam.ParDo5(s, &fitFn{Settings: cfg}, total)
 	return Fits{Models: m, Periods: p, Cohorts: c, CLVModels: clvRows, Dead: dead}
 }
 
@@ -50,7 +63,8 @@ func init() {
 	register.DoFn4x1[context.Context, int, func(*nightly.CustomerBatch) bool, func(*Partial), error](&partialFn{})
 	register.Emitter1[*Partial]()
 	register.Combiner1[*Partial](&mergeFn{})
-	register.DoFn8x1[context.Context, *Partial, func(*nightly.SpendRows) bool, func(*Models),
+	register.Function1x1(spendPartial)
+	register.DoFn7x1[context.Context, *Partial, func(*Models),
 		func(int, []tables.PeriodMetrics), func(int, []tables.CohortRetention), func(int, []tables.CLVModel), func(string, nightly.DeadLetters), error](&fitFn{})
 	register.Emitter1[*Models]()
 }
@@ -95,14 +109,9 @@ type fitFn struct {
 	Settings Settings
 }
 
-func (f *fitFn) ProcessElement(ctx context.Context, total *Partial, spendIt func(*nightly.SpendRows) bool, models func(*Models),
+func (f *fitFn) ProcessElement(ctx context.Context, total *Partial, models func(*Models),
 	periods func(int, []tables.PeriodMetrics), cohorts func(int, []tables.CohortRetention), clvRows func(int, []tables.CLVModel), dead func(string, nightly.DeadLetters)) error {
-	var spend []orders.Spend
-	var rows nightly.SpendRows
-	for spendIt(&rows) {
-		spend = append(spend, rows.Rows...)
-	}
-	m, g, err := FitPartial(total, &f.Settings, spend)
+	m, g, err := FitPartial(total, &f.Settings, total.Spend)
 	if err != nil {
 		return err
 	}

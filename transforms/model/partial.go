@@ -7,8 +7,10 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/kmeans"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
 	"github.com/audiencesync/audiencesync/transforms/segments"
+	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/audiencesync/audiencesync/transforms/wire"
 )
 
@@ -34,6 +36,7 @@ type Partial struct {
 	RFM     map[string]*rfm.Summary   // by currency
 	KMeans  map[string]*kmeans.Sample // by currency
 	CLV     map[string]*clv.Aggregate // by currency
+	Spend   []orders.Spend            // acquisition spend rows (CAC); their order does not matter
 }
 
 // NewPartial returns an empty partial.
@@ -83,6 +86,7 @@ func (p *Partial) Add(bd *nightly.BucketData, s *Settings) {
 // Merge adds o into p (o's parts may be taken over; do not use o afterwards).
 func (p *Partial) Merge(o *Partial) error {
 	p.Metrics.Merge(o.Metrics)
+	p.Spend = append(p.Spend, o.Spend...)
 	for cur, s := range o.RFM {
 		if d := p.RFM[cur]; d != nil {
 			d.Merge(s)
@@ -116,6 +120,13 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 	wire.Map(e, p.RFM, (*rfm.Summary).EncodeTo)
 	wire.Map(e, p.KMeans, (*kmeans.Sample).EncodeTo)
 	wire.Map(e, p.CLV, (*clv.Aggregate).EncodeTo)
+	e.Int(int64(len(p.Spend)))
+	for _, sp := range p.Spend {
+		e.Str(sp.Period)
+		e.Str(sp.Channel)
+		e.Int(int64(sp.Amount))
+		e.Str(sp.Currency)
+	}
 	return e.B, nil
 }
 
@@ -124,6 +135,9 @@ func (p *Partial) UnmarshalBinary(b []byte) error {
 	d := wire.NewDec(b)
 	q := Partial{Metrics: metrics.DecodeAgg(d), RFM: wire.ReadMap(d, rfm.DecodeSummary),
 		KMeans: wire.ReadMap(d, kmeans.DecodeSample), CLV: wire.ReadMap(d, clv.DecodeAggregateFrom)}
+	for n := d.Count(); n > 0 && d.Err == nil; n-- {
+		q.Spend = append(q.Spend, orders.Spend{Period: d.Str(), Channel: d.Str(), Amount: value.Money(d.Int()), Currency: d.Str()})
+	}
 	if err := d.Done(); err != nil {
 		return fmt.Errorf("model: partial: %w", err)
 	}

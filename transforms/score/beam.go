@@ -2,6 +2,7 @@ package score
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -43,13 +44,40 @@ type Scored struct {
 // Score computes every per-customer table of one run, bucket by bucket: metrics, RFM
 // scores, k-means cluster, predicted CLV, churn, and segment membership (rule segments
 // and segment history from the state folder). Segment sizes go to counters.
+//
+// The models reach each bucket through a CoGroupByKey (one copy per bucket key), not as a
+// side input: prism re-polls a running stage that has a side input in a busy loop, which
+// kept one of two cores spinning for as long as scoring ran. The batches are blobs, so the
+// extra shuffle is a copy of bytes (64-256 elements), not a decode.
 // In: buckets KV<int, iter<nightly.CustomerBatch>> (nightly.GroupBuckets);
-// models PCollection<*model.Models> (side input, model.Fit).
+// models PCollection<*model.Models> (model.Fit).
 // Out: Scored.
 func Score(s beam.Scope, buckets, models beam.PCollection, cfg Config) Scored {
 	s = s.Scope("score.Score")
-	c, ch, m, seg, dead := beam.ParDo5(s, &scoreFn{Config: cfg}, buckets, beam.SideInput{Input: models})
+	batches := beam.ParDo(s, ungroupBatches, buckets)
+	perBucket := beam.ParDo(s, &fanOutFn{Buckets: cfg.Buckets}, models)
+	joined := beam.CoGroupByKey(s, batches, perBucket)
+	c, ch, m, seg, dead := beam.ParDo5(s, &scoreFn{Config: cfg}, joined)
 	return Scored{Customers: c, Churn: ch, Membership: m, Segmented: seg, Dead: dead}
+}
+
+// ungroupBatches re-emits a bucket's batches for the join with the models.
+func ungroupBatches(bucket int, vals func(*nightly.CustomerBatch) bool, emit func(int, nightly.CustomerBatch)) {
+	var b nightly.CustomerBatch
+	for vals(&b) {
+		emit(bucket, b)
+	}
+}
+
+// fanOutFn gives every bucket key its copy of the models.
+type fanOutFn struct {
+	Buckets int
+}
+
+func (f *fanOutFn) ProcessElement(m *model.Models, emit func(int, *model.Models)) {
+	for b := 0; b < f.Buckets; b++ {
+		emit(b, m)
+	}
 }
 
 // Centroids counts the customers of each k-means cluster in customer_metrics and gives
@@ -66,7 +94,11 @@ func Centroids(s beam.Scope, customers, models beam.PCollection, runDate value.D
 func init() {
 	wire.RegisterCoder(reflect.TypeOf(Segmented{}))
 	wire.RegisterCoder(reflect.TypeOf(Sizes{}))
-	register.DoFn9x1[context.Context, int, func(*nightly.CustomerBatch) bool, *model.Models,
+	register.Function3x0(ungroupBatches)
+	register.DoFn2x0[*model.Models, func(int, *model.Models)](&fanOutFn{})
+	register.Emitter2[int, *model.Models]()
+	register.Iter1[*model.Models]()
+	register.DoFn9x1[context.Context, int, func(*nightly.CustomerBatch) bool, func(**model.Models) bool,
 		func(int, []tables.CustomerMetrics), func(int, []tables.ChurnList), func(int, []tables.SegmentMembership),
 		func(int, Segmented), func(string, nightly.DeadLetters), error](&scoreFn{})
 	register.Emitter2[int, Segmented]()
@@ -87,13 +119,25 @@ func (f *scoreFn) Setup() (err error) {
 	return err
 }
 
-func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*nightly.CustomerBatch) bool, models *model.Models,
+func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*nightly.CustomerBatch) bool, modelsIt func(**model.Models) bool,
 	customers func(int, []tables.CustomerMetrics), churn func(int, []tables.ChurnList), membership func(int, []tables.SegmentMembership),
 	segmented func(int, Segmented), dead func(string, nightly.DeadLetters)) error {
 	var batches []nightly.CustomerBatch
 	var b nightly.CustomerBatch
 	for vals(&b) {
 		batches = append(batches, b)
+	}
+	var models *model.Models
+	for n := 0; modelsIt(&models); n++ {
+		if n > 0 {
+			return fmt.Errorf("score: bucket %d got more than one copy of the models", bucket)
+		}
+	}
+	if len(batches) == 0 {
+		return nil // a bucket no customer hashes to: nothing to score or write
+	}
+	if models == nil {
+		return fmt.Errorf("score: bucket %d has customers but no models", bucket)
 	}
 	bd, err := nightly.BuildBucket(batches, f.Config.WithContacts)
 	if err != nil {
