@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -274,11 +277,25 @@ func sqDist(a, b []float64) float64 {
 	return s
 }
 
+//
+// Restarts are independent (each has its own seeded generator), so they run on every core
+// (GOMAXPROCS workers); the winner is chosen in restart order as a sequential loop would
+// (lowest inertia, the first on a tie), so the result does not depend on the core count.
 func lloydRestarts(cfg Config, z []float64, n, d, k int) *fit {
+	fits := make([]*fit, cfg.Restarts)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := min(runtime.GOMAXPROCS(0), cfg.Restarts); w > 0; w-- {
+		wg.Go(func() {
+			for r := int(next.Add(1) - 1); r < cfg.Restarts; r = int(next.Add(1) - 1) {
+				rng := rand.New(rand.NewPCG(cfg.Seed, uint64(r)))
+				fits[r] = lloyd(cfg, z, n, d, k, plusPlus(rng, z, n, d, k))
+			}
+		})
+	}
+	wg.Wait()
 	var best *fit
-	for r := 0; r < cfg.Restarts; r++ {
-		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(r)))
-		f := lloyd(cfg, z, n, d, k, plusPlus(rng, z, n, d, k))
+	for _, f := range fits {
 		if best == nil || f.inertia < best.inertia {
 			best = f
 		}

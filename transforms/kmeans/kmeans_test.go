@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"testing"
@@ -272,6 +273,42 @@ func BenchmarkTrainAuto50k(b *testing.B) {
 		s.Points = slices.Clone(pts)
 		if _, err := Train(Defaults(), s); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestRestartsIndependentOfCores: restarts run in parallel, yet the fit chosen is the one a
+// sequential loop over the restarts would choose (lowest inertia, the first on a tie),
+// whatever GOMAXPROCS is. Uniform noise gives restarts different local minima, so a
+// wrong pick would show.
+func TestRestartsIndependentOfCores(t *testing.T) {
+	const n, d, k = 600, 3, 6
+	rng := rand.New(rand.NewPCG(3, 4))
+	z := make([]float64, n*d)
+	for i := range z {
+		z[i] = rng.Float64()
+	}
+	cfg := Defaults()
+	cfg.Restarts = 9
+	// Sequential reference.
+	var want *fit
+	inertias := map[float64]bool{}
+	for r := 0; r < cfg.Restarts; r++ {
+		f := lloyd(cfg, z, n, d, k, plusPlus(rand.New(rand.NewPCG(cfg.Seed, uint64(r))), z, n, d, k))
+		inertias[f.inertia] = true
+		if want == nil || f.inertia < want.inertia {
+			want = f
+		}
+	}
+	if len(inertias) < 2 {
+		t.Fatalf("every restart found the same minimum: the test cannot tell picks apart")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 8} {
+		runtime.GOMAXPROCS(procs)
+		got := lloydRestarts(cfg, z, n, d, k)
+		if got.inertia != want.inertia || !reflect.DeepEqual(got.centres, want.centres) {
+			t.Errorf("GOMAXPROCS=%d: inertia %v centres %v, want %v %v", procs, got.inertia, got.centres, want.inertia, want.centres)
 		}
 	}
 }
