@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/gensample -out data/sample                       # 20,000 customers, ~100,000 orders
 //	go run ./cmd/gensample -out data/bench -customers 200000 -orders 1000000
+//	go run ./cmd/gensample -out data/bench -customers 200000 -orders 1000000 -utc_offset +03:00
 //
 // The same flags give byte-identical files (seeded math/rand/v2, no wall clock).
 package main
@@ -68,6 +69,7 @@ type gen struct {
 	nOrders   int
 	nLines    int
 	meanExtra float64 // mean repeat orders per customer, tuned to the target
+	zone      *time.Location // timestamps are written with this zone's offset
 	buf       []byte
 }
 
@@ -77,8 +79,14 @@ func main() {
 	target := flag.Int("orders", 100000, "approximate number of orders")
 	seed := flag.Uint64("seed", 42, "random seed")
 	broken := flag.Bool("broken", true, "add a handful of deliberately broken rows")
+	offset := flag.String("utc_offset", "Z", "write order timestamps with this UTC offset (Z or ±hh:mm, e.g. +03:00): the same instants, other text")
 	flag.Parse()
-	if err := run(*out, *customers, *target, *seed, *broken); err != nil {
+	zone, err := parseOffset(*offset)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gensample: -utc_offset:", err)
+		os.Exit(2)
+	}
+	if err := run(*out, *customers, *target, *seed, *broken, zone); err != nil {
 		fmt.Fprintln(os.Stderr, "gensample:", err)
 		os.Exit(1)
 	}
@@ -92,14 +100,29 @@ func create(dir, name string) (*os.File, *bufio.Writer, error) {
 	return f, bufio.NewWriterSize(f, 1<<20), nil
 }
 
-func run(dir string, nCust, target int, seed uint64, broken bool) error {
+// parseOffset reads Z or ±hh:mm as a fixed zone.
+func parseOffset(s string) (*time.Location, error) {
+	if s == "Z" || s == "" {
+		return time.UTC, nil
+	}
+	t, err := time.Parse("-07:00", s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not Z or ±hh:mm", s)
+	}
+	_, off := t.Zone()
+	return time.FixedZone(s, off), nil
+}
+
+// run writes the shop; zone is the offset order timestamps are written in (the instants,
+// and so the data, are the same whatever the zone).
+func run(dir string, nCust, target int, seed uint64, broken bool, zone *time.Location) error {
 	if nCust <= 0 || target < nCust {
 		return fmt.Errorf("need customers > 0 and orders >= customers (got %d, %d)", nCust, target)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	g := &gen{r: rand.New(rand.NewPCG(seed, 0x5eed)), start: time.Date(2023, 11, 1, 0, 0, 0, 0, time.UTC)}
+	g := &gen{r: rand.New(rand.NewPCG(seed, 0x5eed)), start: time.Date(2023, 11, 1, 0, 0, 0, 0, time.UTC), zone: zone}
 	g.days = int(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Sub(g.start).Hours() / 24)
 	// Customer types: 50% one-off, 35% occasional, 15% loyal with relative repeat rates
 	// 0.15, 1, 4. Scale so that customers x (1 + mean repeats) ~ target orders; repeats are
@@ -284,7 +307,7 @@ func (g *gen) order(cust string, day int, ch string, mainCat int, first bool) {
 	if r.IntN(4) == 0 {
 		b = t.AppendFormat(b, "2006-01-02")
 	} else {
-		b = t.AppendFormat(b, time.RFC3339)
+		b = t.In(g.zone).AppendFormat(b, time.RFC3339)
 	}
 	b = append(b, ',')
 	b = append(b, status...)

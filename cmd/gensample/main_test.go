@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/sources"
@@ -17,7 +18,7 @@ var files = []string{"orders.csv", "order_lines.csv", "customers.csv", "spend.cs
 func generate(t *testing.T, seed uint64, broken bool) (string, map[string][]byte) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := run(dir, 300, 1500, seed, broken); err != nil {
+	if err := run(dir, 300, 1500, seed, broken, time.UTC); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string][]byte{}
@@ -43,10 +44,10 @@ func TestDeterministic(t *testing.T) {
 	if bytes.Equal(a["orders.csv"], c["orders.csv"]) || bytes.Equal(a["customers.csv"], c["customers.csv"]) {
 		t.Error("another seed gives the same data")
 	}
-	if err := run(t.TempDir(), 0, 10, 1, true); err == nil {
+	if err := run(t.TempDir(), 0, 10, 1, true, time.UTC); err == nil {
 		t.Error("0 customers accepted")
 	}
-	if err := run(t.TempDir(), 10, 5, 1, true); err == nil {
+	if err := run(t.TempDir(), 10, 5, 1, true, time.UTC); err == nil {
 		t.Error("fewer orders than customers accepted")
 	}
 }
@@ -176,4 +177,65 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestUTCOffset: -utc_offset +03:00 writes the same instants as UTC with another offset, so
+// every order's UTC day is unchanged; the other files are byte-identical.
+func TestUTCOffset(t *testing.T) {
+	_, utc := generate(t, 7, false)
+	dir := t.TempDir()
+	msk, err := parseOffset("+03:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(dir, 300, 1500, 7, false, msk); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files[1:] {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, utc[f]) {
+			t.Errorf("%s differs with -utc_offset", f)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "orders.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, o := strings.Split(string(utc["orders.csv"]), "\n"), strings.Split(string(b), "\n")
+	if len(a) != len(o) {
+		t.Fatalf("%d rows with offsets, %d without", len(o), len(a))
+	}
+	offsets := 0
+	for i := 1; i < len(a); i++ {
+		fa, fo := strings.Split(a[i], ","), strings.Split(o[i], ",")
+		if len(fa) < 3 {
+			continue
+		}
+		if len(fa[2]) == 10 { // a date, not a timestamp: unchanged
+			if fo[2] != fa[2] {
+				t.Fatalf("row %d: date %s became %s", i, fa[2], fo[2])
+			}
+			continue
+		}
+		if !strings.HasSuffix(fa[2], "Z") || !strings.HasSuffix(fo[2], "+03:00") {
+			t.Fatalf("row %d: %s / %s, want Z and +03:00", i, fa[2], fo[2])
+		}
+		ta, _ := time.Parse(time.RFC3339, fa[2])
+		to, _ := time.Parse(time.RFC3339, fo[2])
+		if !ta.Equal(to) || ta.IsZero() {
+			t.Fatalf("row %d: %s and %s are not the same instant", i, fa[2], fo[2])
+		}
+		offsets++
+	}
+	if offsets < 100 {
+		t.Errorf("only %d timestamps with an offset", offsets)
+	}
+	for _, bad := range []string{"+3", "03:00", "UTC+3"} {
+		if _, err := parseOffset(bad); err == nil {
+			t.Errorf("offset %q accepted", bad)
+		}
+	}
 }
