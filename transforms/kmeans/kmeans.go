@@ -277,6 +277,7 @@ func sqDist(a, b []float64) float64 {
 	return s
 }
 
+// lloydRestarts runs Lloyd from cfg.Restarts k-means++ seedings and keeps the best fit.
 // Restarts are independent (each has its own seeded generator), so they run on every core
 // (GOMAXPROCS workers); the winner is chosen in restart order as a sequential loop would
 // (lowest inertia, the first on a tie), so the result does not depend on the core count.
