@@ -8,6 +8,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/audiencesync/audiencesync/transforms/counters"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/par"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/wire"
 )
@@ -79,20 +80,62 @@ func collect(vals func(*nightly.CustomerBatch) bool) []nightly.CustomerBatch {
 	return all
 }
 
-// partialFn turns one customer bucket into its partial.
+// partialFn folds the buckets of a bundle into one partial: par.Workers() buckets at a
+// time are built in parallel (each into a partial of its own), merged in arrival order,
+// and the bundle's partial is emitted at its end.
 type partialFn struct {
 	Settings Settings
+
+	acc  *Partial
+	pipe par.Pipe[[]nightly.CustomerBatch, *Partial]
+	err  error
 }
 
-func (f *partialFn) ProcessElement(ctx context.Context, _ int, vals func(*nightly.CustomerBatch) bool, emit func(*Partial)) error {
-	bd, err := nightly.BuildBucket(collect(vals), false)
-	if err != nil {
+func (f *partialFn) Setup() {
+	f.pipe = par.Pipe[[]nightly.CustomerBatch, *Partial]{Workers: par.Workers(), Fn: func(_ int, batches []nightly.CustomerBatch) (*Partial, error) {
+		bd, err := nightly.BuildBucket(batches, false)
+		if err != nil {
+			return nil, err
+		}
+		p := NewPartial()
+		p.Add(bd, &f.Settings)
+		return p, nil
+	}}
+}
+
+func (f *partialFn) StartBundle(_ context.Context, _ func(*Partial)) {
+	f.acc, f.err = nil, nil
+}
+
+func (f *partialFn) ProcessElement(ctx context.Context, _ int, vals func(*nightly.CustomerBatch) bool, _ func(*Partial)) error {
+	if err := f.pipe.Add(collect(vals), f.merge); err != nil {
 		return err
 	}
-	p := NewPartial()
-	p.Add(bd, &f.Settings)
-	emit(p)
+	return f.err
+}
+
+func (f *partialFn) FinishBundle(ctx context.Context, emit func(*Partial)) error {
+	if err := f.pipe.Flush(f.merge); err != nil {
+		return err
+	}
+	if f.err != nil {
+		return f.err
+	}
+	if f.acc != nil {
+		emit(f.acc)
+		f.acc = nil
+	}
 	return nil
+}
+
+func (f *partialFn) merge(_ []nightly.CustomerBatch, p *Partial) {
+	switch {
+	case f.err != nil:
+	case f.acc == nil:
+		f.acc = p
+	default:
+		f.err = f.acc.Merge(p)
+	}
 }
 
 // mergeFn merges partials.

@@ -12,6 +12,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/counters"
 	"github.com/audiencesync/audiencesync/transforms/model"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/par"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -107,16 +108,57 @@ func init() {
 	register.DoFn3x1[Sizes, *model.Models, func(int, []tables.KMeansCentroid), error](&centroidsFn{})
 }
 
-// scoreFn scores one bucket.
+// scoreFn scores the buckets of a bundle: par.Workers() buckets at a time in parallel (one
+// Scorer per worker) while the previous ones' rows are emitted (the fused Parquet writers
+// run then), in arrival order.
 type scoreFn struct {
 	Config Config
 
-	scorer *Scorer
+	scorers []*Scorer
+	pipe    par.Pipe[scoreIn, scoreOut]
+	ctx     context.Context // the bundle's (set at StartBundle, read by the pipe's workers)
 }
 
-func (f *scoreFn) Setup() (err error) {
-	f.scorer, err = NewScorer(&f.Config.Settings)
-	return err
+// scoreIn is one bucket waiting to be scored.
+type scoreIn struct {
+	bucket  int
+	batches []nightly.CustomerBatch
+	models  *model.Models
+}
+
+// scoreOut is what scoring one bucket gives.
+type scoreOut struct {
+	bd *nightly.BucketData
+	o  *BucketOutput
+}
+
+// scoreEmit are the emitters of a bundle.
+type scoreEmit struct {
+	customers  func(int, []tables.CustomerMetrics)
+	churn      func(int, []tables.ChurnList)
+	membership func(int, []tables.SegmentMembership)
+	segmented  func(int, Segmented)
+	dead       func(string, nightly.DeadLetters)
+}
+
+func (f *scoreFn) Setup() error {
+	f.scorers = make([]*Scorer, par.Workers())
+	for i := range f.scorers {
+		sc, err := NewScorer(&f.Config.Settings)
+		if err != nil {
+			return err
+		}
+		f.scorers[i] = sc
+	}
+	f.pipe = par.Pipe[scoreIn, scoreOut]{Workers: len(f.scorers), Fn: func(w int, in scoreIn) (scoreOut, error) {
+		return f.scoreBucket(f.ctx, f.scorers[w], in)
+	}}
+	return nil
+}
+
+func (f *scoreFn) StartBundle(ctx context.Context, _ func(int, []tables.CustomerMetrics), _ func(int, []tables.ChurnList), _ func(int, []tables.SegmentMembership),
+	_ func(int, Segmented), _ func(string, nightly.DeadLetters)) {
+	f.ctx = ctx
 }
 
 func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*nightly.CustomerBatch) bool, modelsIt func(**model.Models) bool,
@@ -139,43 +181,59 @@ func (f *scoreFn) ProcessElement(ctx context.Context, bucket int, vals func(*nig
 	if models == nil {
 		return fmt.Errorf("score: bucket %d has customers but no models", bucket)
 	}
-	bd, err := nightly.BuildBucket(batches, f.Config.WithContacts)
-	if err != nil {
-		return err
+	return f.pipe.Add(scoreIn{bucket: bucket, batches: batches, models: models}, f.emitter(ctx, scoreEmit{customers, churn, membership, segmented, dead}))
+}
+
+func (f *scoreFn) FinishBundle(ctx context.Context, customers func(int, []tables.CustomerMetrics), churn func(int, []tables.ChurnList), membership func(int, []tables.SegmentMembership),
+	segmented func(int, Segmented), dead func(string, nightly.DeadLetters)) error {
+	return f.pipe.Flush(f.emitter(ctx, scoreEmit{customers, churn, membership, segmented, dead}))
+}
+
+// emitter emits a scored bucket's rows and counters (from the bundle's goroutine).
+func (f *scoreFn) emitter(ctx context.Context, e scoreEmit) func(scoreIn, scoreOut) {
+	return func(in scoreIn, r scoreOut) {
+		counters.IncAll(ctx, r.bd.Counts)
+		nightly.EmitByInput(r.bd.Dead, e.dead)
+		for seg, n := range r.o.SegmentCounts {
+			counters.Inc(ctx, counters.Segment+seg, n)
+		}
+		e.customers(in.bucket, r.o.CustomerMetrics)
+		e.churn(in.bucket, r.o.ChurnList)
+		e.membership(in.bucket, r.o.Membership)
+		if f.Config.WithContacts {
+			e.segmented(in.bucket, segmentedOf(r.bd, r.o))
+		}
 	}
-	counters.IncAll(ctx, bd.Counts)
-	nightly.EmitByInput(bd.Dead, dead)
-	today := f.scorer.RunDate()
+}
+
+// scoreBucket builds and scores one bucket, with its segment history.
+func (f *scoreFn) scoreBucket(ctx context.Context, sc *Scorer, in scoreIn) (scoreOut, error) {
+	bd, err := nightly.BuildBucket(in.batches, f.Config.WithContacts)
+	if err != nil {
+		return scoreOut{}, err
+	}
+	today := sc.RunDate()
 	var prevRows []tables.SegmentMembership
 	if f.Config.StateDir != "" {
-		if prevRows, err = LoadHistory(ctx, f.Config.StateDir, bucket, f.Config.Buckets); err != nil {
-			return err
+		if prevRows, err = LoadHistory(ctx, f.Config.StateDir, in.bucket, f.Config.Buckets); err != nil {
+			return scoreOut{}, err
 		}
 	}
 	hist := segments.NewHistory(prevRows, today)
-	o, err := f.scorer.Score(bd, models, hist)
+	o, err := sc.Score(bd, in.models, hist)
 	if err != nil {
-		return err
+		return scoreOut{}, err
 	}
 	if f.Config.StateDir != "" {
 		out := f.Config.HistoryOut
 		if out == "" {
 			out = f.Config.StateDir
 		}
-		if err := SaveHistory(ctx, out, bucket, f.Config.Buckets, today, prevRows, hist, o.Membership); err != nil {
-			return err
+		if err := SaveHistory(ctx, out, in.bucket, f.Config.Buckets, today, prevRows, hist, o.Membership); err != nil {
+			return scoreOut{}, err
 		}
 	}
-	for seg, n := range o.SegmentCounts {
-		counters.Inc(ctx, counters.Segment+seg, n)
-	}
-	customers(bucket, o.CustomerMetrics)
-	churn(bucket, o.ChurnList)
-	membership(bucket, o.Membership)
-	if f.Config.WithContacts {
-		segmented(bucket, segmentedOf(bd, o))
-	}
-	return nil
+	return scoreOut{bd: bd, o: o}, nil
 }
 
 // segmentedOf pairs each segmented customer who has a customers record with their
