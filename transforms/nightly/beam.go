@@ -15,6 +15,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/contacts"
 	"github.com/audiencesync/audiencesync/transforms/counters"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/par"
 	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/audiencesync/audiencesync/transforms/wire"
@@ -138,24 +139,39 @@ func (f *planFn) ProcessElement(ctx context.Context, src Source, emit func(sourc
 	return nil
 }
 
-// readFn reads one split into batches; the hasher and the BigQuery reader are built once
-// per worker.
+// readFn reads the splits of a bundle into batches, par.Workers() splits at a time in
+// parallel while the previous ones are emitted (a hasher per worker). BigQuery streams are
+// read one at a time (one reader, not shared between goroutines).
 type readFn struct {
 	Config ReadConfig
 
-	hasher *contacts.Hasher
-	bq     *sources.BQReader
+	hashers []*contacts.Hasher
+	bq      *sources.BQReader
+	pipe    par.Pipe[sources.Split, *ReadResult]
+	ctx     context.Context // the bundle's (set at StartBundle, read by the pipe's workers)
 }
 
 func (f *readFn) Setup() error {
-	h, err := contacts.NewHasher(f.Config.Contacts)
-	if err != nil {
-		return err
-	}
-	f.hasher = h
+	workers := par.Workers()
 	if f.Config.BigQuery != nil {
 		f.bq = &sources.BQReader{Config: *f.Config.BigQuery}
+		workers = 1
 	}
+	f.hashers = make([]*contacts.Hasher, workers)
+	for i := range f.hashers {
+		h, err := contacts.NewHasher(f.Config.Contacts)
+		if err != nil {
+			return err
+		}
+		f.hashers[i] = h
+	}
+	f.pipe = par.Pipe[sources.Split, *ReadResult]{Workers: workers, Fn: func(w int, s sources.Split) (*ReadResult, error) {
+		ro := ReadOptions{Buckets: f.Config.Buckets, RunDate: f.Config.RunDate, Today: f.Config.Today, TimeZone: f.Config.TimeZone}
+		if f.bq != nil {
+			ro.External = f.bq
+		}
+		return ReadSplit(f.ctx, s, ro, f.hashers[w])
+	}}
 	return nil
 }
 
@@ -165,32 +181,58 @@ func (f *readFn) Teardown() {
 	}
 }
 
-func (f *readFn) ProcessElement(ctx context.Context, s sources.Split, cust func(int, CustomerBatch), ord func(int, OrderBatch), spend func(SpendRows), dead func(string, DeadLetters)) error {
-	ro := ReadOptions{Buckets: f.Config.Buckets, RunDate: f.Config.RunDate, Today: f.Config.Today, TimeZone: f.Config.TimeZone}
-	if f.bq != nil {
-		ro.External = f.bq
-	}
-	res, err := ReadSplit(ctx, s, ro, f.hasher)
-	if err != nil {
-		return err
-	}
-	counters.IncAll(ctx, res.Counts)
-	for _, b := range slices.Sorted(maps.Keys(res.ByCustomer)) {
-		cust(b, res.ByCustomer[b])
-	}
-	for _, b := range slices.Sorted(maps.Keys(res.ByOrder)) {
-		ord(b, res.ByOrder[b])
-	}
-	if len(res.Spend) > 0 {
-		spend(SpendRows{Rows: res.Spend})
-	}
-	EmitByInput(res.Dead, dead)
-	return nil
+func (f *readFn) StartBundle(ctx context.Context, _ func(int, CustomerBatch), _ func(int, OrderBatch), _ func(SpendRows), _ func(string, DeadLetters)) {
+	f.ctx = ctx
 }
 
-// joinFn resolves one order bucket (JoinLines).
+func (f *readFn) ProcessElement(ctx context.Context, s sources.Split, cust func(int, CustomerBatch), ord func(int, OrderBatch), spend func(SpendRows), dead func(string, DeadLetters)) error {
+	return f.pipe.Add(s, f.emitter(ctx, cust, ord, spend, dead))
+}
+
+func (f *readFn) FinishBundle(ctx context.Context, cust func(int, CustomerBatch), ord func(int, OrderBatch), spend func(SpendRows), dead func(string, DeadLetters)) error {
+	return f.pipe.Flush(f.emitter(ctx, cust, ord, spend, dead))
+}
+
+// emitter emits a read split's batches and counters (from the bundle's goroutine).
+func (f *readFn) emitter(ctx context.Context, cust func(int, CustomerBatch), ord func(int, OrderBatch), spend func(SpendRows), dead func(string, DeadLetters)) func(sources.Split, *ReadResult) {
+	return func(_ sources.Split, res *ReadResult) {
+		counters.IncAll(ctx, res.Counts)
+		for _, b := range slices.Sorted(maps.Keys(res.ByCustomer)) {
+			cust(b, res.ByCustomer[b])
+		}
+		for _, b := range slices.Sorted(maps.Keys(res.ByOrder)) {
+			ord(b, res.ByOrder[b])
+		}
+		if len(res.Spend) > 0 {
+			spend(SpendRows{Rows: res.Spend})
+		}
+		EmitByInput(res.Dead, dead)
+	}
+}
+
+// joinFn resolves the order buckets of a bundle (JoinLines), par.Workers() at a time in
+// parallel while the previous ones are emitted.
 type joinFn struct {
 	Buckets int
+
+	pipe par.Pipe[[]OrderBatch, joined]
+}
+
+// joined is one order bucket after the join.
+type joined struct {
+	byCust map[int]CustomerBatch
+	dead   []DeadLetter
+	counts map[string]int64
+}
+
+func (f *joinFn) Setup() {
+	f.pipe = par.Pipe[[]OrderBatch, joined]{Workers: par.Workers(), Fn: func(_ int, batches []OrderBatch) (joined, error) {
+		byCust, d, counts, err := JoinLines(batches, f.Buckets)
+		return joined{byCust, d, counts}, err
+	}}
+}
+
+func (f *joinFn) StartBundle(_ context.Context, _ func(int, CustomerBatch), _ func(string, DeadLetters)) {
 }
 
 func (f *joinFn) ProcessElement(ctx context.Context, _ int, vals func(*OrderBatch) bool, out func(int, CustomerBatch), dead func(string, DeadLetters)) error {
@@ -199,18 +241,23 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, vals func(*OrderBatc
 	for vals(&b) {
 		batches = append(batches, b)
 	}
-	byCust, d, counts, err := JoinLines(batches, f.Buckets)
-	if err != nil {
-		return err
+	return f.pipe.Add(batches, joinEmitter(ctx, out, dead))
+}
+
+func (f *joinFn) FinishBundle(ctx context.Context, out func(int, CustomerBatch), dead func(string, DeadLetters)) error {
+	return f.pipe.Flush(joinEmitter(ctx, out, dead))
+}
+
+func joinEmitter(ctx context.Context, out func(int, CustomerBatch), dead func(string, DeadLetters)) func([]OrderBatch, joined) {
+	return func(_ []OrderBatch, j joined) {
+		counters.IncAll(ctx, j.counts)
+		for _, bk := range slices.Sorted(maps.Keys(j.byCust)) {
+			out(bk, j.byCust[bk])
+		}
+		// Dead letters are grouped by the input they belong to (one file each): the join
+		// has both orders (duplicates) and order_lines (unknown orders).
+		EmitByInput(j.dead, dead)
 	}
-	counters.IncAll(ctx, counts)
-	for _, bk := range slices.Sorted(maps.Keys(byCust)) {
-		out(bk, byCust[bk])
-	}
-	// Dead letters are grouped by the input they belong to (one file each): the join has
-	// both orders (duplicates) and order_lines (unknown orders).
-	EmitByInput(d, dead)
-	return nil
 }
 
 // EmitByInput emits dead letters grouped by their own input (one file per input), the
