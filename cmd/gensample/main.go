@@ -68,7 +68,7 @@ type gen struct {
 	lines     *bufio.Writer
 	nOrders   int
 	nLines    int
-	meanExtra float64 // mean repeat orders per customer, tuned to the target
+	meanExtra float64        // mean repeat orders per customer, tuned to the target
 	zone      *time.Location // timestamps are written with this zone's offset
 	buf       []byte
 }

@@ -3,6 +3,11 @@
 // cohort metrics, RFM, k-means, smart segments, and write the Parquet tables — as one
 // plain-Go pass in a single goroutine, with no Beam. `make bench` runs it next to the
 // pipeline on the same files: it is the floor the pipeline's wall time is compared with.
+//
+// -spine reads only the orders and spend inputs (customers and order lines are ignored even
+// when given), the work of make bench's spine run with scripts/bench-spine.yaml. -procs
+// (default 1) is GOMAXPROCS: the work is one goroutine, but k-means restarts would
+// otherwise use every core.
 package main
 
 import (
@@ -10,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 
@@ -34,7 +40,15 @@ func main() {
 	configF := flag.String("config", "", "config YAML")
 	out := flag.String("output", "out/lowerbound", "output folder")
 	buckets := flag.Int("buckets", 64, "customer buckets (same grouping as the pipeline)")
+	spine := flag.Bool("spine", false, "the spine only: read orders and spend, ignore -customers and -order_lines")
+	procs := flag.Int("procs", 1, "GOMAXPROCS (1: one core, as a single plain pass)")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
+	if *spine {
+		*customersF, *linesF = "", ""
+	}
 	if err := run(*ordersF, *customersF, *linesF, *spendF, *configF, *out, *buckets); err != nil {
 		fmt.Fprintln(os.Stderr, "lowerbound:", err)
 		os.Exit(1)

@@ -10,6 +10,8 @@ if (!dataDir || !outDir) {
   process.exit(2);
 }
 const W = 365; // activity window in days (metrics.md: active = bought within the last W days)
+// RFM look-back in days: rfm.lookback_days of scripts/bench-spine.yaml (0 = all history).
+const LB = Number(process.env.RFM_LOOKBACK ?? '0');
 const db = await DuckDBInstance.create(':memory:');
 const c = await db.connect();
 const run = (sql) => c.run(sql);
@@ -52,12 +54,13 @@ FROM c GROUP BY ALL;
 // Per-customer table with RFM 5-bin scores (5 = best) by quantiles within the currency: bin
 // = 1 + floor(5 x (rank - 1) / n), ties share the lowest rank so they get the same score;
 // recency is binned ascending and inverted (6 - bin), so the most recent get 5.
-// Frequency and monetary count the orders of the 365-day look-back window [as_of - 365, as_of).
+// Frequency and monetary count the orders of the look-back window [as_of - LB, as_of), or
+// of all history when LB is 0.
 await run(`
 COPY (
   WITH w AS (
     SELECT customer_id, currency, count(*) AS rfm_frequency, sum(amount)::DOUBLE AS rfm_monetary
-    FROM c WHERE day >= DATE '${asOf}' - ${W} AND day < DATE '${asOf}' GROUP BY ALL),
+    FROM c WHERE ${LB > 0 ? `day >= DATE '${asOf}' - ${LB} AND ` : ''}day < DATE '${asOf}' GROUP BY ALL),
   v AS (
     SELECT u.*, coalesce(rfm_frequency, 0) AS rfm_frequency, coalesce(rfm_monetary, 0) AS rfm_monetary,
            count(*) OVER (PARTITION BY u.currency) AS n

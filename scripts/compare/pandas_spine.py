@@ -5,6 +5,7 @@ Usage: /usr/bin/python3 pandas_spine.py <data dir> <out dir>
 Debian bookworm has python3-pandas but neither pyarrow nor fastparquet, so the tables are
 written as CSV (customer_metrics.csv, period_metrics.csv, cohort_retention.csv).
 """
+import os
 import sys
 
 import numpy as np
@@ -61,8 +62,10 @@ def main(data_dir, out_dir):
 
     # RFM 5-bin scores (5 = best) by quantiles within the currency: bin = 1 + floor(5 x
     # (rank - 1) / n), ties share the lowest rank and so the score. Frequency and monetary
-    # count the orders of the 365-day look-back window [as_of - 365, as_of).
-    recent = c[(c["day"] >= as_of - W) & (c["day"] < as_of)].groupby("cust")["amount"]
+    # count the orders of the look-back window [as_of - LB, as_of), or of all history when
+    # LB is 0 (RFM_LOOKBACK: rfm.lookback_days of scripts/bench-spine.yaml).
+    lb = int(os.environ.get("RFM_LOOKBACK", "0"))
+    recent = c[((c["day"] >= as_of - lb) if lb > 0 else True) & (c["day"] < as_of)].groupby("cust")["amount"]
     cust["rfm_frequency"] = recent.size().reindex(cust.index, fill_value=0)
     cust["rfm_monetary"] = recent.sum().reindex(cust.index, fill_value=0) / 1e4
 

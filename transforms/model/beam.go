@@ -40,7 +40,7 @@ func spendPartial(rows nightly.SpendRows) *Partial {
 
 // Fits are Fit's outputs.
 type Fits struct {
-	Models    beam.PCollection // *Models, one element: the side input of score.Score and score.Centroids
+	Models    beam.PCollection // *Models, one element: joined to each bucket by score.Score, a side input of score.Centroids
 	Periods   beam.PCollection // KV<int, []tables.PeriodMetrics>, one part (period_metrics)
 	Cohorts   beam.PCollection // KV<int, []tables.CohortRetention>, one part (cohort_retention)
 	CLVModels beam.PCollection // KV<int, []tables.CLVModel>, one part when CLV is on (clv_model)

@@ -44,7 +44,7 @@ type ReadConfig struct {
 type Batches struct {
 	ByCustomer beam.PCollection // KV<int, CustomerBatch>: orders and customers, by customer bucket
 	ByOrder    beam.PCollection // KV<int, OrderBatch>: order keys and order lines, by order bucket
-	Spend      beam.PCollection // SpendRows, one per spend split (a side input of the fit)
+	Spend      beam.PCollection // SpendRows, one per spend split (folded into model.Aggregate)
 	Dead       beam.PCollection // KV<string, DeadLetters>, by input
 }
 

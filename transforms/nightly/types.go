@@ -33,7 +33,7 @@ type OrderBatch struct {
 // (A struct, not a named slice: Beam codes every slice as a list of its elements.)
 type DeadLetters struct{ Rows []DeadLetter }
 
-// SpendRows are the acquisition spend rows of one split (a side input of the fit).
+// SpendRows are the acquisition spend rows of one split (model.Aggregate folds them in).
 type SpendRows struct{ Rows []orders.Spend }
 
 // MarshalBinary encodes the four fields.
