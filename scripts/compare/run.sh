@@ -47,14 +47,17 @@ measure() { # name, command...
   wall=$(grep 'Elapsed (wall clock)' "$tf" | awk '{print $NF}')
   rss=$(grep 'Maximum resident set size' "$tf" | awk '{print $NF}')
   printf '%-8s wall %-9s peak RSS %6d MB\n' "$name" "$wall" $((rss / 1024)) | tee -a "$report"
+  # seconds of wall time, for the medians and ratios at the end
+  echo "$wall" | awk -F: '{s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s}' >>"$out/walls-$name"
   rm -f "$tf" "$tf.out"
 }
+median() { sort -n "$1" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 {
   echo "bench-compare $(date -u +%F) — $data — $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB RAM"
   echo "duckdb $( [ $duck = yes ] && node -p "require('./$cache/node_modules/@duckdb/node-api/package.json').version" || echo skipped) (threads=$threads), pandas $( [ $pandas = yes ] && /usr/bin/python3 -c 'import pandas; print(pandas.__version__)' || echo skipped), node $(node --version)"
 } | tee "$report"
-rm -rf "$out/ours" "$out/duckdb" "$out/pandas"
+rm -rf "$out/ours" "$out/duckdb" "$out/pandas" "$out"/walls-*
 mkdir -p "$out/duckdb" "$out/pandas"
 for _ in $(seq "${RUNS:-1}"); do # RUNS=3: each three times, interleaved
   rm -rf "$out/ours"
@@ -64,6 +67,12 @@ for _ in $(seq "${RUNS:-1}"); do # RUNS=3: each three times, interleaved
     --config=scripts/bench-spine.yaml --output="$out/ours" --state_dir= --audiences=off --report=false
   if [ $duck = yes ]; then measure duckdb node "$cache/duckdb.mjs" "$data" "$out/duckdb" "$threads"; fi
   if [ $pandas = yes ]; then measure pandas /usr/bin/python3 scripts/compare/pandas_spine.py "$data" "$out/pandas"; fi
+done
+ours=$(median "$out/walls-ours")
+for other in duckdb pandas; do
+  [ -f "$out/walls-$other" ] || continue
+  theirs=$(median "$out/walls-$other")
+  awk -v a="$ours" -v b="$theirs" -v o="$other" 'BEGIN {printf "median wall: ours %.2f s, %s %.2f s: ours / %s = %.2fx\n", a, o, b, o, a / b}' | tee -a "$report"
 done
 if [ $duck = yes ]; then
   echo "headline figures (RUB; last complete month for the per-month ones):" | tee -a "$report"
