@@ -39,23 +39,12 @@ func BuildBucket(batches []CustomerBatch, withHashes bool) (*BucketData, error) 
 	seen := map[string]struct{}{}
 	bd := &BucketData{Records: recs, Counts: map[string]int64{}}
 	var lineBatches []*Dec // decoded after the orders, straight into the customers' facts
-	type rowOrder struct {
-		src Src
-		row int64
-		o   orders.Order
-	}
-	var pending []rowOrder
+	// Drops and customer rows first: a drop decided by the order-id join may sit in any
+	// batch, so every drop is known before the first order is kept. The orders are then
+	// decoded straight into the customers' facts (no intermediate slice of every order).
 	drop := map[dropKey]bool{}
 	for _, b := range batches {
-		d := NewDec(b.Orders, KindOrders)
-		for d.More() {
-			row, o := d.GetOrder()
-			pending = append(pending, rowOrder{d.Src, row, o})
-		}
-		if d.Err != nil {
-			return nil, fmt.Errorf("bucket: orders: %w", d.Err)
-		}
-		d = NewDec(b.Drops, KindDrops)
+		d := NewDec(b.Drops, KindDrops)
 		for d.More() {
 			drop[d.getDrop()] = true
 		}
@@ -82,22 +71,31 @@ func BuildBucket(batches []CustomerBatch, withHashes bool) (*BucketData, error) 
 		}
 	}
 	resolveCustomers(recs, dupRecs, bd)
-	for _, p := range pending {
-		o := p.o
-		if drop[dropKey{o.OrderID, p.src.Path, p.src.Stream, p.row}] {
-			continue // a duplicate decided (and dead-lettered) by the order-id join
+	for _, b := range batches {
+		d := NewDec(b.Orders, KindOrders)
+		for d.More() {
+			row, o := d.GetOrder()
+			if d.Err != nil {
+				break
+			}
+			if drop[dropKey{o.OrderID, d.Src.Path, d.Src.Stream, row}] {
+				continue // a duplicate decided (and dead-lettered) by the order-id join
+			}
+			if _, dup := seen[o.OrderID]; dup {
+				return nil, fmt.Errorf("bucket: order %s is kept twice (%s:%d): the order-id join should have decided it", o.OrderID, d.Src.File(), row)
+			}
+			seen[o.OrderID] = struct{}{}
+			k := key{o.CustomerID, o.Currency}
+			c := byKey[k]
+			if c == nil {
+				c = &facts.Customer{CustomerID: o.CustomerID, Currency: o.Currency}
+				byKey[k] = c
+			}
+			c.Purchases = append(c.Purchases, facts.Purchase{OrderID: o.OrderID, Day: o.Day, Amount: o.Amount, Channel: o.Channel})
 		}
-		if _, dup := seen[o.OrderID]; dup {
-			return nil, fmt.Errorf("bucket: order %s is kept twice (%s:%d): the order-id join should have decided it", o.OrderID, p.src.File(), p.row)
+		if d.Err != nil {
+			return nil, fmt.Errorf("bucket: orders: %w", d.Err)
 		}
-		seen[o.OrderID] = struct{}{}
-		k := key{o.CustomerID, o.Currency}
-		c := byKey[k]
-		if c == nil {
-			c = &facts.Customer{CustomerID: o.CustomerID, Currency: o.Currency}
-			byKey[k] = c
-		}
-		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: o.OrderID, Day: o.Day, Amount: o.Amount, Channel: o.Channel})
 	}
 	if len(lineBatches) > 0 {
 		// Lines carry only their order id: the kept purchase of that id gives the customer,
