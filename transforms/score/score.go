@@ -59,7 +59,8 @@ func SegmentKey(source, segment string) string { return source + ":" + segment }
 // (for entered_at and reminders); it may be nil.
 func (sc *Scorer) Score(bd *nightly.BucketData, m *model.Models, prev segments.History) (*BucketOutput, error) {
 	s := sc.s
-	out := &BucketOutput{SegmentCounts: map[string]int64{}, Segments: map[string][]string{}}
+	out := &BucketOutput{SegmentCounts: map[string]int64{}, Segments: map[string][]string{},
+		CustomerMetrics: make([]tables.CustomerMetrics, 0, len(bd.Customers))}
 	cfg := s.Metrics
 	churnLabel := cfg.Calendar.Label(cfg.LastCompletePeriod())
 	run := int32(cfg.RunDate)
