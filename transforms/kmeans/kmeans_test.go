@@ -312,3 +312,18 @@ func TestRestartsIndependentOfCores(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLloyd: one Lloyd run on 50,000 points in 5 dimensions with K=4 (the spine's
+// k-means restarts are ten of these).
+func BenchmarkLloyd(b *testing.B) {
+	const n, d, k = 50000, 5, 4
+	rng := rand.New(rand.NewPCG(5, 6))
+	z := make([]float64, n*d)
+	for i := range z {
+		z[i] = rng.NormFloat64() + float64(i%d)
+	}
+	cfg := Defaults()
+	for b.Loop() {
+		lloyd(cfg, z, n, d, k, plusPlus(rand.New(rand.NewPCG(1, 1)), z, n, d, k))
+	}
+}
