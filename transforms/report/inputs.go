@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
@@ -51,7 +52,9 @@ func (r audienceRow) runDate() int32 { return r.RunDate }
 func scanRun[T interface{ runDate() int32 }](ctx context.Context, in *Tables, outDir, table string, fn func(T)) error {
 	err := scan(ctx, fileio.Join(outDir, table), func(r T) {
 		if r.runDate() != in.day {
+			in.otherMu.Lock()
 			in.otherDate[table]++
+			in.otherMu.Unlock()
 			return
 		}
 		fn(r)
@@ -152,6 +155,7 @@ type Tables struct {
 	segments  map[[2]string]int64 // (source, segment) -> members
 	audIDs    map[[3]string]int64 // (audience, platform, identifier type) -> identifiers
 	otherDate map[string]int64    // table -> rows of another run date, left out
+	otherMu   sync.Mutex          // otherDate is counted by concurrent table reads
 
 	periods   []tables.PeriodMetrics
 	cohorts   []tables.CohortRetention
@@ -269,35 +273,42 @@ func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables,
 
 	// Tables written by one run hold only its date; a folder that accumulated several
 	// dates must not mix them into one figure, so other dates are counted and left out.
-	err := scanRun(ctx, in, outDir, "customer_metrics", func(c custRow) {
-		a := in.customers[c.Currency]
-		if a == nil {
-			a = newCustAgg()
-			in.customers[c.Currency] = a
-		}
-		a.add(c)
-	})
-	if err == nil {
-		err = scanRun(ctx, in, outDir, "churn_list", func(c churnRow) { in.churned[c.Currency]++ })
+	// The tables are read concurrently (each fills its own fields; otherDate is shared
+	// under a lock): reading them is the report's largest cost.
+	reads := []func() error{
+		func() error {
+			return scanRun(ctx, in, outDir, "customer_metrics", func(c custRow) {
+				a := in.customers[c.Currency]
+				if a == nil {
+					a = newCustAgg()
+					in.customers[c.Currency] = a
+				}
+				a.add(c)
+			})
+		},
+		func() error {
+			return scanRun(ctx, in, outDir, "churn_list", func(c churnRow) { in.churned[c.Currency]++ })
+		},
+		func() error {
+			return scanRun(ctx, in, outDir, "segment_membership", func(m memberRow) { in.segments[[2]string{m.Source, m.Segment}]++ })
+		},
+		func() error {
+			// One row per distinct identifier of an audience on a platform: counting rows counts them.
+			return scanRun(ctx, in, outDir, "audience_members", func(a audienceRow) { in.audIDs[[3]string{a.Audience, a.Platform, a.IdentifierType}]++ })
+		},
+		func() error { return readTable(ctx, outDir, "period_metrics", &in.periods) },
+		func() error { return readTable(ctx, outDir, "cohort_retention", &in.cohorts) },
+		func() error { return readTable(ctx, outDir, "kmeans_centroids", &in.centroids) },
+		func() error { return readTable(ctx, outDir, "sync_log", &in.syncs) },
+		func() error { return readTable(ctx, outDir, "clv_model", &in.clv) },
 	}
-	if err == nil {
-		err = scanRun(ctx, in, outDir, "segment_membership", func(m memberRow) { in.segments[[2]string{m.Source, m.Segment}]++ })
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Go(func() { errs[i] = read() })
 	}
-	if err == nil {
-		// One row per distinct identifier of an audience on a platform: counting rows counts them.
-		err = scanRun(ctx, in, outDir, "audience_members", func(a audienceRow) { in.audIDs[[3]string{a.Audience, a.Platform, a.IdentifierType}]++ })
-	}
-	if err != nil {
-		return in, err
-	}
-
-	for _, err := range []error{
-		readTable(ctx, outDir, "period_metrics", &in.periods),
-		readTable(ctx, outDir, "cohort_retention", &in.cohorts),
-		readTable(ctx, outDir, "kmeans_centroids", &in.centroids),
-		readTable(ctx, outDir, "sync_log", &in.syncs),
-		readTable(ctx, outDir, "clv_model", &in.clv),
-	} {
+	wg.Wait()
+	for _, err := range errs { // the first in the order above, whatever finished first
 		if err != nil {
 			return in, err
 		}
