@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -73,8 +72,7 @@ func (c Config) Defaults() Config {
 	}
 	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
 	c.ParallelRequests = cmp.Or(c.ParallelRequests, DefaultParallelRequests)
-	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, DefaultRatePerSec)
-	c.HTTP = c.HTTP.Defaults()
+	c.HTTP = c.HTTP.DefaultsAt(DefaultRatePerSec)
 	return c
 }
 
@@ -113,7 +111,7 @@ func (c Config) Validate(path string) error {
 // ValidateSettings checks everything but the credentials (dry runs need none).
 func (c Config) ValidateSettings(path string) error {
 	c = c.Defaults()
-	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !httpx.IsHTTPURL(c.Endpoint) {
 		return fmt.Errorf("%s.endpoint: %q is not an http(s) URL (default %s)", path, c.Endpoint, DefaultEndpoint)
 	}
 	if !slices.Contains(credentialTypes, c.CredentialsType) {
