@@ -67,6 +67,9 @@ func NewClient(cfg Config, opts ...httpx.Option) (*Client, error) {
 // Stats reports the underlying HTTP layer's counters (attempts, retries, waits).
 func (c *Client) Stats() httpx.Stats { return c.http.Stats() }
 
+// Requests is the number of HTTP requests the client has sent.
+func (c *Client) Requests() int64 { return c.http.Stats().Requests }
+
 // AppSecretProof is the appsecret_proof Meta requires with every call made with a token:
 // lowercase hex HMAC-SHA256 with the app secret as key and the access token as message.
 func AppSecretProof(appSecret, token string) string {

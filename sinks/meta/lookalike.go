@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
@@ -48,8 +49,7 @@ func (d *Destination) Lookalike(ctx context.Context, req audience.LookalikeReque
 	if err != nil {
 		return res, err
 	}
-	before := c.Stats().Requests
-	defer func() { res.Requests = c.Stats().Requests - before }()
+	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
 	want := d.lookalikeRequest(req, req.SourceID)
 	// find returns the lookalike of the seed by name, or (anyName) by spec.
 	find := func(anyName bool) (*CustomAudience, error) {

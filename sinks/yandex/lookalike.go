@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
@@ -55,8 +56,7 @@ func (d *Destination) Lookalike(ctx context.Context, req audience.LookalikeReque
 	if err != nil {
 		return res, err
 	}
-	before := c.Requests()
-	defer func() { res.Requests = c.Requests() - before }()
+	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
 	want := d.lookalikeSegment(req.Audience, source)
 	segs, err := c.ListSegments(ctx)
 	if err != nil {

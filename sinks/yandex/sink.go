@@ -2,6 +2,7 @@ package yandex
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,24 +32,15 @@ type Destination struct {
 	target Target
 }
 
-var _ audience.Destination = (*Destination)(nil)
-
 // NewAccount checks cfg. The token is resolved on the first Apply, so that dry runs need no
 // credentials.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	a := &Account{}
-	if err := a.Init("sinks.yandex", cfg, opts); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return sinkutil.NewAccount[Account]("sinks.yandex", cfg, opts)
 }
 
 // Destination binds the account to one audience's segment.
 func (a *Account) Destination(target Target) (*Destination, error) {
-	if err := target.Validate("destinations.yandex"); err != nil {
-		return nil, err
-	}
-	return &Destination{acct: a, target: target}, nil
+	return sinkutil.Bind("destinations.yandex", target, func() *Destination { return &Destination{acct: a, target: target} })
 }
 
 func (a *Account) api() (*Client, error) {
@@ -62,10 +54,7 @@ func (a *Account) api() (*Client, error) {
 }
 
 func (d *Destination) segmentName(req audience.Request) string {
-	if d.target.Name != "" {
-		return d.target.Name
-	}
-	return req.Audience
+	return cmp.Or(d.target.Name, req.Audience)
 }
 
 // Apply brings the segment to req. Without a segment on record it finds one (the configured
@@ -82,8 +71,7 @@ func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audi
 	if err != nil {
 		return res, err
 	}
-	before := c.Requests()
-	defer func() { res.Requests = c.Requests() - before }()
+	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
 
 	id, err := parseID(req.RemoteID)
 	if err != nil {
@@ -463,13 +451,4 @@ func BuildCSV(ids []audience.Identifier) ([]byte, int, error) {
 	return buf.Bytes(), emails + phones, nil
 }
 
-func parseID(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("yandex: remote id %q from state is not a segment id: fix or delete the audience's yandex state file", s)
-	}
-	return id, nil
-}
+func parseID(s string) (int64, error) { return sinkutil.ParseID(Platform, "segment", s) }
