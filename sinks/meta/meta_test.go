@@ -19,7 +19,6 @@ import (
 	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
 )
 
 const (
@@ -603,48 +602,25 @@ func TestConfigValidate(t *testing.T) {
 	if err := ok.Validate("sinks.meta"); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		mod  func(*Config)
-		want string
-	}{
-		{func(c *Config) { c.BatchSize = 10001 }, "sinks.meta.batch_size: 10001 is outside 1..10000"},
-		{func(c *Config) { c.APIVersion = "25" }, `sinks.meta.api_version: "25" is not a Graph API version`},
-		{func(c *Config) { c.CustomerFileSource = "ME" }, `sinks.meta.customer_file_source: unknown value "ME" (known: USER_PROVIDED_ONLY`},
-		{func(c *Config) { c.AppSecret = secret.Ref{} }, "sinks.meta.app_secret: no secret source"},
-		{func(c *Config) { c.BaseURL = "graph.facebook.com" }, "sinks.meta.base_url:"},
-		{func(c *Config) { c.HTTP.RatePerSec = -1 }, "sinks.meta.http.rate_per_sec: must not be negative"},
-	}
-	for _, tc := range cases {
-		c := ok
-		tc.mod(&c)
-		err := c.Validate("sinks.meta")
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("got %v, want prefix %q", err, tc.want)
-		}
-	}
-	tcs := []struct {
-		t    Target
-		want string
-	}{
-		{Target{}, "audiences[2].destinations.meta.ad_account_id: missing"},
-		{Target{AdAccountID: "act_12x"}, `audiences[2].destinations.meta.ad_account_id: "act_12x" is not`},
-		{Target{AdAccountID: "12", ID: "abc"}, `audiences[2].destinations.meta.id: "abc" is not`},
-	}
-	for _, tc := range tcs {
-		err := tc.t.Validate("audiences[2].destinations.meta")
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("got %v, want prefix %q", err, tc.want)
-		}
-	}
+	mod := func(f func(*Config)) Config { return sinktest.Mod(ok, f) }
+	sinktest.RefusedAll(t, "sinks.meta", map[string]Config{
+		"sinks.meta.batch_size: 10001 is outside 1..10000":                               mod(func(c *Config) { c.BatchSize = 10001 }),
+		`sinks.meta.api_version: "25" is not a Graph API version`:                        mod(func(c *Config) { c.APIVersion = "25" }),
+		`sinks.meta.customer_file_source: unknown value "ME" (known: USER_PROVIDED_ONLY`: mod(func(c *Config) { c.CustomerFileSource = "ME" }),
+		"sinks.meta.app_secret: no secret source":                                        mod(func(c *Config) { c.AppSecret = secret.Ref{} }),
+		"sinks.meta.base_url:":                               mod(func(c *Config) { c.BaseURL = "graph.facebook.com" }),
+		"sinks.meta.http.rate_per_sec: must not be negative": mod(func(c *Config) { c.HTTP.RatePerSec = -1 }),
+	})
+	sinktest.RefusedAll(t, "audiences[2].destinations.meta", map[string]Target{
+		"audiences[2].destinations.meta.ad_account_id: missing":          Target{},
+		`audiences[2].destinations.meta.ad_account_id: "act_12x" is not`: Target{AdAccountID: "act_12x"},
+		`audiences[2].destinations.meta.id: "abc" is not`:                Target{AdAccountID: "12", ID: "abc"},
+	})
 }
 
 func TestYAMLKeys(t *testing.T) {
-	var doc struct {
-		Meta   Config `yaml:"meta"`
-		Target Target `yaml:"target"`
-	}
-	src := `
-meta:
+	sinktest.YAMLKeys(t, `
+config:
   base_url: https://graph.example
   api_version: v26.0
   access_token: {env: META_TOKEN}
@@ -657,18 +633,9 @@ target:
   id: "99"
   name: VIP
   description: top spenders
-`
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		t.Fatal(err)
-	}
-	want := Config{BaseURL: "https://graph.example", APIVersion: "v26.0", AccessToken: secret.Ref{Env: "META_TOKEN"}, AppSecret: secret.Ref{File: "/run/secrets/meta"},
-		CustomerFileSource: "PARTNER_PROVIDED_ONLY", BatchSize: 5000, HTTP: httpx.Config{RatePerSec: 2, Timeout: 10 * time.Second, MaxAttempts: 3}}
-	if diff := cmp.Diff(want, doc.Meta); diff != "" {
-		t.Fatalf("config (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(Target{AdAccountID: "act_42", ID: "99", Name: "VIP", Description: "top spenders"}, doc.Target); diff != "" {
-		t.Fatalf("target (-want +got):\n%s", diff)
-	}
+`, Config{BaseURL: "https://graph.example", APIVersion: "v26.0", AccessToken: secret.Ref{Env: "META_TOKEN"}, AppSecret: secret.Ref{File: "/run/secrets/meta"},
+		CustomerFileSource: "PARTNER_PROVIDED_ONLY", BatchSize: 5000, HTTP: httpx.Config{RatePerSec: 2, Timeout: 10 * time.Second, MaxAttempts: 3}},
+		Target{AdAccountID: "act_42", ID: "99", Name: "VIP", Description: "top spenders"})
 }
 
 func TestNetworkErrorHidesToken(t *testing.T) {

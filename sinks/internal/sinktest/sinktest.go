@@ -1,5 +1,5 @@
 // Package sinktest holds what the sinks' tests and benchmarks share: synthetic identifiers,
-// an in-memory journal, and benchmark knobs from the environment.
+// an in-memory journal, benchmark knobs from the environment, and checks of config blocks.
 package sinktest
 
 import (
@@ -9,7 +9,12 @@ import (
 	"encoding/hex"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
@@ -85,4 +90,48 @@ func (j *Journal) Bytes() []byte {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.b
+}
+
+// Validator is a sink's config block or target: Validate checks it, path naming it.
+type Validator interface{ Validate(path string) error }
+
+// Mod returns v changed by f: a valid config with one field broken.
+func Mod[V any](v V, f func(*V)) V {
+	f(&v)
+	return v
+}
+
+// RefusedAll checks that Validate(path) refuses each value of refused with an error whose
+// message starts with its key, and returns the errors for further checks (that none leaks a
+// secret).
+func RefusedAll[V Validator](t testing.TB, path string, refused map[string]V) []error {
+	t.Helper()
+	var errs []error
+	for want, v := range refused {
+		err := v.Validate(path)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%+v: Validate = %v, want prefix %q", v, err, want)
+		}
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// YAMLKeys decodes src, a document with the keys config and target, and compares them with
+// want and wantTarget: the YAML keys of a sink's blocks.
+func YAMLKeys[C, T any](t testing.TB, src string, want C, wantTarget T) {
+	t.Helper()
+	var doc struct {
+		Config C `yaml:"config"`
+		Target T `yaml:"target"`
+	}
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, doc.Config); diff != "" {
+		t.Fatalf("config (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantTarget, doc.Target); diff != "" {
+		t.Fatalf("target (-want +got):\n%s", diff)
+	}
 }
