@@ -157,19 +157,16 @@ func (d *Destination) find(ctx context.Context, c *Client, name string) (int64, 
 			found = append(found, l)
 		}
 	}
+	l, err := sinkutil.Only(found, func(l UsersList) string { return strconv.FormatInt(l.ID, 10) }, func(n int, ids string) error {
+		return fmt.Errorf("vk: %d users lists are named %q (ids %s): set destinations.vk.id to the one to keep", n, name, ids)
+	})
 	switch {
-	case len(found) == 1 && found[0].Type != d.target.Type:
-		return 0, fmt.Errorf("vk: list %q (id %d) has type %s, the target wants %s: rename one of them", name, found[0].ID, found[0].Type, d.target.Type)
-	case len(found) == 1:
-		return found[0].ID, nil
-	case len(found) > 1:
-		ids := make([]string, len(found))
-		for i, l := range found {
-			ids[i] = strconv.FormatInt(l.ID, 10)
-		}
-		return 0, fmt.Errorf("vk: %d users lists are named %q (ids %s): set destinations.vk.id to the one to keep", len(found), name, strings.Join(ids, ", "))
+	case err != nil || l == nil:
+		return 0, err
+	case l.Type != d.target.Type:
+		return 0, fmt.Errorf("vk: list %q (id %d) has type %s, the target wants %s: rename one of them", name, l.ID, l.Type, d.target.Type)
 	}
-	return 0, nil
+	return l.ID, nil
 }
 
 // create uploads a new list with today's identifiers. After a lost answer it lists: a list of

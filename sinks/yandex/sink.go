@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -187,16 +186,14 @@ func (d *Destination) findOrCreate(ctx context.Context, c *Client, req audience.
 			found = append(found, s)
 		}
 	}
-	switch len(found) {
-	case 1:
-		return found[0].ID, false, nil
-	case 0:
-	default:
-		ids := make([]string, len(found))
-		for i, s := range found {
-			ids[i] = strconv.FormatInt(s.ID, 10)
-		}
-		return 0, false, fmt.Errorf("yandex: %d segments are named %q (ids %s): set destinations.yandex.id to the one to keep", len(found), name, strings.Join(ids, ", "))
+	one, err := sinkutil.Only(found, segmentID, func(n int, ids string) error {
+		return fmt.Errorf("yandex: %d segments are named %q (ids %s): set destinations.yandex.id to the one to keep", n, name, ids)
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if one != nil {
+		return one.ID, false, nil
 	}
 	if len(req.All) < MinSegmentRows {
 		res.BelowMinimum = true
@@ -285,6 +282,9 @@ func newSegments(segs []Segment, before []int64) []Segment {
 	}
 	return out
 }
+
+// segmentID is s's id as text, for messages.
+func segmentID(s Segment) string { return strconv.FormatInt(s.ID, 10) }
 
 func newUploads(segs []Segment, before []int64) []Segment {
 	var out []Segment

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -174,6 +175,23 @@ func ParseID(platform, what, s string) (int64, error) {
 		return 0, fmt.Errorf("%s: remote id %q from state is not a %s id: fix or delete the audience's %s state file", platform, s, what, platform)
 	}
 	return id, nil
+}
+
+// Only returns the one item of found, nil when there is none. Several are an error, built by
+// several from their number and their ids (id of each, joined by ", "): the sink cannot tell
+// which one is the audience's.
+func Only[T any](found []T, id func(T) string, several func(n int, ids string) error) (*T, error) {
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, x := range found {
+		ids[i] = id(x)
+	}
+	return nil, several(len(found), strings.Join(ids, ", "))
 }
 
 // CountRequests starts counting a client's HTTP requests (requests reads its total); the func
