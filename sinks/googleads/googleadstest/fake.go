@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +45,7 @@ func InvalidArgument(msg string) Fault {
 
 type list struct {
 	account        string
-	emails, phones map[[32]byte]struct{}
+	emails, phones httpxtest.Hashes
 }
 
 // Recorded is one accepted request body (only with RecordBodies).
@@ -141,15 +140,7 @@ func (s *Server) Members(userListID string) (emails, phones []string) {
 	if l == nil {
 		return nil, nil
 	}
-	for k := range l.emails {
-		emails = append(emails, hex.EncodeToString(k[:]))
-	}
-	for k := range l.phones {
-		phones = append(phones, hex.EncodeToString(k[:]))
-	}
-	sort.Strings(emails)
-	sort.Strings(phones)
-	return
+	return l.emails.Sorted(), l.phones.Sorted()
 }
 
 // Size returns how many e-mails and phones a list holds.

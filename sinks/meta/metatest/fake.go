@@ -59,7 +59,7 @@ type Audience struct {
 	OriginID string
 	Spec     LookalikeSpec
 
-	emails, phones map[[32]byte]struct{}
+	emails, phones httpxtest.Hashes
 	externs        map[string]struct{}
 	values         map[[32]byte]float64 // value-based: LOOKALIKE_VALUE of each hashed key
 }
@@ -240,19 +240,11 @@ func (s *Server) Members(audienceID string) (emails, phones, externs []string) {
 	if a == nil {
 		return nil, nil, nil
 	}
-	for k := range a.emails {
-		emails = append(emails, hex.EncodeToString(k[:]))
-	}
-	for k := range a.phones {
-		phones = append(phones, hex.EncodeToString(k[:]))
-	}
 	for k := range a.externs {
 		externs = append(externs, k)
 	}
-	sort.Strings(emails)
-	sort.Strings(phones)
 	sort.Strings(externs)
-	return
+	return a.emails.Sorted(), a.phones.Sorted(), externs
 }
 
 // Size returns the number of e-mail and phone keys of an audience.
@@ -625,24 +617,17 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 				continue
 			}
 			switch pl.Schema[j] {
-			case "EMAIL":
-				kk, _ := key(v)
-				if op == "remove" {
-					delete(target.emails, kk)
-					delete(target.values, kk)
-				} else {
-					target.emails[kk] = struct{}{}
-					if values != nil {
-						target.values[kk] = values[i]
-					}
+			case "EMAIL", "PHONE":
+				set := target.emails
+				if pl.Schema[j] == "PHONE" {
+					set = target.phones
 				}
-			case "PHONE":
 				kk, _ := key(v)
 				if op == "remove" {
-					delete(target.phones, kk)
+					delete(set, kk)
 					delete(target.values, kk)
 				} else {
-					target.phones[kk] = struct{}{}
+					set[kk] = struct{}{}
 					if values != nil {
 						target.values[kk] = values[i]
 					}
