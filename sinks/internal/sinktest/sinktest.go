@@ -7,15 +7,18 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
@@ -134,4 +137,36 @@ func YAMLKeys[C, T any](t testing.TB, src string, want C, wantTarget T) {
 	if diff := cmp.Diff(wantTarget, doc.Target); diff != "" {
 		t.Fatalf("target (-want +got):\n%s", diff)
 	}
+}
+
+// Bench is the knobs of a sink's million-identifier benchmark, read from the environment by
+// BenchFromEnv.
+type Bench struct {
+	N       int           // BENCH_MEMBERS identifiers, default 1,000,000
+	HTTP    httpx.Config  // BENCH_RATE requests/s, default the sink's; 0 = unlimited; burst 1
+	Latency time.Duration // BENCH_LATENCY_MS of the fake per request, default 50
+}
+
+// BenchFromEnv reads the benchmark's knobs; rate is the sink's default rate limit.
+func BenchFromEnv(rate int) Bench {
+	k := Bench{N: EnvInt("BENCH_MEMBERS", 1000000), Latency: time.Duration(EnvInt("BENCH_LATENCY_MS", 50)) * time.Millisecond}
+	rate = EnvInt("BENCH_RATE", rate)
+	k.HTTP = httpx.Config{RatePerSec: float64(rate), Burst: 1}
+	if rate == 0 {
+		k.HTTP.RatePerSec = 1e9 // effectively unlimited (0 means the default)
+	}
+	return k
+}
+
+// Held checks that the fake holds N identifiers, e-mails and phones.
+func (k Bench) Held(emails, phones int) error {
+	if emails+phones != k.N {
+		return fmt.Errorf("fake holds %d e-mails, %d phones; want %d in all", emails, phones, k.N)
+	}
+	return nil
+}
+
+// ReportRate reports the identifiers sent per second over the whole benchmark.
+func (k Bench) ReportRate(b *testing.B) {
+	b.ReportMetric(float64(k.N)*float64(b.N)/b.Elapsed().Seconds(), "identifiers/s")
 }
