@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -176,9 +175,7 @@ func (s *Server) Matched(userListID string) int {
 // Requests counts requests by kind: "ingest", "remove", "ingest validateOnly",
 // "remove validateOnly", and "rejected" for those the fake refused (faults included).
 func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.requests)
+	return httpxtest.CopyMap(&s.mu, &s.requests)
 }
 
 // MaxMembersSeen is the largest number of audience members in one accepted request.
@@ -189,9 +186,7 @@ func (s *Server) LastError() string { s.mu.Lock(); defer s.mu.Unlock(); return s
 
 // Bodies returns the recorded request bodies.
 func (s *Server) Bodies() []Recorded {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Recorded(nil), s.recorded...)
+	return httpxtest.Copy(&s.mu, &s.recorded)
 }
 
 // The request shapes, written from the API reference rather than taken from the client

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -272,9 +271,7 @@ func (s *Server) Sessions() []SessionLog {
 // Requests returns how many requests reached each route ("POST users", "DELETE users",
 // "POST usersreplace", "GET customaudiences", "POST customaudiences"), rejected ones included.
 func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.requests)
+	return httpxtest.CopyMap(&s.mu, &s.requests)
 }
 
 // MaxRowsSeen is the largest number of rows in one upload request.
@@ -282,9 +279,7 @@ func (s *Server) MaxRowsSeen() int { s.mu.Lock(); defer s.mu.Unlock(); return s.
 
 // Bodies returns the recorded upload requests (see RecordBodies).
 func (s *Server) Bodies() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.bodies...)
+	return httpxtest.Copy(&s.mu, &s.bodies)
 }
 
 var (
