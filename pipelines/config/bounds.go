@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"reflect"
 	"strconv"
@@ -218,22 +219,13 @@ func walkNumbers(v reflect.Value, path string, visit func(path string, v reflect
 		if v.Type() == nodeType {
 			return true
 		}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, inline, ok := yamlKey(f)
-			if !ok {
-				continue
-			}
-			p := path
-			if !inline {
-				p = join(path, name)
-			}
-			if !walkNumbers(v.Field(i), p, visit) {
+		for f := range yamlFields(v.Type()) {
+			p := f.path(path)
+			if !walkNumbers(v.Field(f.Index), p, visit) {
 				return false
 			}
-			if typeOf := blockTypes[name]; typeOf != nil && f.Type.Kind() == reflect.Map {
-				if !walkBlocks(v.Field(i), p, typeOf, visit) {
+			if typeOf := blockTypes[f.Name]; typeOf != nil && f.Type.Kind() == reflect.Map {
+				if !walkBlocks(v.Field(f.Index), p, typeOf, visit) {
 					return false
 				}
 			}
@@ -288,15 +280,40 @@ func walkBlocks(m reflect.Value, path string, typeOf func(string) reflect.Type, 
 
 // yamlKey returns the YAML key of a struct field as yaml.v3 names it; ok is false for the
 // fields it skips (unexported, `yaml:"-"`), inline for `yaml:",inline"`.
-func yamlKey(f reflect.StructField) (name string, inline, ok bool) {
-	name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	if !f.IsExported() || name == "-" {
-		return "", false, false
+// yamlField is a struct field YAML reads: its index, its type, its key and whether it is
+// inline (its fields are its parent's).
+type yamlField struct {
+	Index  int
+	Type   reflect.Type
+	Name   string
+	Inline bool
+}
+
+// yamlFields yields the fields of struct type t that YAML reads (exported, not "-").
+func yamlFields(t reflect.Type) iter.Seq[yamlField] {
+	return func(yield func(yamlField) bool) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			if !yield(yamlField{i, f.Type, name, opts == "inline"}) {
+				return
+			}
+		}
 	}
-	if name == "" {
-		name = strings.ToLower(f.Name)
+}
+
+// path is the field's config path in a struct at parent (an inline field's is parent).
+func (f yamlField) path(parent string) string {
+	if f.Inline {
+		return parent
 	}
-	return name, opts == "inline", true
+	return join(parent, f.Name)
 }
 
 func join(path, key string) string {
