@@ -2,13 +2,13 @@ package config
 
 import (
 	"fmt"
-	"iter"
 	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/audiencesync/audiencesync/internal/yamlfield"
 	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"
@@ -219,8 +219,8 @@ func walkNumbers(v reflect.Value, path string, visit func(path string, v reflect
 		if v.Type() == nodeType {
 			return true
 		}
-		for f := range yamlFields(v.Type()) {
-			p := f.path(path)
+		for f := range yamlfield.Of(v.Type()) {
+			p := fieldPath(f, path)
 			if !walkNumbers(v.Field(f.Index), p, visit) {
 				return false
 			}
@@ -280,36 +280,8 @@ func walkBlocks(m reflect.Value, path string, typeOf func(string) reflect.Type, 
 
 // yamlKey returns the YAML key of a struct field as yaml.v3 names it; ok is false for the
 // fields it skips (unexported, `yaml:"-"`), inline for `yaml:",inline"`.
-// yamlField is a struct field YAML reads: its index, its type, its key and whether it is
-// inline (its fields are its parent's).
-type yamlField struct {
-	Index  int
-	Type   reflect.Type
-	Name   string
-	Inline bool
-}
-
-// yamlFields yields the fields of struct type t that YAML reads (exported, not "-").
-func yamlFields(t reflect.Type) iter.Seq[yamlField] {
-	return func(yield func(yamlField) bool) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if !f.IsExported() || name == "-" {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
-			}
-			if !yield(yamlField{i, f.Type, name, opts == "inline"}) {
-				return
-			}
-		}
-	}
-}
-
-// path is the field's config path in a struct at parent (an inline field's is parent).
-func (f yamlField) path(parent string) string {
+// fieldPath is f's config path in a struct at parent (an inline field's is parent).
+func fieldPath(f yamlfield.Field, parent string) string {
 	if f.Inline {
 		return parent
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audiencesync/audiencesync/internal/yamlfield"
 	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"
@@ -175,8 +176,8 @@ func walkTypes(t reflect.Type, path string, out *[]string) {
 		if t == nodeType {
 			return
 		}
-		for f := range yamlFields(t) {
-			p := f.path(path)
+		for f := range yamlfield.Of(t) {
+			p := fieldPath(f, path)
 			if typeOf := blockTypes[f.Name]; typeOf != nil {
 				for _, plat := range delivery.Platforms() {
 					if bt := typeOf(plat); bt != nil {

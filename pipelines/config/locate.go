@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/audiencesync/audiencesync/internal/yamlfield"
 )
 
 // Errors name the file and, where the YAML says, the line: `config.yaml:17: kmeans.restarts:
@@ -285,7 +287,7 @@ func fieldType(t reflect.Type, name string) (reflect.Type, bool) {
 	if t.Kind() != reflect.Struct {
 		return nil, false
 	}
-	for f := range yamlFields(t) {
+	for f := range yamlfield.Of(t) {
 		switch {
 		case f.Inline:
 			if ft, ok := fieldType(f.Type, name); ok {
@@ -302,7 +304,7 @@ func collectKeys(t reflect.Type, keys *[]string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	for f := range yamlFields(t) {
+	for f := range yamlfield.Of(t) {
 		switch {
 		case f.Inline:
 			collectKeys(f.Type, keys)
