@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
-	"github.com/audiencesync/audiencesync/sinks/meta/metatest"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
@@ -19,8 +18,7 @@ import (
 // BENCH_MEMBERS and BENCH_LATENCY_MS change the size and the latency.
 func BenchmarkApplyMillion(b *testing.B) {
 	k := sinktest.BenchFromEnv(DefaultRatePerSec)
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(b)
 	fake.SetLatency(k.Latency)
 	a, _, _ := newAccount(b, fake, func(c *Config) { c.HTTP = k.HTTP })
 	all := sinktest.Identifiers(k.N)

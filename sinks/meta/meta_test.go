@@ -62,6 +62,13 @@ func (n *noSleep) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
+// newFake starts the fake Graph API for the test's token and app secret; it stops with the test.
+func newFake(t testing.TB) *metatest.Server {
+	fake := metatest.New(testToken, testSecret)
+	t.Cleanup(fake.Close)
+	return fake
+}
+
 func testConfig(t testing.TB, fake *metatest.Server, mod func(*Config)) Config {
 	t.Helper()
 	t.Setenv("TEST_META_TOKEN", testToken)
@@ -121,8 +128,7 @@ func TestAppSecretProofKnownVector(t *testing.T) {
 }
 
 func TestCreateIfAbsentThenOnlyDiffs(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	d := newDest(t, a, Target{AdAccountID: "act_" + account, Description: "bought twice"})
 	ctx := context.Background()
@@ -168,8 +174,7 @@ func TestCreateIfAbsentThenOnlyDiffs(t *testing.T) {
 }
 
 func TestFindsExistingByNameAcrossPagesAndReplaces(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	fake.SetPageSize(10)
 	for i := 0; i < 23; i++ {
 		fake.AddAudience(account, fmt.Sprintf("other_%d", i))
@@ -203,8 +208,7 @@ func TestFindsExistingByNameAcrossPagesAndReplaces(t *testing.T) {
 }
 
 func TestDuplicateNamesRefused(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	x, y := fake.AddAudience(account, "dup"), fake.AddAudience(account, "dup")
 	a, _, _ := newAccount(t, fake, nil)
 	_, err := newDest(t, a, Target{AdAccountID: account}).Apply(context.Background(), createReq("dup", members(0, 1)))
@@ -219,8 +223,7 @@ func TestDuplicateNamesRefused(t *testing.T) {
 // A lost answer to the creation: Meta made the audience, the client timed out. The sink lists
 // by name instead of creating again: exactly one audience, filled.
 func TestCreateTimeoutListsFirst(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.HTTP.Timeout = 100 * time.Millisecond })
 	d := newDest(t, a, Target{AdAccountID: account})
 	fake.SetLatencyFor("POST customaudiences", 2*time.Second)
@@ -238,8 +241,7 @@ func TestCreateTimeoutListsFirst(t *testing.T) {
 }
 
 func TestUnknownIDFails(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	d := newDest(t, a, Target{AdAccountID: account, ID: "999"})
 	_, err := d.Apply(context.Background(), createReq("a", members(0, 1)))
@@ -252,8 +254,7 @@ func TestUnknownIDFails(t *testing.T) {
 }
 
 func TestBatchesAndSessions(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "big")
 	d := newDest(t, a, Target{AdAccountID: account, ID: id})
@@ -282,8 +283,7 @@ func TestBatchesAndSessions(t *testing.T) {
 }
 
 func TestSmallBatchSizeSessionFields(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	fake.RecordBodies()
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 3 })
 	id := fake.AddAudience(account, "s")
@@ -347,8 +347,7 @@ func TestSessionIDFromContent(t *testing.T) {
 // A repeated session is a replay on Meta: nothing applied. A rerun whose plan changed must
 // therefore use a new session, and the rerun of an unchanged plan changes nothing.
 func TestRepeatedSessionIsReplay(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "r")
 	d := newDest(t, a, Target{AdAccountID: account})
@@ -372,8 +371,7 @@ func TestRepeatedSessionIsReplay(t *testing.T) {
 }
 
 func TestThrottleAnd5xxRetried(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, c, ns := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "r")
 	d := newDest(t, a, Target{AdAccountID: account})
@@ -394,8 +392,7 @@ func TestThrottleAnd5xxRetried(t *testing.T) {
 }
 
 func TestCode100NotRetried(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "r")
 	d := newDest(t, a, Target{AdAccountID: account})
@@ -444,8 +441,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 }
 
 func TestMalformedHashSendsNothing(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	d := newDest(t, a, Target{AdAccountID: account})
 	bad := append(members(0, 1), audience.Identifier{Type: audience.TypeEmail, Hash: "alice@example.com"})
@@ -466,8 +462,7 @@ func TestMalformedHashSendsNothing(t *testing.T) {
 // Meta refuses some rows of a batch: which ones it does not say, so the batch stays
 // unconfirmed (the next run sends it again) and the refusals are counted.
 func TestInvalidEntriesLeaveTheBatchUnconfirmed(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 4 })
 	id := fake.AddAudience(account, "x")
 	d := newDest(t, a, Target{AdAccountID: account})
@@ -486,8 +481,7 @@ func TestInvalidEntriesLeaveTheBatchUnconfirmed(t *testing.T) {
 }
 
 func TestWritePayloadsEqualsWhatApplySends(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	fake.RecordBodies()
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 4 })
 	id := fake.AddAudience(account, "w")
@@ -536,8 +530,7 @@ func TestWritePayloadsEqualsWhatApplySends(t *testing.T) {
 }
 
 func TestWritePayloadsForNewAudience(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, err := NewAccount(Config{}, sinkutil.WithoutCredentials()) // a dry run needs no secrets
 	if err != nil {
 		t.Fatal(err)
@@ -565,8 +558,7 @@ func TestWritePayloadsForNewAudience(t *testing.T) {
 // A replace that failed at its third batch changed nothing (Meta applies a replace at its last
 // batch); the rerun of the same plan sends the same session: batches 1 and 2 are replays.
 func TestRerunOfSamePlanContinuesTheSession(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 2 })
 	id := fake.AddAudience(account, "r")
 	old := members(50, 51)
