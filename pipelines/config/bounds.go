@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/audiencesync/audiencesync/internal/yamlfield"
 	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"
@@ -218,22 +219,13 @@ func walkNumbers(v reflect.Value, path string, visit func(path string, v reflect
 		if v.Type() == nodeType {
 			return true
 		}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, inline, ok := yamlKey(f)
-			if !ok {
-				continue
-			}
-			p := path
-			if !inline {
-				p = join(path, name)
-			}
-			if !walkNumbers(v.Field(i), p, visit) {
+		for f := range yamlfield.Of(v.Type()) {
+			p := fieldPath(f, path)
+			if !walkNumbers(v.Field(f.Index), p, visit) {
 				return false
 			}
-			if typeOf := blockTypes[name]; typeOf != nil && f.Type.Kind() == reflect.Map {
-				if !walkBlocks(v.Field(i), p, typeOf, visit) {
+			if typeOf := blockTypes[f.Name]; typeOf != nil && f.Type.Kind() == reflect.Map {
+				if !walkBlocks(v.Field(f.Index), p, typeOf, visit) {
 					return false
 				}
 			}
@@ -288,15 +280,12 @@ func walkBlocks(m reflect.Value, path string, typeOf func(string) reflect.Type, 
 
 // yamlKey returns the YAML key of a struct field as yaml.v3 names it; ok is false for the
 // fields it skips (unexported, `yaml:"-"`), inline for `yaml:",inline"`.
-func yamlKey(f reflect.StructField) (name string, inline, ok bool) {
-	name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	if !f.IsExported() || name == "-" {
-		return "", false, false
+// fieldPath is f's config path in a struct at parent (an inline field's is parent).
+func fieldPath(f yamlfield.Field, parent string) string {
+	if f.Inline {
+		return parent
 	}
-	if name == "" {
-		name = strings.ToLower(f.Name)
-	}
-	return name, opts == "inline", true
+	return join(parent, f.Name)
 }
 
 func join(path, key string) string {

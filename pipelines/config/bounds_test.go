@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audiencesync/audiencesync/internal/yamlfield"
 	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"
@@ -175,17 +176,9 @@ func walkTypes(t reflect.Type, path string, out *[]string) {
 		if t == nodeType {
 			return
 		}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, inline, ok := yamlKey(f)
-			if !ok {
-				continue
-			}
-			p := path
-			if !inline {
-				p = join(path, name)
-			}
-			if typeOf := blockTypes[name]; typeOf != nil {
+		for f := range yamlfield.Of(t) {
+			p := fieldPath(f, path)
+			if typeOf := blockTypes[f.Name]; typeOf != nil {
 				for _, plat := range delivery.Platforms() {
 					if bt := typeOf(plat); bt != nil {
 						walkTypes(bt, p+"."+plat, out)

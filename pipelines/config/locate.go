@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/audiencesync/audiencesync/internal/yamlfield"
 )
 
 // Errors name the file and, where the YAML says, the line: `config.yaml:17: kmeans.restarts:
@@ -285,16 +287,13 @@ func fieldType(t reflect.Type, name string) (reflect.Type, bool) {
 	if t.Kind() != reflect.Struct {
 		return nil, false
 	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		n, inline, ok := yamlKey(f)
+	for f := range yamlfield.Of(t) {
 		switch {
-		case !ok:
-		case inline:
+		case f.Inline:
 			if ft, ok := fieldType(f.Type, name); ok {
 				return ft, true
 			}
-		case n == name:
+		case f.Name == name:
 			return f.Type, true
 		}
 	}
@@ -305,15 +304,12 @@ func collectKeys(t reflect.Type, keys *[]string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		n, inline, ok := yamlKey(f)
+	for f := range yamlfield.Of(t) {
 		switch {
-		case !ok:
-		case inline:
+		case f.Inline:
 			collectKeys(f.Type, keys)
-		case !slices.Contains(*keys, n):
-			*keys = append(*keys, n)
+		case !slices.Contains(*keys, f.Name):
+			*keys = append(*keys, f.Name)
 		}
 	}
 }

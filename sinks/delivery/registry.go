@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/audiencesync/audiencesync/internal/yamlfield"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/meta"
@@ -315,17 +316,9 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	}
 	fields := map[string]reflect.Type{}
 	var names []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if !f.IsExported() || name == "-" {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		fields[name] = f.Type
-		names = append(names, name)
+	for f := range yamlfield.Of(t) {
+		fields[f.Name] = f.Type
+		names = append(names, f.Name)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]

@@ -4,9 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
@@ -17,32 +15,26 @@ import (
 //
 //	go test -run XXX -bench ApplyMillion -benchtime 1x ./sinks/googleads/
 func BenchmarkApplyMillion(b *testing.B) {
-	n := sinktest.EnvInt("BENCH_MEMBERS", 1000000)
-	rate := sinktest.EnvInt("BENCH_RATE", DefaultRatePerSec)
+	k := sinktest.BenchFromEnv(DefaultRatePerSec)
 	fake := newFake(b)
-	fake.SetLatency(time.Duration(sinktest.EnvInt("BENCH_LATENCY_MS", 50)) * time.Millisecond)
-	all := sinktest.Identifiers(n)
+	fake.SetLatency(k.Latency)
+	all := sinktest.Identifiers(k.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		list := strconv.Itoa(900000 + i)
 		fake.AddUserList(opAcct, list)
-		d, _, _ := newDest(b, fake, Target{OperatingAccountID: opAcct, UserListID: list}, func(c *Config) {
-			c.HTTP = httpx.Config{RatePerSec: float64(rate), Burst: 1}
-			if rate == 0 {
-				c.HTTP.RatePerSec = 1e9
-			}
-		})
+		d, _, _ := newDest(b, fake, Target{OperatingAccountID: opAcct, UserListID: list}, func(c *Config) { c.HTTP = k.HTTP })
 		res, err := d.Apply(context.Background(), audience.Request{Audience: "million", Platform: Platform, Create: true, All: all, Add: all})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if want := int64((n + 9999) / 10000); res.Requests != want || res.Sent != int64(n) {
+		if want := int64((k.N + 9999) / 10000); res.Requests != want || res.Sent != int64(k.N) {
 			b.Fatalf("%d requests, %d sent: want %d requests", res.Requests, res.Sent, want)
 		}
-		if e, p := fake.Size(list); e+p != n {
-			b.Fatalf("fake holds %d e-mails, %d phones; want %d in all", e, p, n)
+		if err := k.Held(fake.Size(list)); err != nil {
+			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "identifiers/s")
+	k.ReportRate(b)
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -73,9 +72,29 @@ func (c Config) Defaults() Config {
 	}
 	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
 	c.ParallelRequests = cmp.Or(c.ParallelRequests, DefaultParallelRequests)
-	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, DefaultRatePerSec)
-	c.HTTP = c.HTTP.Defaults()
+	c.HTTP = c.HTTP.DefaultsAt(DefaultRatePerSec)
 	return c
+}
+
+// ValidateSettings checks everything but the credentials (dry runs need none).
+func (c Config) ValidateSettings(path string) error {
+	c = c.Defaults()
+	if !httpx.IsHTTPURL(c.Endpoint) {
+		return fmt.Errorf("%s.endpoint: %q is not an http(s) URL (default %s)", path, c.Endpoint, DefaultEndpoint)
+	}
+	if !slices.Contains(credentialTypes, c.CredentialsType) {
+		return fmt.Errorf("%s.credentials_type: unknown type %q (known: %s)", path, c.CredentialsType, strings.Join(credentialTypes, ", "))
+	}
+	if c.LoginAccountID != "" && !reDigits.MatchString(customerID(c.LoginAccountID)) {
+		return fmt.Errorf("%s.login_account_id: %q is not a Google Ads customer id (digits, dashes allowed)", path, c.LoginAccountID)
+	}
+	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
+		return fmt.Errorf("%s.batch_size: %d is outside 1..%d (the Data Manager API takes at most %d members per request)", path, c.BatchSize, MaxBatchSize, MaxBatchSize)
+	}
+	if c.ParallelRequests < 1 || c.ParallelRequests > MaxParallelRequests {
+		return fmt.Errorf("%s.parallel_requests: %d is outside 1..%d", path, c.ParallelRequests, MaxParallelRequests)
+	}
+	return c.HTTP.Validate(path + ".http")
 }
 
 // Validate checks c; path is its config path, e.g. "sinks.google". The credentials JSON is
@@ -108,27 +127,6 @@ func (c Config) Validate(path string) error {
 		return fmt.Errorf("%s.credentials_type: unknown type %q (known: %s)", path, c.CredentialsType, strings.Join(credentialTypes, ", "))
 	}
 	return nil
-}
-
-// ValidateSettings checks everything but the credentials (dry runs need none).
-func (c Config) ValidateSettings(path string) error {
-	c = c.Defaults()
-	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s.endpoint: %q is not an http(s) URL (default %s)", path, c.Endpoint, DefaultEndpoint)
-	}
-	if !slices.Contains(credentialTypes, c.CredentialsType) {
-		return fmt.Errorf("%s.credentials_type: unknown type %q (known: %s)", path, c.CredentialsType, strings.Join(credentialTypes, ", "))
-	}
-	if c.LoginAccountID != "" && !reDigits.MatchString(customerID(c.LoginAccountID)) {
-		return fmt.Errorf("%s.login_account_id: %q is not a Google Ads customer id (digits, dashes allowed)", path, c.LoginAccountID)
-	}
-	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
-		return fmt.Errorf("%s.batch_size: %d is outside 1..%d (the Data Manager API takes at most %d members per request)", path, c.BatchSize, MaxBatchSize, MaxBatchSize)
-	}
-	if c.ParallelRequests < 1 || c.ParallelRequests > MaxParallelRequests {
-		return fmt.Errorf("%s.parallel_requests: %d is outside 1..%d", path, c.ParallelRequests, MaxParallelRequests)
-	}
-	return c.HTTP.Validate(path + ".http")
 }
 
 // Target is one audience's Customer Match user list (YAML key

@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
-	"gopkg.in/yaml.v3"
 
 	"github.com/audiencesync/audiencesync/sinks/googleads/googleadstest"
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -417,41 +416,24 @@ func TestConfigValidate(t *testing.T) {
 	if err := ok.Validate("sinks.google"); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		mod  func(*Config)
-		want string
-	}{
-		{func(c *Config) { c.CredentialsType = "authorized_user" }, `sinks.google.credentials: file ` + sa + ` holds credentials of type "service_account", but credentials_type is "authorized_user"`},
-		{func(c *Config) { c.CredentialsType = "jwt" }, `sinks.google.credentials_type: unknown type "jwt" (known: service_account, authorized_user, application_default)`},
-		{func(c *Config) { c.BatchSize = 20000 }, "sinks.google.batch_size: 20000 is outside 1..10000"},
-		{func(c *Config) { c.LoginAccountID = "12a" }, `sinks.google.login_account_id: "12a" is not`},
-		{func(c *Config) { c.Credentials = secret.Ref{File: filepath.Join(dir, "missing.json")} }, "sinks.google.credentials: cannot read file"},
-	}
-	for _, tc := range cases {
-		c := ok
-		tc.mod(&c)
-		err := c.Validate("sinks.google")
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("got %v, want prefix %q", err, tc.want)
-		}
+	mod := func(f func(*Config)) Config { return sinktest.Mod(ok, f) }
+	errs := sinktest.RefusedAll(t, "sinks.google", map[string]Config{
+		`sinks.google.credentials: file ` + sa + ` holds credentials of type "service_account", but credentials_type is "authorized_user"`: mod(func(c *Config) { c.CredentialsType = "authorized_user" }),
+		`sinks.google.credentials_type: unknown type "jwt" (known: service_account, authorized_user, application_default)`:                 mod(func(c *Config) { c.CredentialsType = "jwt" }),
+		"sinks.google.batch_size: 20000 is outside 1..10000":                                                                               mod(func(c *Config) { c.BatchSize = 20000 }),
+		`sinks.google.login_account_id: "12a" is not`:                                                                                      mod(func(c *Config) { c.LoginAccountID = "12a" }),
+		"sinks.google.credentials: cannot read file":                                                                                       mod(func(c *Config) { c.Credentials = secret.Ref{File: filepath.Join(dir, "missing.json")} }),
+	})
+	for _, err := range errs {
 		if err != nil && strings.Contains(err.Error(), "MIIsecret") {
 			t.Errorf("error leaks the key: %v", err)
 		}
 	}
-	tcs := []struct {
-		t    Target
-		want string
-	}{
-		{Target{UserListID: "1"}, "audiences[0].destinations.google.operating_account_id: missing"},
-		{Target{OperatingAccountID: "123-456-7890"}, "audiences[0].destinations.google.user_list_id: missing"},
-		{Target{OperatingAccountID: "1", UserListID: "x1"}, `audiences[0].destinations.google.user_list_id: "x1" is not`},
-	}
-	for _, tc := range tcs {
-		err := tc.t.Validate("audiences[0].destinations.google")
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("got %v, want prefix %q", err, tc.want)
-		}
-	}
+	sinktest.RefusedAll(t, "audiences[0].destinations.google", map[string]Target{
+		"audiences[0].destinations.google.operating_account_id: missing": Target{UserListID: "1"},
+		"audiences[0].destinations.google.user_list_id: missing":         Target{OperatingAccountID: "123-456-7890"},
+		`audiences[0].destinations.google.user_list_id: "x1" is not`:     Target{OperatingAccountID: "1", UserListID: "x1"},
+	})
 }
 
 func TestServiceAccountCredentialsLoad(t *testing.T) {
@@ -467,12 +449,8 @@ func TestServiceAccountCredentialsLoad(t *testing.T) {
 }
 
 func TestYAMLKeys(t *testing.T) {
-	var doc struct {
-		Google Config `yaml:"google"`
-		Target Target `yaml:"target"`
-	}
-	src := `
-google:
+	sinktest.YAMLKeys(t, `
+config:
   endpoint: https://dm.example/
   credentials_type: authorized_user
   credentials: {file: /run/secrets/user.json}
@@ -485,16 +463,7 @@ target:
   operating_account_id: "123-456-7890"
   user_list_id: "77"
   login_account_id: "999"
-`
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		t.Fatal(err)
-	}
-	want := Config{Endpoint: "https://dm.example/", CredentialsType: "authorized_user", Credentials: secret.Ref{File: "/run/secrets/user.json"},
-		LoginAccountID: "111-222-3333", ValidateOnly: true, BatchSize: 500, ParallelRequests: 4, HTTP: httpx.Config{RatePerSec: 1, Burst: 2}}
-	if diff := cmp.Diff(want, doc.Google); diff != "" {
-		t.Fatalf("config (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(Target{OperatingAccountID: "123-456-7890", UserListID: "77", LoginAccountID: "999"}, doc.Target); diff != "" {
-		t.Fatalf("target (-want +got):\n%s", diff)
-	}
+`, Config{Endpoint: "https://dm.example/", CredentialsType: "authorized_user", Credentials: secret.Ref{File: "/run/secrets/user.json"},
+		LoginAccountID: "111-222-3333", ValidateOnly: true, BatchSize: 500, ParallelRequests: 4, HTTP: httpx.Config{RatePerSec: 1, Burst: 2}},
+		Target{OperatingAccountID: "123-456-7890", UserListID: "77", LoginAccountID: "999"})
 }

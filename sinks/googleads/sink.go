@@ -24,11 +24,7 @@ type Account struct {
 
 // NewAccount checks cfg's settings.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	a := &Account{}
-	if err := a.Init("sinks.google", cfg, opts); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return sinkutil.NewAccount[Account]("sinks.google", cfg, opts)
 }
 
 // WithTokenSource makes the account authenticate with ts instead of the configured
@@ -50,8 +46,6 @@ type Destination struct {
 	acct *Account
 	t    Target
 }
-
-var _ audience.Destination = (*Destination)(nil)
 
 // Destination binds target t (validated here) to the account.
 func (a *Account) Destination(t Target) (*Destination, error) {

@@ -4,11 +4,8 @@ import (
 	"context"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinktest"
-	"github.com/audiencesync/audiencesync/sinks/meta/metatest"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
@@ -20,18 +17,11 @@ import (
 //
 // BENCH_MEMBERS and BENCH_LATENCY_MS change the size and the latency.
 func BenchmarkApplyMillion(b *testing.B) {
-	n := sinktest.EnvInt("BENCH_MEMBERS", 1000000)
-	rate := sinktest.EnvInt("BENCH_RATE", DefaultRatePerSec)
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
-	fake.SetLatency(time.Duration(sinktest.EnvInt("BENCH_LATENCY_MS", 50)) * time.Millisecond)
-	a, _, _ := newAccount(b, fake, func(c *Config) {
-		c.HTTP = httpx.Config{RatePerSec: float64(rate), Burst: 1}
-		if rate == 0 {
-			c.HTTP.RatePerSec = 1e9 // effectively unlimited (0 means the default)
-		}
-	})
-	all := sinktest.Identifiers(n)
+	k := sinktest.BenchFromEnv(DefaultRatePerSec)
+	fake := newFake(b)
+	fake.SetLatency(k.Latency)
+	a, _, _ := newAccount(b, fake, func(c *Config) { c.HTTP = k.HTTP })
+	all := sinktest.Identifiers(k.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -43,13 +33,13 @@ func BenchmarkApplyMillion(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if want := int64((n+9999)/10000) + 2; res.Requests != want || res.Sent != int64(n) {
+		if want := int64((k.N+9999)/10000) + 2; res.Requests != want || res.Sent != int64(k.N) {
 			b.Fatalf("%d requests, %d sent: want %d requests (list + create + ⌈n/10,000⌉ uploads)", res.Requests, res.Sent, want)
 		}
-		if e, p := fake.Size(res.RemoteID); e+p != n {
-			b.Fatalf("fake holds %d e-mails, %d phones; want %d in all", e, p, n)
+		if err := k.Held(fake.Size(res.RemoteID)); err != nil {
+			b.Fatal(err)
 		}
 		b.ReportMetric(float64(res.Requests-2), "upload-requests/op")
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "identifiers/s")
+	k.ReportRate(b)
 }

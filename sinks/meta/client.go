@@ -67,6 +67,9 @@ func NewClient(cfg Config, opts ...httpx.Option) (*Client, error) {
 // Stats reports the underlying HTTP layer's counters (attempts, retries, waits).
 func (c *Client) Stats() httpx.Stats { return c.http.Stats() }
 
+// Requests is the number of HTTP requests the client has sent.
+func (c *Client) Requests() int64 { return c.http.Stats().Requests }
+
 // AppSecretProof is the appsecret_proof Meta requires with every call made with a token:
 // lowercase hex HMAC-SHA256 with the app secret as key and the access token as message.
 func AppSecretProof(appSecret, token string) string {
@@ -175,30 +178,26 @@ func (r CreateLookalikeRequest) form() url.Values {
 
 // CreateLookalike creates a lookalike audience of the origin audience and returns its id.
 func (c *Client) CreateLookalike(ctx context.Context, adAccountID string, req CreateLookalikeRequest) (string, error) {
-	adAccountID = strings.TrimPrefix(adAccountID, "act_")
-	var out struct {
-		ID string `json:"id"`
-	}
-	if err := c.call(ctx, http.MethodPost, "/act_"+adAccountID+"/customaudiences", req.form(), &out); err != nil {
-		return "", err
-	}
-	if out.ID == "" {
-		return "", fmt.Errorf("meta: creating lookalike %q in act_%s: the answer holds no id", req.Name, adAccountID)
-	}
-	return out.ID, nil
+	return c.createAudience(ctx, adAccountID, req.form(), "lookalike "+strconv.Quote(req.Name))
 }
 
 // CreateCustomAudience creates a customer-file custom audience and returns its id.
 func (c *Client) CreateCustomAudience(ctx context.Context, adAccountID string, req CreateAudienceRequest) (string, error) {
+	return c.createAudience(ctx, adAccountID, req.form(), "custom audience "+strconv.Quote(req.Name))
+}
+
+// createAudience POSTs form to the ad account's customaudiences and returns the new id; what
+// names the audience in errors.
+func (c *Client) createAudience(ctx context.Context, adAccountID string, form url.Values, what string) (string, error) {
 	adAccountID = strings.TrimPrefix(adAccountID, "act_")
 	var out struct {
 		ID string `json:"id"`
 	}
-	if err := c.call(ctx, http.MethodPost, "/act_"+adAccountID+"/customaudiences", req.form(), &out); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/act_"+adAccountID+"/customaudiences", form, &out); err != nil {
 		return "", err
 	}
 	if out.ID == "" {
-		return "", fmt.Errorf("meta: creating custom audience %q in act_%s: the answer holds no id", req.Name, adAccountID)
+		return "", fmt.Errorf("meta: creating %s in act_%s: the answer holds no id", what, adAccountID)
 	}
 	return out.ID, nil
 }

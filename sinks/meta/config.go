@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -56,8 +55,7 @@ func (c Config) Defaults() Config {
 	c.APIVersion = cmp.Or(c.APIVersion, DefaultAPIVersion)
 	c.CustomerFileSource = cmp.Or(c.CustomerFileSource, DefaultCustomerFileSource)
 	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
-	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, DefaultRatePerSec)
-	c.HTTP = c.HTTP.Defaults()
+	c.HTTP = c.HTTP.DefaultsAt(DefaultRatePerSec)
 	return c
 }
 
@@ -76,7 +74,7 @@ func (c Config) Validate(path string) error {
 // ValidateSettings checks everything but the secrets' presence (dry runs need no secrets).
 func (c Config) ValidateSettings(path string) error {
 	c = c.Defaults()
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !httpx.IsHTTPURL(c.BaseURL) {
 		return fmt.Errorf("%s.base_url: %q is not an http(s) URL (default %s)", path, c.BaseURL, DefaultBaseURL)
 	}
 	if !reVersion.MatchString(c.APIVersion) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
@@ -48,8 +49,7 @@ func (d *Destination) Lookalike(ctx context.Context, req audience.LookalikeReque
 	if err != nil {
 		return res, err
 	}
-	before := c.Stats().Requests
-	defer func() { res.Requests = c.Stats().Requests - before }()
+	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
 	want := d.lookalikeRequest(req, req.SourceID)
 	// find returns the lookalike of the seed by name, or (anyName) by spec.
 	find := func(anyName bool) (*CustomAudience, error) {
@@ -67,17 +67,9 @@ func (d *Destination) Lookalike(ctx context.Context, req audience.LookalikeReque
 				found = append(found, a)
 			}
 		}
-		switch len(found) {
-		case 0:
-			return nil, nil
-		case 1:
-			return &found[0], nil
-		}
-		ids := make([]string, len(found))
-		for i, a := range found {
-			ids[i] = a.ID
-		}
-		return nil, fmt.Errorf("meta: %d lookalikes of custom audience %s are named %q (ids %s): delete the extra ones in Ads Manager", len(found), req.SourceID, want.Name, strings.Join(ids, ", "))
+		return sinkutil.Only(found, func(a CustomAudience) string { return a.ID }, func(n int, ids string) error {
+			return fmt.Errorf("meta: %d lookalikes of custom audience %s are named %q (ids %s): delete the extra ones in Ads Manager", n, req.SourceID, want.Name, ids)
+		})
 	}
 	done := func(a *CustomAudience, status, note string) (audience.LookalikeResult, error) {
 		res.RemoteID, res.Status, res.Note, res.Size = a.ID, status, note, a.ApproximateCount

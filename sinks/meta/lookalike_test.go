@@ -46,8 +46,7 @@ type lookalikeEnv struct {
 
 func newLookalikeEnv(t *testing.T, mod func(*Config), l Lookalike) *lookalikeEnv {
 	t.Helper()
-	fake := metatest.New(testToken, testSecret)
-	t.Cleanup(fake.Close)
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, mod)
 	return &lookalikeEnv{fake: fake, dest: newDest(t, a, Target{AdAccountID: account, Lookalike: &l}), store: &audience.FileStore{Dir: t.TempDir()},
 		tgt: audience.Target{Audience: seedName, Platform: Platform, Value: l.Value, Lookalike: true}}

@@ -19,7 +19,6 @@ import (
 	"github.com/audiencesync/audiencesync/sinks/secret"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
 )
 
 const (
@@ -61,6 +60,13 @@ type noSleep struct{ waits []time.Duration }
 func (n *noSleep) sleep(ctx context.Context, d time.Duration) error {
 	n.waits = append(n.waits, d)
 	return ctx.Err()
+}
+
+// newFake starts the fake Graph API for the test's token and app secret; it stops with the test.
+func newFake(t testing.TB) *metatest.Server {
+	fake := metatest.New(testToken, testSecret)
+	t.Cleanup(fake.Close)
+	return fake
 }
 
 func testConfig(t testing.TB, fake *metatest.Server, mod func(*Config)) Config {
@@ -122,8 +128,7 @@ func TestAppSecretProofKnownVector(t *testing.T) {
 }
 
 func TestCreateIfAbsentThenOnlyDiffs(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	d := newDest(t, a, Target{AdAccountID: "act_" + account, Description: "bought twice"})
 	ctx := context.Background()
@@ -169,8 +174,7 @@ func TestCreateIfAbsentThenOnlyDiffs(t *testing.T) {
 }
 
 func TestFindsExistingByNameAcrossPagesAndReplaces(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	fake.SetPageSize(10)
 	for i := 0; i < 23; i++ {
 		fake.AddAudience(account, fmt.Sprintf("other_%d", i))
@@ -204,8 +208,7 @@ func TestFindsExistingByNameAcrossPagesAndReplaces(t *testing.T) {
 }
 
 func TestDuplicateNamesRefused(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	x, y := fake.AddAudience(account, "dup"), fake.AddAudience(account, "dup")
 	a, _, _ := newAccount(t, fake, nil)
 	_, err := newDest(t, a, Target{AdAccountID: account}).Apply(context.Background(), createReq("dup", members(0, 1)))
@@ -220,8 +223,7 @@ func TestDuplicateNamesRefused(t *testing.T) {
 // A lost answer to the creation: Meta made the audience, the client timed out. The sink lists
 // by name instead of creating again: exactly one audience, filled.
 func TestCreateTimeoutListsFirst(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.HTTP.Timeout = 100 * time.Millisecond })
 	d := newDest(t, a, Target{AdAccountID: account})
 	fake.SetLatencyFor("POST customaudiences", 2*time.Second)
@@ -239,8 +241,7 @@ func TestCreateTimeoutListsFirst(t *testing.T) {
 }
 
 func TestUnknownIDFails(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	d := newDest(t, a, Target{AdAccountID: account, ID: "999"})
 	_, err := d.Apply(context.Background(), createReq("a", members(0, 1)))
@@ -253,8 +254,7 @@ func TestUnknownIDFails(t *testing.T) {
 }
 
 func TestBatchesAndSessions(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "big")
 	d := newDest(t, a, Target{AdAccountID: account, ID: id})
@@ -283,8 +283,7 @@ func TestBatchesAndSessions(t *testing.T) {
 }
 
 func TestSmallBatchSizeSessionFields(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	fake.RecordBodies()
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 3 })
 	id := fake.AddAudience(account, "s")
@@ -348,8 +347,7 @@ func TestSessionIDFromContent(t *testing.T) {
 // A repeated session is a replay on Meta: nothing applied. A rerun whose plan changed must
 // therefore use a new session, and the rerun of an unchanged plan changes nothing.
 func TestRepeatedSessionIsReplay(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "r")
 	d := newDest(t, a, Target{AdAccountID: account})
@@ -373,8 +371,7 @@ func TestRepeatedSessionIsReplay(t *testing.T) {
 }
 
 func TestThrottleAnd5xxRetried(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, c, ns := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "r")
 	d := newDest(t, a, Target{AdAccountID: account})
@@ -395,8 +392,7 @@ func TestThrottleAnd5xxRetried(t *testing.T) {
 }
 
 func TestCode100NotRetried(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	id := fake.AddAudience(account, "r")
 	d := newDest(t, a, Target{AdAccountID: account})
@@ -445,8 +441,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 }
 
 func TestMalformedHashSendsNothing(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, nil)
 	d := newDest(t, a, Target{AdAccountID: account})
 	bad := append(members(0, 1), audience.Identifier{Type: audience.TypeEmail, Hash: "alice@example.com"})
@@ -467,8 +462,7 @@ func TestMalformedHashSendsNothing(t *testing.T) {
 // Meta refuses some rows of a batch: which ones it does not say, so the batch stays
 // unconfirmed (the next run sends it again) and the refusals are counted.
 func TestInvalidEntriesLeaveTheBatchUnconfirmed(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 4 })
 	id := fake.AddAudience(account, "x")
 	d := newDest(t, a, Target{AdAccountID: account})
@@ -487,8 +481,7 @@ func TestInvalidEntriesLeaveTheBatchUnconfirmed(t *testing.T) {
 }
 
 func TestWritePayloadsEqualsWhatApplySends(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	fake.RecordBodies()
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 4 })
 	id := fake.AddAudience(account, "w")
@@ -537,8 +530,7 @@ func TestWritePayloadsEqualsWhatApplySends(t *testing.T) {
 }
 
 func TestWritePayloadsForNewAudience(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, err := NewAccount(Config{}, sinkutil.WithoutCredentials()) // a dry run needs no secrets
 	if err != nil {
 		t.Fatal(err)
@@ -566,8 +558,7 @@ func TestWritePayloadsForNewAudience(t *testing.T) {
 // A replace that failed at its third batch changed nothing (Meta applies a replace at its last
 // batch); the rerun of the same plan sends the same session: batches 1 and 2 are replays.
 func TestRerunOfSamePlanContinuesTheSession(t *testing.T) {
-	fake := metatest.New(testToken, testSecret)
-	defer fake.Close()
+	fake := newFake(t)
 	a, _, _ := newAccount(t, fake, func(c *Config) { c.BatchSize = 2 })
 	id := fake.AddAudience(account, "r")
 	old := members(50, 51)
@@ -603,48 +594,25 @@ func TestConfigValidate(t *testing.T) {
 	if err := ok.Validate("sinks.meta"); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		mod  func(*Config)
-		want string
-	}{
-		{func(c *Config) { c.BatchSize = 10001 }, "sinks.meta.batch_size: 10001 is outside 1..10000"},
-		{func(c *Config) { c.APIVersion = "25" }, `sinks.meta.api_version: "25" is not a Graph API version`},
-		{func(c *Config) { c.CustomerFileSource = "ME" }, `sinks.meta.customer_file_source: unknown value "ME" (known: USER_PROVIDED_ONLY`},
-		{func(c *Config) { c.AppSecret = secret.Ref{} }, "sinks.meta.app_secret: no secret source"},
-		{func(c *Config) { c.BaseURL = "graph.facebook.com" }, "sinks.meta.base_url:"},
-		{func(c *Config) { c.HTTP.RatePerSec = -1 }, "sinks.meta.http.rate_per_sec: must not be negative"},
-	}
-	for _, tc := range cases {
-		c := ok
-		tc.mod(&c)
-		err := c.Validate("sinks.meta")
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("got %v, want prefix %q", err, tc.want)
-		}
-	}
-	tcs := []struct {
-		t    Target
-		want string
-	}{
-		{Target{}, "audiences[2].destinations.meta.ad_account_id: missing"},
-		{Target{AdAccountID: "act_12x"}, `audiences[2].destinations.meta.ad_account_id: "act_12x" is not`},
-		{Target{AdAccountID: "12", ID: "abc"}, `audiences[2].destinations.meta.id: "abc" is not`},
-	}
-	for _, tc := range tcs {
-		err := tc.t.Validate("audiences[2].destinations.meta")
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("got %v, want prefix %q", err, tc.want)
-		}
-	}
+	mod := func(f func(*Config)) Config { return sinktest.Mod(ok, f) }
+	sinktest.RefusedAll(t, "sinks.meta", map[string]Config{
+		"sinks.meta.batch_size: 10001 is outside 1..10000":                               mod(func(c *Config) { c.BatchSize = 10001 }),
+		`sinks.meta.api_version: "25" is not a Graph API version`:                        mod(func(c *Config) { c.APIVersion = "25" }),
+		`sinks.meta.customer_file_source: unknown value "ME" (known: USER_PROVIDED_ONLY`: mod(func(c *Config) { c.CustomerFileSource = "ME" }),
+		"sinks.meta.app_secret: no secret source":                                        mod(func(c *Config) { c.AppSecret = secret.Ref{} }),
+		"sinks.meta.base_url:":                               mod(func(c *Config) { c.BaseURL = "graph.facebook.com" }),
+		"sinks.meta.http.rate_per_sec: must not be negative": mod(func(c *Config) { c.HTTP.RatePerSec = -1 }),
+	})
+	sinktest.RefusedAll(t, "audiences[2].destinations.meta", map[string]Target{
+		"audiences[2].destinations.meta.ad_account_id: missing":          Target{},
+		`audiences[2].destinations.meta.ad_account_id: "act_12x" is not`: Target{AdAccountID: "act_12x"},
+		`audiences[2].destinations.meta.id: "abc" is not`:                Target{AdAccountID: "12", ID: "abc"},
+	})
 }
 
 func TestYAMLKeys(t *testing.T) {
-	var doc struct {
-		Meta   Config `yaml:"meta"`
-		Target Target `yaml:"target"`
-	}
-	src := `
-meta:
+	sinktest.YAMLKeys(t, `
+config:
   base_url: https://graph.example
   api_version: v26.0
   access_token: {env: META_TOKEN}
@@ -657,18 +625,9 @@ target:
   id: "99"
   name: VIP
   description: top spenders
-`
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		t.Fatal(err)
-	}
-	want := Config{BaseURL: "https://graph.example", APIVersion: "v26.0", AccessToken: secret.Ref{Env: "META_TOKEN"}, AppSecret: secret.Ref{File: "/run/secrets/meta"},
-		CustomerFileSource: "PARTNER_PROVIDED_ONLY", BatchSize: 5000, HTTP: httpx.Config{RatePerSec: 2, Timeout: 10 * time.Second, MaxAttempts: 3}}
-	if diff := cmp.Diff(want, doc.Meta); diff != "" {
-		t.Fatalf("config (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(Target{AdAccountID: "act_42", ID: "99", Name: "VIP", Description: "top spenders"}, doc.Target); diff != "" {
-		t.Fatalf("target (-want +got):\n%s", diff)
-	}
+`, Config{BaseURL: "https://graph.example", APIVersion: "v26.0", AccessToken: secret.Ref{Env: "META_TOKEN"}, AppSecret: secret.Ref{File: "/run/secrets/meta"},
+		CustomerFileSource: "PARTNER_PROVIDED_ONLY", BatchSize: 5000, HTTP: httpx.Config{RatePerSec: 2, Timeout: 10 * time.Second, MaxAttempts: 3}},
+		Target{AdAccountID: "act_42", ID: "99", Name: "VIP", Description: "top spenders"})
 }
 
 func TestNetworkErrorHidesToken(t *testing.T) {

@@ -21,11 +21,7 @@ type Account struct {
 
 // NewAccount checks cfg's settings.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	a := &Account{}
-	if err := a.Init("sinks.meta", cfg, opts); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return sinkutil.NewAccount[Account]("sinks.meta", cfg, opts)
 }
 
 func (a *Account) api() (*Client, error) {
@@ -38,14 +34,9 @@ type Destination struct {
 	t    Target
 }
 
-var _ audience.Destination = (*Destination)(nil)
-
 // Destination binds target t (validated here) to the account.
 func (a *Account) Destination(t Target) (*Destination, error) {
-	if err := t.Validate("destinations.meta"); err != nil {
-		return nil, err
-	}
-	return &Destination{acct: a, t: t}, nil
+	return sinkutil.Bind("destinations.meta", t, func() *Destination { return &Destination{acct: a, t: t} })
 }
 
 // step is one logical upload: all its batches share one session.
@@ -83,8 +74,7 @@ func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audi
 	if err != nil {
 		return res, err
 	}
-	before := c.Stats().Requests
-	defer func() { res.Requests = c.Stats().Requests - before }()
+	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
 	id, fresh, found := req.RemoteID, false, false
 	if req.Create || d.t.ID != "" && id != d.t.ID {
 		if id, fresh, err = d.findOrCreate(ctx, c, req); err != nil {

@@ -97,6 +97,19 @@ func (r Ref) resolve() (string, error) {
 	return "", errors.New("secret: no source configured: set env, file or secretmanager")
 }
 
+// CheckSource checks the Ref's settings without reading the secret: not both env and file
+// and, when required, a source at all. path is the config path of the Ref; what names the
+// secret in the message of a missing one ("secret", "token") and hint ends that message.
+func (r Ref) CheckSource(path string, required bool, what, hint string) error {
+	switch {
+	case r.IsZero() && required:
+		return fmt.Errorf("%s: no %s source: set %s.env or %s.file%s", path, what, path, path, hint)
+	case r.Env != "" && r.File != "":
+		return fmt.Errorf("%s: both env and file are set: choose one", path)
+	}
+	return nil
+}
+
 // Validate checks that exactly one source is set and that it currently resolves to a non-empty
 // value. path is the config path of the Ref, e.g. "sinks.yandex.token", and prefixes every
 // message.

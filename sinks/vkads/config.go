@@ -3,7 +3,6 @@ package vkads
 import (
 	"cmp"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -53,8 +52,7 @@ func (c Config) Defaults() Config {
 	c.BaseURL = strings.TrimRight(cmp.Or(c.BaseURL, DefaultBaseURL), "/")
 	c.Hash = cmp.Or(c.Hash, HashMD5)
 	c.UploadsPerMinute = cmp.Or(c.UploadsPerMinute, 1)
-	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, 2)
-	c.HTTP = c.HTTP.Defaults()
+	c.HTTP = c.HTTP.DefaultsAt(2)
 	return c
 }
 
@@ -72,20 +70,14 @@ func (c Config) ValidateSettings(path string) error { return c.validateShape(pat
 // validateShape checks everything but the secret's value; withCreds requires the client id
 // and a secret reference.
 func (c Config) validateShape(path string, withCreds bool) error {
-	if c.BaseURL != "" {
-		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("%s.base_url: %q is not an http(s) URL", path, c.BaseURL)
-		}
+	if err := httpx.CheckURL(path+".base_url", c.BaseURL); err != nil {
+		return err
 	}
 	if strings.TrimSpace(c.ClientID) == "" && withCreds {
 		return fmt.Errorf("%s.client_id: required: the client id of the VK Ads API app (Settings → API access)", path)
 	}
-	if c.ClientSecret.IsZero() && withCreds {
-		return fmt.Errorf("%s.client_secret: no secret source: set %s.client_secret.env or %s.client_secret.file", path, path, path)
-	}
-	if c.ClientSecret.Env != "" && c.ClientSecret.File != "" {
-		return fmt.Errorf("%s.client_secret: both env and file are set: choose one", path)
+	if err := c.ClientSecret.CheckSource(path+".client_secret", withCreds, "secret", ""); err != nil {
+		return err
 	}
 	switch c.Hash {
 	case "", HashMD5, HashSHA256:

@@ -1,6 +1,7 @@
 package vkads
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -22,32 +23,11 @@ type Account struct {
 	sinkutil.Account[Config, *Client]
 }
 
-// Destination syncs one audience with one VK users list.
-type Destination struct {
-	acct   *Account
-	target Target
-}
-
-var _ audience.Destination = (*Destination)(nil)
-
 // NewAccount checks cfg. The client secret is resolved on the first Apply, so that dry runs
-// need no credentials. The token
-// cache goes under the state dir (sinkutil.WithStateDir) unless sinks.vk.token_cache names a
-// file.
+// need no credentials. The token cache goes under the state dir (sinkutil.WithStateDir)
+// unless sinks.vk.token_cache names a file.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	a := &Account{}
-	if err := a.Init("sinks.vk", cfg, opts); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-// Destination binds the account to one audience's list.
-func (a *Account) Destination(target Target) (*Destination, error) {
-	if err := target.Validate("destinations.vk"); err != nil {
-		return nil, err
-	}
-	return &Destination{acct: a, target: target}, nil
+	return sinkutil.NewAccount[Account]("sinks.vk", cfg, opts)
 }
 
 // TokenCachePath is where the account keeps its token ("" = memory only).
@@ -80,11 +60,19 @@ func (a *Account) api() (*Client, error) {
 	})
 }
 
+// Destination syncs one audience with one VK users list.
+type Destination struct {
+	acct   *Account
+	target Target
+}
+
+// Destination binds the account to one audience's list.
+func (a *Account) Destination(target Target) (*Destination, error) {
+	return sinkutil.Bind("destinations.vk", target, func() *Destination { return &Destination{acct: a, target: target} })
+}
+
 func (d *Destination) listName(req audience.Request) string {
-	if d.target.Name != "" {
-		return d.target.Name
-	}
-	return req.Audience
+	return cmp.Or(d.target.Name, req.Audience)
 }
 
 // idType is the identifier type the list holds.
@@ -125,8 +113,7 @@ func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audi
 	if err != nil {
 		return res, err
 	}
-	before := c.Requests()
-	defer func() { res.Requests = c.Requests() - before }()
+	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
 	name := d.listName(req)
 	id, err := parseID(req.RemoteID)
 	if err != nil {
@@ -170,19 +157,16 @@ func (d *Destination) find(ctx context.Context, c *Client, name string) (int64, 
 			found = append(found, l)
 		}
 	}
+	l, err := sinkutil.Only(found, func(l UsersList) string { return strconv.FormatInt(l.ID, 10) }, func(n int, ids string) error {
+		return fmt.Errorf("vk: %d users lists are named %q (ids %s): set destinations.vk.id to the one to keep", n, name, ids)
+	})
 	switch {
-	case len(found) == 1 && found[0].Type != d.target.Type:
-		return 0, fmt.Errorf("vk: list %q (id %d) has type %s, the target wants %s: rename one of them", name, found[0].ID, found[0].Type, d.target.Type)
-	case len(found) == 1:
-		return found[0].ID, nil
-	case len(found) > 1:
-		ids := make([]string, len(found))
-		for i, l := range found {
-			ids[i] = strconv.FormatInt(l.ID, 10)
-		}
-		return 0, fmt.Errorf("vk: %d users lists are named %q (ids %s): set destinations.vk.id to the one to keep", len(found), name, strings.Join(ids, ", "))
+	case err != nil || l == nil:
+		return 0, err
+	case l.Type != d.target.Type:
+		return 0, fmt.Errorf("vk: list %q (id %d) has type %s, the target wants %s: rename one of them", name, l.ID, l.Type, d.target.Type)
 	}
-	return 0, nil
+	return l.ID, nil
 }
 
 // create uploads a new list with today's identifiers. After a lost answer it lists: a list of
@@ -348,16 +332,7 @@ func (d *Destination) WritePayloads(ctx context.Context, req audience.Request, d
 	return res, write("users_lists_remove", UploadRequest{Name: name, Type: d.target.Type, Base: -id, File: joinLines(req.Remove)}, req.Remove)
 }
 
-func parseID(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("vk: remote id %q from state is not a list id: fix or delete the audience's vk state file", s)
-	}
-	return id, nil
-}
+func parseID(s string) (int64, error) { return sinkutil.ParseID(Platform, "list", s) }
 
 // safeName keeps a client id usable as a file name.
 func safeName(s string) string {

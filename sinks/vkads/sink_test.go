@@ -495,17 +495,13 @@ func TestValidate(t *testing.T) {
 	if err := (Config{}).ValidateSettings("sinks.vk"); err != nil {
 		t.Errorf("settings of an empty block (dry run): %v", err)
 	}
-	for want, c := range map[string]Config{
-		"sinks.vk.client_id: required":            {ClientSecret: ok.ClientSecret},
-		"sinks.vk.client_secret: no secret":       {ClientID: "c"},
-		"sinks.vk.hash: unknown algorithm \"sha1": {ClientID: "c", ClientSecret: ok.ClientSecret, Hash: "sha1"},
-		"sinks.vk.hash: \"none\" is not allowed":  {ClientID: "c", ClientSecret: ok.ClientSecret, Hash: "none"},
-		"sinks.vk.http.rate_per_sec:":             {ClientID: "c", ClientSecret: ok.ClientSecret, HTTP: httpx.Config{RatePerSec: -1}},
-	} {
-		if err := c.Validate("sinks.vk"); err == nil || !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("Validate = %v, want prefix %q", err, want)
-		}
-	}
+	sinktest.RefusedAll(t, "sinks.vk", map[string]Config{
+		"sinks.vk.client_id: required":            Config{ClientSecret: ok.ClientSecret},
+		"sinks.vk.client_secret: no secret":       Config{ClientID: "c"},
+		"sinks.vk.hash: unknown algorithm \"sha1": Config{ClientID: "c", ClientSecret: ok.ClientSecret, Hash: "sha1"},
+		"sinks.vk.hash: \"none\" is not allowed":  Config{ClientID: "c", ClientSecret: ok.ClientSecret, Hash: "none"},
+		"sinks.vk.http.rate_per_sec:":             Config{ClientID: "c", ClientSecret: ok.ClientSecret, HTTP: httpx.Config{RatePerSec: -1}},
+	})
 }
 
 func TestRateLimitHeadersHonoured(t *testing.T) {

@@ -3,7 +3,6 @@ package yandex
 import (
 	"cmp"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -39,8 +38,7 @@ func (c Config) Defaults() Config {
 	c.PollInterval = cmp.Or(c.PollInterval, 15*time.Second)
 	c.PollTimeout = cmp.Or(c.PollTimeout, 10*time.Minute)
 	// Yandex allows 30 requests a second; 5 leaves room for other tools on the account.
-	c.HTTP.RatePerSec = cmp.Or(c.HTTP.RatePerSec, 5)
-	c.HTTP = c.HTTP.Defaults()
+	c.HTTP = c.HTTP.DefaultsAt(5)
 	return c
 }
 
@@ -57,17 +55,11 @@ func (c Config) ValidateSettings(path string) error { return c.validateShape(pat
 
 // validateShape checks everything but the secret's value; withToken requires a token reference.
 func (c Config) validateShape(path string, withToken bool) error {
-	if c.BaseURL != "" {
-		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("%s.base_url: %q is not an http(s) URL", path, c.BaseURL)
-		}
+	if err := httpx.CheckURL(path+".base_url", c.BaseURL); err != nil {
+		return err
 	}
-	if c.Token.IsZero() && withToken {
-		return fmt.Errorf("%s.token: no token source: set %s.token.env or %s.token.file (a Yandex OAuth token)", path, path, path)
-	}
-	if c.Token.Env != "" && c.Token.File != "" {
-		return fmt.Errorf("%s.token: both env and file are set: choose one", path)
+	if err := c.Token.CheckSource(path+".token", withToken, "token", " (a Yandex OAuth token)"); err != nil {
+		return err
 	}
 	switch {
 	case c.WritesPerMinute < 0:

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
+	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
@@ -55,8 +56,7 @@ func (d *Destination) Lookalike(ctx context.Context, req audience.LookalikeReque
 	if err != nil {
 		return res, err
 	}
-	before := c.Requests()
-	defer func() { res.Requests = c.Requests() - before }()
+	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
 	want := d.lookalikeSegment(req.Audience, source)
 	segs, err := c.ListSegments(ctx)
 	if err != nil {
@@ -128,17 +128,9 @@ func findLookalike(segs []Segment, want LookalikeSegment) (*Segment, error) {
 			found = append(found, s)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return nil, nil
-	case 1:
-		return &found[0], nil
-	}
-	ids := make([]string, len(found))
-	for i, s := range found {
-		ids[i] = strconv.FormatInt(s.ID, 10)
-	}
-	return nil, fmt.Errorf("yandex: %d lookalike segments of segment %d are named %q (ids %s): delete the extra ones in the Audiences UI", len(found), want.LookalikeLink, want.Name, strings.Join(ids, ", "))
+	return sinkutil.Only(found, segmentID, func(n int, ids string) error {
+		return fmt.Errorf("yandex: %d lookalike segments of segment %d are named %q (ids %s): delete the extra ones in the Audiences UI", n, want.LookalikeLink, want.Name, ids)
+	})
 }
 
 // WriteLookalikePayload writes the body of the segments/create_lookalike call Lookalike

@@ -2,12 +2,12 @@ package yandex
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
@@ -31,24 +31,15 @@ type Destination struct {
 	target Target
 }
 
-var _ audience.Destination = (*Destination)(nil)
-
 // NewAccount checks cfg. The token is resolved on the first Apply, so that dry runs need no
 // credentials.
 func NewAccount(cfg Config, opts ...sinkutil.Option) (*Account, error) {
-	a := &Account{}
-	if err := a.Init("sinks.yandex", cfg, opts); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return sinkutil.NewAccount[Account]("sinks.yandex", cfg, opts)
 }
 
 // Destination binds the account to one audience's segment.
 func (a *Account) Destination(target Target) (*Destination, error) {
-	if err := target.Validate("destinations.yandex"); err != nil {
-		return nil, err
-	}
-	return &Destination{acct: a, target: target}, nil
+	return sinkutil.Bind("destinations.yandex", target, func() *Destination { return &Destination{acct: a, target: target} })
 }
 
 func (a *Account) api() (*Client, error) {
@@ -62,10 +53,7 @@ func (a *Account) api() (*Client, error) {
 }
 
 func (d *Destination) segmentName(req audience.Request) string {
-	if d.target.Name != "" {
-		return d.target.Name
-	}
-	return req.Audience
+	return cmp.Or(d.target.Name, req.Audience)
 }
 
 // Apply brings the segment to req. Without a segment on record it finds one (the configured
@@ -82,8 +70,7 @@ func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audi
 	if err != nil {
 		return res, err
 	}
-	before := c.Requests()
-	defer func() { res.Requests = c.Requests() - before }()
+	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
 
 	id, err := parseID(req.RemoteID)
 	if err != nil {
@@ -199,16 +186,14 @@ func (d *Destination) findOrCreate(ctx context.Context, c *Client, req audience.
 			found = append(found, s)
 		}
 	}
-	switch len(found) {
-	case 1:
-		return found[0].ID, false, nil
-	case 0:
-	default:
-		ids := make([]string, len(found))
-		for i, s := range found {
-			ids[i] = strconv.FormatInt(s.ID, 10)
-		}
-		return 0, false, fmt.Errorf("yandex: %d segments are named %q (ids %s): set destinations.yandex.id to the one to keep", len(found), name, strings.Join(ids, ", "))
+	one, err := sinkutil.Only(found, segmentID, func(n int, ids string) error {
+		return fmt.Errorf("yandex: %d segments are named %q (ids %s): set destinations.yandex.id to the one to keep", n, name, ids)
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if one != nil {
+		return one.ID, false, nil
 	}
 	if len(req.All) < MinSegmentRows {
 		res.BelowMinimum = true
@@ -297,6 +282,9 @@ func newSegments(segs []Segment, before []int64) []Segment {
 	}
 	return out
 }
+
+// segmentID is s's id as text, for messages.
+func segmentID(s Segment) string { return strconv.FormatInt(s.ID, 10) }
 
 func newUploads(segs []Segment, before []int64) []Segment {
 	var out []Segment
@@ -463,13 +451,4 @@ func BuildCSV(ids []audience.Identifier) ([]byte, int, error) {
 	return buf.Bytes(), emails + phones, nil
 }
 
-func parseID(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("yandex: remote id %q from state is not a segment id: fix or delete the audience's yandex state file", s)
-	}
-	return id, nil
-}
+func parseID(s string) (int64, error) { return sinkutil.ParseID(Platform, "segment", s) }

@@ -121,13 +121,7 @@ func (r *Request) RequestID(op Op, ids []Identifier, extra ...string) string {
 	var num []byte
 	for _, id := range ids {
 		h.Write([]byte{0})
-		h.Write([]byte(id.Type))
-		h.Write([]byte{':'})
-		h.Write([]byte(id.Hash))
-		if r.Value != "" {
-			num = strconv.AppendFloat(append(num[:0], '='), id.Value, 'g', -1, 64)
-			h.Write(num)
-		}
+		num = hashIdentifier(h, id, r.Value != "", num)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

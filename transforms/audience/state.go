@@ -33,6 +33,19 @@ type State struct {
 	Pending   []Identifier
 }
 
+// hashIdentifier writes id to h as type:hash, then =value when withValue: the form request
+// ids and state digests take. num is scratch space, returned for the next call.
+func hashIdentifier(h io.Writer, id Identifier, withValue bool, num []byte) []byte {
+	h.Write([]byte(id.Type))
+	h.Write([]byte{':'})
+	h.Write([]byte(id.Hash))
+	if withValue {
+		num = strconv.AppendFloat(append(num[:0], '='), id.Value, 'g', -1, 64)
+		h.Write(num)
+	}
+	return num
+}
+
 // digest identifies the state (generation, remote id and both sets): request ids derive from it.
 func (s *State) digest() string {
 	h := sha256.New()
@@ -44,13 +57,7 @@ func (s *State) digest() string {
 	for _, l := range [2][]Identifier{s.Confirmed, s.Pending} {
 		h.Write([]byte{1})
 		for _, id := range l {
-			h.Write([]byte(id.Type))
-			h.Write([]byte{':'})
-			h.Write([]byte(id.Hash))
-			if s.Value != "" {
-				num = strconv.AppendFloat(append(num[:0], '='), id.Value, 'g', -1, 64)
-				h.Write(num)
-			}
+			num = hashIdentifier(h, id, s.Value != "", num)
 			h.Write([]byte{0})
 		}
 	}

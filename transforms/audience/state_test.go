@@ -61,6 +61,24 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+// writeOldState writes rows as the audience's state file for platform under dir, in the
+// layout of an earlier version (its row type and metadata).
+func writeOldState[T any](t *testing.T, dir, platform string, rows []T, md ...parquet.WriterOption) {
+	t.Helper()
+	path := filepath.Join(dir, aud, platform+".parquet")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[T](f, md...)
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	f.Close()
+}
+
 // A version 1 state file (one row per member: key, email, phone, extern_id) is read as
 // confirmed identifiers, so an upgrade keeps the audiences it synced.
 func TestStateVersion1IsRead(t *testing.T) {
@@ -71,20 +89,9 @@ func TestStateVersion1IsRead(t *testing.T) {
 		ExternID string `parquet:"extern_id"`
 	}
 	dir := t.TempDir()
-	path := filepath.Join(dir, aud, "yandex.parquet")
-	os.MkdirAll(filepath.Dir(path), 0o755)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := parquet.NewGenericWriter[v1](f, parquet.KeyValueMetadata("audiencesync.remote_id", "777"),
-		parquet.KeyValueMetadata("audiencesync.run_date", "2026-10-01"), parquet.KeyValueMetadata("audiencesync.state_version", "1"))
 	// Two members share e(1); one has no phone.
-	if _, err := w.Write([]v1{{Key: "k1", Email: e(1).Hash, Phone: p(1).Hash}, {Key: "k2", Email: e(1).Hash, Phone: p(2).Hash}, {Key: "k3", Email: e(3).Hash}}); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	f.Close()
+	writeOldState(t, dir, "yandex", []v1{{Key: "k1", Email: e(1).Hash, Phone: p(1).Hash}, {Key: "k2", Email: e(1).Hash, Phone: p(2).Hash}, {Key: "k3", Email: e(3).Hash}},
+		parquet.KeyValueMetadata("audiencesync.remote_id", "777"), parquet.KeyValueMetadata("audiencesync.run_date", "2026-10-01"), parquet.KeyValueMetadata("audiencesync.state_version", "1"))
 	st, found, err := (&audience.FileStore{Dir: dir}).Load(context.Background(), aud, "yandex")
 	if err != nil || !found || st.RemoteID != "777" || st.RunDate != day("2026-10-01") ||
 		!slices.Equal(st.Confirmed, []audience.Identifier{e(1), e(3), p(1), p(2)}) || len(st.Pending) != 0 {
@@ -100,19 +107,8 @@ func TestStateVersion2IsRead(t *testing.T) {
 		Pending bool   `parquet:"pending"`
 	}
 	dir := t.TempDir()
-	path := filepath.Join(dir, aud, "meta.parquet")
-	os.MkdirAll(filepath.Dir(path), 0o755)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := parquet.NewGenericWriter[v2](f, parquet.KeyValueMetadata("audiencesync.remote_id", "55"),
-		parquet.KeyValueMetadata("audiencesync.generation", "4"), parquet.KeyValueMetadata("audiencesync.state_version", "2"))
-	if _, err := w.Write([]v2{{Type: "email", Hash: e(2).Hash}, {Type: "phone", Hash: p(1).Hash, Pending: true}, {Type: "email", Hash: e(1).Hash}}); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	f.Close()
+	writeOldState(t, dir, "meta", []v2{{Type: "email", Hash: e(2).Hash}, {Type: "phone", Hash: p(1).Hash, Pending: true}, {Type: "email", Hash: e(1).Hash}},
+		parquet.KeyValueMetadata("audiencesync.remote_id", "55"), parquet.KeyValueMetadata("audiencesync.generation", "4"), parquet.KeyValueMetadata("audiencesync.state_version", "2"))
 	st, found, err := (&audience.FileStore{Dir: dir}).Load(context.Background(), aud, "meta")
 	if err != nil || !found || st.RemoteID != "55" || st.Generation != 4 || st.Value != "" ||
 		!slices.Equal(st.Confirmed, []audience.Identifier{e(1), e(2)}) || !slices.Equal(st.Pending, []audience.Identifier{p(1)}) {

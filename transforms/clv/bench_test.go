@@ -48,12 +48,18 @@ func BenchmarkAggregate200k(b *testing.B) {
 	}
 }
 
-func BenchmarkFit200k(b *testing.B) {
-	cs, spec, _ := benchCustomers(b)
+// benchAggregate is the aggregate of the benchmark's customers.
+func benchAggregate(b *testing.B) (*Aggregate, []*facts.Customer, Spec, value.Day) {
+	cs, spec, asOf := benchCustomers(b)
 	agg := NewAggregate(spec)
 	for _, c := range cs {
 		agg.AddCustomer(c)
 	}
+	return agg, cs, spec, asOf
+}
+
+func BenchmarkFit200k(b *testing.B) {
+	agg, _, spec, _ := benchAggregate(b)
 	for b.Loop() {
 		if _, err := Fit(agg, spec); err != nil {
 			b.Fatal(err)
@@ -62,11 +68,7 @@ func BenchmarkFit200k(b *testing.B) {
 }
 
 func BenchmarkPredict200k(b *testing.B) {
-	cs, spec, asOf := benchCustomers(b)
-	agg := NewAggregate(spec)
-	for _, c := range cs {
-		agg.AddCustomer(c)
-	}
+	agg, cs, spec, asOf := benchAggregate(b)
 	m, err := Fit(agg, spec)
 	if err != nil {
 		b.Fatal(err)

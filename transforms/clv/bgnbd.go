@@ -163,14 +163,32 @@ func softplus(v float64) float64 {
 // cell: the Γ-function terms depend on x only, ln(α+T) and ln(α+t_x) on the distinct T and
 // t_x values (a few hundred or thousand days), and a cell only combines them.
 type bgCells struct {
-	xs     []float64 // distinct x
-	xCount []float64 // customers per distinct x
-	vals   []float64 // distinct T and t_x values
-	cells  []bgCell
-	n      float64 // customers
+	xCounts
+	vals  []float64 // distinct T and t_x values
+	cells []bgCell
+	n     float64 // customers
 
 	// scratch, per evaluation
 	lv, iv []float64
+}
+
+// xCounts are the distinct repeat counts x of a model's cells, with the customers of each.
+type xCounts struct {
+	xs     []float64 // distinct x
+	xCount []float64 // customers per distinct x
+}
+
+// add counts n customers of x and returns x's index; pos indexes xs while the cells are built.
+func (d *xCounts) add(pos map[float64]int32, x, n float64) int32 {
+	i, ok := pos[x]
+	if !ok {
+		i = int32(len(d.xs))
+		pos[x] = i
+		d.xs = append(d.xs, x)
+		d.xCount = append(d.xCount, 0)
+	}
+	d.xCount[i] += n
+	return i
 }
 
 type bgCell struct {
@@ -196,15 +214,7 @@ func newBGCells(cs []Cell) *bgCells {
 			continue
 		}
 		n := float64(c.Count)
-		i, ok := xpos[c.X]
-		if !ok {
-			i = int32(len(d.xs))
-			xpos[c.X] = i
-			d.xs = append(d.xs, c.X)
-			d.xCount = append(d.xCount, 0)
-		}
-		d.xCount[i] += n
-		d.cells = append(d.cells, bgCell{i, val(c.T), val(c.TX), n})
+		d.cells = append(d.cells, bgCell{d.add(xpos, c.X, n), val(c.T), val(c.TX), n})
 		d.n += n
 	}
 	d.lv = make([]float64, len(d.vals))

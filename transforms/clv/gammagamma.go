@@ -40,10 +40,9 @@ func (g GammaGamma) ExpectedAOV(x, m float64) float64 {
 // ggCells is the Gamma-Gamma likelihood's data; the Γ-function terms depend on x only, so
 // they are evaluated once per distinct x, and a cell costs one logarithm.
 type ggCells struct {
-	xs     []float64 // distinct x
-	xCount []float64
-	cells  []ggCell
-	n      float64
+	xCounts
+	cells []ggCell
+	n     float64
 	// Σ n·ln m and Σ n·x·(ln m + ln x): the data terms that are linear in p.
 	sLogM, sXLogMX float64
 }
@@ -62,15 +61,7 @@ func newGGCells(cs []RepeatCell) *ggCells {
 			continue
 		}
 		n := float64(c.Count)
-		i, ok := pos[c.X]
-		if !ok {
-			i = int32(len(d.xs))
-			pos[c.X] = i
-			d.xs = append(d.xs, c.X)
-			d.xCount = append(d.xCount, 0)
-		}
-		d.xCount[i] += n
-		d.cells = append(d.cells, ggCell{i, c.X, c.M, n})
+		d.cells = append(d.cells, ggCell{d.add(pos, c.X, n), c.X, c.M, n})
 		d.n += n
 		lm := math.Log(c.M)
 		d.sLogM += lm * n

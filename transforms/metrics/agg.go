@@ -99,14 +99,16 @@ func NewAgg() *Agg {
 	return &Agg{Series: map[SeriesKey]*Series{}, Cohorts: map[CohortKey]*Cohort{}, Totals: map[string]*Totals{}}
 }
 
-func (a *Agg) series(cur, ch string) *Series {
-	k := SeriesKey{cur, ch}
-	s := a.Series[k]
-	if s == nil {
-		s = &Series{}
-		a.Series[k] = s
+func (a *Agg) series(cur, ch string) *Series { return entry(a.Series, SeriesKey{cur, ch}) }
+
+// entry returns m[k], putting a zero value there first when there is none.
+func entry[K comparable, V any](m map[K]*V, k K) *V {
+	v := m[k]
+	if v == nil {
+		v = new(V)
+		m[k] = v
 	}
-	return s
+	return v
 }
 
 // Add counts one customer. cfg must be the same for every Add of a run.
@@ -125,17 +127,9 @@ func (a *Agg) Add(c *facts.Customer, cfg Config) {
 		nt = 2
 	}
 	ck := CohortKey{c.Currency, firstP}
-	co := a.Cohorts[ck]
-	if co == nil {
-		co = &Cohort{}
-		a.Cohorts[ck] = co
-	}
+	co := entry(a.Cohorts, ck)
 	co.Size++
-	tot := a.Totals[c.Currency]
-	if tot == nil {
-		tot = &Totals{}
-		a.Totals[c.Currency] = tot
-	}
+	tot := entry(a.Totals, c.Currency)
 	tot.Customers++
 	if len(ps) > 1 {
 		tot.RepeatCustomers++
@@ -225,11 +219,7 @@ func (a *Agg) Merge(o *Agg) {
 		}
 	}
 	for k, c := range o.Cohorts {
-		d := a.Cohorts[k]
-		if d == nil {
-			d = &Cohort{}
-			a.Cohorts[k] = d
-		}
+		d := entry(a.Cohorts, k)
 		d.Size += c.Size
 		for len(d.Cells) < len(c.Cells) {
 			d.Cells = append(d.Cells, CohortCell{})
@@ -241,11 +231,7 @@ func (a *Agg) Merge(o *Agg) {
 		}
 	}
 	for cur, t := range o.Totals {
-		d := a.Totals[cur]
-		if d == nil {
-			d = &Totals{}
-			a.Totals[cur] = d
-		}
+		d := entry(a.Totals, cur)
 		d.Customers += t.Customers
 		d.RepeatCustomers += t.RepeatCustomers
 		d.Orders += t.Orders

@@ -26,13 +26,18 @@ func benchFile(b *testing.B) string {
 	return p
 }
 
-func BenchmarkReadOrdersCSV(b *testing.B) {
-	p := benchFile(b)
+// benchSplits plans the bench file as one split.
+func benchSplits(b *testing.B) (context.Context, []sources.Split) {
 	ctx := context.Background()
-	splits, err := sources.Plan(ctx, orders.InputOrders, p, 1<<40)
+	splits, err := sources.Plan(ctx, orders.InputOrders, benchFile(b), 1<<40)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return ctx, splits
+}
+
+func BenchmarkReadOrdersCSV(b *testing.B) {
+	ctx, splits := benchSplits(b)
 	h, _ := contacts.NewHasher(contacts.Defaults())
 	var rows int64
 	b.ResetTimer()
@@ -51,12 +56,7 @@ func BenchmarkReadOrdersCSV(b *testing.B) {
 }
 
 func BenchmarkScanOrdersCSV(b *testing.B) {
-	p := benchFile(b)
-	ctx := context.Background()
-	splits, err := sources.Plan(ctx, orders.InputOrders, p, 1<<40)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ctx, splits := benchSplits(b)
 	var rows int64
 	b.ResetTimer()
 	cpuStart := cpuTime()

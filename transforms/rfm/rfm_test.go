@@ -127,20 +127,30 @@ func TestFitFiveBins(t *testing.T) {
 	if want := []int64{math.MinInt64, math.MinInt64, math.MaxInt64, math.MaxInt64}; !cmp.Equal(cp.Monetary, want) {
 		t.Errorf("monetary cutpoints = %v, want %v", cp.Monetary, want)
 	}
-	for _, tc := range []struct {
-		r, f   int64
-		wr, wf int
-	}{
+	checkScores(t, cp, 3, 5, []scoreCase{
 		{0, 1, 5, 1}, {1, 2, 5, 2}, {2, 3, 4, 3}, {3, 4, 3, 4}, {4, 5, 2, 5}, {5, 7, 1, 5},
 		{100, 50, 1, 5}, // values beyond the fitted range land in the extreme groups
-	} {
+	})
+}
+
+// scoreCase is a recency and a frequency with the R and F scores they should get.
+type scoreCase struct {
+	r, f   int64
+	wr, wf int
+}
+
+// checkScores scores each case with a monetary value of 100, which must score wm, and checks
+// that the best score is best.
+func checkScores(t *testing.T, cp Cutpoints, wm, best int, cases []scoreCase) {
+	t.Helper()
+	for _, tc := range cases {
 		r, f, m := cp.Score(tc.r, tc.f, 100*value.MoneyScale)
-		if r != tc.wr || f != tc.wf || m != 3 {
-			t.Errorf("Score(r=%d, f=%d) = %d-%d-%d, want %d-%d-3", tc.r, tc.f, r, f, m, tc.wr, tc.wf)
+		if r != tc.wr || f != tc.wf || m != wm {
+			t.Errorf("Score(r=%d, f=%d) = %d-%d-%d, want %d-%d-%d", tc.r, tc.f, r, f, m, tc.wr, tc.wf, wm)
 		}
 	}
-	if cp.Best() != 5 {
-		t.Errorf("Best = %d, want 5", cp.Best())
+	if cp.Best() != best {
+		t.Errorf("Best = %d, want %d", cp.Best(), best)
 	}
 }
 
@@ -161,18 +171,7 @@ func TestFitThreeBins(t *testing.T) {
 		t.Errorf("recency cutpoints = %v, want %v", cp.Recency, want)
 	}
 	// 3 bins: 1 = best. Recent -> R 1; frequent -> F 1; monetary single value -> middle 2.
-	for _, tc := range []struct {
-		r, f   int64
-		wr, wf int
-	}{{0, 1, 1, 3}, {3, 2, 1, 2}, {4, 3, 2, 1}, {5, 7, 3, 1}} {
-		r, f, m := cp.Score(tc.r, tc.f, 100*value.MoneyScale)
-		if r != tc.wr || f != tc.wf || m != 2 {
-			t.Errorf("Score(r=%d, f=%d) = %d-%d-%d, want %d-%d-2", tc.r, tc.f, r, f, m, tc.wr, tc.wf)
-		}
-	}
-	if cp.Best() != 1 {
-		t.Errorf("Best = %d, want 1", cp.Best())
-	}
+	checkScores(t, cp, 2, 1, []scoreCase{{0, 1, 1, 3}, {3, 2, 1, 2}, {4, 3, 2, 1}, {5, 7, 3, 1}})
 }
 
 func TestFitPlainQuantiles(t *testing.T) {

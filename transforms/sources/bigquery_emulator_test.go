@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -29,17 +30,9 @@ var ordersCSV = [][]string{
 	{"o4", "c3", "2025-12-31", "completed", "12.3", "EUR", "meta"},
 }
 
-// A shop's orders table in BigQuery holds typed columns, not text.
-var ordersSchema = bq.Schema{
-	{Name: "order_id", Type: bq.StringFieldType, Required: true},
-	{Name: "customer_id", Type: bq.StringFieldType, Required: true},
-	{Name: "ordered_at", Type: bq.TimestampFieldType, Required: true},
-	{Name: "status", Type: bq.StringFieldType},
-	{Name: "amount", Type: bq.NumericFieldType},
-	{Name: "currency", Type: bq.StringFieldType},
-	{Name: "channel", Type: bq.StringFieldType},
-	{Name: "internal_note", Type: bq.StringFieldType},
-}
+// A shop's orders table in BigQuery holds typed columns, not text, and columns the
+// pipeline does not read.
+var ordersSchema = append(slices.Clone(bqtest.OrdersSchema), &bq.FieldSchema{Name: "internal_note", Type: bq.StringFieldType})
 
 var customersCSV = [][]string{
 	{"customer_id", "email", "phone", "country", "marketing_consent", "created_at"},
@@ -47,14 +40,7 @@ var customersCSV = [][]string{
 	{"c2", "", "", "", "false", "2026-01-15"},
 }
 
-var customersSchema = bq.Schema{
-	{Name: "customer_id", Type: bq.StringFieldType, Required: true},
-	{Name: "email", Type: bq.StringFieldType},
-	{Name: "phone", Type: bq.StringFieldType},
-	{Name: "country", Type: bq.StringFieldType},
-	{Name: "marketing_consent", Type: bq.BooleanFieldType},
-	{Name: "created_at", Type: bq.DateFieldType},
-}
+var customersSchema = bqtest.CustomersSchema
 
 // bound puts a row's fields in the schema's column order, as the readers do.
 func bound(idx orders.Index, row []string) []string {
@@ -69,34 +55,28 @@ func bound(idx orders.Index, row []string) []string {
 // orders.ParseOrder) over a header and rows.
 func parseOrders(t *testing.T, header []string, rows [][]string) []orders.Order {
 	t.Helper()
-	idx, err := orders.OrdersSchema.Bind("orders", header)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []orders.Order
-	for _, r := range rows {
-		o, rej := orders.ParseOrder(bound(idx, r), orders.NewZone(nil))
-		if rej != nil {
-			t.Fatalf("row %v rejected: %+v", r, rej)
-		}
-		out = append(out, o)
-	}
-	return out
+	return parseRows(t, orders.OrdersSchema, "orders", header, rows, orders.ParseOrder)
 }
 
 func parseCustomers(t *testing.T, header []string, rows [][]string) []orders.Customer {
 	t.Helper()
-	idx, err := orders.CustomersSchema.Bind("customers", header)
+	return parseRows(t, orders.CustomersSchema, "customers", header, rows, orders.ParseCustomer)
+}
+
+// parseRows binds the header to schema and parses every row with parse, as the CSV path does.
+func parseRows[T any](t *testing.T, schema orders.Schema, file string, header []string, rows [][]string, parse func([]string, *orders.Zone) (T, *orders.Reject)) []T {
+	t.Helper()
+	idx, err := schema.Bind(file, header)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []orders.Customer
-	for _, r := range rows {
-		c, rej := orders.ParseCustomer(bound(idx, r), orders.NewZone(nil))
+	var out []T
+	for i, r := range rows {
+		x, rej := parse(bound(idx, r), orders.NewZone(nil))
 		if rej != nil {
-			t.Fatalf("customer row rejected: %+v", rej)
+			t.Fatalf("%s row %d rejected: %+v", file, i+1, rej)
 		}
-		out = append(out, c)
+		out = append(out, x)
 	}
 	return out
 }

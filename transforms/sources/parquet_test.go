@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,13 +40,18 @@ func writeParquet[T any](t *testing.T, rows []T, rowsPerGroup int64) string {
 	if _, err := w.Write(rows); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeAll(t, w, f)
 	return p
+}
+
+// closeAll closes a writer, then its file.
+func closeAll(t *testing.T, cs ...io.Closer) {
+	t.Helper()
+	for _, c := range cs {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestParquetInput(t *testing.T) {
@@ -84,20 +90,13 @@ func TestParquetInput(t *testing.T) {
 	}
 
 	// Read binds the orders schema's columns by name; channel is absent.
-	recs, bad := readAll(t, splits)
-	if len(bad) > 0 {
-		t.Errorf("bad: %v", bad)
-	}
-	want := []readRec{
+	recs := wantRecords(t, splits, []readRec{
 		{1, []string{"O1", "C1", "2024-03-05", "completed", "12.5", "RUB", ""}},
 		{2, []string{"O2", "C1", "2024-03-06", "cancelled", "0.1", "rub", ""}},
 		{3, []string{"O3", "C2", "2024-01-01", "completed", "100", "RUB", ""}},
 		{4, []string{"O4", "C3", "1970-01-01", "refunded", "1234.5", "EUR", ""}},
 		{5, []string{"O5", "C4", "2024-03-05", "completed", "7", "USD", ""}},
-	}
-	if !reflect.DeepEqual(recs, want) {
-		t.Errorf("records:\n got %+v\nwant %+v", recs, want)
-	}
+	})
 	// Every column's text form, in file order.
 	wantText := [][]string{
 		{"O1", "C1", "2024-03-05", "completed", "12.5", "RUB", "true", "2024-03-05T10:20:30.5Z", "12.50", "1"},
@@ -170,12 +169,7 @@ func writeSchema(t *testing.T, schema *parquet.Schema, rows ...map[string]any) s
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeAll(t, w, f)
 	return p
 }
 

@@ -27,6 +27,19 @@ type readRec struct {
 }
 
 // readAll reads every split; bad maps a row to "reason: detail".
+// wantRecords reads the splits and checks they give want, with no bad record.
+func wantRecords(t *testing.T, splits []Split, want []readRec) []readRec {
+	t.Helper()
+	recs, bad := readAll(t, splits)
+	if len(bad) > 0 {
+		t.Errorf("bad records: %v", bad)
+	}
+	if !reflect.DeepEqual(recs, want) {
+		t.Errorf("records:\n got %+v\nwant %+v", recs, want)
+	}
+	return recs
+}
+
 func readAll(t *testing.T, splits []Split) ([]readRec, map[int64]string) {
 	t.Helper()
 	var recs []readRec
@@ -114,19 +127,13 @@ func TestCSVSplits(t *testing.T) {
 		t.Errorf("last split ends at %d, file has %d bytes", end, len(splitCSV))
 	}
 
-	recs, bad := readAll(t, splits)
-	if len(bad) > 0 {
-		t.Errorf("bad records: %v", bad)
-	}
 	want := []readRec{
 		{2, []string{"O1", "C1", "2024-01-01", "completed", "10", "RUB", "ads\nsummer"}},
 		{5, []string{"O2", "C2", "2024-01-02", "completed", "20", "RUB", "seo"}},
 		{7, []string{"O3", "C3", "2024-01-03", "completed", "30", "RUB", "a \"quoted\"\nmulti\nline"}},
 		{10, []string{"O4", "C4", "2024-01-04", "completed", "40", "RUB", ""}},
 	}
-	if !reflect.DeepEqual(recs, want) {
-		t.Errorf("records:\n got %+v\nwant %+v", recs, want)
-	}
+	wantRecords(t, splits, want)
 
 	// The same file read as one split gives the same records.
 	one, err := Plan(ctx, orders.InputOrders, p, 1<<20)

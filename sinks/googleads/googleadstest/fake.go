@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +44,7 @@ func InvalidArgument(msg string) Fault {
 
 type list struct {
 	account        string
-	emails, phones map[[32]byte]struct{}
+	emails, phones httpxtest.Hashes
 }
 
 // Recorded is one accepted request body (only with RecordBodies).
@@ -141,15 +139,7 @@ func (s *Server) Members(userListID string) (emails, phones []string) {
 	if l == nil {
 		return nil, nil
 	}
-	for k := range l.emails {
-		emails = append(emails, hex.EncodeToString(k[:]))
-	}
-	for k := range l.phones {
-		phones = append(phones, hex.EncodeToString(k[:]))
-	}
-	sort.Strings(emails)
-	sort.Strings(phones)
-	return
+	return l.emails.Sorted(), l.phones.Sorted()
 }
 
 // Size returns how many e-mails and phones a list holds.
@@ -185,9 +175,7 @@ func (s *Server) Matched(userListID string) int {
 // Requests counts requests by kind: "ingest", "remove", "ingest validateOnly",
 // "remove validateOnly", and "rejected" for those the fake refused (faults included).
 func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.requests)
+	return httpxtest.CopyMap(&s.mu, &s.requests)
 }
 
 // MaxMembersSeen is the largest number of audience members in one accepted request.
@@ -198,9 +186,7 @@ func (s *Server) LastError() string { s.mu.Lock(); defer s.mu.Unlock(); return s
 
 // Bodies returns the recorded request bodies.
 func (s *Server) Bodies() []Recorded {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Recorded(nil), s.recorded...)
+	return httpxtest.Copy(&s.mu, &s.recorded)
 }
 
 // The request shapes, written from the API reference rather than taken from the client

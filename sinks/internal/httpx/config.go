@@ -1,7 +1,9 @@
 package httpx
 
 import (
+	"cmp"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -40,6 +42,27 @@ func (c Config) Defaults() Config {
 		c.Burst = 1
 	}
 	return c
+}
+
+// DefaultsAt is Defaults with rate_per_sec defaulting to rate: each platform has its own.
+func (c Config) DefaultsAt(rate float64) Config {
+	c.RatePerSec = cmp.Or(c.RatePerSec, rate)
+	return c.Defaults()
+}
+
+// IsHTTPURL reports whether s is an absolute http or https URL with a host.
+func IsHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// CheckURL checks an optional URL setting: empty, or an http(s) URL; field is its config
+// path, e.g. "sinks.vk.base_url".
+func CheckURL(field, s string) error {
+	if s != "" && !IsHTTPURL(s) {
+		return fmt.Errorf("%s: %q is not an http(s) URL", field, s)
+	}
+	return nil
 }
 
 // Validate checks the fields; path is the config path of c, e.g. "sinks.yandex.http".

@@ -1,5 +1,5 @@
 // Package sinktest holds what the sinks' tests and benchmarks share: synthetic identifiers,
-// an in-memory journal, and benchmark knobs from the environment.
+// an in-memory journal, benchmark knobs from the environment, and checks of config blocks.
 package sinktest
 
 import (
@@ -7,10 +7,18 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+
+	"github.com/audiencesync/audiencesync/sinks/internal/httpx"
 	"github.com/audiencesync/audiencesync/transforms/audience"
 )
 
@@ -85,4 +93,80 @@ func (j *Journal) Bytes() []byte {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.b
+}
+
+// Validator is a sink's config block or target: Validate checks it, path naming it.
+type Validator interface{ Validate(path string) error }
+
+// Mod returns v changed by f: a valid config with one field broken.
+func Mod[V any](v V, f func(*V)) V {
+	f(&v)
+	return v
+}
+
+// RefusedAll checks that Validate(path) refuses each value of refused with an error whose
+// message starts with its key, and returns the errors for further checks (that none leaks a
+// secret).
+func RefusedAll[V Validator](t testing.TB, path string, refused map[string]V) []error {
+	t.Helper()
+	var errs []error
+	for want, v := range refused {
+		err := v.Validate(path)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%+v: Validate = %v, want prefix %q", v, err, want)
+		}
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// YAMLKeys decodes src, a document with the keys config and target, and compares them with
+// want and wantTarget: the YAML keys of a sink's blocks.
+func YAMLKeys[C, T any](t testing.TB, src string, want C, wantTarget T) {
+	t.Helper()
+	var doc struct {
+		Config C `yaml:"config"`
+		Target T `yaml:"target"`
+	}
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, doc.Config); diff != "" {
+		t.Fatalf("config (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantTarget, doc.Target); diff != "" {
+		t.Fatalf("target (-want +got):\n%s", diff)
+	}
+}
+
+// Bench is the knobs of a sink's million-identifier benchmark, read from the environment by
+// BenchFromEnv.
+type Bench struct {
+	N       int           // BENCH_MEMBERS identifiers, default 1,000,000
+	HTTP    httpx.Config  // BENCH_RATE requests/s, default the sink's; 0 = unlimited; burst 1
+	Latency time.Duration // BENCH_LATENCY_MS of the fake per request, default 50
+}
+
+// BenchFromEnv reads the benchmark's knobs; rate is the sink's default rate limit.
+func BenchFromEnv(rate int) Bench {
+	k := Bench{N: EnvInt("BENCH_MEMBERS", 1000000), Latency: time.Duration(EnvInt("BENCH_LATENCY_MS", 50)) * time.Millisecond}
+	rate = EnvInt("BENCH_RATE", rate)
+	k.HTTP = httpx.Config{RatePerSec: float64(rate), Burst: 1}
+	if rate == 0 {
+		k.HTTP.RatePerSec = 1e9 // effectively unlimited (0 means the default)
+	}
+	return k
+}
+
+// Held checks that the fake holds N identifiers, e-mails and phones.
+func (k Bench) Held(emails, phones int) error {
+	if emails+phones != k.N {
+		return fmt.Errorf("fake holds %d e-mails, %d phones; want %d in all", emails, phones, k.N)
+	}
+	return nil
+}
+
+// ReportRate reports the identifiers sent per second over the whole benchmark.
+func (k Bench) ReportRate(b *testing.B) {
+	b.ReportMetric(float64(k.N)*float64(b.N)/b.Elapsed().Seconds(), "identifiers/s")
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,6 +137,68 @@ func (a *Account[Cfg, C]) Init(path string, cfg Cfg, opts []Option) error {
 	}
 	a.Cfg, a.Opts = cfg.Defaults(), New(opts...)
 	return nil
+}
+
+// NewAccount is every sink's NewAccount: a new account A (which embeds Account) with cfg's
+// settings checked (see Init); path names the block, e.g. "sinks.yandex".
+func NewAccount[A any, P interface {
+	*A
+	Init(path string, cfg Cfg, opts []Option) error
+}, Cfg any](path string, cfg Cfg, opts []Option) (*A, error) {
+	a := P(new(A))
+	if err := a.Init(path, cfg, opts); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Target is a sink's destination block: it checks itself, path naming it in messages.
+type Target interface{ Validate(path string) error }
+
+// Bind is every sink's Account.Destination: it checks t as the block at path (e.g.
+// "destinations.yandex") and only then builds the destination with bind.
+func Bind[T Target, D any](path string, t T, bind func() *D) (*D, error) {
+	if err := t.Validate(path); err != nil {
+		return nil, err
+	}
+	return bind(), nil
+}
+
+// ParseID reads the numeric remote id an audience's state holds for platform ("" = none
+// yet); what names the platform's object ("list", "segment") in the error.
+func ParseID(platform, what, s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s: remote id %q from state is not a %s id: fix or delete the audience's %s state file", platform, s, what, platform)
+	}
+	return id, nil
+}
+
+// Only returns the one item of found, nil when there is none. Several are an error, built by
+// several from their number and their ids (id of each, joined by ", "): the sink cannot tell
+// which one is the audience's.
+func Only[T any](found []T, id func(T) string, several func(n int, ids string) error) (*T, error) {
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, x := range found {
+		ids[i] = id(x)
+	}
+	return nil, several(len(found), strings.Join(ids, ", "))
+}
+
+// CountRequests starts counting a client's HTTP requests (requests reads its total); the func
+// it returns sets *n to those made since: defer sinkutil.CountRequests(c.Requests, &res.Requests)().
+func CountRequests(requests func() int64, n *int64) func() {
+	before := requests()
+	return func() { *n = requests() - before }
 }
 
 // API returns the account's client, building it with build on the first call.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -59,7 +58,7 @@ type Audience struct {
 	OriginID string
 	Spec     LookalikeSpec
 
-	emails, phones map[[32]byte]struct{}
+	emails, phones httpxtest.Hashes
 	externs        map[string]struct{}
 	values         map[[32]byte]float64 // value-based: LOOKALIKE_VALUE of each hashed key
 }
@@ -240,19 +239,11 @@ func (s *Server) Members(audienceID string) (emails, phones, externs []string) {
 	if a == nil {
 		return nil, nil, nil
 	}
-	for k := range a.emails {
-		emails = append(emails, hex.EncodeToString(k[:]))
-	}
-	for k := range a.phones {
-		phones = append(phones, hex.EncodeToString(k[:]))
-	}
 	for k := range a.externs {
 		externs = append(externs, k)
 	}
-	sort.Strings(emails)
-	sort.Strings(phones)
 	sort.Strings(externs)
-	return
+	return a.emails.Sorted(), a.phones.Sorted(), externs
 }
 
 // Size returns the number of e-mail and phone keys of an audience.
@@ -280,9 +271,7 @@ func (s *Server) Sessions() []SessionLog {
 // Requests returns how many requests reached each route ("POST users", "DELETE users",
 // "POST usersreplace", "GET customaudiences", "POST customaudiences"), rejected ones included.
 func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.requests)
+	return httpxtest.CopyMap(&s.mu, &s.requests)
 }
 
 // MaxRowsSeen is the largest number of rows in one upload request.
@@ -290,9 +279,7 @@ func (s *Server) MaxRowsSeen() int { s.mu.Lock(); defer s.mu.Unlock(); return s.
 
 // Bodies returns the recorded upload requests (see RecordBodies).
 func (s *Server) Bodies() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.bodies...)
+	return httpxtest.Copy(&s.mu, &s.bodies)
 }
 
 var (
@@ -625,24 +612,17 @@ func (s *Server) users(audienceID, op, method, path string, p url.Values) (any, 
 				continue
 			}
 			switch pl.Schema[j] {
-			case "EMAIL":
-				kk, _ := key(v)
-				if op == "remove" {
-					delete(target.emails, kk)
-					delete(target.values, kk)
-				} else {
-					target.emails[kk] = struct{}{}
-					if values != nil {
-						target.values[kk] = values[i]
-					}
+			case "EMAIL", "PHONE":
+				set := target.emails
+				if pl.Schema[j] == "PHONE" {
+					set = target.phones
 				}
-			case "PHONE":
 				kk, _ := key(v)
 				if op == "remove" {
-					delete(target.phones, kk)
+					delete(set, kk)
 					delete(target.values, kk)
 				} else {
-					target.phones[kk] = struct{}{}
+					set[kk] = struct{}{}
 					if values != nil {
 						target.values[kk] = values[i]
 					}

@@ -124,16 +124,12 @@ func (s *Server) Lists() []List {
 
 // Segments returns the created segments.
 func (s *Server) Segments() []Segment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Segment(nil), s.segments...)
+	return httpxtest.Copy(&s.mu, &s.segments)
 }
 
 // Uploads returns the served users_lists uploads in order.
 func (s *Server) Uploads() []Upload {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Upload(nil), s.uploads...)
+	return httpxtest.Copy(&s.mu, &s.uploads)
 }
 
 // Calls returns how many requests were served (faulted ones excluded).

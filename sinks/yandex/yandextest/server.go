@@ -165,9 +165,7 @@ func (s *Server) IDs(id int64) []ID {
 
 // Calls returns the served calls in order.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
+	return httpxtest.Copy(&s.mu, &s.calls)
 }
 
 // WriteCalls returns the served calls other than GET.
