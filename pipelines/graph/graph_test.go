@@ -189,10 +189,7 @@ func TestNightlyGraphOnHandShop(t *testing.T) {
 // e-mail is invalid and has no phone, D has no contacts), so the Yandex audience is A's
 // e-mail and phone, two audience_members rows of the run date.
 func TestNightlyGraphAudienceMembers(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	cfg, err := config.Parse("test.yaml", []byte(`version: 1
+	rows, runDate := runAudienceGraph(t, `version: 1
 segments:
   rules:
     - name: buyers
@@ -203,7 +200,27 @@ audiences:
     identifiers: [email, phone]
     destinations:
       yandex: {name: "buyers"}
-`))
+`, true)
+	types := map[string]bool{}
+	for _, r := range rows {
+		if r.Audience != "buyers" || r.Platform != "yandex" || r.RunDate != int32(runDate) || len(r.Hash) != 64 {
+			t.Errorf("audience_members row %+v, want buyers on yandex, dated %s, a SHA-256 hash", r, runDate)
+		}
+		types[r.IdentifierType] = true
+	}
+	if len(rows) != 2 || !types["email"] || !types["phone"] {
+		t.Errorf("audience_members = %+v, want A's e-mail and phone", rows)
+	}
+}
+
+// runAudienceGraph builds and runs the graph on the hand shop (orders and customers) with
+// the config given (its segments and audiences) and returns the audience_members rows and
+// the run date; withState keeps segment history in a state folder.
+func runAudienceGraph(t *testing.T, yaml string, withState bool) ([]tables.AudienceMember, value.Day) {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	cfg, err := config.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +239,10 @@ audiences:
 		Output:    out,
 		Read:      nightly.ReadConfig{Buckets: 4, SplitBytes: 1 << 20, Contacts: cfg.Contacts},
 		Settings:  model.Settings{Metrics: mc, RFM: rfm.Defaults(), Segments: cfg.Segments, ConfigFile: "test.yaml"},
-		StateDir:  filepath.Join(dir, "state"),
 		Audiences: plan.AudienceTargets(),
+	}
+	if withState {
+		c.StateDir = filepath.Join(dir, "state")
 	}
 	p, s := beam.NewPipelineWithRoot()
 	if _, err := Build(s, c); err != nil {
@@ -232,20 +251,11 @@ audiences:
 	if err := ptest.Run(p); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := parquetio.ReadDir[tables.AudienceMember](ctx, filepath.Join(out, "audience_members"))
+	rows, err := parquetio.ReadDir[tables.AudienceMember](context.Background(), filepath.Join(out, "audience_members"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	types := map[string]bool{}
-	for _, r := range rows {
-		if r.Audience != "buyers" || r.Platform != "yandex" || r.RunDate != int32(c.RunDate) || len(r.Hash) != 64 {
-			t.Errorf("audience_members row %+v, want buyers on yandex, dated %s, a SHA-256 hash", r, c.RunDate)
-		}
-		types[r.IdentifierType] = true
-	}
-	if len(rows) != 2 || !types["email"] || !types["phone"] {
-		t.Errorf("audience_members = %+v, want A's e-mail and phone", rows)
-	}
+	return rows, c.RunDate
 }
 
 // A value-based seed through the compute graph: the Meta destination of an audience with
@@ -255,10 +265,7 @@ audiences:
 // dead-lettered); A's e-mail and phone each carry 350. The Yandex destination of the same
 // audience carries no value.
 func TestNightlyGraphValueBasedMembers(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	cfg, err := config.Parse("test.yaml", []byte(`version: 1
+	rows, _ := runAudienceGraph(t, `version: 1
 segments:
   rules:
     - name: buyers
@@ -272,38 +279,7 @@ audiences:
       meta: {ad_account_id: "act_1", name: "buyers (value-based)"}
     lookalikes:
       meta: {ratio: 0.02, country: RU, value: revenue}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := cfg.AudiencePlan(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc := metrics.Config{ActivityWindowDays: 60}
-	mc.Defaults()
-	c := Config{
-		RunDate: value.DayFromDate(2024, time.April, 1),
-		Sources: []nightly.Source{
-			{Input: orders.InputOrders, Path: write(t, dir, "orders.csv", ordersCSV)},
-			{Input: orders.InputCustomers, Path: write(t, dir, "customers.csv", customersCSV)},
-		},
-		Output:    out,
-		Read:      nightly.ReadConfig{Buckets: 4, SplitBytes: 1 << 20, Contacts: cfg.Contacts},
-		Settings:  model.Settings{Metrics: mc, RFM: rfm.Defaults(), Segments: cfg.Segments, ConfigFile: "test.yaml"},
-		Audiences: plan.AudienceTargets(),
-	}
-	p, s := beam.NewPipelineWithRoot()
-	if _, err := Build(s, c); err != nil {
-		t.Fatal(err)
-	}
-	if err := ptest.Run(p); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := parquetio.ReadDir[tables.AudienceMember](ctx, filepath.Join(out, "audience_members"))
-	if err != nil {
-		t.Fatal(err)
-	}
+`, false)
 	n := map[string]int{}
 	for _, r := range rows {
 		n[r.Platform]++
