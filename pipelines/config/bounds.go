@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/audiencesync/audiencesync/internal/yamlfield"
+	"github.com/audiencesync/audiencesync/pipelines/config/yamlfield"
 	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/audiencesync/audiencesync/internal/yamlfield"
+	"github.com/audiencesync/audiencesync/pipelines/config/yamlfield"
 	"github.com/audiencesync/audiencesync/sinks/delivery"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/meta"

@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/audiencesync/audiencesync/internal/yamlfield"
+	"github.com/audiencesync/audiencesync/pipelines/config/yamlfield"
 )
 
 // Errors name the file and, where the YAML says, the line: `config.yaml:17: kmeans.restarts:

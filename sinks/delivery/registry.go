@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/audiencesync/audiencesync/internal/yamlfield"
+	"github.com/audiencesync/audiencesync/pipelines/config/yamlfield"
 	"github.com/audiencesync/audiencesync/sinks/googleads"
 	"github.com/audiencesync/audiencesync/sinks/internal/sinkutil"
 	"github.com/audiencesync/audiencesync/sinks/meta"
