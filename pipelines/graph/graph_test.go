@@ -184,12 +184,9 @@ func TestNightlyGraphOnHandShop(t *testing.T) {
 	})
 }
 
-// The audience stage end to end on the hand shop: every customer with orders is in
-// rule:buyers; only A has consent and a usable e-mail and phone (B has no consent, C's
-// e-mail is invalid and has no phone, D has no contacts), so the Yandex audience is A's
-// e-mail and phone, two audience_members rows of the run date.
-func TestNightlyGraphAudienceMembers(t *testing.T) {
-	rows, runDate := runAudienceGraph(t, `version: 1
+// buyersConfig: every customer with an order is in rule:buyers, the audience "buyers" on
+// Yandex (tests append destinations and lookalikes to it).
+const buyersConfig = `version: 1
 segments:
   rules:
     - name: buyers
@@ -200,7 +197,14 @@ audiences:
     identifiers: [email, phone]
     destinations:
       yandex: {name: "buyers"}
-`, true)
+`
+
+// The audience stage end to end on the hand shop: every customer with orders is in
+// rule:buyers; only A has consent and a usable e-mail and phone (B has no consent, C's
+// e-mail is invalid and has no phone, D has no contacts), so the Yandex audience is A's
+// e-mail and phone, two audience_members rows of the run date.
+func TestNightlyGraphAudienceMembers(t *testing.T) {
+	rows, runDate := runAudienceGraph(t, buyersConfig, true)
 	types := map[string]bool{}
 	for _, r := range rows {
 		if r.Audience != "buyers" || r.Platform != "yandex" || r.RunDate != int32(runDate) || len(r.Hash) != 64 {
@@ -265,18 +269,7 @@ func runAudienceGraph(t *testing.T, yaml string, withState bool) ([]tables.Audie
 // dead-lettered); A's e-mail and phone each carry 350. The Yandex destination of the same
 // audience carries no value.
 func TestNightlyGraphValueBasedMembers(t *testing.T) {
-	rows, _ := runAudienceGraph(t, `version: 1
-segments:
-  rules:
-    - name: buyers
-      condition: aov > 0
-audiences:
-  - name: buyers
-    source: {segments: ["rule:buyers"]}
-    identifiers: [email, phone]
-    destinations:
-      yandex: {name: "buyers"}
-      meta: {ad_account_id: "act_1", name: "buyers (value-based)"}
+	rows, _ := runAudienceGraph(t, buyersConfig+`      meta: {ad_account_id: "act_1", name: "buyers (value-based)"}
     lookalikes:
       meta: {ratio: 0.02, country: RU, value: revenue}
 `, false)
