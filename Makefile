@@ -42,7 +42,7 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: build ## 1M orders / 200k customers: pipeline vs plain-Go lower bound (wall time, peak RSS)
+bench: build ## 1M orders / 200k customers: spine and full run vs the plain-Go lower bound (wall, CPU, peak RSS, ratios; RUNS=3 for medians)
 	scripts/bench.sh 200000 1000000
 
 bench-10m: build ## 10M orders / 2M customers under prism
