@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
-	"sync/atomic"
 
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/audiencesync/audiencesync/transforms/par"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
@@ -279,21 +277,16 @@ func sqDist(a, b []float64) float64 {
 
 // lloydRestarts runs Lloyd from cfg.Restarts k-means++ seedings and keeps the best fit.
 // Restarts are independent (each has its own seeded generator), so they run on every core
-// (GOMAXPROCS workers); the winner is chosen in restart order as a sequential loop would
+// (par.Map, GOMAXPROCS workers); the winner is chosen in restart order as a sequential loop would
 // (lowest inertia, the first on a tie), so the result does not depend on the core count.
 func lloydRestarts(cfg Config, z []float64, n, d, k int) *fit {
-	fits := make([]*fit, cfg.Restarts)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := min(runtime.GOMAXPROCS(0), cfg.Restarts); w > 0; w-- {
-		wg.Go(func() {
-			for r := int(next.Add(1) - 1); r < cfg.Restarts; r = int(next.Add(1) - 1) {
-				rng := rand.New(rand.NewPCG(cfg.Seed, uint64(r)))
-				fits[r] = lloyd(cfg, z, n, d, k, plusPlus(rng, z, n, d, k))
-			}
-		})
+	restarts := make([]uint64, cfg.Restarts)
+	for r := range restarts {
+		restarts[r] = uint64(r)
 	}
-	wg.Wait()
+	fits, _ := par.Map(par.Workers(), restarts, func(_ int, r uint64) (*fit, error) {
+		return lloyd(cfg, z, n, d, k, plusPlus(rand.New(rand.NewPCG(cfg.Seed, r)), z, n, d, k)), nil
+	})
 	var best *fit
 	for _, f := range fits {
 		if best == nil || f.inertia < best.inertia {

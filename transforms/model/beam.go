@@ -104,6 +104,7 @@ func (f *partialFn) Setup() {
 }
 
 func (f *partialFn) StartBundle(_ context.Context, _ func(*Partial)) {
+	f.pipe.Reset()
 	f.acc, f.err = nil, nil
 }
 

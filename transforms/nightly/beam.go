@@ -182,6 +182,7 @@ func (f *readFn) Teardown() {
 }
 
 func (f *readFn) StartBundle(ctx context.Context, _ func(int, CustomerBatch), _ func(int, OrderBatch), _ func(SpendRows), _ func(string, DeadLetters)) {
+	f.pipe.Reset() // before ctx changes: a dropped batch may still be reading with the old one
 	f.ctx = ctx
 }
 
@@ -233,6 +234,7 @@ func (f *joinFn) Setup() {
 }
 
 func (f *joinFn) StartBundle(_ context.Context, _ func(int, CustomerBatch), _ func(string, DeadLetters)) {
+	f.pipe.Reset()
 }
 
 func (f *joinFn) ProcessElement(ctx context.Context, _ int, vals func(*OrderBatch) bool, out func(int, CustomerBatch), dead func(string, DeadLetters)) error {

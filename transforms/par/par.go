@@ -84,22 +84,35 @@ func (p *Pipe[T, R]) Add(item T, emit func(T, R)) error {
 	if len(p.pending) < max(1, p.Workers) {
 		return nil
 	}
-	err := p.wait(emit)
+	if err := p.wait(emit); err != nil {
+		return err
+	}
 	p.start()
-	return err
+	return nil
 }
 
 // Flush computes and emits everything queued; the pipe is empty afterwards (use it at
-// FinishBundle).
+// FinishBundle). After an error nothing more is emitted.
 func (p *Pipe[T, R]) Flush(emit func(T, R)) error {
-	err := p.wait(emit)
-	if len(p.pending) > 0 {
-		p.start()
-		if e := p.wait(emit); err == nil {
-			err = e
-		}
+	if err := p.wait(emit); err != nil {
+		return err
 	}
-	return err
+	if len(p.pending) == 0 {
+		return nil
+	}
+	p.start()
+	return p.wait(emit)
+}
+
+// Reset drops whatever a failed bundle left queued or in flight (use it at StartBundle,
+// so no item of an earlier bundle reaches a later one).
+func (p *Pipe[T, R]) Reset() {
+	if p.inflight != nil {
+		<-p.inflight
+		p.inflight = nil
+	}
+	clear(p.pending)
+	p.pending = p.pending[:0]
 }
 
 func (p *Pipe[T, R]) start() {

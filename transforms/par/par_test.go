@@ -3,6 +3,7 @@ package par
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -104,5 +105,34 @@ func TestPipe(t *testing.T) {
 	}
 	if err == nil || err.Error() != "three" {
 		t.Errorf("err = %v, want three", err)
+	}
+}
+
+// TestPipeReset: after a failed bundle, Reset drops what was queued and in flight, so the
+// next bundle emits only its own items.
+func TestPipeReset(t *testing.T) {
+	p := Pipe[int, int]{Workers: 2, Fn: func(_ int, x int) (int, error) {
+		if x == 1 {
+			return 0, errors.New("one")
+		}
+		return x, nil
+	}}
+	nop := func(int, int) {}
+	for _, x := range []int{0, 1, 2, 3} { // 0,1 fail in flight; 2,3 start; then 4 queued
+		_ = p.Add(x, nop)
+	}
+	_ = p.Add(4, nop)
+	p.Reset()
+	var got []int
+	for _, x := range []int{10, 11, 12} {
+		if err := p.Add(x, func(x, _ int) { got = append(got, x) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(func(x, _ int) { got = append(got, x) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []int{10, 11, 12}) {
+		t.Errorf("after Reset emitted %v, want [10 11 12]", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/par"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -302,16 +303,9 @@ func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables,
 		func() error { return readTable(ctx, outDir, "sync_log", &in.syncs) },
 		func() error { return readTable(ctx, outDir, "clv_model", &in.clv) },
 	}
-	errs := make([]error, len(reads))
-	var wg sync.WaitGroup
-	for i, read := range reads {
-		wg.Go(func() { errs[i] = read() })
-	}
-	wg.Wait()
-	for _, err := range errs { // the first in the order above, whatever finished first
-		if err != nil {
-			return in, err
-		}
+	// par.Map returns the error of the first read in the order above, whatever failed first.
+	if _, err := par.Map(len(reads), reads, func(_ int, read func() error) (struct{}, error) { return struct{}{}, read() }); err != nil {
+		return in, err
 	}
 	return in, nil
 }

@@ -158,6 +158,7 @@ func (f *scoreFn) Setup() error {
 
 func (f *scoreFn) StartBundle(ctx context.Context, _ func(int, []tables.CustomerMetrics), _ func(int, []tables.ChurnList), _ func(int, []tables.SegmentMembership),
 	_ func(int, Segmented), _ func(string, nightly.DeadLetters)) {
+	f.pipe.Reset() // before ctx changes: a dropped batch may still be scoring with the old one
 	f.ctx = ctx
 }
 
