@@ -10,7 +10,6 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
 	"github.com/audiencesync/audiencesync/transforms/segments"
-	"github.com/audiencesync/audiencesync/transforms/value"
 	"github.com/audiencesync/audiencesync/transforms/wire"
 )
 
@@ -120,13 +119,11 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 	wire.Map(e, p.RFM, (*rfm.Summary).EncodeTo)
 	wire.Map(e, p.KMeans, (*kmeans.Sample).EncodeTo)
 	wire.Map(e, p.CLV, (*clv.Aggregate).EncodeTo)
-	e.Int(int64(len(p.Spend)))
-	for _, sp := range p.Spend {
-		e.Str(sp.Period)
-		e.Str(sp.Channel)
-		e.Int(int64(sp.Amount))
-		e.Str(sp.Currency)
+	spend, err := nightly.SpendRows{Rows: p.Spend}.MarshalBinary() // the spend rows' own coding
+	if err != nil {
+		return nil, err
 	}
+	e.Bytes(spend)
 	return e.B, nil
 }
 
@@ -135,12 +132,15 @@ func (p *Partial) UnmarshalBinary(b []byte) error {
 	d := wire.NewDec(b)
 	q := Partial{Metrics: metrics.DecodeAgg(d), RFM: wire.ReadMap(d, rfm.DecodeSummary),
 		KMeans: wire.ReadMap(d, kmeans.DecodeSample), CLV: wire.ReadMap(d, clv.DecodeAggregateFrom)}
-	for n := d.Count(); n > 0 && d.Err == nil; n-- {
-		q.Spend = append(q.Spend, orders.Spend{Period: d.Str(), Channel: d.Str(), Amount: value.Money(d.Int()), Currency: d.Str()})
-	}
+	spend := d.Bytes()
 	if err := d.Done(); err != nil {
 		return fmt.Errorf("model: partial: %w", err)
 	}
+	var rows nightly.SpendRows
+	if err := rows.UnmarshalBinary(spend); err != nil {
+		return fmt.Errorf("model: partial: spend: %w", err)
+	}
+	q.Spend = rows.Rows
 	*p = q
 	return nil
 }

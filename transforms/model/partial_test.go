@@ -8,6 +8,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/facts"
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
+	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
@@ -87,6 +88,27 @@ func TestPartialRoundTripAndMerge(t *testing.T) {
 	}
 	if err := (&Partial{}).UnmarshalBinary(enc[:len(enc)/2]); err == nil {
 		t.Error("half a partial decoded")
+	}
+
+	// Spend rows ride along: merged by concatenation and kept through the encoding.
+	sp := NewPartial()
+	sp.Spend = []orders.Spend{{Period: "2024-01", Channel: "ads", Amount: 1234500, Currency: "RUB"}}
+	sp2 := NewPartial()
+	sp2.Spend = []orders.Spend{{Period: "2024-02", Channel: "", Amount: 1, Currency: "EUR"}}
+	if err := sp.Merge(sp2); err != nil {
+		t.Fatal(err)
+	}
+	spEnc, err := sp.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spDec := &Partial{}
+	if err := spDec.UnmarshalBinary(spEnc); err != nil {
+		t.Fatal(err)
+	}
+	wantSpend := []orders.Spend{{Period: "2024-01", Channel: "ads", Amount: 1234500, Currency: "RUB"}, {Period: "2024-02", Amount: 1, Currency: "EUR"}}
+	if !reflect.DeepEqual(spDec.Spend, wantSpend) {
+		t.Errorf("spend after merge and decode = %+v, want %+v", spDec.Spend, wantSpend)
 	}
 
 	// (A+B)+C, A+(B+C), C+(A+B) and all-at-once agree, also through Encode/Decode.
