@@ -96,7 +96,7 @@ cleanup() {
 		wait "$PRISM_PID" 2>/dev/null || true
 		pkill -KILL -g "$PRISM_PID" 2>/dev/null || true
 	fi
-	if [[ $rc == 0 && ${KEEP:-} != 1 ]]; then rm -rf "$WORK"; fi
+	if [[ $rc == 0 && ${KEEP:-} != 1 ]]; then rm -rf "$WORK"; else rm -rf "$WORK/tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -137,7 +137,10 @@ INPROC_S=$(secs "$T1" "$(now)")
 T2=$(now)
 # setsid: prism leads its own process group, so the cleanup can stop it together with the
 # PROCESS-mode SDK workers it starts (they outlive prism otherwise).
-setsid "$PRISM" --job_port=0 --serve_http=false --idle_shutdown_timeout=15m --log_kind=text \
+# TMPDIR inside $WORK: the boot program of PROCESS workers copies the staged worker binary
+# (~250 MB) into a temporary folder and never removes it; this way the cleanup does.
+mkdir -p "$WORK/tmp"
+TMPDIR="$WORK/tmp" setsid "$PRISM" --job_port=0 --serve_http=false --idle_shutdown_timeout=15m --log_kind=text \
 	>"$WORK/prism.log" 2>&1 &
 PRISM_PID=$!
 PORT=

@@ -68,7 +68,17 @@ var buildOnce struct {
 	err error
 }
 
-// nightlyBinary builds bin/nightly once per test run.
+// TestMain removes the binary nightlyBinary built (~250 MB per test run otherwise left in
+// the temporary folder; CI machines fill up).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.bin != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.bin))
+	}
+	os.Exit(code)
+}
+
+// nightlyBinary builds the nightly binary once per test run, into a temporary folder.
 func nightlyBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
