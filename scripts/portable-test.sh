@@ -88,6 +88,7 @@ if [[ -n ${WORKER_BINARY:-} ]]; then
 	export BEAM_BOOT=$(readlink -f "$BEAM_BOOT") # read by boot-wrapper.sh, which prism starts
 fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/portable-test.XXXXXX")
+touch "$WORK/.start"
 PRISM_PID=
 cleanup() {
 	local rc=$?
@@ -96,7 +97,15 @@ cleanup() {
 		wait "$PRISM_PID" 2>/dev/null || true
 		pkill -KILL -g "$PRISM_PID" 2>/dev/null || true
 	fi
-	if [[ $rc == 0 && ${KEEP:-} != 1 ]]; then rm -rf "$WORK"; else rm -rf "$WORK/tmp"; fi
+	# The Go SDK's boot program (PROCESS workers) copies the staged worker binary (~250 MB)
+	# to /tmp/bin*/worker (a fixed /tmp, not $TMPDIR) and never removes it: remove the
+	# copies this run made, so repeated CI runs do not fill the disk.
+	if [[ -n ${WORKER_BINARY:-} ]]; then
+		find /tmp -maxdepth 1 -type d -name 'bin*' -newer "$WORK/.start" 2>/dev/null | while read -r d; do
+			if [[ -f $d/worker ]] && cmp -s "$d/worker" "$WORKER_BINARY"; then rm -rf "$d"; fi
+		done
+	fi
+	if [[ $rc == 0 && ${KEEP:-} != 1 ]]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -137,10 +146,7 @@ INPROC_S=$(secs "$T1" "$(now)")
 T2=$(now)
 # setsid: prism leads its own process group, so the cleanup can stop it together with the
 # PROCESS-mode SDK workers it starts (they outlive prism otherwise).
-# TMPDIR inside $WORK: the boot program of PROCESS workers copies the staged worker binary
-# (~250 MB) into a temporary folder and never removes it; this way the cleanup does.
-mkdir -p "$WORK/tmp"
-TMPDIR="$WORK/tmp" setsid "$PRISM" --job_port=0 --serve_http=false --idle_shutdown_timeout=15m --log_kind=text \
+setsid "$PRISM" --job_port=0 --serve_http=false --idle_shutdown_timeout=15m --log_kind=text \
 	>"$WORK/prism.log" 2>&1 &
 PRISM_PID=$!
 PORT=
