@@ -19,6 +19,7 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
@@ -82,6 +83,14 @@ func realMain() int {
 		}
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
+	}
+	if opts.MemProfile != "" {
+		stop, err := peakHeapProfile(opts.MemProfile, time.Second)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "nightly: --memprofile:", err)
+			return 2
+		}
+		defer stop()
 	}
 	if dataflowDryRun() {
 		// Beam's Dataflow runner builds and prints the job offline and submits nothing:

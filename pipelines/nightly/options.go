@@ -38,6 +38,7 @@ type Options struct {
 	Report        bool
 	AlertWebhook  string
 	CPUProfile    string
+	MemProfile    string
 	LogFormat     string // text or json
 	Verbose       bool
 	Validate      bool
@@ -52,7 +53,7 @@ type BigQueryFlags struct {
 // ownFlags lists the flags of this program (the rest are Beam's), in usage order.
 var ownFlags = []string{"orders", "customers", "order_lines", "spend", "config", "output", "run_date", "as_of", "today", "period",
 	"buckets", "split_mb", "state_dir", "audiences", "deliver_only", "force_removals", "break_lock", "log_format", "verbose", "validate",
-	"bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile"}
+	"bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile", "memprofile"}
 
 // bindFlags defines the program's flags on fs; their values land in the returned Options
 // when fs is parsed.
@@ -85,6 +86,7 @@ func bindFlags(fs *flag.FlagSet) *Options {
 	fs.BoolVar(&o.Report, "report", true, "write report.html after the run")
 	fs.StringVar(&o.AlertWebhook, "alert_webhook", "", "URL to POST a JSON alert to when the run fails (run date, errors, summary path; no contact data)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (in-process runners) to this file")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile taken when the live heap peaked (checked every second; in-process runners) to this file")
 	fs.BoolVar(&o.Verbose, "verbose", false, "also show the runner's info logs")
 	fs.BoolVar(&o.Validate, "validate", false, "check the config, inputs' columns and credentials' presence, then exit without running")
 	return o

@@ -61,6 +61,7 @@ func TestOptionsEachFlag(t *testing.T) {
 		{"--report=false", func(o *Options) bool { return !o.Report }},
 		{"--alert_webhook=http://h/x", func(o *Options) bool { return o.AlertWebhook == "http://h/x" }},
 		{"--cpuprofile=cpu.prof", func(o *Options) bool { return o.CPUProfile == "cpu.prof" }},
+		{"--memprofile=mem.prof", func(o *Options) bool { return o.MemProfile == "mem.prof" }},
 		{"--log_format=json", func(o *Options) bool { return o.LogFormat == "json" }},
 		{"--verbose", func(o *Options) bool { return o.Verbose }},
 		{"--validate", func(o *Options) bool { return o.Validate }},
