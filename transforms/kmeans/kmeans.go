@@ -333,29 +333,71 @@ func plusPlus(rng *rand.Rand, z []float64, n, d, k int) []float64 {
 	return c
 }
 
+// lloyd runs Lloyd's algorithm from the centres c (k*d, updated in place) until no centre
+// moves by more than cfg.Tolerance or cfg.MaxIter iterations.
+//
+// It follows Hamerly's bounds (Hamerly 2010, "Making k-means even faster"): each point keeps
+// an upper bound on the distance to its centre and a lower bound on the distance to any
+// other; when the upper bound is below max(lower bound, half the distance from its centre
+// to the nearest other centre), the point's nearest centre cannot have changed and no
+// distance is computed. A point is skipped only when that holds by a relative margin of
+// 1e-9, far above the rounding of the bounds, so every label (and with it every centre,
+// shift and the result) is exactly what the plain loop, each point against every centre,
+// gives (TestLloydMatchesPlain). On the bench shop this skips most distance computations
+// after the first few iterations.
 func lloyd(cfg Config, z []float64, n, d, k int, c []float64) *fit {
+	const margin = 1 - 1e-9
 	labels := make([]int, n)
-	dist := make([]float64, n)
+	upper := make([]float64, n) // ≥ distance to labels[i]'s centre
+	lower := make([]float64, n) // ≤ distance to every other centre
 	sums := make([]float64, k*d)
 	counts := make([]int, k)
-	assign := func() float64 {
-		inertia := 0.0
-		for i := 0; i < n; i++ {
-			x := z[i*d : (i+1)*d]
-			best, bestD := 0, math.Inf(1)
-			for q := 0; q < k; q++ {
-				if dd := sqDist(x, c[q*d:(q+1)*d]); dd < bestD {
-					best, bestD = q, dd
-				}
+	half := make([]float64, k)  // half the distance from centre q to its nearest other centre
+	drift := make([]float64, k) // how far centre q moved in the last update
+	old := make([]float64, k*d)
+	// full finds the nearest and second-nearest centre of point i, as the plain loop does
+	// (the first centre on a tie).
+	full := func(i int) {
+		x := z[i*d : (i+1)*d]
+		best, bestD, second := 0, math.Inf(1), math.Inf(1)
+		for q := 0; q < k; q++ {
+			dd := sqDist(x, c[q*d:(q+1)*d])
+			if dd < bestD {
+				best, bestD, second = q, dd, bestD
+			} else if dd < second {
+				second = dd
 			}
-			labels[i], dist[i] = best, bestD
-			inertia += bestD
 		}
-		return inertia
+		labels[i], upper[i], lower[i] = best, math.Sqrt(bestD), math.Sqrt(second)
+	}
+	for i := 0; i < n; i++ {
+		full(i)
 	}
 	tol2 := cfg.Tolerance * cfg.Tolerance
 	for it := 0; it < cfg.MaxIter; it++ {
-		assign()
+		if it > 0 {
+			for q := 0; q < k; q++ {
+				h := math.Inf(1)
+				for r := 0; r < k; r++ {
+					if r != q {
+						h = min(h, sqDist(c[q*d:(q+1)*d], c[r*d:(r+1)*d]))
+					}
+				}
+				half[q] = math.Sqrt(h) / 2
+			}
+			for i := 0; i < n; i++ {
+				a := labels[i]
+				bound := max(half[a], lower[i]) * margin
+				if upper[i] < bound {
+					continue
+				}
+				upper[i] = math.Sqrt(sqDist(z[i*d:(i+1)*d], c[a*d:(a+1)*d]))
+				if upper[i] < bound {
+					continue
+				}
+				full(i)
+			}
+		}
 		clear(sums)
 		clear(counts)
 		for i := 0; i < n; i++ {
@@ -365,12 +407,20 @@ func lloyd(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 				sums[q*d+j] += z[i*d+j]
 			}
 		}
+		copy(old, c)
+		var dist []float64 // squared distance of each point to its centre, for empty clusters
 		shift := 0.0
 		for q := 0; q < k; q++ {
-			old := slices.Clone(c[q*d : (q+1)*d])
 			if counts[q] == 0 {
 				// Empty cluster: move its centre to the point farthest from its own centre
 				// (deterministic: the first such point), and make that point its own.
+				if dist == nil {
+					dist = make([]float64, n)
+					for i := range dist {
+						a := labels[i]
+						dist[i] = sqDist(z[i*d:(i+1)*d], old[a*d:(a+1)*d])
+					}
+				}
 				far := 0
 				for i := 1; i < n; i++ {
 					if dist[i] > dist[far] {
@@ -384,13 +434,52 @@ func lloyd(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 					c[q*d+j] = sums[q*d+j] / float64(counts[q])
 				}
 			}
-			shift = max(shift, sqDist(old, c[q*d:(q+1)*d]))
+			dq := sqDist(old[q*d:(q+1)*d], c[q*d:(q+1)*d])
+			shift = max(shift, dq)
+			drift[q] = math.Sqrt(dq)
 		}
 		if shift <= tol2 {
 			break
 		}
+		// Keep the bounds true for the moved centres: a point's own centre moved by at
+		// most drift[a], any other by at most the largest drift of the others.
+		top, topQ, second := 0.0, -1, 0.0
+		for q, v := range drift {
+			if v > top {
+				top, topQ, second = v, q, top
+			} else if v > second {
+				second = v
+			}
+		}
+		for i := 0; i < n; i++ {
+			a := labels[i]
+			upper[i] += drift[a]
+			if a == topQ {
+				lower[i] -= second
+			} else {
+				lower[i] -= top
+			}
+		}
 	}
-	return &fit{k: k, centres: c, labels: labels, inertia: assign()}
+	return &fit{k: k, centres: c, labels: labels, inertia: assignAll(z, n, d, k, c, labels)}
+}
+
+// assignAll labels every point with its nearest centre (the first on a tie) and returns
+// the inertia, the sum of squared distances to those centres.
+func assignAll(z []float64, n, d, k int, c []float64, labels []int) float64 {
+	inertia := 0.0
+	for i := 0; i < n; i++ {
+		x := z[i*d : (i+1)*d]
+		best, bestD := 0, math.Inf(1)
+		for q := 0; q < k; q++ {
+			if dd := sqDist(x, c[q*d:(q+1)*d]); dd < bestD {
+				best, bestD = q, dd
+			}
+		}
+		labels[i] = best
+		inertia += bestD
+	}
+	return inertia
 }
 
 // silhouette is the mean silhouette of the first ns points under the fit's labels, the

@@ -327,3 +327,113 @@ func BenchmarkLloyd(b *testing.B) {
 		lloyd(cfg, z, n, d, k, plusPlus(rand.New(rand.NewPCG(1, 1)), z, n, d, k))
 	}
 }
+
+// lloydPlain is Lloyd's algorithm as textbooks write it, every point against every centre
+// in every iteration: the reference the bounded lloyd must match exactly.
+func lloydPlain(cfg Config, z []float64, n, d, k int, c []float64) *fit {
+	labels := make([]int, n)
+	dist := make([]float64, n)
+	sums := make([]float64, k*d)
+	counts := make([]int, k)
+	assign := func() float64 {
+		inertia := 0.0
+		for i := 0; i < n; i++ {
+			x := z[i*d : (i+1)*d]
+			best, bestD := 0, math.Inf(1)
+			for q := 0; q < k; q++ {
+				if dd := sqDist(x, c[q*d:(q+1)*d]); dd < bestD {
+					best, bestD = q, dd
+				}
+			}
+			labels[i], dist[i] = best, bestD
+			inertia += bestD
+		}
+		return inertia
+	}
+	tol2 := cfg.Tolerance * cfg.Tolerance
+	for it := 0; it < cfg.MaxIter; it++ {
+		assign()
+		clear(sums)
+		clear(counts)
+		for i := 0; i < n; i++ {
+			q := labels[i]
+			counts[q]++
+			for j := 0; j < d; j++ {
+				sums[q*d+j] += z[i*d+j]
+			}
+		}
+		shift := 0.0
+		for q := 0; q < k; q++ {
+			old := slices.Clone(c[q*d : (q+1)*d])
+			if counts[q] == 0 {
+				far := 0
+				for i := 1; i < n; i++ {
+					if dist[i] > dist[far] {
+						far = i
+					}
+				}
+				copy(c[q*d:(q+1)*d], z[far*d:(far+1)*d])
+				dist[far] = 0
+			} else {
+				for j := 0; j < d; j++ {
+					c[q*d+j] = sums[q*d+j] / float64(counts[q])
+				}
+			}
+			shift = max(shift, sqDist(old, c[q*d:(q+1)*d]))
+		}
+		if shift <= tol2 {
+			break
+		}
+	}
+	return &fit{k: k, centres: c, labels: labels, inertia: assign()}
+}
+
+// TestLloydMatchesPlain: the bounded Lloyd gives bit for bit the centres, labels and
+// inertia of the plain loop, on data made to be hard for bounds: gaussian blobs, uniform
+// noise (slow convergence, many small moves), integer lattices (ties between centres on
+// every bisector) and more centres than distinct points (empty clusters), with
+// tolerance 0 so the runs go on until nothing moves or max_iter.
+func TestLloydMatchesPlain(t *testing.T) {
+	type gen struct {
+		name string
+		x    func(rng *rand.Rand, i, j int) float64
+	}
+	gens := []gen{
+		{"blobs", func(rng *rand.Rand, i, j int) float64 { return rng.NormFloat64() + float64((i%3)*4*(j%2)) }},
+		{"uniform", func(rng *rand.Rand, _, _ int) float64 { return rng.Float64() }},
+		{"lattice", func(rng *rand.Rand, _, _ int) float64 { return float64(rng.IntN(4)) }},
+		{"few distinct", func(rng *rand.Rand, i, j int) float64 { return float64((i % 3) * (j + 1)) }},
+	}
+	cases := 0
+	for _, g := range gens {
+		for _, k := range []int{1, 2, 4, 7} {
+			for seed := uint64(0); seed < 6; seed++ {
+				n, d := 300+int(seed)*97, 1+int(seed%4)
+				rng := rand.New(rand.NewPCG(seed, uint64(k)))
+				z := make([]float64, n*d)
+				for i := 0; i < n; i++ {
+					for j := 0; j < d; j++ {
+						z[i*d+j] = g.x(rng, i, j)
+					}
+				}
+				cfg := Defaults()
+				cfg.Tolerance = 0
+				cfg.MaxIter = 60
+				init := plusPlus(rand.New(rand.NewPCG(seed, 9)), z, n, d, k)
+				if seed%2 == 1 && k > 1 {
+					// The same centre twice: an empty cluster at the first update.
+					copy(init[d:2*d], init[:d])
+				}
+				want := lloydPlain(cfg, z, n, d, k, slices.Clone(init))
+				got := lloyd(cfg, z, n, d, k, slices.Clone(init))
+				if got.inertia != want.inertia || !slices.Equal(got.centres, want.centres) || !slices.Equal(got.labels, want.labels) {
+					t.Errorf("%s k=%d seed=%d: inertia %v, want %v; centres %v, want %v", g.name, k, seed, got.inertia, want.inertia, got.centres, want.centres)
+				}
+				cases++
+			}
+		}
+	}
+	if cases != 96 {
+		t.Fatalf("%d cases ran, want 96", cases)
+	}
+}
