@@ -47,7 +47,8 @@ func Build(s beam.Scope, c Config) (*Outputs, error) {
 
 	in := nightly.Read(s, beam.CreateList(s, c.Sources), c.Read)
 	joined, joinDead := nightly.Join(s, in.ByOrder, c.Read.Buckets)
-	buckets := nightly.GroupBuckets(s, in.ByCustomer, joined)
+	batches := beam.Flatten(s, in.ByCustomer, joined) // KV<bucket, nightly.CustomerBatch>
+	buckets := nightly.GroupBuckets(s, batches)
 
 	fit := model.Fit(s, model.Aggregate(s, buckets, in.Spend, c.Settings), c.Settings)
 	tables.Write[tables.PeriodMetrics](s, out, fit.Periods)
@@ -56,7 +57,7 @@ func Build(s beam.Scope, c Config) (*Outputs, error) {
 		tables.Write[tables.CLVModel](s, out, fit.CLVModels)
 	}
 
-	scored := score.Score(s, buckets, fit.Models, score.Config{Settings: c.Settings, StateDir: c.StateDir, HistoryOut: c.HistoryOut,
+	scored := score.Score(s, batches, fit.Models, score.Config{Settings: c.Settings, StateDir: c.StateDir, HistoryOut: c.HistoryOut,
 		Buckets: c.Read.Buckets, WithContacts: len(c.Audiences) > 0})
 	tables.Write[tables.CustomerMetrics](s, out, scored.Customers)
 	tables.Write[tables.ChurnList](s, out, scored.Churn)

@@ -48,26 +48,18 @@ type Scored struct {
 //
 // The models reach each bucket through a CoGroupByKey (one copy per bucket key), not as a
 // side input: prism re-polls a running stage that has a side input in a busy loop, which
-// kept one of two cores spinning for as long as scoring ran. The batches are blobs, so the
-// extra shuffle is a copy of bytes (64-256 elements), not a decode.
-// In: buckets KV<int, iter<nightly.CustomerBatch>> (nightly.GroupBuckets);
-// models PCollection<*model.Models> (model.Fit).
+// kept one of two cores spinning for as long as scoring ran. The join takes the batches
+// as the readers emitted them, the same elements nightly.GroupBuckets groups for the
+// models, so they are not re-emitted from the grouped buckets (a pass over every byte).
+// In: batches KV<int, nightly.CustomerBatch>, keyed by bucket (the inputs of
+// nightly.GroupBuckets); models PCollection<*model.Models> (model.Fit).
 // Out: Scored.
-func Score(s beam.Scope, buckets, models beam.PCollection, cfg Config) Scored {
+func Score(s beam.Scope, batches, models beam.PCollection, cfg Config) Scored {
 	s = s.Scope("score.Score")
-	batches := beam.ParDo(s, ungroupBatches, buckets)
 	perBucket := beam.ParDo(s, &fanOutFn{Buckets: cfg.Buckets}, models)
 	joined := beam.CoGroupByKey(s, batches, perBucket)
 	c, ch, m, seg, dead := beam.ParDo5(s, &scoreFn{Config: cfg}, joined)
 	return Scored{Customers: c, Churn: ch, Membership: m, Segmented: seg, Dead: dead}
-}
-
-// ungroupBatches re-emits a bucket's batches for the join with the models.
-func ungroupBatches(bucket int, vals func(*nightly.CustomerBatch) bool, emit func(int, nightly.CustomerBatch)) {
-	var b nightly.CustomerBatch
-	for vals(&b) {
-		emit(bucket, b)
-	}
 }
 
 // fanOutFn gives every bucket key its copy of the models.
@@ -95,7 +87,6 @@ func Centroids(s beam.Scope, customers, models beam.PCollection, runDate value.D
 func init() {
 	wire.RegisterCoder(reflect.TypeOf(Segmented{}))
 	wire.RegisterCoder(reflect.TypeOf(Sizes{}))
-	register.Function3x0(ungroupBatches)
 	register.DoFn2x0[*model.Models, func(int, *model.Models)](&fanOutFn{})
 	register.Emitter2[int, *model.Models]()
 	register.Iter1[*model.Models]()
