@@ -33,10 +33,10 @@ type BucketData struct {
 // duplicates): count it once per bucket.
 func BuildBucket(batches []CustomerBatch, withHashes bool) (*BucketData, error) {
 	type key struct{ id, cur string }
-	byKey := map[key]*facts.Customer{}
+	var byKey map[key]*facts.Customer
 	recs := map[string]*CustomerRec{}
-	var dupRecs []*CustomerRec // every customer row that is not the first of its id seen
-	seen := map[string]struct{}{}
+	var dupRecs []*CustomerRec   // every customer row that is not the first of its id seen
+	var seen map[string]struct{} // order ids kept
 	bd := &BucketData{Records: recs, Counts: map[string]int64{}}
 	var lineBatches []*Dec // decoded after the orders, straight into the customers' facts
 	// Drops and customer rows first: a drop decided by the order-id join may sit in any
@@ -71,8 +71,16 @@ func BuildBucket(batches []CustomerBatch, withHashes bool) (*BucketData, error) 
 		}
 	}
 	resolveCustomers(recs, dupRecs, bd)
+	// Sized for the orders to come: an encoded order takes at least ~12 bytes, usually ~30.
+	nOrders := 0
 	for _, b := range batches {
-		d := NewDec(b.Orders, KindOrders)
+		nOrders += len(b.Orders) / 24
+	}
+	seen = make(map[string]struct{}, nOrders)
+	byKey = make(map[key]*facts.Customer, nOrders/4)
+	for _, b := range batches {
+		// The ids are kept in the facts: read them as substrings of one copy of the batch.
+		d := NewSharedDec(b.Orders, KindOrders)
 		for d.More() {
 			row, o := d.GetOrder()
 			if d.Err != nil {

@@ -59,9 +59,16 @@ type Dec struct {
 
 // NewDec opens a batch field of the given kind; a field of one split's rows starts with
 // its Src (see NewSrcEnc), read into Dec.Src.
-func NewDec(b []byte, kind byte) *Dec {
-	d := &Dec{Dec: wire.Dec{B: b}}
-	if hasSrc(kind) && len(b) > 0 {
+func NewDec(b []byte, kind byte) *Dec { return openDec(&Dec{Dec: wire.Dec{B: b}}, kind) }
+
+// NewSharedDec is NewDec with the strings read as substrings of one copy of b
+// (wire.NewSharedDec): for batches whose ids are kept, e.g. in a bucket's facts.
+func NewSharedDec(b []byte, kind byte) *Dec {
+	return openDec(&Dec{Dec: *wire.NewSharedDec(b)}, kind)
+}
+
+func openDec(d *Dec, kind byte) *Dec {
+	if hasSrc(kind) && len(d.B) > 0 {
 		d.Src = Src{Path: d.Str(), Stream: d.Int(), Tied: d.Bool()}
 	}
 	return d

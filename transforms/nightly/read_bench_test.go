@@ -106,3 +106,47 @@ func reportPerRow(b *testing.B, rows int64, cpuStart time.Duration) {
 	b.ReportMetric(float64((cpuTime()-cpuStart).Nanoseconds())/n, "cpu-ns/row")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkBuildBucket builds the customer facts of every bucket of the bench file (read
+// and joined once, outside the timing), as partials and scoring do per bucket.
+func BenchmarkBuildBucket(b *testing.B) {
+	ctx, splits := benchSplits(b)
+	h, _ := contacts.NewHasher(contacts.Defaults())
+	const buckets = 64
+	opts := ReadOptions{Buckets: buckets, RunDate: value.DayFromDate(2100, 1, 1), TimeZone: benchZone()}
+	byBucket := map[int][]CustomerBatch{}
+	var byOrder []OrderBatch
+	for _, s := range splits {
+		res, err := ReadSplit(ctx, s, opts, h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for k, v := range res.ByCustomer {
+			byBucket[k] = append(byBucket[k], v)
+		}
+		for _, v := range res.ByOrder {
+			byOrder = append(byOrder, v)
+		}
+	}
+	joined, _, _, err := JoinLines(byOrder, buckets)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for k, v := range joined {
+		byBucket[k] = append(byBucket[k], v)
+	}
+	var customers int
+	b.ResetTimer()
+	cpuStart := cpuTime()
+	for i := 0; i < b.N; i++ {
+		customers = 0
+		for k := 0; k < buckets; k++ {
+			bd, err := BuildBucket(byBucket[k], false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			customers += len(bd.Customers)
+		}
+	}
+	reportPerRow(b, int64(customers), cpuStart)
+}

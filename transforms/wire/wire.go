@@ -105,10 +105,18 @@ type Dec struct {
 	Err    error
 	syms   []string
 	prevID string // last id read by IDStr
+	// s, when set (NewSharedDec), is the whole encoding as one string, B a suffix of it:
+	// Str returns substrings of s instead of allocating each string.
+	s string
 }
 
 // NewDec opens an encoding.
 func NewDec(b []byte) *Dec { return &Dec{B: b} }
+
+// NewSharedDec opens an encoding whose strings are read as substrings of one copy of b:
+// one allocation instead of one per string, for a batch whose strings are kept (every
+// string read holds the whole copy alive while it is referenced).
+func NewSharedDec(b []byte) *Dec { return &Dec{B: b, s: string(b)} }
 
 // More reports whether fields remain and nothing failed.
 func (d *Dec) More() bool { return d.Err == nil && len(d.B) > 0 }
@@ -117,7 +125,14 @@ func (d *Dec) More() bool { return d.Err == nil && len(d.B) > 0 }
 func (d *Dec) Fail() { d.Err, d.B = ErrShort, nil }
 
 // Str reads what Enc.Str wrote.
-func (d *Dec) Str() string { return string(d.Bytes()) }
+func (d *Dec) Str() string {
+	b := d.Bytes()
+	if d.s == "" || len(b) == 0 {
+		return string(b)
+	}
+	end := len(d.s) - len(d.B) // B is the suffix of s after b
+	return d.s[end-len(b) : end]
+}
 
 // Bytes reads what Enc.Bytes wrote; the result aliases the input.
 func (d *Dec) Bytes() []byte {
