@@ -81,3 +81,40 @@ func TestCorrupt(t *testing.T) {
 		t.Errorf("NaN came back as %v", v)
 	}
 }
+
+// A shared decoder reads the same values as a plain one, its strings are substrings of
+// one copy of the input (no allocation per string) and do not change when the input
+// bytes are reused afterwards.
+func TestSharedDecStrings(t *testing.T) {
+	e := NewEnc(0)
+	e.Str("order-1")
+	e.Int(7)
+	e.Str("")
+	e.Sym("RUB")
+	e.Str("cust-42")
+	e.Sym("RUB")
+	d := NewSharedDec(e.B)
+	a, n, empty, cur, b, cur2 := d.Str(), d.Int(), d.Str(), d.Sym(), d.Str(), d.Sym()
+	if a != "order-1" || n != 7 || empty != "" || cur != "RUB" || b != "cust-42" || cur2 != "RUB" || d.Done() != nil {
+		t.Fatalf("got %q %d %q %q %q %q", a, n, empty, cur, b, cur2)
+	}
+	for i := range e.B {
+		e.B[i] = 'x' // the caller reuses its buffer: the strings read stay as they were
+	}
+	if a != "order-1" || b != "cust-42" {
+		t.Fatalf("strings changed with the input: %q %q", a, b)
+	}
+	e2 := NewEnc(0)
+	for range 100 {
+		e2.Str("some-order-id")
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		d := NewSharedDec(e2.B)
+		for d.More() {
+			_ = d.Str()
+		}
+	})
+	if allocs > 2 { // the Dec and the one copy of the input
+		t.Errorf("%v allocations reading 100 strings, want at most 2", allocs)
+	}
+}
