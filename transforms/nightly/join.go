@@ -24,12 +24,22 @@ import (
 // batches came in. It carries no customer, currency or day: BuildBucket takes them from the
 // order's kept purchase. A customer bucket gets one batch holding its Lines and Drops.
 func JoinLines(batches []OrderBatch, buckets int) (byCustomer map[int]CustomerBatch, dead []DeadLetter, counts map[string]int64, err error) {
-	keys := map[string]*OrderKey{}
+	// Sized for the keys to come (an encoded key takes ~20-40 bytes); the key strings are
+	// read as substrings of one copy of each batch (NewSharedDec), not allocated one by one.
+	nKeys := 0
+	for _, b := range batches {
+		nKeys += len(b.Keys) / 24
+	}
+	keys := make(map[string]*OrderKey, nKeys)
+	// The kept keys' storage, one allocation. Should the estimate fall short, append moves
+	// on to a new array; the map keeps pointing at the elements of the old one, which stay
+	// alive and are the only copies ever changed (*old = k), so nothing is lost.
+	all := make([]OrderKey, 0, nKeys)
 	var losers []OrderKey
 	// Order keys first: lines may come before their orders' keys. Every row of an order id
 	// meets here (the batch is keyed by order id), so this is where duplicates are decided.
 	for _, b := range batches {
-		d := NewDec(b.Keys, KindOrderKeys)
+		d := NewSharedDec(b.Keys, KindOrderKeys)
 		for d.More() {
 			k := d.GetOrderKey()
 			if d.Err != nil {
@@ -38,10 +48,11 @@ func JoinLines(batches []OrderBatch, buckets int) (byCustomer map[int]CustomerBa
 			old, dup := keys[k.OrderID]
 			switch {
 			case !dup:
-				keys[k.OrderID] = &k
+				all = append(all, k)
+				keys[k.OrderID] = &all[len(all)-1]
 			case k.At.Less(old.At):
 				losers = append(losers, *old)
-				keys[k.OrderID] = &k
+				*old = k
 			default:
 				losers = append(losers, k)
 			}
@@ -50,16 +61,23 @@ func JoinLines(batches []OrderBatch, buckets int) (byCustomer map[int]CustomerBa
 			return nil, nil, nil, fmt.Errorf("join: order keys: %w", d.Err)
 		}
 	}
-	counts = map[string]int64{}
+	var used, afterRunDate, notPurchases int64
 	for _, k := range keys {
 		switch k.Use {
 		case KeyPurchase:
-			counts[orders.CounterUsed(orders.InputOrders)]++
+			used++
 		case KeyAfterRunDate:
-			counts[orders.CounterAfterRunDate]++
-			fallthrough
+			afterRunDate++
+			notPurchases++
 		default:
-			counts[orders.CounterNotPurchases(orders.InputOrders)]++
+			notPurchases++
+		}
+	}
+	counts = map[string]int64{}
+	for name, n := range map[string]int64{orders.CounterUsed(orders.InputOrders): used, orders.CounterAfterRunDate: afterRunDate,
+		orders.CounterNotPurchases(orders.InputOrders): notPurchases} {
+		if n > 0 {
+			counts[name] = n
 		}
 	}
 	perBucket := map[int][]OrderLines{}
