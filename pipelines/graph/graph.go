@@ -46,7 +46,7 @@ func Build(s beam.Scope, c Config) (*Outputs, error) {
 	out := c.Output
 
 	in := nightly.Read(s, beam.CreateList(s, c.Sources), c.Read)
-	joined, joinDead := nightly.Join(s, in.ByOrder, c.Read.Buckets)
+	joined, joinDead := nightly.Join(s, in.ByOrder, c.Read)
 	batches := beam.Flatten(s, in.ByCustomer, joined) // KV<bucket, nightly.CustomerBatch>
 	buckets := nightly.GroupBuckets(s, batches)
 

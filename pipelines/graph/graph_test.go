@@ -300,7 +300,8 @@ func TestNightlyGraphValueBasedMembers(t *testing.T) {
 // (transforms/par) and k-means restarts run in parallel, so the number of cores must not
 // change any output. A shop of 300 customers with duplicate order ids across customers,
 // bad rows and lines of unknown orders, read in 2 KB splits into 16 buckets, gives the same
-// rows in every table and the same dead letters with GOMAXPROCS 1 and 3.
+// rows in every table and the same dead letters with GOMAXPROCS 1 and 3, and with the
+// batches spilled to files (nightly.ReadConfig.SpillDir).
 func TestGraphIndependentOfCores(t *testing.T) {
 	dir := t.TempDir()
 	var o, l strings.Builder
@@ -334,10 +335,11 @@ func TestGraphIndependentOfCores(t *testing.T) {
 		Read:     nightly.ReadConfig{Buckets: 16, SplitBytes: 2 << 10, Contacts: contacts.Defaults()},
 		Settings: model.Settings{Metrics: mc, RFM: rfm.Defaults(), KMeans: km, KMeansEnabled: true},
 	}
-	run := func(procs int) map[string][]string {
+	run := func(procs int, spill string) map[string][]string {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		c := base
-		c.Output = filepath.Join(dir, fmt.Sprint("out", procs))
+		c.Read.SpillDir = spill
+		c.Output = filepath.Join(dir, fmt.Sprint("out", procs, spill != ""))
 		p, s := beam.NewPipelineWithRoot()
 		if _, err := Build(s, c); err != nil {
 			t.Fatal(err)
@@ -362,7 +364,13 @@ func TestGraphIndependentOfCores(t *testing.T) {
 		}
 		return got
 	}
-	one, three := run(1), run(3)
+	one, three := run(1, ""), run(3, "")
+	// The same with the batches spilled to files (the shuffles carry references).
+	spillDir := t.TempDir()
+	spilled := run(3, spillDir)
+	if files, _ := os.ReadDir(spillDir); len(files) == 0 {
+		t.Error("nothing was spilled")
+	}
 	// 300 customers less C185, whose one order is "dup" under a lower-numbered customer
 	// (the lowest input line wins: C000's).
 	if n := len(one["customer_metrics"]); n != 299 {
@@ -374,6 +382,9 @@ func TestGraphIndependentOfCores(t *testing.T) {
 	for name, rows := range one {
 		if !slices.Equal(rows, three[name]) {
 			t.Errorf("%s differs between GOMAXPROCS 1 and 3 (%d vs %d rows)", name, len(rows), len(three[name]))
+		}
+		if !slices.Equal(rows, spilled[name]) {
+			t.Errorf("%s differs with the batches spilled (%d vs %d rows)", name, len(rows), len(spilled[name]))
 		}
 	}
 }

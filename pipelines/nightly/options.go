@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/audiencesync/audiencesync/transforms/metrics"
 	"github.com/audiencesync/audiencesync/transforms/value"
@@ -27,6 +28,10 @@ type Options struct {
 	Period  string // month or week: overrides the config's metrics.period; "" = the config's
 	Buckets int
 	SplitMB int
+	// SpillDir: auto (spill the shuffled batches to a folder of the run under the system's
+	// temporary folder when the runner is the in-process prism), off, or a folder every
+	// worker can reach to make that run folder in (see nightly/spill.go).
+	SpillDir string
 	// Audiences: dry_run, send or off.
 	Audiences string
 	// DeliverOnly is the output folder of an earlier run whose audiences are delivered
@@ -52,7 +57,7 @@ type BigQueryFlags struct {
 
 // ownFlags lists the flags of this program (the rest are Beam's), in usage order.
 var ownFlags = []string{"orders", "customers", "order_lines", "spend", "config", "output", "run_date", "as_of", "today", "period",
-	"buckets", "split_mb", "state_dir", "audiences", "deliver_only", "force_removals", "break_lock", "log_format", "verbose", "validate",
+	"buckets", "split_mb", "spill_dir", "state_dir", "audiences", "deliver_only", "force_removals", "break_lock", "log_format", "verbose", "validate",
 	"bq_project", "bq_dataset", "bq_location", "bq_endpoint", "bq_apply_sql", "report", "alert_webhook", "cpuprofile", "memprofile"}
 
 // bindFlags defines the program's flags on fs; their values land in the returned Options
@@ -72,6 +77,7 @@ func bindFlags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.Period, "period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
 	fs.IntVar(&o.Buckets, "buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
 	fs.IntVar(&o.SplitMB, "split_mb", 32, "CSV inputs are read in splits of about this many MB")
+	fs.StringVar(&o.SpillDir, "spill_dir", "auto", "where the shuffled batches go: auto (with the in-process runner, files in a folder of the run under the system's temporary folder, removed at the end: far less memory than the runner's own buffers; with other runners, the runner), off (always the runner), or a local or mounted folder every worker can reach")
 	fs.StringVar(&o.LogFormat, "log_format", "text", "log format: text or json")
 	fs.StringVar(&o.StateDir, "state_dir", "state", "state folder (local or gs://): segment history and each audience's last confirmed members (hashes only)")
 	fs.StringVar(&o.Audiences, "audiences", "dry_run", "audience sync: dry_run (write the exact payloads under <output>/dry_run/, send nothing), send (sync to the platforms), off")
@@ -157,6 +163,9 @@ func (o *Options) check() error {
 	}
 	if o.SplitMB < 1 {
 		errs = append(errs, fmt.Errorf("--split_mb: %d (want at least 1)", o.SplitMB))
+	}
+	if strings.Contains(o.SpillDir, "://") {
+		errs = append(errs, fmt.Errorf("--spill_dir: %q: a local or mounted folder, auto or off (object stores are not supported)", o.SpillDir))
 	}
 	switch o.Audiences {
 	case "dry_run", "send", "off":

@@ -23,8 +23,8 @@ func TestOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Options{Orders: "o.csv", Output: "out", StateDir: "state", Buckets: 64, SplitMB: 32, Audiences: "dry_run",
-		Report: true, LogFormat: "text"}
+	want := &Options{Orders: "o.csv", Output: "out", StateDir: "state", Buckets: 64, SplitMB: 32, SpillDir: "auto",
+		Audiences: "dry_run", Report: true, LogFormat: "text"}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", o, want)
 	}
@@ -62,6 +62,8 @@ func TestOptionsEachFlag(t *testing.T) {
 		{"--alert_webhook=http://h/x", func(o *Options) bool { return o.AlertWebhook == "http://h/x" }},
 		{"--cpuprofile=cpu.prof", func(o *Options) bool { return o.CPUProfile == "cpu.prof" }},
 		{"--memprofile=mem.prof", func(o *Options) bool { return o.MemProfile == "mem.prof" }},
+		{"--spill_dir=/mnt/shared", func(o *Options) bool { return o.SpillDir == "/mnt/shared" }},
+		{"--spill_dir=off", func(o *Options) bool { return o.SpillDir == "off" }},
 		{"--log_format=json", func(o *Options) bool { return o.LogFormat == "json" }},
 		{"--verbose", func(o *Options) bool { return o.Verbose }},
 		{"--validate", func(o *Options) bool { return o.Validate }},
@@ -95,6 +97,7 @@ func TestOptionsErrors(t *testing.T) {
 		{[]string{"--orders=o", "--buckets=0"}, "--buckets: 0"},
 		{[]string{"--orders=o", "--buckets=5000"}, "--buckets: 5000"},
 		{[]string{"--orders=o", "--split_mb=0"}, "--split_mb: 0"},
+		{[]string{"--orders=o", "--spill_dir=gs://b/spill"}, `--spill_dir: "gs://b/spill"`},
 		{[]string{"--orders=o", "--period=day"}, `--period: "day"`},
 		{[]string{"--orders=o", "--audiences=yes"}, `--audiences: "yes"`},
 		{[]string{"--orders=o", "--log_format=xml"}, `--log_format: "xml"`},
@@ -120,6 +123,20 @@ func TestOptionsErrors(t *testing.T) {
 	for _, w := range []string{"--orders", "--buckets", "--audiences"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not name %s", err, w)
+		}
+	}
+}
+
+// --spill_dir: auto spills with the in-process runner only; off never; a folder always.
+func TestSpillParent(t *testing.T) {
+	for _, c := range []struct {
+		v      string
+		parent string
+		on     bool
+	}{{"auto", "", true}, {"off", "", false}, {"", "", false}, {"/mnt/shared", "/mnt/shared", true}} {
+		parent, on := spillParent(c.v)
+		if parent != c.parent || on != c.on {
+			t.Errorf("spillParent(%q) = %q, %v; want %q, %v (the test runs with the default runner, in-process prism)", c.v, parent, on, c.parent, c.on)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/audiencesync/audiencesync/pipelines/graph"
 	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/report"
 	"github.com/audiencesync/audiencesync/transforms/tables"
@@ -143,8 +144,17 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 
 // compute builds and runs the compute pipeline and returns its counters.
 func compute(ctx context.Context, j *job, log *slog.Logger) (map[string]int64, error) {
+	g := j.graph
+	if parent, on := spillParent(j.opts.SpillDir); on {
+		dir, err := nightly.NewSpillDir(parent)
+		if err != nil {
+			return nil, fmt.Errorf("--spill_dir: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		g.Read.SpillDir = dir
+	}
 	p, s := beam.NewPipelineWithRoot()
-	if _, err := graph.Build(s, j.graph); err != nil {
+	if _, err := graph.Build(s, g); err != nil {
 		return nil, err
 	}
 	log.Info("running", "run_date", j.runDate().String(), "today", j.today.String(), "timezone", j.cfg.Metrics.TimeZone,
@@ -192,6 +202,30 @@ func writeSummary(ctx context.Context, out string, sum *tables.Summary) error {
 		return fmt.Errorf("run summary: %w", err)
 	}
 	return nil
+}
+
+// spillParent resolves --spill_dir: whether to spill, and the folder to make the run's
+// spill folder in ("" = the system's temporary folder). auto spills only with the
+// in-process runner, whose workers share this machine's files.
+func spillParent(v string) (parent string, on bool) {
+	switch v {
+	case "off", "":
+		return "", false
+	case "auto":
+		return "", inProcessRunner()
+	default:
+		return v, true
+	}
+}
+
+// inProcessRunner reports whether the pipeline runs in this process (prism without a job
+// server endpoint).
+func inProcessRunner() bool {
+	if runnerName() != "prism" || dataflowDryRun() {
+		return false
+	}
+	f := flag.Lookup("endpoint")
+	return f == nil || f.Value.String() == ""
 }
 
 // runnerName is Beam's --runner (prism by default).

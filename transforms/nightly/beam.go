@@ -38,6 +38,9 @@ type ReadConfig struct {
 	TimeZone string
 	Contacts contacts.Config
 	BigQuery *bigquery.Config // for bq:// sources; nil when there are none
+	// SpillDir, when set, is a folder every worker can reach: the batches Read and Join
+	// emit are written there and the shuffles carry their paths (see spill.go).
+	SpillDir string
 }
 
 // Batches are Read's outputs.
@@ -65,12 +68,13 @@ func Read(s beam.Scope, sources beam.PCollection, cfg ReadConfig) Batches {
 // Join meets every row of an order id in its order bucket: duplicated order ids are decided
 // (the lowest input line wins; the losers are dead letters and drops for their customers'
 // buckets) and order lines are joined to their orders and re-bucketed by customer.
+// cfg gives the number of buckets and the spill folder.
 // In: KV<int, OrderBatch> (order bucket -> batches).
 // Out: KV<int, CustomerBatch> (customer bucket -> joined Lines and Drops),
 // KV<string, DeadLetters>.
-func Join(s beam.Scope, byOrder beam.PCollection, buckets int) (byCustomer, dead beam.PCollection) {
+func Join(s beam.Scope, byOrder beam.PCollection, cfg ReadConfig) (byCustomer, dead beam.PCollection) {
 	s = s.Scope("nightly.Join")
-	return beam.ParDo2(s, &joinFn{Buckets: buckets}, beam.GroupByKey(s, byOrder))
+	return beam.ParDo2(s, &joinFn{Buckets: cfg.Buckets, SpillDir: cfg.SpillDir}, beam.GroupByKey(s, byOrder))
 }
 
 // GroupBuckets brings every batch of a customer bucket together.
@@ -170,7 +174,17 @@ func (f *readFn) Setup() error {
 		if f.bq != nil {
 			ro.External = f.bq
 		}
-		return ReadSplit(f.ctx, s, ro, f.hashers[w])
+		res, err := ReadSplit(f.ctx, s, ro, f.hashers[w])
+		if err != nil || f.Config.SpillDir == "" {
+			return res, err
+		}
+		if err := SpillCustomerBatches(f.Config.SpillDir, res.ByCustomer); err != nil {
+			return nil, err
+		}
+		if err := SpillOrderBatches(f.Config.SpillDir, res.ByOrder); err != nil {
+			return nil, err
+		}
+		return res, nil
 	}}
 	return nil
 }
@@ -214,7 +228,8 @@ func (f *readFn) emitter(ctx context.Context, cust func(int, CustomerBatch), ord
 // joinFn resolves the order buckets of a bundle (JoinLines), par.Workers() at a time in
 // parallel while the previous ones are emitted.
 type joinFn struct {
-	Buckets int
+	Buckets  int
+	SpillDir string // see ReadConfig.SpillDir
 
 	pipe par.Pipe[[]OrderBatch, joined]
 }
@@ -229,6 +244,9 @@ type joined struct {
 func (f *joinFn) Setup() {
 	f.pipe = par.Pipe[[]OrderBatch, joined]{Workers: par.Workers(), Fn: func(_ int, batches []OrderBatch) (joined, error) {
 		byCust, d, counts, err := JoinLines(batches, f.Buckets)
+		if err == nil && f.SpillDir != "" {
+			err = SpillCustomerBatches(f.SpillDir, byCust)
+		}
 		return joined{byCust, d, counts}, err
 	}}
 }

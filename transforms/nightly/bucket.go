@@ -32,6 +32,9 @@ type BucketData struct {
 // letter naming the kept row. Counts holds the customers' accounting (rows_used and the
 // duplicates): count it once per bucket.
 func BuildBucket(batches []CustomerBatch, withHashes bool) (*BucketData, error) {
+	if err := LoadCustomerBatches(batches); err != nil {
+		return nil, err
+	}
 	type key struct{ id, cur string }
 	var byKey map[key]*facts.Customer
 	recs := map[string]*CustomerRec{}

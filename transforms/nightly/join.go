@@ -24,6 +24,9 @@ import (
 // batches came in. It carries no customer, currency or day: BuildBucket takes them from the
 // order's kept purchase. A customer bucket gets one batch holding its Lines and Drops.
 func JoinLines(batches []OrderBatch, buckets int) (byCustomer map[int]CustomerBatch, dead []DeadLetter, counts map[string]int64, err error) {
+	if err := LoadOrderBatches(batches); err != nil {
+		return nil, nil, nil, err
+	}
 	// Sized for the keys to come (an encoded key takes ~20-40 bytes); the key strings are
 	// read as substrings of one copy of each batch (NewSharedDec), not allocated one by one.
 	nKeys := 0

@@ -20,13 +20,17 @@ type CustomerBatch struct {
 	Customers []byte // customers after the contacts transform (hashes only), PutCustomer records
 	Lines     []byte // order lines joined to their orders, one PutOrderLines record per order, by order id
 	Drops     []byte // duplicate order rows the join decided against: (Str order id, Int input line) pairs
+	// Spilled, when set, says where this batch is (see SpillCustomerBatches); the other
+	// fields are then empty until LoadCustomerBatches reads it.
+	Spilled SpillRef
 }
 
 // OrderBatch is what one split contributes to one order bucket (KV<int, OrderBatch>, key =
 // order bucket): the join meets every row of an order id there.
 type OrderBatch struct {
-	Keys  []byte // order keys, PutOrderKey records in input order
-	Lines []byte // order lines before the join, LineBatch groups
+	Keys    []byte   // order keys, PutOrderKey records in input order
+	Lines   []byte   // order lines before the join, LineBatch groups
+	Spilled SpillRef // where this batch is when spilled (see SpillOrderBatches, LoadOrderBatches)
 }
 
 // DeadLetters are rejected rows (KV<string, DeadLetters>, key = the input they belong to).
@@ -36,22 +40,32 @@ type DeadLetters struct{ Rows []DeadLetter }
 // SpendRows are the acquisition spend rows of one split (model.Aggregate folds them in).
 type SpendRows struct{ Rows []orders.Spend }
 
-// MarshalBinary encodes the four fields.
+// MarshalBinary encodes the fields.
 func (b CustomerBatch) MarshalBinary() ([]byte, error) {
-	return marshalFields(b.Orders, b.Customers, b.Lines, b.Drops), nil
+	return marshalFields(b.Orders, b.Customers, b.Lines, b.Drops, b.Spilled.encode()), nil
 }
 
-// UnmarshalBinary decodes what MarshalBinary wrote; the fields alias data.
+// UnmarshalBinary decodes what MarshalBinary wrote; the byte fields alias data.
 func (b *CustomerBatch) UnmarshalBinary(data []byte) error {
-	return unmarshalFields(data, &b.Orders, &b.Customers, &b.Lines, &b.Drops)
+	var ref []byte
+	if err := unmarshalFields(data, &b.Orders, &b.Customers, &b.Lines, &b.Drops, &ref); err != nil {
+		return err
+	}
+	return b.Spilled.decode(ref)
 }
 
-// MarshalBinary encodes the two fields.
-func (b OrderBatch) MarshalBinary() ([]byte, error) { return marshalFields(b.Keys, b.Lines), nil }
+// MarshalBinary encodes the fields.
+func (b OrderBatch) MarshalBinary() ([]byte, error) {
+	return marshalFields(b.Keys, b.Lines, b.Spilled.encode()), nil
+}
 
-// UnmarshalBinary decodes what MarshalBinary wrote; the fields alias data.
+// UnmarshalBinary decodes what MarshalBinary wrote; the byte fields alias data.
 func (b *OrderBatch) UnmarshalBinary(data []byte) error {
-	return unmarshalFields(data, &b.Keys, &b.Lines)
+	var ref []byte
+	if err := unmarshalFields(data, &b.Keys, &b.Lines, &ref); err != nil {
+		return err
+	}
+	return b.Spilled.decode(ref)
 }
 
 // marshalFields writes each field as a length and its bytes.
