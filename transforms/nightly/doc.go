@@ -35,5 +35,8 @@
 // the driver can check rows read = used + not purchases + dead letters per input.
 //
 // Everything a shuffle carries is held in memory by the runner until the last stage ends,
-// which is why the batches are this compact.
+// which is why the batches are this compact. With ReadConfig.SpillDir set (the nightly
+// binary sets it for the in-process runner), Read and Join write their batches to files
+// and the shuffles carry references (CustomerBatch.Spilled, OrderBatch.Spilled), which
+// BuildBucket and JoinLines resolve (spill.go).
 package nightly

@@ -131,28 +131,20 @@ func (r SpillRef) read() ([]byte, error) {
 
 // LoadCustomerBatches replaces each spilled batch of bs by the batch it refers to.
 func LoadCustomerBatches(bs []CustomerBatch) error {
-	for i := range bs {
-		r := bs[i].Spilled
-		if r.File == "" {
-			continue
-		}
-		data, err := r.read()
-		if err != nil {
-			return err
-		}
-		var x CustomerBatch
-		if err := x.UnmarshalBinary(data); err != nil || x.Spilled.File != "" {
-			return fmt.Errorf("spilled batch %s at %d: not a customer batch (%v)", r.File, r.Off, err)
-		}
-		bs[i] = x
-	}
-	return nil
+	return load(bs, func(b CustomerBatch) SpillRef { return b.Spilled }, "a customer batch")
 }
 
 // LoadOrderBatches replaces each spilled batch of bs by the batch it refers to.
 func LoadOrderBatches(bs []OrderBatch) error {
+	return load(bs, func(b OrderBatch) SpillRef { return b.Spilled }, "an order batch")
+}
+
+func load[B any, P interface {
+	*B
+	UnmarshalBinary([]byte) error
+}](bs []B, ref func(B) SpillRef, what string) error {
 	for i := range bs {
-		r := bs[i].Spilled
+		r := ref(bs[i])
 		if r.File == "" {
 			continue
 		}
@@ -160,9 +152,9 @@ func LoadOrderBatches(bs []OrderBatch) error {
 		if err != nil {
 			return err
 		}
-		var x OrderBatch
-		if err := x.UnmarshalBinary(data); err != nil || x.Spilled.File != "" {
-			return fmt.Errorf("spilled batch %s at %d: not an order batch (%v)", r.File, r.Off, err)
+		var x B
+		if err := P(&x).UnmarshalBinary(data); err != nil || ref(x).File != "" {
+			return fmt.Errorf("spilled batch %s at %d: not %s (%v)", r.File, r.Off, what, err)
 		}
 		bs[i] = x
 	}
