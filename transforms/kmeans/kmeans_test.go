@@ -335,18 +335,10 @@ func lloydPlain(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 	dist := make([]float64, n)
 	sums := make([]float64, k*d)
 	counts := make([]int, k)
-	assign := func() float64 {
-		inertia := 0.0
-		for i := 0; i < n; i++ {
-			x := z[i*d : (i+1)*d]
-			best, bestD := 0, math.Inf(1)
-			for q := 0; q < k; q++ {
-				if dd := sqDist(x, c[q*d:(q+1)*d]); dd < bestD {
-					best, bestD = q, dd
-				}
-			}
-			labels[i], dist[i] = best, bestD
-			inertia += bestD
+	assign := func() float64 { // every point against every centre, and its distance kept
+		inertia := assignAll(z, n, d, k, c, labels)
+		for i, q := range labels {
+			dist[i] = sqDist(z[i*d:(i+1)*d], c[q*d:(q+1)*d])
 		}
 		return inertia
 	}
