@@ -357,20 +357,7 @@ func lloydPlain(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 		shift := 0.0
 		for q := 0; q < k; q++ {
 			old := slices.Clone(c[q*d : (q+1)*d])
-			if counts[q] == 0 {
-				far := 0
-				for i := 1; i < n; i++ {
-					if dist[i] > dist[far] {
-						far = i
-					}
-				}
-				copy(c[q*d:(q+1)*d], z[far*d:(far+1)*d])
-				dist[far] = 0
-			} else {
-				for j := 0; j < d; j++ {
-					c[q*d+j] = sums[q*d+j] / float64(counts[q])
-				}
-			}
+			moveCentre(c, z, sums, counts, dist, q, n, d)
 			shift = max(shift, sqDist(old, c[q*d:(q+1)*d]))
 		}
 		if shift <= tol2 {

@@ -187,29 +187,14 @@ func lloyd(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 		var dist []float64 // squared distance of each point to its centre, for empty clusters
 		shift := 0.0
 		for q := 0; q < k; q++ {
-			if counts[q] == 0 {
-				// Empty cluster: move its centre to the point farthest from its own centre
-				// (deterministic: the first such point), and make that point its own.
-				if dist == nil {
-					dist = make([]float64, n)
-					for i := range dist {
-						a := labels[i]
-						dist[i] = sqDist(z[i*d:(i+1)*d], old[a*d:(a+1)*d])
-					}
-				}
-				far := 0
-				for i := 1; i < n; i++ {
-					if dist[i] > dist[far] {
-						far = i
-					}
-				}
-				copy(c[q*d:(q+1)*d], z[far*d:(far+1)*d])
-				dist[far] = 0
-			} else {
-				for j := 0; j < d; j++ {
-					c[q*d+j] = sums[q*d+j] / float64(counts[q])
+			if counts[q] == 0 && dist == nil {
+				dist = make([]float64, n)
+				for i := range dist {
+					a := labels[i]
+					dist[i] = sqDist(z[i*d:(i+1)*d], old[a*d:(a+1)*d])
 				}
 			}
+			moveCentre(c, z, sums, counts, dist, q, n, d)
 			dq := sqDist(old[q*d:(q+1)*d], c[q*d:(q+1)*d])
 			shift = max(shift, dq)
 			drift[q] = math.Sqrt(dq)
@@ -238,6 +223,27 @@ func lloyd(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 		}
 	}
 	return &fit{k: k, centres: c, labels: labels, inertia: assignAll(z, n, d, k, c, labels)}
+}
+
+// moveCentre sets centre q to the mean of its points (sums, counts). A centre without
+// points moves to the point farthest from its own centre (dist: squared distances to the
+// centres before this update; the first such point, deterministic), and that point's
+// distance then counts as 0, so a second empty centre picks another.
+func moveCentre(c, z, sums []float64, counts []int, dist []float64, q, n, d int) {
+	if counts[q] > 0 {
+		for j := 0; j < d; j++ {
+			c[q*d+j] = sums[q*d+j] / float64(counts[q])
+		}
+		return
+	}
+	far := 0
+	for i := 1; i < n; i++ {
+		if dist[i] > dist[far] {
+			far = i
+		}
+	}
+	copy(c[q*d:(q+1)*d], z[far*d:(far+1)*d])
+	dist[far] = 0
 }
 
 // assignAll labels every point with its nearest centre (the first on a tie) and returns
