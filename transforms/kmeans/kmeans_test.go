@@ -345,15 +345,7 @@ func lloydPlain(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 	tol2 := cfg.Tolerance * cfg.Tolerance
 	for it := 0; it < cfg.MaxIter; it++ {
 		assign()
-		clear(sums)
-		clear(counts)
-		for i := 0; i < n; i++ {
-			q := labels[i]
-			counts[q]++
-			for j := 0; j < d; j++ {
-				sums[q*d+j] += z[i*d+j]
-			}
-		}
+		sumClusters(z, labels, sums, counts, d)
 		shift := 0.0
 		for q := 0; q < k; q++ {
 			old := slices.Clone(c[q*d : (q+1)*d])

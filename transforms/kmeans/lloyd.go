@@ -174,15 +174,7 @@ func lloyd(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 				full(i)
 			}
 		}
-		clear(sums)
-		clear(counts)
-		for i := 0; i < n; i++ {
-			q := labels[i]
-			counts[q]++
-			for j := 0; j < d; j++ {
-				sums[q*d+j] += z[i*d+j]
-			}
-		}
+		sumClusters(z, labels, sums, counts, d)
 		copy(old, c)
 		var dist []float64 // squared distance of each point to its centre, for empty clusters
 		shift := 0.0
@@ -223,6 +215,19 @@ func lloyd(cfg Config, z []float64, n, d, k int, c []float64) *fit {
 		}
 	}
 	return &fit{k: k, centres: c, labels: labels, inertia: assignAll(z, n, d, k, c, labels)}
+}
+
+// sumClusters sets sums (k*d) and counts (k) to the coordinate sums and sizes of the
+// clusters the labels give, adding the points in index order.
+func sumClusters(z []float64, labels []int, sums []float64, counts []int, d int) {
+	clear(sums)
+	clear(counts)
+	for i, q := range labels {
+		counts[q]++
+		for j := 0; j < d; j++ {
+			sums[q*d+j] += z[i*d+j]
+		}
+	}
 }
 
 // moveCentre sets centre q to the mean of its points (sums, counts). A centre without
