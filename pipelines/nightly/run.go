@@ -144,14 +144,30 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 
 // compute builds and runs the compute pipeline and returns its counters.
 func compute(ctx context.Context, j *job, log *slog.Logger) (map[string]int64, error) {
+	if inProcessRunner() {
+		// Beam's in-process runner makes a file in the temporary folder and panics when it
+		// cannot: say what is wrong instead.
+		f, err := os.CreateTemp("", "audiencesync-check-*")
+		if err != nil {
+			return nil, fmt.Errorf("the temporary folder is not usable (set TMPDIR to a writable folder): %w", err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
 	g := j.graph
 	if parent, on := spillParent(j.opts.SpillDir); on {
 		dir, err := nightly.NewSpillDir(parent)
-		if err != nil {
+		switch {
+		case err == nil:
+			defer os.RemoveAll(dir)
+			g.Read.SpillDir = dir
+		case j.opts.SpillDir == "auto":
+			// The spill folder could not be made: the runner shuffles the batches itself (more
+			// memory, same results).
+			log.Warn("not spilling the shuffled batches", "err", err)
+		default:
 			return nil, fmt.Errorf("--spill_dir: %w", err)
 		}
-		defer os.RemoveAll(dir)
-		g.Read.SpillDir = dir
 	}
 	p, s := beam.NewPipelineWithRoot()
 	if _, err := graph.Build(s, g); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/audiencesync/audiencesync/transforms/wire"
 )
@@ -179,8 +180,15 @@ func NewSpillDir(parent string) (string, error) {
 	return dir, nil
 }
 
-// RemoveStaleSpillDirs removes the spill folders in parent whose process is gone and
-// returns how many it removed. A folder whose name carries no pid is left alone.
+// staleSpillAge is how long a spill folder of a process that is gone must have been
+// unchanged before it is removed: the process id may be that of a live run in another pid
+// namespace sharing the folder, and an hour is far longer than a run leaves its folder
+// unchanged (its stages write and read it throughout).
+const staleSpillAge = time.Hour
+
+// RemoveStaleSpillDirs removes the spill folders in parent whose process is gone and that
+// were last changed more than staleSpillAge ago; it returns how many it removed. A folder
+// whose name carries no pid is left alone.
 func RemoveStaleSpillDirs(parent string) int {
 	ents, err := os.ReadDir(parent)
 	if err != nil {
@@ -195,6 +203,9 @@ func RemoveStaleSpillDirs(parent string) int {
 		pidStr, _, _ := strings.Cut(rest, "-")
 		pid, err := strconv.Atoi(pidStr)
 		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < staleSpillAge {
 			continue
 		}
 		if os.RemoveAll(filepath.Join(parent, e.Name())) == nil {

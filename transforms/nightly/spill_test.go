@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Spilled batches come back byte for byte, through the Beam coder too (the reference is
@@ -90,8 +91,10 @@ func TestSpillLoadErrors(t *testing.T) {
 	}
 }
 
-// The folder of a run that was killed is removed by the next run's NewSpillDir; the
-// folder of a live process, and anything not named like a spill folder, stay.
+// The folder of a run that was killed (its process gone, untouched for over an hour) is
+// removed by the next run's NewSpillDir; a recent one of a gone process (maybe alive in
+// another pid namespace), the folder of a live process, and anything not named like a
+// spill folder stay.
 func TestNewSpillDirRemovesStale(t *testing.T) {
 	parent := t.TempDir()
 	cmd := exec.Command("true")
@@ -99,13 +102,20 @@ func TestNewSpillDirRemovesStale(t *testing.T) {
 		t.Skip("no `true` to get a dead pid from:", err)
 	}
 	dead := filepath.Join(parent, SpillPrefix+strconv.Itoa(cmd.Process.Pid)+"-abc")
+	recent := filepath.Join(parent, SpillPrefix+strconv.Itoa(cmd.Process.Pid)+"-ghi")
 	live := filepath.Join(parent, SpillPrefix+strconv.Itoa(os.Getpid())+"-def")
 	other := filepath.Join(parent, "not-ours")
-	for _, d := range []string{dead, live, other} {
+	old := time.Now().Add(-2 * time.Hour)
+	for _, d := range []string{dead, recent, live, other} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(d, "f"), []byte("x"), 0o644)
+		if d != recent {
+			if err := os.Chtimes(d, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	dir, err := NewSpillDir(parent)
 	if err != nil {
@@ -115,8 +125,9 @@ func TestNewSpillDirRemovesStale(t *testing.T) {
 		t.Errorf("spill folder %s", dir)
 	}
 	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
-	if exists(dead) || !exists(live) || !exists(other) || !exists(dir) {
-		t.Errorf("after NewSpillDir: dead %v live %v other %v new %v, want false true true true", exists(dead), exists(live), exists(other), exists(dir))
+	if exists(dead) || !exists(recent) || !exists(live) || !exists(other) || !exists(dir) {
+		t.Errorf("after NewSpillDir: dead %v recent %v live %v other %v new %v, want false true true true true",
+			exists(dead), exists(recent), exists(live), exists(other), exists(dir))
 	}
 	if !reflect.DeepEqual(RemoveStaleSpillDirs(parent), 0) {
 		t.Error("a second sweep removed something")
