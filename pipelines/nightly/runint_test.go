@@ -39,8 +39,8 @@ const (
 )
 
 type harness struct {
-	t         *testing.T
-	bin, data string
+	t              *testing.T
+	bin, data, tmp string // tmp: the runs' TMPDIR (a killed run's spill folder stays there)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -48,7 +48,10 @@ func newHarness(t *testing.T) *harness {
 		t.Skip("builds and runs the nightly binary dozens of times")
 	}
 	dir := t.TempDir()
-	h := &harness{t: t, bin: filepath.Join(dir, "nightly"), data: filepath.Join(dir, "shop")}
+	h := &harness{t: t, bin: filepath.Join(dir, "nightly"), data: filepath.Join(dir, "shop"), tmp: filepath.Join(dir, "tmp")}
+	if err := os.Mkdir(h.tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range [][]string{
 		{"go", "build", "-tags", "testhooks", "-o", h.bin, "."},
 		{"go", "run", "../../cmd/gensample", "-out", h.data, "-customers", "400", "-orders", "1600"},
@@ -71,7 +74,7 @@ func (h *harness) cmd(out, state, asOf string, env ...string) *exec.Cmd {
 	c := exec.Command(h.bin, "--orders="+d+"/orders.csv", "--customers="+d+"/customers.csv",
 		"--order_lines="+d+"/order_lines.csv", "--spend="+d+"/spend.csv", "--config=sample-config.yaml",
 		"--output="+out, "--state_dir="+state, "--audiences=dry_run", "--buckets=4", "--as_of="+asOf)
-	c.Env = append(os.Environ(), env...)
+	c.Env = append(append(os.Environ(), "TMPDIR="+h.tmp), env...)
 	return c
 }
 
