@@ -75,7 +75,7 @@ func bindFlags(fs *flag.FlagSet) *Options {
 	fs.Var(rd.as("as_of"), "as_of", "the old name of --run_date, still accepted")
 	fs.Var(&dayFlag{dst: &o.Today}, "today", "the run's clock date YYYY-MM-DD in metrics.timezone (default: the clock, read once): orders dated more than a day after it are dead-lettered future_date; set it to rerun a past night reproducibly")
 	fs.StringVar(&o.Period, "period", "", "period of period_metrics and cohorts: month or week (overrides the config's metrics.period)")
-	fs.IntVar(&o.Buckets, "buckets", 0, "hash buckets of customers, the unit of parallel work and of shuffling; 0 = from the inputs' size: 64, or one per 6 MB of input files when that is more (1.5 GB: 243), at most 1024")
+	fs.IntVar(&o.Buckets, "buckets", 64, "hash buckets of customers: the unit of parallel work and of shuffling (64-256)")
 	fs.IntVar(&o.SplitMB, "split_mb", 32, "CSV inputs are read in splits of about this many MB")
 	fs.StringVar(&o.SpillDir, "spill_dir", "auto", "where the shuffled batches go: auto (with the in-process runner, files in a folder of the run under the system's temporary folder, removed at the end: far less memory than the runner's own buffers; with other runners, the runner), off (always the runner), or a local or mounted folder every worker can reach")
 	fs.StringVar(&o.LogFormat, "log_format", "text", "log format: text or json")
@@ -158,8 +158,8 @@ func (o *Options) check() error {
 			errs = append(errs, fmt.Errorf("--period: %q (want month or week)", o.Period))
 		}
 	}
-	if o.Buckets < 0 || o.Buckets > 4096 {
-		errs = append(errs, fmt.Errorf("--buckets: %d (want 1..4096, or 0 for a number from the inputs' size)", o.Buckets))
+	if o.Buckets < 1 || o.Buckets > 4096 {
+		errs = append(errs, fmt.Errorf("--buckets: %d (want 1..4096)", o.Buckets))
 	}
 	if o.SplitMB < 1 {
 		errs = append(errs, fmt.Errorf("--split_mb: %d (want at least 1)", o.SplitMB))

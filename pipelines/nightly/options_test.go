@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
@@ -27,7 +23,7 @@ func TestOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Options{Orders: "o.csv", Output: "out", StateDir: "state", Buckets: 0, SplitMB: 32, SpillDir: "auto",
+	want := &Options{Orders: "o.csv", Output: "out", StateDir: "state", Buckets: 64, SplitMB: 32, SpillDir: "auto",
 		Audiences: "dry_run", Report: true, LogFormat: "text"}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", o, want)
@@ -98,7 +94,7 @@ func TestOptionsErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "--orders is required"},
-		{[]string{"--orders=o", "--buckets=-1"}, "--buckets: -1"},
+		{[]string{"--orders=o", "--buckets=0"}, "--buckets: 0"},
 		{[]string{"--orders=o", "--buckets=5000"}, "--buckets: 5000"},
 		{[]string{"--orders=o", "--split_mb=0"}, "--split_mb: 0"},
 		{[]string{"--orders=o", "--spill_dir=gs://b/spill"}, `--spill_dir: "gs://b/spill"`},
@@ -123,7 +119,7 @@ func TestOptionsErrors(t *testing.T) {
 		t.Errorf("the same date as --as_of and --run_date: %v", err)
 	}
 	// Several problems are all reported.
-	_, err := parse("--buckets=-2", "--audiences=x")
+	_, err := parse("--buckets=0", "--audiences=x")
 	for _, w := range []string{"--orders", "--buckets", "--audiences"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not name %s", err, w)
@@ -141,41 +137,6 @@ func TestSpillParent(t *testing.T) {
 		parent, on := spillParent(c.v)
 		if parent != c.parent || on != c.on {
 			t.Errorf("spillParent(%q) = %q, %v; want %q, %v (the test runs with the default runner, in-process prism)", c.v, parent, on, c.parent, c.on)
-		}
-	}
-}
-
-// --buckets=0: 64 buckets up to 384 MB of input files, then one per 6 MB, at most 1024;
-// BigQuery sources count as nothing.
-func TestAutoBuckets(t *testing.T) {
-	dir := t.TempDir()
-	sized := func(name string, n int64) nightly.Source {
-		p := filepath.Join(dir, name)
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Truncate(n); err != nil { // sparse: no disk used
-			t.Fatal(err)
-		}
-		f.Close()
-		return nightly.Source{Input: "orders", Path: p}
-	}
-	const mb = 1 << 20
-	for _, c := range []struct {
-		name   string
-		inputs []nightly.Source
-		want   int
-	}{
-		{"nothing", nil, 64},
-		{"1M orders (151 MB)", []nightly.Source{sized("a", 67*mb), sized("b", 84*mb)}, 64},
-		{"just over 64 x 6 MB", []nightly.Source{sized("c", 390*mb)}, 65},
-		{"10M orders (1.46 GB)", []nightly.Source{sized("d", 668*mb), sized("e", 827*mb)}, 249},
-		{"50 GB", []nightly.Source{sized("f", 50<<30)}, 1024},
-		{"BigQuery only", []nightly.Source{{Input: "orders", Path: "bq://p.d.t"}}, 64},
-	} {
-		if got := autoBuckets(context.Background(), c.inputs); got != c.want {
-			t.Errorf("%s: %d buckets, want %d", c.name, got, c.want)
 		}
 	}
 }

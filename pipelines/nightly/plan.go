@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -119,7 +118,7 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 		RunDate: runDate,
 		Sources: inputs,
 		Output:  o.Output,
-		Read: nightly.ReadConfig{Buckets: cmp.Or(o.Buckets, autoBuckets(ctx, inputs)), SplitBytes: int64(o.SplitMB) << 20, Today: today,
+		Read: nightly.ReadConfig{Buckets: o.Buckets, SplitBytes: int64(o.SplitMB) << 20, Today: today,
 			TimeZone: cfg.Metrics.TimeZone, Contacts: cfg.Contacts},
 		Settings: model.Settings{Metrics: mcfg, RFM: cfg.RFM, KMeans: cfg.KMeans.Config, KMeansEnabled: cfg.KMeans.On(),
 			Segments: cfg.Segments, ConfigFile: cfg.File, CLVEnabled: cfg.CLV.Enabled, CLV: spec},
@@ -134,33 +133,6 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 		g.Audiences = audPlan.AudienceTargets()
 	}
 	return &job{opts: o, cfg: cfg, plan: audPlan, graph: g, loadBQ: loadBQ, today: today}, nil
-}
-
-// Bucket sizing for --buckets=0: a bucket's facts are built and scored in memory, a few
-// buckets at a time, so the number of buckets grows with the input (measured at 10M orders,
-// 1.46 GB of CSV: 64 buckets peaked at 4.2 GiB and took 111 s, 256 at 1.1 GiB and 91 s);
-// below ~400 MB more buckets only add batches and files (1M orders: 64 buckets 12.3 s,
-// 256 17.3 s).
-const (
-	minAutoBuckets = 64
-	maxAutoBuckets = 1024
-	bytesPerBucket = 6 << 20
-)
-
-// autoBuckets is the number of buckets for inputs of their total size: one per
-// bytesPerBucket of input files, within [minAutoBuckets, maxAutoBuckets]. BigQuery sources
-// and files whose size cannot be read count as nothing.
-func autoBuckets(ctx context.Context, inputs []nightly.Source) int {
-	var total int64
-	for _, s := range inputs {
-		if sources.IsBigQuery(s.Path) {
-			continue
-		}
-		if n, err := fileio.Size(ctx, s.Path); err == nil {
-			total += n
-		}
-	}
-	return int(min(max(total/bytesPerBucket, minAutoBuckets), maxAutoBuckets))
 }
 
 // expand turns one input flag into sources, checking that each file exists and that its

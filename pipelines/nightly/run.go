@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"time"
@@ -156,6 +157,14 @@ func compute(ctx context.Context, j *job, log *slog.Logger) (map[string]int64, e
 	}
 	g := j.graph
 	if parent, on := spillParent(j.opts.SpillDir); on {
+		if runnerName() == "dataflow" {
+			return nil, fmt.Errorf("--spill_dir=%s: Dataflow's workers cannot see a folder of this machine (leave --spill_dir at auto, which does not spill there)", j.opts.SpillDir)
+		}
+		if parent != "" {
+			if abs, err := filepath.Abs(parent); err == nil {
+				parent = abs // the references must name the files wherever a worker runs
+			}
+		}
 		dir, err := nightly.NewSpillDir(parent)
 		switch {
 		case err == nil:
