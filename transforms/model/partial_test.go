@@ -71,20 +71,29 @@ func TestPartialRoundTripAndMerge(t *testing.T) {
 		t.Errorf("EUR totals %+v, want %+v", got, wantEUR)
 	}
 
+	roundTrip := func(p *Partial) *Partial {
+		b, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := &Partial{}
+		if err := q.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+
 	// The wire encoding keeps everything.
-	enc, err := all.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := &Partial{}
-	if err := dec.UnmarshalBinary(enc); err != nil {
-		t.Fatal(err)
-	}
+	dec := roundTrip(all)
 	if !reflect.DeepEqual(dec.Metrics, all.Metrics) {
 		t.Errorf("metrics changed through Encode/Decode")
 	}
 	if len(dec.RFM) != 2 || len(dec.CLV) != 2 || dec.CLV["RUB"].Customers() != all.CLV["RUB"].Customers() {
 		t.Errorf("rfm %d, clv %d currencies after decode", len(dec.RFM), len(dec.CLV))
+	}
+	enc, err := all.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := (&Partial{}).UnmarshalBinary(enc[:len(enc)/2]); err == nil {
 		t.Error("half a partial decoded")
@@ -98,31 +107,13 @@ func TestPartialRoundTripAndMerge(t *testing.T) {
 	if err := sp.Merge(sp2); err != nil {
 		t.Fatal(err)
 	}
-	spEnc, err := sp.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spDec := &Partial{}
-	if err := spDec.UnmarshalBinary(spEnc); err != nil {
-		t.Fatal(err)
-	}
+	spDec := roundTrip(sp)
 	wantSpend := []orders.Spend{{Period: "2024-01", Channel: "ads", Amount: 1234500, Currency: "RUB"}, {Period: "2024-02", Amount: 1, Currency: "EUR"}}
 	if !reflect.DeepEqual(spDec.Spend, wantSpend) {
 		t.Errorf("spend after merge and decode = %+v, want %+v", spDec.Spend, wantSpend)
 	}
 
 	// (A+B)+C, A+(B+C), C+(A+B) and all-at-once agree, also through Encode/Decode.
-	roundTrip := func(p *Partial) *Partial {
-		b, err := p.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := &Partial{}
-		if err := q.UnmarshalBinary(b); err != nil {
-			t.Fatal(err)
-		}
-		return q
-	}
 	merge := func(x, y *Partial) *Partial {
 		if err := x.Merge(y); err != nil {
 			t.Fatal(err)
