@@ -289,14 +289,8 @@ func (g *gen) order(cust string, day int, ch string, mainCat int, first bool) {
 		g.buf = b
 		g.nLines++
 	}
-	status := "completed"
-	switch p := r.Float64(); {
-	case p < 0.04:
-		status = "cancelled"
-	case p < 0.07:
-		status = "refunded"
-	case p < 0.10:
-		status = "partially_refunded"
+	status := pick(r.Float64(), "completed", share{0.04, "cancelled"}, share{0.07, "refunded"}, share{0.10, "partially_refunded"})
+	if status == "partially_refunded" {
 		total = math.Round(total * (0.5 + 0.4*r.Float64()))
 	}
 	b := g.buf[:0]
@@ -344,17 +338,7 @@ func (g *gen) writeCustomer(w *bufio.Writer, i int, id string, first int) {
 	case p < 0.29:
 		email = name + strconv.Itoa(i) + "-at-" + dom // invalid
 	}
-	country := "RU"
-	switch p := r.Float64(); {
-	case p < 0.05:
-		country = "KZ"
-	case p < 0.08:
-		country = "BY"
-	case p < 0.10:
-		country = "GB"
-	case p < 0.12:
-		country = ""
-	}
+	country := pick(r.Float64(), "RU", share{0.05, "KZ"}, share{0.08, "BY"}, share{0.10, "GB"}, share{0.12, ""})
 	digits := fmt.Sprintf("9%02d%03d%02d%02d", r.IntN(100), r.IntN(1000), r.IntN(100), r.IntN(100))
 	var phone string
 	switch country {
@@ -442,4 +426,22 @@ func (g *gen) writeSpend(dir string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// share is one value of a cumulative distribution: v when the draw is below the threshold
+// and not below the previous one.
+type share struct {
+	below float64
+	v     string
+}
+
+// pick returns the value of the first share whose threshold p is below (shares ascend), or
+// def when p is above them all.
+func pick(p float64, def string, shares ...share) string {
+	for _, s := range shares {
+		if p < s.below {
+			return s.v
+		}
+	}
+	return def
 }
