@@ -90,20 +90,31 @@ func validCurrency(c string) bool {
 	return true
 }
 
+// orderKeys checks rec against s and returns its first two fields trimmed: order_id and the
+// schema's second required column (customer_id, product_id), rejecting either when empty
+// (the second with reason emptySecond).
+func orderKeys(s Schema, rec []string, emptySecond string) (orderID, second string, rej *Reject) {
+	if rej := checkRecord(s, rec); rej != nil {
+		return "", "", rej
+	}
+	orderID = strings.TrimSpace(rec[0])
+	if orderID == "" {
+		return "", "", reject(ReasonEmptyOrderID, "order_id is empty")
+	}
+	second = strings.TrimSpace(rec[1])
+	if second == "" {
+		return orderID, "", reject(emptySecond, "order "+orderID+": "+s.Required[1]+" is empty")
+	}
+	return orderID, second, nil
+}
+
 // ParseOrder validates one orders record whose fields are in OrdersSchema's column order
 // (the readers bind columns by name, once); z gives the shop's time zone.
 func ParseOrder(rec []string, z *Zone) (Order, *Reject) {
 	var o Order
-	if rej := checkRecord(OrdersSchema, rec); rej != nil {
+	var rej *Reject
+	if o.OrderID, o.CustomerID, rej = orderKeys(OrdersSchema, rec, ReasonEmptyCustomerID); rej != nil {
 		return o, rej
-	}
-	o.OrderID = strings.TrimSpace(rec[0])
-	if o.OrderID == "" {
-		return o, reject(ReasonEmptyOrderID, "order_id is empty")
-	}
-	o.CustomerID = strings.TrimSpace(rec[1])
-	if o.CustomerID == "" {
-		return o, reject(ReasonEmptyCustomerID, "order "+o.OrderID+": customer_id is empty")
 	}
 	ts := rec[2]
 	var ok bool
@@ -134,16 +145,9 @@ func ParseOrder(rec []string, z *Zone) (Order, *Reject) {
 // ParseLine validates one order_lines record in LinesSchema's column order.
 func ParseLine(rec []string) (Line, *Reject) {
 	var l Line
-	if rej := checkRecord(LinesSchema, rec); rej != nil {
+	var rej *Reject
+	if l.OrderID, l.ProductID, rej = orderKeys(LinesSchema, rec, ReasonEmptyProduct); rej != nil {
 		return l, rej
-	}
-	l.OrderID = strings.TrimSpace(rec[0])
-	if l.OrderID == "" {
-		return l, reject(ReasonEmptyOrderID, "order_id is empty")
-	}
-	l.ProductID = strings.TrimSpace(rec[1])
-	if l.ProductID == "" {
-		return l, reject(ReasonEmptyProduct, "order "+l.OrderID+": product_id is empty")
 	}
 	l.Category = strings.ToLower(strings.TrimSpace(rec[2]))
 	q := strings.TrimSpace(rec[3])
