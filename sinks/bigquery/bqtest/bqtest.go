@@ -27,6 +27,7 @@ import (
 	bq "cloud.google.com/go/bigquery"
 
 	bqsink "github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/sources"
 )
 
@@ -251,39 +252,31 @@ func Query(ctx context.Context, c *bqsink.Client, sql string) ([][]string, error
 }
 
 // Typed schemas of the four inputs as a shop's warehouse would hold them (TIMESTAMP,
-// NUMERIC, BOOL, DATE rather than text), for seeding the emulator from the CSV inputs.
+// NUMERIC, BOOL, DATE rather than text), for seeding the emulator from the CSV inputs. The
+// columns are the input schemas' own (orders.OrdersSchema and so on), in their order.
 var (
-	OrdersSchema = bq.Schema{
-		{Name: "order_id", Type: bq.StringFieldType, Required: true},
-		{Name: "customer_id", Type: bq.StringFieldType, Required: true},
-		{Name: "ordered_at", Type: bq.TimestampFieldType, Required: true},
-		{Name: "status", Type: bq.StringFieldType},
-		{Name: "amount", Type: bq.NumericFieldType},
-		{Name: "currency", Type: bq.StringFieldType},
-		{Name: "channel", Type: bq.StringFieldType},
-	}
-	CustomersSchema = bq.Schema{
-		{Name: "customer_id", Type: bq.StringFieldType, Required: true},
-		{Name: "email", Type: bq.StringFieldType},
-		{Name: "phone", Type: bq.StringFieldType},
-		{Name: "country", Type: bq.StringFieldType},
-		{Name: "marketing_consent", Type: bq.BooleanFieldType},
-		{Name: "created_at", Type: bq.DateFieldType},
-	}
-	OrderLinesSchema = bq.Schema{
-		{Name: "order_id", Type: bq.StringFieldType, Required: true},
-		{Name: "product_id", Type: bq.StringFieldType},
-		{Name: "category", Type: bq.StringFieldType},
-		{Name: "quantity", Type: bq.IntegerFieldType},
-		{Name: "amount", Type: bq.NumericFieldType},
-	}
-	SpendSchema = bq.Schema{
-		{Name: "period", Type: bq.StringFieldType},
-		{Name: "channel", Type: bq.StringFieldType},
-		{Name: "amount", Type: bq.NumericFieldType},
-		{Name: "currency", Type: bq.StringFieldType},
-	}
+	OrdersSchema = typed(orders.OrdersSchema, 3, map[string]bq.FieldType{
+		"ordered_at": bq.TimestampFieldType, "amount": bq.NumericFieldType})
+	CustomersSchema = typed(orders.CustomersSchema, 1, map[string]bq.FieldType{
+		"marketing_consent": bq.BooleanFieldType, "created_at": bq.DateFieldType})
+	OrderLinesSchema = typed(orders.LinesSchema, 1, map[string]bq.FieldType{
+		"quantity": bq.IntegerFieldType, "amount": bq.NumericFieldType})
+	SpendSchema = typed(orders.SpendSchema, 0, map[string]bq.FieldType{"amount": bq.NumericFieldType})
 )
+
+// typed is s's columns as a BigQuery schema: the first required columns REQUIRED, each of
+// type types[name] or STRING.
+func typed(s orders.Schema, required int, types map[string]bq.FieldType) bq.Schema {
+	var out bq.Schema
+	for i, name := range append(append([]string(nil), s.Required...), s.Optional...) {
+		t, ok := types[name]
+		if !ok {
+			t = bq.StringFieldType
+		}
+		out = append(out, &bq.FieldSchema{Name: name, Type: t, Required: i < required})
+	}
+	return out
+}
 
 // SeedCSVFile loads a CSV input file (header first) into a new typed table, keeping only
 // the columns schema has (extra CSV columns are dropped, as the CSV reader ignores them).
