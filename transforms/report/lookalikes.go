@@ -1,7 +1,8 @@
 package report
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 
 	"github.com/audiencesync/audiencesync/transforms/tables"
 )
@@ -34,11 +35,8 @@ func buildLookalikes(syncs []tables.SyncLog) []LookalikeRow {
 		}
 		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Audience != out[j].Audience {
-			return out[i].Audience < out[j].Audience
-		}
-		return out[i].Platform < out[j].Platform
+	slices.SortFunc(out, func(a, b LookalikeRow) int {
+		return cmp.Or(cmp.Compare(a.Audience, b.Audience), cmp.Compare(a.Platform, b.Platform))
 	})
 	return out
 }

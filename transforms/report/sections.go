@@ -1,9 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,11 +38,8 @@ func buildSegments(in inputs, prev map[string]int64, today map[string]int64) []S
 		}
 		out = append(out, SegmentRow{Source: k[0], Segment: k[1], Figure: f})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Source != out[j].Source {
-			return out[i].Source < out[j].Source
-		}
-		return out[i].Segment < out[j].Segment
+	slices.SortFunc(out, func(a, b SegmentRow) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Segment, b.Segment))
 	})
 	return out
 }
@@ -96,11 +95,8 @@ func buildAudiences(syncs []tables.SyncLog, ids map[[3]string]int64, prev map[st
 		}
 		out = append(out, *r)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Audience != out[j].Audience {
-			return out[i].Audience < out[j].Audience
-		}
-		return out[i].Platform < out[j].Platform
+	slices.SortFunc(out, func(a, b AudienceRow) int {
+		return cmp.Or(cmp.Compare(a.Audience, b.Audience), cmp.Compare(a.Platform, b.Platform))
 	})
 	return out
 }

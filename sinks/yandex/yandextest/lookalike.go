@@ -1,7 +1,6 @@
 package yandextest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -95,26 +94,16 @@ func (s *Server) Process(id int64) {
 }
 
 func (s *Server) createLookalike(w http.ResponseWriter, r *http.Request, path string) {
-	if ct := r.Header.Get("Content-Type"); len(ct) < 16 || ct[:16] != "application/json" {
-		fail(w, http.StatusBadRequest, "invalid_parameter", "create_lookalike takes application/json, got "+ct)
+	b := segmentBody[struct {
+		Name           *string `json:"name"`
+		LookalikeLink  *int64  `json:"lookalike_link"`
+		LookalikeValue *int    `json:"lookalike_value"`
+		KeepDevice     *bool   `json:"maintain_device_distribution"`
+		KeepGeo        *bool   `json:"maintain_geo_distribution"`
+	}](w, r, "create_lookalike")
+	if b == nil {
 		return
 	}
-	var body struct {
-		Segment *struct {
-			Name           *string `json:"name"`
-			LookalikeLink  *int64  `json:"lookalike_link"`
-			LookalikeValue *int    `json:"lookalike_value"`
-			KeepDevice     *bool   `json:"maintain_device_distribution"`
-			KeepGeo        *bool   `json:"maintain_geo_distribution"`
-		} `json:"segment"`
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Segment == nil {
-		fail(w, http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("body must be {\"segment\":{…}}: %v", err))
-		return
-	}
-	b := body.Segment
 	switch {
 	case b.Name == nil:
 		fail(w, http.StatusBadRequest, "invalid_parameter", "segment.name: должно быть задано")

@@ -1,6 +1,7 @@
 package yandextest
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,11 +156,8 @@ func (s *Server) IDs(id int64) []ID {
 	for r := range seg.IDs {
 		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Type != out[j].Type {
-			return out[i].Type < out[j].Type
-		}
-		return out[i].Hash < out[j].Hash
+	slices.SortFunc(out, func(a, b ID) int {
+		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Hash, b.Hash))
 	})
 	return out
 }
@@ -340,27 +339,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) confirm(w http.ResponseWriter, r *http.Request, seg *Segment, path string) {
+// segmentBody decodes a request body {"segment":{…}} strictly (application/json, no unknown
+// field) into T; otherwise it answers 400 invalid_parameter and returns nil. op names the call.
+func segmentBody[T any](w http.ResponseWriter, r *http.Request, op string) *T {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		fail(w, http.StatusBadRequest, "invalid_parameter", "confirm takes application/json, got "+ct)
-		return
+		fail(w, http.StatusBadRequest, "invalid_parameter", op+" takes application/json, got "+ct)
+		return nil
 	}
 	var body struct {
-		Segment *struct {
-			ID          int64  `json:"id"`
-			Name        string `json:"name"`
-			Hashed      *bool  `json:"hashed"`
-			HashingAlg  string `json:"hashing_alg"`
-			ContentType string `json:"content_type"`
-		} `json:"segment"`
+		Segment *T `json:"segment"`
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil || body.Segment == nil {
-		fail(w, http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("confirm body must be {\"segment\":{…}}: %v", err))
+		fail(w, http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("%s body must be {\"segment\":{…}}: %v", op, err))
+		return nil
+	}
+	return body.Segment
+}
+
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request, seg *Segment, path string) {
+	b := segmentBody[struct {
+		ID          int64  `json:"id"`
+		Name        string `json:"name"`
+		Hashed      *bool  `json:"hashed"`
+		HashingAlg  string `json:"hashing_alg"`
+		ContentType string `json:"content_type"`
+	}](w, r, "confirm")
+	if b == nil {
 		return
 	}
-	b := body.Segment
 	switch {
 	case seg.Status != "uploaded":
 		fail(w, http.StatusBadRequest, "invalid_parameter", "segment is already confirmed")
