@@ -298,26 +298,28 @@ func hashHex(alg, s string) string {
 
 func sha256Hex(s string) string {
 	var buf [128]byte
-	var sum [32]byte
-	if len(s) <= len(buf) {
-		sum = sha256.Sum256(append(buf[:0], s...))
-	} else {
-		sum = sha256.Sum256([]byte(s))
-	}
-	var out [64]byte
-	hex.Encode(out[:], sum[:])
-	return string(out[:])
+	sum := sha256.Sum256(bytesOf(&buf, s))
+	return hexString(sum[:])
 }
 
 func md5Hex(s string) string {
 	var buf [128]byte
-	var sum [16]byte
+	sum := md5.Sum(bytesOf(&buf, s))
+	return hexString(sum[:])
+}
+
+// bytesOf is s as bytes: in buf (on the caller's stack, no allocation on the hot path) when
+// it fits, else a copy.
+func bytesOf(buf *[128]byte, s string) []byte {
 	if len(s) <= len(buf) {
-		sum = md5.Sum(append(buf[:0], s...))
-	} else {
-		sum = md5.Sum([]byte(s))
+		return append(buf[:0], s...)
 	}
-	var out [32]byte
-	hex.Encode(out[:], sum[:])
-	return string(out[:])
+	return []byte(s)
+}
+
+// hexString is the lowercase hex of a digest of at most 32 bytes.
+func hexString(sum []byte) string {
+	var out [64]byte
+	n := hex.Encode(out[:], sum)
+	return string(out[:n])
 }
