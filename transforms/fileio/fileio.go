@@ -125,16 +125,16 @@ func WriteFile(ctx context.Context, path string, data []byte) error {
 
 // ReadFile reads the whole file.
 func ReadFile(ctx context.Context, path string) ([]byte, error) {
-	Checkpoint("read", path)
 	if IsLocal(path) {
+		Checkpoint("read", path)
 		return os.ReadFile(path)
 	}
-	fs, err := filesystem.New(ctx, path)
+	r, err := Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	defer fs.Close()
-	return filesystem.Read(ctx, fs, path)
+	defer r.Close()
+	return io.ReadAll(r)
 }
 
 // ReaderAt is an open file with random access.
@@ -194,8 +194,16 @@ func Open(ctx context.Context, path string) (io.ReadCloser, error) {
 		fs.Close()
 		return nil, err
 	}
-	return r, nil
+	return closeBoth{r, fs}, nil
 }
+
+// closeBoth is a remote file's reader that also closes the filesystem it came from.
+type closeBoth struct {
+	io.ReadCloser
+	fs io.Closer
+}
+
+func (c closeBoth) Close() error { return errors.Join(c.ReadCloser.Close(), c.fs.Close()) }
 
 // Size returns the file's size in bytes.
 func Size(ctx context.Context, path string) (int64, error) {
@@ -276,16 +284,24 @@ func RemoveGlob(ctx context.Context, pattern string) error {
 		}
 		return nil
 	}
-	fsys, err := filesystem.New(ctx, pattern)
+	return removeRemote(ctx, pattern, func(fsys filesystem.Interface) ([]string, error) {
+		return fsys.List(ctx, pattern)
+	})
+}
+
+// removeRemote deletes the files paths lists, through the Beam filesystem of at (a path on
+// the same store); a file already gone is not an error.
+func removeRemote(ctx context.Context, at string, paths func(filesystem.Interface) ([]string, error)) error {
+	fsys, err := filesystem.New(ctx, at)
 	if err != nil {
 		return err
 	}
 	defer fsys.Close()
 	rm, ok := fsys.(filesystem.Remover)
 	if !ok {
-		return fmt.Errorf("remove %s: the filesystem cannot delete files", pattern)
+		return fmt.Errorf("remove %s: the filesystem cannot delete files", at)
 	}
-	m, err := fsys.List(ctx, pattern)
+	m, err := paths(fsys)
 	if err != nil {
 		return err
 	}

@@ -85,33 +85,23 @@ func RemoveAll(ctx context.Context, dir string) error {
 	if IsLocal(dir) {
 		return os.RemoveAll(dir)
 	}
-	files, err := ListTree(ctx, dir)
-	if err != nil {
-		return err
-	}
-	fsys, err := filesystem.New(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer fsys.Close()
-	rm, ok := fsys.(filesystem.Remover)
-	if !ok {
-		return fmt.Errorf("remove %s: the filesystem cannot delete files", dir)
-	}
-	for _, f := range files {
-		if err := rm.Remove(ctx, Join(dir, f.Path)); err != nil && !IsNotFound(err) {
-			return err
+	return removeRemote(ctx, dir, func(filesystem.Interface) ([]string, error) {
+		files, err := ListTree(ctx, dir)
+		if err != nil {
+			return nil, err
 		}
-	}
-	// dir may name an object rather than a folder.
-	if ok, err := Lookup(ctx, dir); err != nil {
-		return err
-	} else if ok {
-		if err := rm.Remove(ctx, dir); err != nil && !IsNotFound(err) {
-			return err
+		paths := make([]string, 0, len(files)+1)
+		for _, f := range files {
+			paths = append(paths, Join(dir, f.Path))
 		}
-	}
-	return nil
+		// dir may name an object rather than a folder: it goes last.
+		if ok, err := Lookup(ctx, dir); err != nil {
+			return nil, err
+		} else if ok {
+			paths = append(paths, dir)
+		}
+		return paths, nil
+	})
 }
 
 // Rename moves the file src to dst, replacing dst: atomically on a local disk (both in one
