@@ -66,13 +66,19 @@ func checkKeys(n *yaml.Node, what string, known []string) error {
 	return nil
 }
 
-// UnmarshalYAML decodes a rule, rejecting unknown keys and recording its lines.
-func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "segment rule", ruleKeys); err != nil {
+// decodeKnown decodes the mapping n into v (a pointer to a type without UnmarshalYAML),
+// rejecting keys other than known; what names the mapping in errors.
+func decodeKnown(n *yaml.Node, what string, known []string, v any) error {
+	if err := checkKeys(n, what, known); err != nil {
 		return err
 	}
+	return n.Decode(v)
+}
+
+// UnmarshalYAML decodes a rule, rejecting unknown keys and recording its lines.
+func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
 	type plain Rule
-	if err := n.Decode((*plain)(r)); err != nil {
+	if err := decodeKnown(n, "segment rule", ruleKeys, (*plain)(r)); err != nil {
 		return err
 	}
 	r.Line = n.Line
@@ -90,15 +96,10 @@ func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
 
 // UnmarshalYAML decodes a reminder, rejecting unknown keys and recording its line.
 func (r *Reminder) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "reminder", reminderKeys); err != nil {
-		return err
-	}
 	type plain Reminder
-	if err := n.Decode((*plain)(r)); err != nil {
-		return err
-	}
+	err := decodeKnown(n, "reminder", reminderKeys, (*plain)(r))
 	r.Line = n.Line
-	return nil
+	return err
 }
 
 // Parse decodes a rules file of Config's shape and compiles it; file names it in errors.
