@@ -67,14 +67,11 @@ func plan(req audience.Request, fresh, found bool) []step {
 // different change is a new session. An addition or removal batch is confirmed by its answer;
 // one with invalid entries stays unconfirmed. A replace is confirmed when its last batch is.
 func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audience.Result, err error) {
-	if err := req.Check(64); err != nil {
-		return res, err
-	}
-	c, err := d.acct.api()
+	c, done, err := sinkutil.Begin(req.Check(64), d.acct.api, &res.Requests)
 	if err != nil {
 		return res, err
 	}
-	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
+	defer done()
 	id, fresh, found := req.RemoteID, false, false
 	if req.Create || d.t.ID != "" && id != d.t.ID {
 		if id, fresh, err = d.findOrCreate(ctx, c, req); err != nil {

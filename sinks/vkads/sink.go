@@ -106,14 +106,11 @@ func (d *Destination) check(req audience.Request) error {
 // (base=<id>), then the removals (base=-<id>); both are set operations, so a retry is
 // harmless. A creation is never re-sent after a lost answer without listing first.
 func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audience.Result, err error) {
-	if err := d.check(req); err != nil {
-		return res, err
-	}
-	c, err := d.acct.api()
+	c, done, err := sinkutil.Begin(d.check(req), d.acct.api, &res.Requests)
 	if err != nil {
 		return res, err
 	}
-	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
+	defer done()
 	name := d.listName(req)
 	id, err := parseID(req.RemoteID)
 	if err != nil {

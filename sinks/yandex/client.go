@@ -244,24 +244,24 @@ func (c *Client) UploadCSVFile(ctx context.Context, csv []byte) (Segment, error)
 
 // Confirm is POST segment/{id}/confirm: names the uploaded segment and declares its content.
 func (c *Client) Confirm(ctx context.Context, s ConfirmSegment) (Segment, error) {
-	body, err := json.Marshal(confirmEnvelope{Segment: s})
-	if err != nil {
-		return Segment{}, err
-	}
-	var out segmentEnvelope
-	err = c.call(ctx, c.write, "confirm", http.MethodPost, "segment/"+strconv.FormatInt(s.ID, 10)+"/confirm", body, "application/json", &out)
-	return out.Segment, err
+	return c.postSegment(ctx, "confirm", "segment/"+strconv.FormatInt(s.ID, 10)+"/confirm", confirmEnvelope{Segment: s})
 }
 
 // CreateLookalike is POST segments/create_lookalike: a segment of people like those of a
 // processed source segment. Not idempotent: after a lost answer, list before calling again.
 func (c *Client) CreateLookalike(ctx context.Context, l LookalikeSegment) (Segment, error) {
-	body, err := json.Marshal(lookalikeEnvelope{Segment: l})
+	return c.postSegment(ctx, "create_lookalike", "segments/create_lookalike", lookalikeEnvelope{Segment: l})
+}
+
+// postSegment POSTs the JSON of in to path as the write call op and returns the segment of
+// the answer.
+func (c *Client) postSegment(ctx context.Context, op, path string, in any) (Segment, error) {
+	body, err := json.Marshal(in)
 	if err != nil {
 		return Segment{}, err
 	}
 	var out segmentEnvelope
-	err = c.call(ctx, c.write, "create_lookalike", http.MethodPost, "segments/create_lookalike", body, "application/json", &out)
+	err = c.call(ctx, c.write, op, http.MethodPost, path, body, "application/json", &out)
 	return out.Segment, err
 }
 

@@ -63,14 +63,11 @@ func (d *Destination) segmentName(req audience.Request) string {
 // change counts as confirmed once Yandex has processed it; one still processing when the
 // poll budget runs out is unconfirmed, and the changes after it wait for the next run.
 func (d *Destination) Apply(ctx context.Context, req audience.Request) (res audience.Result, err error) {
-	if err := req.Check(64); err != nil {
-		return res, err
-	}
-	c, err := d.acct.api()
+	c, done, err := sinkutil.Begin(req.Check(64), d.acct.api, &res.Requests)
 	if err != nil {
 		return res, err
 	}
-	defer sinkutil.CountRequests(c.Requests, &res.Requests)()
+	defer done()
 
 	id, err := parseID(req.RemoteID)
 	if err != nil {

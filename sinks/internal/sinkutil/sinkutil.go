@@ -201,6 +201,21 @@ func CountRequests(requests func() int64, n *int64) func() {
 	return func() { *n = requests() - before }
 }
 
+// Begin starts a destination's Apply: it returns checkErr (the request's check) if any,
+// else the client from api and a func, to defer, that sets *n to the requests the client
+// made since.
+func Begin[C interface{ Requests() int64 }](checkErr error, api func() (C, error), n *int64) (C, func(), error) {
+	var c C
+	if checkErr != nil {
+		return c, nil, checkErr
+	}
+	c, err := api()
+	if err != nil {
+		return c, nil, err
+	}
+	return c, CountRequests(c.Requests, n), nil
+}
+
 // API returns the account's client, building it with build on the first call.
 func (a *Account[Cfg, C]) API(platform string, build func() (C, error)) (C, error) {
 	return a.client.Get(&a.Opts, platform, build)
