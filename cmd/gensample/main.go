@@ -209,15 +209,7 @@ func (g *gen) customer(id string) int {
 	// customers faster.
 	remaining := g.days - first
 	day := first
-	mainCat := catFurniture
-	switch p := r.Float64(); {
-	case p < 0.3:
-		mainCat = catMattress
-	case p < 0.45:
-		mainCat = catAC
-	case p < 0.6:
-		mainCat = catInsurance
-	}
+	mainCat := pick(r.Float64(), catFurniture, share[int]{0.3, catMattress}, share[int]{0.45, catAC}, share[int]{0.6, catInsurance})
 	g.order(id, day, ch, mainCat, true)
 	gap := float64(remaining) / float64(repeats+1)
 	for k := 0; k < repeats; k++ {
@@ -225,7 +217,7 @@ func (g *gen) customer(id string) int {
 		if day >= g.days {
 			break
 		}
-		c := catLinen
+		var c int
 		switch p := r.Float64(); {
 		case mainCat == catMattress && k == 0 && p < 0.5:
 			c = catCover // half of mattress buyers come back for a cover
@@ -233,14 +225,8 @@ func (g *gen) customer(id string) int {
 			c = catService
 		case mainCat == catInsurance && p < 0.4:
 			c = catInsurance
-		case p < 0.55:
-			c = catLinen
-		case p < 0.7:
-			c = catPillow
-		case p < 0.85:
-			c = catBlanket
 		default:
-			c = catFurniture
+			c = pick(p, catFurniture, share[int]{0.55, catLinen}, share[int]{0.7, catPillow}, share[int]{0.85, catBlanket})
 		}
 		g.order(id, day, ch, c, false)
 	}
@@ -289,7 +275,7 @@ func (g *gen) order(cust string, day int, ch string, mainCat int, first bool) {
 		g.buf = b
 		g.nLines++
 	}
-	status := pick(r.Float64(), "completed", share{0.04, "cancelled"}, share{0.07, "refunded"}, share{0.10, "partially_refunded"})
+	status := pick(r.Float64(), "completed", share[string]{0.04, "cancelled"}, share[string]{0.07, "refunded"}, share[string]{0.10, "partially_refunded"})
 	if status == "partially_refunded" {
 		total = math.Round(total * (0.5 + 0.4*r.Float64()))
 	}
@@ -338,7 +324,7 @@ func (g *gen) writeCustomer(w *bufio.Writer, i int, id string, first int) {
 	case p < 0.29:
 		email = name + strconv.Itoa(i) + "-at-" + dom // invalid
 	}
-	country := pick(r.Float64(), "RU", share{0.05, "KZ"}, share{0.08, "BY"}, share{0.10, "GB"}, share{0.12, ""})
+	country := pick(r.Float64(), "RU", share[string]{0.05, "KZ"}, share[string]{0.08, "BY"}, share[string]{0.10, "GB"}, share[string]{0.12, ""})
 	digits := fmt.Sprintf("9%02d%03d%02d%02d", r.IntN(100), r.IntN(1000), r.IntN(100), r.IntN(100))
 	var phone string
 	switch country {
@@ -430,14 +416,14 @@ func (g *gen) writeSpend(dir string) error {
 
 // share is one value of a cumulative distribution: v when the draw is below the threshold
 // and not below the previous one.
-type share struct {
+type share[V any] struct {
 	below float64
-	v     string
+	v     V
 }
 
 // pick returns the value of the first share whose threshold p is below (shares ascend), or
 // def when p is above them all.
-func pick(p float64, def string, shares ...share) string {
+func pick[V any](p float64, def V, shares ...share[V]) V {
 	for _, s := range shares {
 		if p < s.below {
 			return s.v
