@@ -2,8 +2,6 @@ package metrics
 
 import (
 	"cmp"
-	"maps"
-	"slices"
 
 	"github.com/audiencesync/audiencesync/transforms/wire"
 )
@@ -30,12 +28,9 @@ func (t *Totals) Fields() [len(TotalNames)]*int64 {
 // EncodeTo writes the aggregate in the pipeline's wire encoding (keys sorted, so equal
 // aggregates encode to equal bytes).
 func (a *Agg) EncodeTo(e *wire.Enc) {
-	sk := slices.SortedFunc(maps.Keys(a.Series), func(x, y SeriesKey) int {
+	wire.MapFunc(e, a.Series, func(x, y SeriesKey) int {
 		return cmp.Or(cmp.Compare(x.Currency, y.Currency), cmp.Compare(x.Channel, y.Channel))
-	})
-	e.Int(int64(len(sk)))
-	for _, k := range sk {
-		s := a.Series[k]
+	}, func(k SeriesKey, s *Series) {
 		e.Sym(k.Currency)
 		e.Sym(k.Channel)
 		e.Int(int64(s.Base))
@@ -44,13 +39,10 @@ func (a *Agg) EncodeTo(e *wire.Enc) {
 			f := s.Cells[i].fields()
 			e.IntFields(f[:]...)
 		}
-	}
-	ck := slices.SortedFunc(maps.Keys(a.Cohorts), func(x, y CohortKey) int {
-		return cmp.Or(cmp.Compare(x.Currency, y.Currency), cmp.Compare(x.Period, y.Period))
 	})
-	e.Int(int64(len(ck)))
-	for _, k := range ck {
-		c := a.Cohorts[k]
+	wire.MapFunc(e, a.Cohorts, func(x, y CohortKey) int {
+		return cmp.Or(cmp.Compare(x.Currency, y.Currency), cmp.Compare(x.Period, y.Period))
+	}, func(k CohortKey, c *Cohort) {
 		e.Sym(k.Currency)
 		e.Int(int64(k.Period))
 		e.Int(c.Size)
@@ -59,7 +51,7 @@ func (a *Agg) EncodeTo(e *wire.Enc) {
 			f := c.Cells[i].fields()
 			e.IntFields(f[:]...)
 		}
-	}
+	})
 	wire.Map(e, a.Totals, func(t *Totals, e *wire.Enc) {
 		f := t.Fields()
 		e.IntFields(f[:]...)

@@ -279,10 +279,19 @@ func readList[T any](d *Dec, get func() T) []T {
 // Map writes a string-keyed map: a count, then each key and value in key order (so equal
 // maps encode to equal bytes).
 func Map[V any](e *Enc, m map[string]V, put func(V, *Enc)) {
-	e.Int(int64(len(m)))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	MapFunc(e, m, strings.Compare, func(k string, v V) {
 		e.Str(k)
-		put(m[k], e)
+		put(v, e)
+	})
+}
+
+// MapFunc writes m's size, then put(k, v) for each entry in the order compare sorts the keys,
+// so that equal maps encode to equal bytes. The reader reads the count and its entries.
+func MapFunc[K comparable, V any](e *Enc, m map[K]V, compare func(K, K) int, put func(K, V)) {
+	keys := slices.SortedFunc(maps.Keys(m), compare)
+	e.Int(int64(len(keys)))
+	for _, k := range keys {
+		put(k, m[k])
 	}
 }
 
