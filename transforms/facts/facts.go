@@ -28,15 +28,13 @@ type Purchase struct {
 // consumers only count distinct orders per category (segments) and sum amounts per
 // category (k-means shares).
 type LineItem struct {
-	OrderID string
-	Day     value.Day
-	// ProductID and Quantity are left empty by the nightly pipeline: the reader validates
-	// them, but no consumer uses them, so they are not carried past the line join (this
-	// keeps the shuffled line batches small). Do not rely on them without changing that.
-	ProductID string
-	Category  string
-	Quantity  int64
-	Amount    value.Money
+	OrderID  string
+	Day      value.Day
+	Category string
+	Amount   value.Money
+	// A line's product_id and quantity are validated by the reader, but no consumer uses
+	// them, so they are not carried past the line join (this keeps the shuffled line
+	// batches small).
 }
 
 // Customer is everything known about one customer in one currency.
@@ -46,7 +44,7 @@ type Customer struct {
 	// Purchases sorted by (Day, OrderID): Purchases[0] is the first order (ties on the first
 	// day break by the smallest order id, as metrics.md asks).
 	Purchases []Purchase
-	// Lines of the counted orders, sorted by (Day, OrderID, Category, ProductID); the lines
+	// Lines of the counted orders, sorted by (Day, OrderID, Category); the lines
 	// of one order are adjacent.
 	Lines []LineItem
 	// From the customers input; zero values when the customer has no record there.
@@ -61,7 +59,7 @@ type Customer struct {
 func (c *Customer) Sort() {
 	slices.SortFunc(c.Purchases, func(a, b Purchase) int { return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.OrderID, b.OrderID)) })
 	slices.SortFunc(c.Lines, func(a, b LineItem) int {
-		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.OrderID, b.OrderID), cmp.Compare(a.Category, b.Category), cmp.Compare(a.ProductID, b.ProductID))
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.OrderID, b.OrderID), cmp.Compare(a.Category, b.Category))
 	})
 }
 

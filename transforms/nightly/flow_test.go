@@ -166,11 +166,11 @@ func TestReadJoinBuild(t *testing.T) {
 	want := []*facts.Customer{
 		{CustomerID: "C1", Currency: "RUB",
 			Purchases: []facts.Purchase{pu("O1", 19732, 1000000, "ads"), pu("O2", 19763, 505000, "")},
-			Lines:     []facts.LineItem{li("O1", 19732, "", "mattress", 0, 1000000)},
+			Lines:     []facts.LineItem{li("O1", 19732, "mattress", 1000000)},
 			HasRecord: true, Country: "RU", MarketingConsent: true, CreatedAt: 19692},
 		{CustomerID: "C3", Currency: "EUR",
 			Purchases: []facts.Purchase{pu("O5", 19742, 300000, "email")},
-			Lines:     []facts.LineItem{li("O5", 19742, "", "service", 0, 300000)},
+			Lines:     []facts.LineItem{li("O5", 19742, "service", 300000)},
 			HasRecord: true, Country: "RU", MarketingConsent: true},
 	}
 	if !reflect.DeepEqual(bd.Customers, want) {
@@ -264,8 +264,8 @@ func pu(id string, d value.Day, a value.Money, ch string) facts.Purchase {
 	return facts.Purchase{OrderID: id, Day: d, Amount: a, Channel: ch}
 }
 
-func li(id string, d value.Day, prod, cat string, q int64, a value.Money) facts.LineItem {
-	return facts.LineItem{OrderID: id, Day: d, ProductID: prod, Category: cat, Quantity: q, Amount: a}
+func li(id string, d value.Day, cat string, a value.Money) facts.LineItem {
+	return facts.LineItem{OrderID: id, Day: d, Category: cat, Amount: a}
 }
 
 // A CSV syntax error is a dead letter with the file's line and no row content, and the rows

@@ -27,7 +27,7 @@ func customer(id string, buys ...buy) *facts.Customer {
 		oid := fmt.Sprintf("o%d", i)
 		d := asOf - value.Day(b.daysAgo)
 		c.Purchases = append(c.Purchases, facts.Purchase{OrderID: oid, Day: d, Amount: 100 * value.MoneyScale})
-		c.Lines = append(c.Lines, facts.LineItem{OrderID: oid, Day: d, Category: b.cat, Quantity: 1, Amount: 100 * value.MoneyScale})
+		c.Lines = append(c.Lines, facts.LineItem{OrderID: oid, Day: d, Category: b.cat, Amount: 100 * value.MoneyScale})
 	}
 	c.Sort()
 	return c
@@ -137,7 +137,7 @@ func TestRules(t *testing.T) {
 		{"two pillow orders in 90 days", customer("pp", buy{"pillow", 90}, buy{"pillow", 3}, buy{"pillow", 91}), tables.CustomerMetrics{}, nil, []string{"pillow_fans@0"}},
 		{"one pillow order with two lines", func() *facts.Customer {
 			c := customer("pq", buy{"pillow", 3})
-			c.Lines = append(c.Lines, facts.LineItem{OrderID: "o0", Day: asOf - 3, ProductID: "z", Category: "pillow"})
+			c.Lines = append(c.Lines, facts.LineItem{OrderID: "o0", Day: asOf - 3, Category: "pillow"})
 			c.Sort()
 			return c
 		}(), tables.CustomerMetrics{}, nil, nil},

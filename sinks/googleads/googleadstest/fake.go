@@ -246,8 +246,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.latency
 	s.mu.Unlock()
-	if lat > 0 && httpxtest.Late(r, lat) {
-		s.handle(r) // the client gave up: served all the same, the answer is lost
+	if httpxtest.AnswerLost(r, lat, func() { s.handle(r) }) {
 		return
 	}
 	out, e := s.handle(r)

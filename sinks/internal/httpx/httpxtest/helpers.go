@@ -95,3 +95,14 @@ func Late(r *http.Request, d time.Duration) (clientGone bool) {
 		return true
 	}
 }
+
+// AnswerLost holds r for d (see Late) and reports whether the client gave up meanwhile; if it
+// did, it first serves r with handle all the same: the effect happens, the answer is lost.
+// d <= 0 holds nothing.
+func AnswerLost(r *http.Request, d time.Duration, handle func()) bool {
+	if d <= 0 || !Late(r, d) {
+		return false
+	}
+	handle()
+	return true
+}
