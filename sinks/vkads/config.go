@@ -86,10 +86,7 @@ func (c Config) validateShape(path string, withCreds bool) error {
 	default:
 		return fmt.Errorf("%s.hash: unknown algorithm %q (known: md5, sha256)", path, c.Hash)
 	}
-	if c.UploadsPerMinute < 0 {
-		return fmt.Errorf("%s.uploads_per_minute: must not be negative, got %g", path, c.UploadsPerMinute)
-	}
-	return c.HTTP.Validate(path + ".http")
+	return cmp.Or(httpx.NotNegative(path+".uploads_per_minute", c.UploadsPerMinute), c.HTTP.Validate(path+".http"))
 }
 
 // Target is one audience's list, `audiences[i].destinations.vk`:

@@ -61,15 +61,9 @@ func (c Config) validateShape(path string, withToken bool) error {
 	if err := c.Token.CheckSource(path+".token", withToken, "token", " (a Yandex OAuth token)"); err != nil {
 		return err
 	}
-	switch {
-	case c.WritesPerMinute < 0:
-		return fmt.Errorf("%s.writes_per_minute: must not be negative, got %g", path, c.WritesPerMinute)
-	case c.PollInterval < 0:
-		return fmt.Errorf("%s.poll_interval: must not be negative, got %s", path, c.PollInterval)
-	case c.PollTimeout < 0:
-		return fmt.Errorf("%s.poll_timeout: must not be negative, got %s", path, c.PollTimeout)
-	}
-	return c.HTTP.Validate(path + ".http")
+	return cmp.Or(httpx.NotNegative(path+".writes_per_minute", c.WritesPerMinute),
+		httpx.NotNegative(path+".poll_interval", c.PollInterval), httpx.NotNegative(path+".poll_timeout", c.PollTimeout),
+		c.HTTP.Validate(path+".http"))
 }
 
 // Target is one audience's segment, `audiences[i].destinations.yandex`:

@@ -67,23 +67,25 @@ func CheckURL(field, s string) error {
 
 // Validate checks the fields; path is the config path of c, e.g. "sinks.yandex.http".
 func (c Config) Validate(path string) error {
-	switch {
-	case c.Timeout < 0:
-		return fmt.Errorf("%s.timeout: must not be negative, got %s", path, c.Timeout)
-	case c.MaxAttempts < 0 || c.MaxAttempts > 20:
+	if c.MaxAttempts < 0 || c.MaxAttempts > 20 {
 		return fmt.Errorf("%s.max_attempts: must be between 1 and 20 (0 = default 5), got %d", path, c.MaxAttempts)
-	case c.BaseBackoff < 0:
-		return fmt.Errorf("%s.base_backoff: must not be negative, got %s", path, c.BaseBackoff)
-	case c.MaxBackoff < 0:
-		return fmt.Errorf("%s.max_backoff: must not be negative, got %s", path, c.MaxBackoff)
-	case c.MaxBackoff > 0 && c.BaseBackoff > c.MaxBackoff:
+	}
+	if err := cmp.Or(NotNegative(path+".timeout", c.Timeout), NotNegative(path+".base_backoff", c.BaseBackoff),
+		NotNegative(path+".max_backoff", c.MaxBackoff), NotNegative(path+".max_wait", c.MaxWait),
+		NotNegative(path+".rate_per_sec", c.RatePerSec), NotNegative(path+".burst", c.Burst)); err != nil {
+		return err
+	}
+	if c.MaxBackoff > 0 && c.BaseBackoff > c.MaxBackoff {
 		return fmt.Errorf("%s.base_backoff: %s is above max_backoff %s", path, c.BaseBackoff, c.MaxBackoff)
-	case c.MaxWait < 0:
-		return fmt.Errorf("%s.max_wait: must not be negative, got %s", path, c.MaxWait)
-	case c.RatePerSec < 0:
-		return fmt.Errorf("%s.rate_per_sec: must not be negative, got %g", path, c.RatePerSec)
-	case c.Burst < 0:
-		return fmt.Errorf("%s.burst: must not be negative, got %d", path, c.Burst)
+	}
+	return nil
+}
+
+// NotNegative names field (its config path) in an error when v is negative. Sinks combine
+// several with cmp.Or, which returns the first error.
+func NotNegative[T int | int64 | float64 | time.Duration](field string, v T) error {
+	if v < 0 {
+		return fmt.Errorf("%s: must not be negative, got %v", field, v)
 	}
 	return nil
 }
