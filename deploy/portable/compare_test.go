@@ -253,12 +253,13 @@ func TestSummaryCountsOnly(t *testing.T) {
 		"audiences":[{"Audience":"lapsed","Platform":"vk","Sent":120,"DurationMs":310,"StartedAt":"2024-10-05T02:00:01Z"},
 		             {"Audience":"lapsed","Platform":"yandex","Sent":118,"DurationMs":95,"StartedAt":"2024-10-05T02:00:02Z"}],
 		"outputs":{"tables":"/tmp/a"}}`)
-	writeFile(t, filepath.Join(b, SummaryFile), `{"run_date":"2024-10-04","started_at":"2024-10-05T03:10:00Z","duration_s":40.1,
-		"runner":"universal","ok":true,"rows_read":{"customers":4,"orders":10},
-		"dead_letters":{"orders":{"bad_amount":1}},"tables":{"customer_metrics":5},
-		"audiences":[{"Audience":"lapsed","Platform":"yandex","Sent":118,"DurationMs":12,"StartedAt":"2024-10-05T03:10:01Z"},
-		             {"Audience":"lapsed","Platform":"vk","Sent":120,"DurationMs":20,"StartedAt":"2024-10-05T03:10:02Z"}],
-		"outputs":{"tables":"/tmp/b"}}`)
+	// B: other keys' order, audiences in another order, other wall clock, runner and
+	// outputs, and compact layout.
+	writeFile(t, filepath.Join(b, SummaryFile), `{"ok":true,"runner":"universal","run_date":"2024-10-04",`+
+		`"started_at":"2024-10-05T03:10:00Z","duration_s":40.1,"rows_read":{"customers":4,"orders":10},`+
+		`"tables":{"customer_metrics":5},"dead_letters":{"orders":{"bad_amount":1}},"outputs":{"tables":"/tmp/b"},`+
+		`"audiences":[{"Audience":"lapsed","Platform":"yandex","Sent":118,"DurationMs":12,"StartedAt":"2024-10-05T03:10:01Z"},`+
+		`{"Audience":"lapsed","Platform":"vk","Sent":120,"DurationMs":20,"StartedAt":"2024-10-05T03:10:02Z"}]}`)
 	rep, err := CompareDirs(a, b, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)

@@ -69,14 +69,14 @@ func hashOf(md5hash bool, s string) string {
 }
 
 func envs(t *testing.T) []*platformEnv {
-	return []*platformEnv{yandexEnv(t), vkEnv(t), metaEnv(t), googleEnv(t)}
+	clk := httpxtest.NewClock() // one clock for the run, as in production
+	return []*platformEnv{yandexEnv(t, clk), vkEnv(t, clk), metaEnv(t, clk), googleEnv(t, clk)}
 }
 
-func yandexEnv(t *testing.T) *platformEnv {
+func yandexEnv(t *testing.T, clk *httpxtest.Clock) *platformEnv {
 	srv := yandextest.NewServer("y-token")
 	t.Cleanup(srv.Close)
 	t.Setenv("CONF_YANDEX_TOKEN", "y-token")
-	clk := httpxtest.NewClock()
 	return &platformEnv{
 		name: "yandex", types: []string{audience.TypeEmail, audience.TypePhone}, minCreate: yandex.MinSegmentRows,
 		dest: func(t *testing.T, rt http.RoundTripper, timeout time.Duration, _ bool) audience.Destination {
@@ -106,11 +106,10 @@ func yandexEnv(t *testing.T) *platformEnv {
 	}
 }
 
-func vkEnv(t *testing.T) *platformEnv {
+func vkEnv(t *testing.T, clk *httpxtest.Clock) *platformEnv {
 	srv := vkadstest.NewServer("vk-app", "vk-secret", "md5")
 	t.Cleanup(srv.Close)
 	t.Setenv("CONF_VK_SECRET", "vk-secret")
-	clk := httpxtest.NewClock()
 	stateDir := t.TempDir() // the token cache outlives a run, as in production
 	return &platformEnv{
 		name: "vk", md5: true, types: []string{audience.TypeEmail}, minCreate: vkads.MinListRows,
@@ -140,12 +139,11 @@ func vkEnv(t *testing.T) *platformEnv {
 	}
 }
 
-func metaEnv(t *testing.T) *platformEnv {
+func metaEnv(t *testing.T, clk *httpxtest.Clock) *platformEnv {
 	fake := metatest.New("m-token", "m-secret")
 	t.Cleanup(fake.Close)
 	t.Setenv("CONF_META_TOKEN", "m-token")
 	t.Setenv("CONF_META_SECRET", "m-secret")
-	clk := httpxtest.NewClock()
 	return &platformEnv{
 		name: "meta", types: []string{audience.TypeEmail, audience.TypePhone},
 		dest: func(t *testing.T, rt http.RoundTripper, timeout time.Duration, _ bool) audience.Destination {
@@ -173,11 +171,10 @@ func metaEnv(t *testing.T) *platformEnv {
 	}
 }
 
-func googleEnv(t *testing.T) *platformEnv {
+func googleEnv(t *testing.T, clk *httpxtest.Clock) *platformEnv {
 	fake := googleadstest.New("g-token")
 	t.Cleanup(fake.Close)
 	fake.AddUserList("1234567890", "777")
-	clk := httpxtest.NewClock()
 	return &platformEnv{
 		name: "google", types: []string{audience.TypeEmail, audience.TypePhone}, validateOnly: true,
 		dest: func(t *testing.T, rt http.RoundTripper, timeout time.Duration, validateOnly bool) audience.Destination {
@@ -438,7 +435,7 @@ func TestKillBetweenRequests(t *testing.T) {
 				day1 := filler(0, 2100)
 				day2 := append(filler(100, 2050), customer{"new@example.com", "79991112233"})
 				for n := int64(1); ; n++ {
-					e := map[string]func(*testing.T) *platformEnv{"yandex": yandexEnv, "vk": vkEnv, "meta": metaEnv, "google": googleEnv}[name](t)
+					e := map[string]func(*testing.T, *httpxtest.Clock) *platformEnv{"yandex": yandexEnv, "vk": vkEnv, "meta": metaEnv, "google": googleEnv}[name](t, httpxtest.NewClock())
 					store := &audience.FileStore{Dir: t.TempDir()}
 					completed := true
 					for i, cs := range [][]customer{day1, day2} {

@@ -224,14 +224,7 @@ func Demo(runDate time.Time, customers, months int, seed uint64) Dataset {
 					active[coh] = map[int]bool{}
 				}
 				active[coh][ci] = true
-				if oi == 0 {
-					row.FirstOrders++
-					row.RevenueFirst += o.amount
-					row.NewCustomers++
-				} else {
-					row.RepeatOrders++
-					row.RevenueRepeat += o.amount
-				}
+				countOrder(&row, oi == 0, o.amount)
 			}
 			if bought {
 				row.Buyers++
@@ -396,3 +389,15 @@ func DemoHistory(ds Dataset, prevDate string) map[string]any {
 func ptr(v float64) *float64 { return &v }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// countOrder counts one order of amount in row as the customer's first order or a repeat.
+func countOrder(row *tables.PeriodMetrics, first bool, amount float64) {
+	if first {
+		row.FirstOrders++
+		row.RevenueFirst += amount
+		row.NewCustomers++
+		return
+	}
+	row.RepeatOrders++
+	row.RevenueRepeat += amount
+}
