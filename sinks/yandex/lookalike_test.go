@@ -221,10 +221,7 @@ func TestLookalikeDryRun(t *testing.T) {
 // The fake's create_lookalike contract, with Yandex's own messages.
 func TestFakeLookalikeContract(t *testing.T) {
 	f := setup(t, nil, Target{})
-	c, err := f.d.acct.api()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.client(t)
 	ctx := context.Background()
 	done := f.srv.AddSegment("done", remote(ids(0, 120))...)
 	f.srv.SetPollsUntilProcessed(1_000_000)

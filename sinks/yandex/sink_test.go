@@ -77,6 +77,16 @@ func setup(t *testing.T, cfgEdit func(*Config), target Target) *fixture {
 	return &fixture{srv: srv, clk: clk, d: d, journal: &sinktest.Journal{}}
 }
 
+// client is the destination's API client.
+func (f *fixture) client(t *testing.T) *Client {
+	t.Helper()
+	c, err := f.d.acct.api()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func (f *fixture) createReq(all []audience.Identifier) audience.Request {
 	return audience.Request{Audience: "mattress_no_cover", Platform: Platform, Create: true, Mode: audience.ModeIncremental, Add: all, All: all, Journal: f.journal}
 }
@@ -351,10 +361,7 @@ func TestServerErrorsRetried(t *testing.T) {
 
 func TestInvalidParameterNotRetried(t *testing.T) {
 	f := setup(t, nil, Target{})
-	c, err := f.d.acct.api()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.client(t)
 	csv, _, _ := BuildCSV(ids(0, 1))
 	up, err := c.UploadCSVFile(context.Background(), csv)
 	if err != nil {
@@ -413,16 +420,13 @@ func TestRawValueNeverUploaded(t *testing.T) {
 
 func TestFakeEnforcesContract(t *testing.T) {
 	f := setup(t, nil, Target{})
-	c, err := f.d.acct.api()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.client(t)
 	ctx := context.Background()
 	email := ids(1, 2)[0].Hash
-	if _, err = c.UploadCSVFile(ctx, []byte("email\nd41d8cd98f00b204e9800998ecf8427e\n")); err == nil || !strings.Contains(err.Error(), "not a SHA-256") {
+	if _, err := c.UploadCSVFile(ctx, []byte("email\nd41d8cd98f00b204e9800998ecf8427e\n")); err == nil || !strings.Contains(err.Error(), "not a SHA-256") {
 		t.Errorf("md5 value accepted: %v", err)
 	}
-	if _, err = c.UploadCSVFile(ctx, []byte(email+"\n"+email+"\n")); err == nil || !strings.Contains(err.Error(), "first row must name the columns") {
+	if _, err := c.UploadCSVFile(ctx, []byte(email+"\n"+email+"\n")); err == nil || !strings.Contains(err.Error(), "first row must name the columns") {
 		t.Errorf("headerless file accepted: %v", err)
 	}
 	var buf bytes.Buffer

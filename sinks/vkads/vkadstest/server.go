@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,12 +104,7 @@ func (s *Server) Members(id int64) []string {
 	if l == nil {
 		return nil
 	}
-	out := make([]string, 0, len(l.Members))
-	for m := range l.Members {
-		out = append(out, m)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(l.Members))
 }
 
 // Lists returns the lists by id (members omitted).

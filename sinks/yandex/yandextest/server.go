@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -134,10 +135,7 @@ func (s *Server) Segments() []Segment {
 	var out []Segment
 	for _, seg := range s.segments {
 		c := *seg
-		c.IDs = map[ID]bool{}
-		for r := range seg.IDs {
-			c.IDs[r] = true
-		}
+		c.IDs = maps.Clone(seg.IDs)
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
