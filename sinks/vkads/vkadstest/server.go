@@ -2,14 +2,13 @@ package vkadstest
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,18 +103,23 @@ func (s *Server) Members(id int64) []string {
 	if l == nil {
 		return nil
 	}
-	return slices.Sorted(maps.Keys(l.Members))
+	out := make([]string, 0, len(l.Members))
+	for m := range l.Members {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Lists returns the lists by id (members omitted).
 func (s *Server) Lists() []List {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []List
+	out := make([]List, 0, len(s.lists))
 	for _, l := range s.lists {
 		out = append(out, List{ID: l.ID, Name: l.Name, Type: l.Type})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	slices.SortFunc(out, func(a, b List) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -207,7 +211,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		for id := range s.lists {
 			ids = append(ids, id)
 		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		slices.Sort(ids)
 		items := []map[string]any{}
 		for _, id := range ids {
 			l := s.lists[id]
