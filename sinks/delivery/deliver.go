@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,15 +42,6 @@ func init() {
 	register.Emitter1[tables.SyncLog]()
 	register.Iter1[tables.SyncLog]()
 	register.Iter1[audience.Batch]()
-}
-
-// encodeSyncLog and decodeSyncLog are the coder of a sync_log row between DoFns (a handful of
-// rows per run).
-func encodeSyncLog(r tables.SyncLog) ([]byte, error) { return json.Marshal(r) }
-func decodeSyncLog(b []byte) (tables.SyncLog, error) {
-	var r tables.SyncLog
-	err := json.Unmarshal(b, &r)
-	return r, err
 }
 
 func counter(ctx context.Context, name string, n int64) {

@@ -78,8 +78,8 @@ type CohortKey struct {
 	Period   int
 }
 
-// Agg is a mergeable partial of every period and cohort metric. Exported fields only, so it
-// encodes with encoding/gob across the pipeline's single combine.
+// Agg is a mergeable partial of every period and cohort metric; it crosses the pipeline's
+// single combine in the wire encoding (EncodeTo, DecodeAgg).
 type Agg struct {
 	Series  map[SeriesKey]*Series
 	Cohorts map[CohortKey]*Cohort
