@@ -39,11 +39,8 @@ func TestSyncLogCoderRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := decodeSyncLog(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("round trip (-want +got):\n%s", diff)
+		if diff := cmp.Diff(want, got); err != nil || diff != "" {
+			t.Errorf("round trip: error %v, (-want +got):\n%s", err, diff)
 		}
 		if _, err := decodeSyncLog(b[:len(b)-1]); err == nil {
 			t.Error("a truncated element decoded without error")
