@@ -16,6 +16,7 @@ import (
 	runpkg "github.com/audiencesync/audiencesync/pipelines/run"
 	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
+	"github.com/audiencesync/audiencesync/transforms/score"
 	"github.com/audiencesync/audiencesync/transforms/tables"
 )
 
@@ -60,7 +61,16 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 	// From here on the pipeline writes into the run's folder and state staging.
 	j.runID, j.graph.Output, j.graph.HistoryOut = r.ID, r.Dir, r.StateStage
 	if j.graph.StateDir != "" {
-		if j.reportHistory, err = r.StageStateFile(ctx, "report_history.json"); err != nil {
+		j.reportHistory, err = r.StageStateFile(ctx, "report_history.json")
+		// Segment history: record the layout this run writes (published with the run) and
+		// drop the layouts no run reads any more.
+		if err == nil {
+			err = score.WriteLayout(ctx, r.StateStage, j.graph.Read.Buckets)
+		}
+		if err == nil {
+			err = score.PruneLayouts(ctx, j.graph.StateDir)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
 			lock.Release(ctx)
 			return nil, 1
@@ -104,6 +114,13 @@ func (rs *runState) publish(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("published run %s (run date %s, %d files): %s\n", m.RunID, m.RunDate, len(m.Files), publishedAt(rs.run.Out))
+	if rs.run.State != "" {
+		// The run's segment history layout is now the current one: older ones go (the next
+		// start retries what fails here).
+		if err := score.PruneLayouts(ctx, rs.run.State); err != nil {
+			rs.log.Warn("old segment history layouts not removed", "err", err)
+		}
+	}
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audiencesync/audiencesync/deploy/portable"
 	runpkg "github.com/audiencesync/audiencesync/pipelines/run"
 	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/fileio/faultfs"
@@ -316,6 +317,7 @@ func TestRunIntegrity(t *testing.T) {
 			t.Errorf("a refused run date changed the output: %+v %v", pub, err)
 		}
 	})
+	t.Run("buckets", func(t *testing.T) { testBucketChanges(t, h, root, base, ref) })
 	t.Run("kill", func(t *testing.T) { testKill(t, h, root, base, p1, p2, s1, s2, ref+"/checkpoints.log") })
 	t.Run("overlap", func(t *testing.T) { testOverlap(t, h, root, base) })
 	t.Run("faults", func(t *testing.T) { testFaults(t, h, root) })
@@ -515,5 +517,35 @@ func testFaults(t *testing.T, h *harness, root string) {
 	}
 	if kept == 0 {
 		t.Fatal("test setup: no membership carried over from the first run")
+	}
+}
+
+// testBucketChanges: segment history follows --buckets changes. After day1 at 4 buckets,
+// day2 at 8 and day3 back at 4 give the same tables (entered_at included) as three runs at 4:
+// day3 must read day2's layout, not the older one at its own bucket count.
+func testBucketChanges(t *testing.T, h *harness, root, base, ref string) {
+	const day3 = "2026-08-01"
+	ctrl := filepath.Join(root, "buckets-ctrl")
+	copyTree(t, ref, ctrl) // day1 and day2 at 4 buckets
+	h.mustRun(ctrl+"/out", ctrl+"/state", day3)
+	work := filepath.Join(root, "buckets")
+	copyTree(t, base, work)
+	for _, r := range []struct{ day, buckets string }{{day2, "8"}, {day3, "4"}} {
+		c := h.cmd(work+"/out", work+"/state", r.day)
+		c.Args = append(c.Args, "--buckets="+r.buckets)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("%s at %s buckets: %v\n%s", r.day, r.buckets, err, out)
+		}
+	}
+	rep, err := portable.CompareDirs(ctrl+"/out/current", work+"/out/current", portable.Options{Ignore: portable.DefaultOptions().Ignore, Examples: 5, SkipFiles: portable.DefaultOptions().SkipFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Equal() {
+		t.Errorf("day3 after a change to 8 buckets and back differs from three runs at 4:\n%s", rep)
+	}
+	layouts, _ := filepath.Glob(work + "/state/segment_membership/b*")
+	if len(layouts) != 1 || filepath.Base(layouts[0]) != "b4" {
+		t.Errorf("history layouts left after the changes: %v, want only b4", layouts)
 	}
 }

@@ -2,6 +2,7 @@ package score
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/audiencesync/audiencesync/transforms/fileio"
@@ -42,7 +43,20 @@ func TestHistoryReadErrorsAreNotAbsence(t *testing.T) {
 		})
 	}
 	got, err := LoadHistory(ctx, state, 0, 1)
-	if err != nil || len(got) != 1 || got[0].EnteredAt != 40 {
-		t.Fatalf("after the faults: %v, %v; want the saved row (file %s untouched)", got, err, part)
+	want := append(rows, tables.SegmentMembership{RunDate: 100}) // + the run row
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the faults: %v, %v; want %v (file %s untouched)", got, err, want, part)
+	}
+	// Once a run has recorded its layout, a failing read of LAYOUT fails the bucket too.
+	if err := WriteLayout(ctx, state, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"size", "read"} {
+		t.Cleanup(faultfs.Reset)
+		faultfs.Inject(faultfs.Fault{Op: op, Match: layoutFile, Times: 1})
+		if got, err := LoadHistory(ctx, state, 0, 1); err == nil {
+			t.Fatalf("LoadHistory with a failing %s of LAYOUT returned %v and no error", op, got)
+		}
+		faultfs.Reset()
 	}
 }

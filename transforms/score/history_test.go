@@ -3,8 +3,10 @@ package score
 import (
 	"context"
 	"sort"
+	"strconv"
 	"testing"
 
+	"github.com/audiencesync/audiencesync/transforms/fileio"
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/segments"
 	"github.com/audiencesync/audiencesync/transforms/tables"
@@ -36,6 +38,9 @@ func TestHistoryAcrossBucketCountsAndBackfills(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range rows {
+			if r.CustomerID == "" {
+				continue // the run row
+			}
 			if nightly.Bucket(r.CustomerID, 4) != b {
 				t.Errorf("bucket %d got customer %s of bucket %d", b, r.CustomerID, nightly.Bucket(r.CustomerID, 4))
 			}
@@ -63,5 +68,87 @@ func TestHistoryAcrossBucketCountsAndBackfills(t *testing.T) {
 	}
 	if !kept {
 		t.Errorf("the backfill erased the day-100 history: %+v", after)
+	}
+}
+
+// night runs one night's history step the way the pipeline does: the driver marks the run's
+// layout in its state staging (WriteLayout), each bucket loads its history from the
+// published state, "scores" (the customers in members are in rule segment s today; the
+// others in no segment) and saves to the staging, then the run is published (every staged
+// file moved into state). It returns entered_at by member.
+func night(t *testing.T, state string, day value.Day, buckets int, members ...string) map[string]int32 {
+	t.Helper()
+	ctx := context.Background()
+	stage := fileio.Join(state, ".staging", "run-"+strconv.Itoa(int(day)))
+	if err := WriteLayout(ctx, stage, buckets); err != nil {
+		t.Fatal(err)
+	}
+	entered := map[string]int32{}
+	for b := 0; b < buckets; b++ {
+		prevRows, err := LoadHistory(ctx, state, b, buckets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist := segments.NewHistory(prevRows, day)
+		var today []tables.SegmentMembership
+		for _, id := range members {
+			if nightly.Bucket(id, buckets) == b {
+				e := int32(segments.EnteredAt(hist.Of(id), "rule", "s", day))
+				today = append(today, tables.SegmentMembership{RunDate: int32(day), CustomerID: id, Segment: "s", Source: "rule", EnteredAt: e})
+				entered[id] = e
+			}
+		}
+		if err := SaveHistory(ctx, stage, b, buckets, day, prevRows, hist, today); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := fileio.ListTree(ctx, stage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := fileio.Rename(ctx, fileio.Join(stage, f.Path), fileio.Join(state, f.Path)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return entered
+}
+
+// A customer who leaves a segment and comes back has entered it again, on the day of return:
+// also when their bucket had no member at all in between (the bucket's history must still
+// say that the run happened), and when --buckets changes and changes back (the run must read
+// the layout the last run wrote, not an older one of its own bucket count).
+func TestHistoryLeaveAndReturn(t *testing.T) {
+	// Worked out by hand: a is in s on day 100 (entered 100), out on 101, back on 102, so
+	// entered 102; b stays in throughout, so entered 100.
+	for _, c := range []struct {
+		name    string
+		buckets [3]int
+		day101  []string
+	}{
+		{"same layout, a's bucket empty on day 101", [3]int{64, 64, 64}, nil},
+		{"same layout, b stays", [3]int{4, 4, 4}, []string{"b"}},
+		{"same layout, b stays elsewhere", [3]int{64, 64, 64}, []string{"b"}},
+		{"bucket count changes and changes back", [3]int{2, 4, 2}, []string{"b"}},
+		{"bucket count changes twice", [3]int{2, 4, 8}, []string{"b"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			state := t.TempDir()
+			if got := night(t, state, 100, c.buckets[0], "a", "b"); got["a"] != 100 || got["b"] != 100 {
+				t.Fatalf("day 100: entered %v, want a and b 100", got)
+			}
+			night(t, state, 101, c.buckets[1], c.day101...)
+			got := night(t, state, 102, c.buckets[2], "a", "b")
+			if got["a"] != 102 {
+				t.Errorf("a left on day 101 and came back on 102: entered_at %d, want 102", got["a"])
+			}
+			wantB := int32(102) // b left on day 101 too
+			if len(c.day101) > 0 {
+				wantB = 100
+			}
+			if got["b"] != wantB {
+				t.Errorf("b (day 101: %v): entered_at %d, want %d", c.day101, got["b"], wantB)
+			}
+		})
 	}
 }

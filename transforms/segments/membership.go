@@ -43,6 +43,8 @@ type History map[string][]tables.SegmentMembership
 
 // NewHistory keeps, from segment_membership rows of any number of past runs, those of the
 // latest run date before today (a rerun of today ignores today's own rows), by customer.
+// Rows with an empty customer id only say that a run happened on their date (a run with no
+// member in this part of the base still counts as the previous run).
 func NewHistory(rows []tables.SegmentMembership, today value.Day) History {
 	var latest int32 = -1 << 31
 	for i := range rows {
@@ -52,7 +54,7 @@ func NewHistory(rows []tables.SegmentMembership, today value.Day) History {
 	}
 	h := History{}
 	for _, r := range rows {
-		if r.RunDate == latest {
+		if r.RunDate == latest && r.CustomerID != "" {
 			h[r.CustomerID] = append(h[r.CustomerID], r)
 		}
 	}
