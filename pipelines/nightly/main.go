@@ -58,6 +58,7 @@ func realMain() int {
 		return 2
 	}
 	log := newLogger(opts.LogFormat)
+	handleTermination()
 
 	ctx := context.Background()
 	if opts.DeliverOnly != "" {

@@ -23,8 +23,10 @@ import (
 // runState is the lock and the run folder of this run.
 type runState struct {
 	lock *runpkg.Lock
-	run  *runpkg.Run
-	log  *slog.Logger
+	// unhook unregisters the lock's release on a termination signal.
+	unhook func()
+	run    *runpkg.Run
+	log    *slog.Logger
 }
 
 // begin takes the run lock on the state folder and the output, settles what an earlier
@@ -42,6 +44,8 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 		}
 		return nil, 1
 	}
+	unhook := releaseOnTermination(lock.Release)
+	release := func() { unhook(); lock.Release(ctx) }
 	for _, p := range lock.Previous {
 		log.Warn("the previous run ended without releasing its lock (killed?); its unpublished outputs are removed", "previous", p.String())
 	}
@@ -54,7 +58,7 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 	r, err := runpkg.Start(ctx, j.graph.Output, j.graph.StateDir, j.runDate(), id, runpkg.StartOptions{Legacy: legacy})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
-		lock.Release(ctx)
+		release()
 		return nil, 1
 	}
 	fileio.Checkpoint("run.started", r.Dir)
@@ -72,16 +76,17 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
-			lock.Release(ctx)
+			release()
 			return nil, 1
 		}
 	}
 	log.Info("run started", "run_id", r.ID, "run_folder", r.Dir)
-	return &runState{lock: lock, run: r, log: log}, 0
+	return &runState{lock: lock, unhook: unhook, run: r, log: log}, 0
 }
 
 // end releases the lock.
 func (rs *runState) end(ctx context.Context) {
+	rs.unhook()
 	if err := rs.lock.Release(ctx); err != nil {
 		rs.log.Error("run lock not released", "err", err)
 	}

@@ -320,6 +320,7 @@ func TestRunIntegrity(t *testing.T) {
 	t.Run("buckets", func(t *testing.T) { testBucketChanges(t, h, root, base, ref) })
 	t.Run("kill", func(t *testing.T) { testKill(t, h, root, base, p1, p2, s1, s2, ref+"/checkpoints.log") })
 	t.Run("overlap", func(t *testing.T) { testOverlap(t, h, root, base) })
+	t.Run("sigterm", func(t *testing.T) { testTerminate(t, h, root, base, p1) })
 	t.Run("faults", func(t *testing.T) { testFaults(t, h, root) })
 }
 
@@ -547,5 +548,57 @@ func testBucketChanges(t *testing.T, h *harness, root, base, ref string) {
 	layouts, _ := filepath.Glob(work + "/state/segment_membership/b*")
 	if len(layouts) != 1 || filepath.Base(layouts[0]) != "b4" {
 		t.Errorf("history layouts left after the changes: %v, want only b4", layouts)
+	}
+}
+
+// testTerminate: a run stopped by SIGTERM while its spill folder exists exits 143, removes
+// the spill folder and releases the lock; the published run stays the previous one, and the
+// next run starts cleanly (no "did not release its lock" warning) and publishes.
+func testTerminate(t *testing.T, h *harness, root, base string, p1 *published) {
+	work := filepath.Join(root, "sigterm")
+	copyTree(t, base, work)
+	out, state := work+"/out", work+"/state"
+	tmp := filepath.Join(work, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hold := filepath.Join(work, "hold")
+	os.WriteFile(hold, nil, 0o644)
+	a := h.cmd(out, state, day2, "TMPDIR="+tmp, "AUDIENCESYNC_TEST_HOLD="+hold, "AUDIENCESYNC_TEST_HOLD_OP=spill.created")
+	var aOut bytes.Buffer
+	a.Stdout, a.Stderr = &aOut, &aOut
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Process.Kill()
+	spill := func() []string { m, _ := filepath.Glob(filepath.Join(tmp, "audiencesync-spill-*")); return m }
+	for deadline := time.Now().Add(2 * time.Minute); len(spill()) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run made no spill folder in %s:\n%s", tmp, aOut.String())
+		}
+	}
+	if err := a.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 143 {
+		t.Fatalf("after SIGTERM: %v, want exit 143\n%s", err, aOut.String())
+	}
+	if !strings.Contains(aOut.String(), "not published") {
+		t.Errorf("no word that the run is not published:\n%s", aOut.String())
+	}
+	if m := spill(); len(m) != 0 {
+		t.Errorf("SIGTERM left the spill folder %v", m)
+	}
+	if pub, err := readPublished(out); err != nil || !sameRun(pub, p1) {
+		t.Errorf("the terminated run changed the published run: %+v %v", pub, err)
+	}
+	r := h.mustRun(out, state, day2)
+	if strings.Contains(r.stderr, "without releasing its lock") {
+		t.Errorf("the terminated run left its lock:\n%s", r.stderr)
+	}
+	if pub, err := readPublished(out); err != nil || pub.runDate != day2 {
+		t.Errorf("the run after the terminated one did not publish: %+v %v", pub, err)
 	}
 }

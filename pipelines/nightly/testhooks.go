@@ -8,6 +8,7 @@ package main
 //	AUDIENCESYNC_TEST_CHECKPOINTS=FILE  append "N op path" for every checkpoint to FILE
 //	AUDIENCESYNC_TEST_KILL_AT=N         SIGKILL this process at the Nth checkpoint
 //	AUDIENCESYNC_TEST_HOLD=FILE         at the run.started checkpoint, wait while FILE exists
+//	AUDIENCESYNC_TEST_HOLD_OP=OP        hold at the checkpoint OP instead (e.g. spill.created)
 //	AUDIENCESYNC_FAULTFS=…              faults of the faultfs:// test filesystem
 
 import (
@@ -26,6 +27,10 @@ func init() {
 	logPath := os.Getenv("AUDIENCESYNC_TEST_CHECKPOINTS")
 	killAt, _ := strconv.Atoi(os.Getenv("AUDIENCESYNC_TEST_KILL_AT"))
 	hold := os.Getenv("AUDIENCESYNC_TEST_HOLD")
+	holdOp := os.Getenv("AUDIENCESYNC_TEST_HOLD_OP")
+	if holdOp == "" {
+		holdOp = "run.started"
+	}
 	if logPath == "" && killAt == 0 && hold == "" {
 		return
 	}
@@ -45,7 +50,7 @@ func init() {
 			select {} // the signal is on its way
 		}
 		mu.Unlock()
-		if hold != "" && op == "run.started" {
+		if hold != "" && op == holdOp {
 			for {
 				if _, err := os.Stat(hold); err != nil {
 					break
