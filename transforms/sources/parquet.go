@@ -25,12 +25,24 @@ func openParquet(ctx context.Context, path string) (fileio.ReaderAt, *parquet.Fi
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := parquet.OpenFile(ra, ra.Size())
+	f, err := safely(path, func() (*parquet.File, error) { return parquet.OpenFile(ra, ra.Size()) })
 	if err != nil {
 		ra.Close()
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ra, f, nil
+}
+
+// safely runs f, turning a panic of the Parquet library into an error: parquet-go trusts the
+// lengths and offsets a file gives, and a damaged file (a truncated upload, a flipped byte)
+// can make it index out of range. FuzzReadParquet finds such files in seconds.
+func safely[T any](path string, f func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("damaged Parquet file (%v): re-export it", r)
+		}
+	}()
+	return f()
 }
 
 func parquetHeader(ctx context.Context, path string) ([]string, error) {
@@ -86,17 +98,19 @@ func planParquet(ctx context.Context, input, path string) ([]Split, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown input %q", input)
 	}
-	header := topNames(f)
-	if _, err := parquetLeaves(path, f, schema, header); err != nil {
-		return nil, err
-	}
-	var splits []Split
-	row := int64(1)
-	for i, rg := range f.RowGroups() {
-		splits = append(splits, Split{Input: input, Path: path, Format: "parquet", Start: int64(i), End: int64(i) + 1, FirstLine: row, Header: header})
-		row += rg.NumRows()
-	}
-	return splits, nil
+	return safely(path, func() ([]Split, error) {
+		header := topNames(f)
+		if _, err := parquetLeaves(path, f, schema, header); err != nil {
+			return nil, err
+		}
+		var splits []Split
+		row := int64(1)
+		for i, rg := range f.RowGroups() {
+			splits = append(splits, Split{Input: input, Path: path, Format: "parquet", Start: int64(i), End: int64(i) + 1, FirstLine: row, Header: header})
+			row += rg.NumRows()
+		}
+		return splits, nil
+	})
 }
 
 // readParquet reads one row group and formats each bound column as the text the CSV
@@ -108,35 +122,26 @@ func (s Split) readParquet(ctx context.Context, _ orders.Index, fn func(Record) 
 	}
 	defer ra.Close()
 	schema, _ := orders.SchemaFor(s.Input)
-	leaves, err := parquetLeaves(s.Path, f, schema, topNames(f))
-	if err != nil {
-		return err
-	}
-	// want[leaf column] = schema column + 1 (0: not read).
-	want := make([]int, len(f.Schema().Columns()))
-	for i, l := range leaves {
-		if l.ColumnIndex >= 0 {
-			want[l.ColumnIndex] = i + 1
+	rg, err := safely(s.Path, func() (*parquetGroup, error) {
+		leaves, err := parquetLeaves(s.Path, f, schema, topNames(f))
+		if err != nil {
+			return nil, err
 		}
+		if s.Start < 0 || s.Start >= int64(len(f.RowGroups())) {
+			return nil, fmt.Errorf("row group %d of %d: was the file replaced since it was planned?", s.Start, len(f.RowGroups()))
+		}
+		return newParquetGroup(f, leaves, f.RowGroups()[s.Start]), nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Path, err)
 	}
-	rg := f.RowGroups()[s.Start]
-	rows := rg.Rows()
-	defer rows.Close()
-	buf := make([]parquet.Row, 1024)
-	out := make([]string, len(leaves))
+	defer rg.rows.Close()
 	row := s.FirstLine
 	for {
-		n, err := rows.ReadRows(buf)
-		for _, r := range buf[:n] {
-			for i := range out {
-				out[i] = ""
-			}
-			for _, v := range r {
-				if c := v.Column(); c < len(want) && want[c] > 0 {
-					out[want[c]-1] = formatValue(leaves[want[c]-1].Node, v)
-				}
-			}
-			if ferr := fn(Record{Row: row, Fields: out}); ferr != nil {
+		// Decoding runs under safely; fn (the validator) does not.
+		n, err := safely(s.Path, rg.next)
+		for i := 0; i < n; i++ {
+			if ferr := fn(Record{Row: row, Fields: rg.fields[i]}); ferr != nil {
 				return ferr
 			}
 			row++
@@ -148,6 +153,47 @@ func (s Split) readParquet(ctx context.Context, _ orders.Index, fn func(Record) 
 			return fmt.Errorf("%s: row group %d: %w", s.Path, s.Start, err)
 		}
 	}
+}
+
+// parquetGroup reads one row group's bound columns, formatted, a batch at a time.
+type parquetGroup struct {
+	leaves []parquet.LeafColumn
+	want   []int // want[leaf column] = schema column + 1 (0: not read)
+	rows   parquet.Rows
+	buf    []parquet.Row
+	fields [][]string // the formatted fields of the batch's rows
+}
+
+func newParquetGroup(f *parquet.File, leaves []parquet.LeafColumn, rg parquet.RowGroup) *parquetGroup {
+	g := &parquetGroup{leaves: leaves, want: make([]int, len(f.Schema().Columns())), rows: rg.Rows(),
+		buf: make([]parquet.Row, 1024), fields: make([][]string, 1024)}
+	for i, l := range leaves {
+		if l.ColumnIndex >= 0 {
+			g.want[l.ColumnIndex] = i + 1
+		}
+	}
+	for i := range g.fields {
+		g.fields[i] = make([]string, len(leaves))
+	}
+	return g
+}
+
+// next decodes the next batch of rows into fields and returns how many (io.EOF at the end,
+// possibly with the last rows).
+func (g *parquetGroup) next() (int, error) {
+	n, err := g.rows.ReadRows(g.buf)
+	for i, r := range g.buf[:n] {
+		out := g.fields[i]
+		for j := range out {
+			out[j] = ""
+		}
+		for _, v := range r {
+			if c := v.Column(); c < len(g.want) && g.want[c] > 0 {
+				out[g.want[c]-1] = formatValue(g.leaves[g.want[c]-1].Node, v)
+			}
+		}
+	}
+	return n, err
 }
 
 // formatValue renders a Parquet value as CSV text: DATE as YYYY-MM-DD, a TIMESTAMP
