@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -211,4 +212,35 @@ func BenchmarkCSVScan(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*rows), "ns/row")
+}
+
+// readFile plans path at target bytes per split and reads the splits (readSplits).
+func readFile(path string, target int64) ([]readRec, map[int64]string, error) {
+	splits, err := Plan(context.Background(), orders.InputOrders, path, target)
+	if err != nil {
+		return nil, nil, err
+	}
+	return readSplits(splits)
+}
+
+// Any bytes as an orders CSV: the reader returns rows, bad rows or an error, never panics,
+// and reads the same at every split size.
+func FuzzReadCSV(f *testing.F) {
+	f.Add([]byte(splitCSV))
+	f.Add([]byte(trickyCSV))
+	f.Add([]byte(ordersHeader + "\n\"O1,C1,2024-01-01,completed,1,RUB,\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "orders.csv")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		recs, bad, err := readFile(p, 1<<30)
+		recs1, bad1, err1 := readFile(p, 1)
+		if (err == nil) != (err1 == nil) {
+			t.Fatalf("one split: %v; one byte per split: %v", err, err1)
+		}
+		if err == nil && (!reflect.DeepEqual(recs, recs1) || !reflect.DeepEqual(bad, bad1)) {
+			t.Fatalf("split size changed what was read:\n one split %v %v\n 1-byte splits %v %v", recs, bad, recs1, bad1)
+		}
+	})
 }

@@ -26,7 +26,6 @@ type readRec struct {
 	Fields []string
 }
 
-// readAll reads every split; bad maps a row to "reason: detail".
 // wantRecords reads the splits and checks they give want, with no bad record.
 func wantRecords(t *testing.T, splits []Split, want []readRec) []readRec {
 	t.Helper()
@@ -40,8 +39,19 @@ func wantRecords(t *testing.T, splits []Split, want []readRec) []readRec {
 	return recs
 }
 
+// readAll reads every split (readSplits); an error fails the test.
 func readAll(t *testing.T, splits []Split) ([]readRec, map[int64]string) {
 	t.Helper()
+	recs, bad, err := readSplits(splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs, bad
+}
+
+// readSplits reads every split: the records (row and fields) and the bad rows (row →
+// "reason: detail"), or the error that stopped it.
+func readSplits(splits []Split) ([]readRec, map[int64]string, error) {
 	var recs []readRec
 	bad := map[int64]string{}
 	for _, s := range splits {
@@ -54,10 +64,10 @@ func readAll(t *testing.T, splits []Split) ([]readRec, map[int64]string) {
 			return nil
 		}, func(row int64, reason, detail string) { bad[row] = reason + ": " + detail })
 		if err != nil {
-			t.Fatal(err)
+			return recs, bad, err
 		}
 	}
-	return recs, bad
+	return recs, bad, nil
 }
 
 // Physical lines of the file (1-based):
