@@ -11,7 +11,7 @@ STATE ?= state
 CONFIG ?= pipelines/nightly/sample-config.yaml
 RUN_FLAGS ?=
 
-.PHONY: all build run sample test unit lint bench bench-10m clean help
+.PHONY: all build run sample test unit lint fuzz bench bench-10m clean help
 
 all: build
 
@@ -37,6 +37,12 @@ unit: ## fast lane: unit and pipeline tests with -short (slow numerical checks s
 test: ## everything CI runs: every Go test (no -short), then the emulator, runner and browser tests
 	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory test-extra
+
+FUZZTIME ?= 30s
+fuzz: ## run each fuzz target (CSV and Parquet readers, config) for FUZZTIME (default 30s); go test runs only their seeds
+	$(GO) test -run XXX -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME) ./transforms/sources/
+	$(GO) test -run XXX -fuzz '^FuzzReadParquet$$' -fuzztime $(FUZZTIME) ./transforms/sources/
+	$(GO) test -run XXX -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./pipelines/config/
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
