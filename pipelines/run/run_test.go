@@ -15,10 +15,6 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
-func roots(t *testing.T) map[string]string {
-	return map[string]string{"local": t.TempDir(), "object": faultfs.URL(t.TempDir())}
-}
-
 func TestLocalLockIsExclusiveAndNamesTheHolder(t *testing.T) {
 	ctx := context.Background()
 	state, out := t.TempDir(), t.TempDir()
@@ -199,9 +195,9 @@ func publishedFiles(t *testing.T, out string) (string, map[string]string) {
 
 func TestStagePublishRecover(t *testing.T) {
 	ctx := context.Background()
-	for name := range roots(t) {
+	for name := range faultfs.Roots(t) {
 		t.Run(name, func(t *testing.T) {
-			r := roots(t)[name]
+			r := faultfs.Roots(t)[name]
 			out, state := fileio.Join(r, "out"), fileio.Join(r, "state")
 			day := value.DayFromDate(2026, 6, 1)
 			clock := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)

@@ -1,7 +1,6 @@
 package googleads
 
 import (
-	"context"
 	"strconv"
 	"testing"
 
@@ -18,23 +17,11 @@ func BenchmarkApplyMillion(b *testing.B) {
 	k := sinktest.BenchFromEnv(DefaultRatePerSec)
 	fake := newFake(b)
 	fake.SetLatency(k.Latency)
-	all := sinktest.Identifiers(k.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	// One ingest request per 10,000 members.
+	k.Run(b, int64((k.N+9999)/10000), fake.Size, func(i int, all []audience.Identifier) (audience.Result, error) {
 		list := strconv.Itoa(900000 + i)
 		fake.AddUserList(opAcct, list)
 		d, _, _ := newDest(b, fake, Target{OperatingAccountID: opAcct, UserListID: list}, func(c *Config) { c.HTTP = k.HTTP })
-		res, err := d.Apply(context.Background(), audience.Request{Audience: "million", Platform: Platform, Create: true, All: all, Add: all})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if want := int64((k.N + 9999) / 10000); res.Requests != want || res.Sent != int64(k.N) {
-			b.Fatalf("%d requests, %d sent: want %d requests", res.Requests, res.Sent, want)
-		}
-		if err := k.Held(fake.Size(list)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	k.ReportRate(b)
+		return d.Apply(b.Context(), audience.Request{Audience: "million", Platform: Platform, Create: true, All: all, Add: all})
+	})
 }

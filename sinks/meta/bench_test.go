@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"context"
 	"strconv"
 	"testing"
 
@@ -21,25 +20,14 @@ func BenchmarkApplyMillion(b *testing.B) {
 	fake := newFake(b)
 	fake.SetLatency(k.Latency)
 	a, _, _ := newAccount(b, fake, func(c *Config) { c.HTTP = k.HTTP })
-	all := sinktest.Identifiers(k.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	uploads := int64((k.N + 9999) / 10000)
+	// List + create + ⌈n/10,000⌉ uploads.
+	k.Run(b, uploads+2, fake.Size, func(i int, all []audience.Identifier) (audience.Result, error) {
 		d, err := a.Destination(Target{AdAccountID: account, Name: "million_" + strconv.Itoa(i)})
 		if err != nil {
-			b.Fatal(err)
+			return audience.Result{}, err
 		}
-		res, err := d.Apply(context.Background(), audience.Request{Audience: "million", Platform: Platform, Create: true, Mode: audience.ModeReplace, All: all, Add: all})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if want := int64((k.N+9999)/10000) + 2; res.Requests != want || res.Sent != int64(k.N) {
-			b.Fatalf("%d requests, %d sent: want %d requests (list + create + ⌈n/10,000⌉ uploads)", res.Requests, res.Sent, want)
-		}
-		if err := k.Held(fake.Size(res.RemoteID)); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(res.Requests-2), "upload-requests/op")
-	}
-	k.ReportRate(b)
+		return d.Apply(b.Context(), audience.Request{Audience: "million", Platform: Platform, Create: true, Mode: audience.ModeReplace, All: all, Add: all})
+	})
+	b.ReportMetric(float64(uploads), "upload-requests/op")
 }

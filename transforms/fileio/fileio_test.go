@@ -14,15 +14,9 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/fileio/faultfs"
 )
 
-// roots returns the same empty folder as a local path and as a faultfs:// URL (the
-// object-store code path).
-func roots(t *testing.T) map[string]string {
-	return map[string]string{"local": t.TempDir(), "faultfs": faultfs.URL(t.TempDir())}
-}
-
 func TestLookupTellsMissingFromFailed(t *testing.T) {
 	ctx := context.Background()
-	for name, root := range roots(t) {
+	for name, root := range faultfs.Roots(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Cleanup(faultfs.Reset)
 			p := fileio.Join(root, "state", "x.json")
@@ -49,7 +43,7 @@ func TestLookupTellsMissingFromFailed(t *testing.T) {
 
 func TestFailedRemoteWriteKeepsThePreviousObject(t *testing.T) {
 	ctx := context.Background()
-	for name, root := range roots(t) {
+	for name, root := range faultfs.Roots(t) {
 		t.Run(name, func(t *testing.T) {
 			p := fileio.Join(root, "t", "part-00000.parquet")
 			if err := fileio.WriteFile(ctx, p, []byte("old complete")); err != nil {
@@ -99,7 +93,7 @@ func TestFailedCommitIsAnError(t *testing.T) {
 
 func TestTreeRenameRemoveAll(t *testing.T) {
 	ctx := context.Background()
-	for name, root := range roots(t) {
+	for name, root := range faultfs.Roots(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range []string{"a/part-00000.parquet", "a/b/c.csv", "z.json"} {
 				if err := fileio.WriteFile(ctx, fileio.Join(root, "run", f), []byte(f)); err != nil {

@@ -166,6 +166,28 @@ func (k Bench) Held(emails, phones int) error {
 	return nil
 }
 
+// Run is the benchmark loop: apply sends all (N identifiers) to a new audience once per
+// iteration; Run checks that each result took want requests and sent every identifier, and
+// that the fake holds them all (held: its e-mails and phones of the result's remote id).
+func (k Bench) Run(b *testing.B, want int64, held func(remoteID string) (int, int), apply func(i int, all []audience.Identifier) (audience.Result, error)) {
+	all := Identifiers(k.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := apply(i, all)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Requests != want || res.Sent != int64(k.N) {
+			b.Fatalf("%d requests, %d sent: want %d requests and %d sent", res.Requests, res.Sent, want, k.N)
+		}
+		if err := k.Held(held(res.RemoteID)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	k.ReportRate(b)
+}
+
 // ReportRate reports the identifiers sent per second over the whole benchmark.
 func (k Bench) ReportRate(b *testing.B) {
 	b.ReportMetric(float64(k.N)*float64(b.N)/b.Elapsed().Seconds(), "identifiers/s")

@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -101,6 +102,13 @@ func check(op, path string) error {
 		}
 	}
 	return nil
+}
+
+// Roots returns a fresh empty folder twice, as tests of code that runs on local disks and
+// object stores want it: "local", a local path, and "faultfs", the faultfs:// URL of
+// another folder (the object-store code path).
+func Roots(t testing.TB) map[string]string {
+	return map[string]string{"local": t.TempDir(), "faultfs": URL(t.TempDir())}
 }
 
 // URL is the faultfs address of a local path.
