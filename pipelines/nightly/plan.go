@@ -64,6 +64,7 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 	}
 	loadBQ := bq.Project != "" && bq.Dataset != ""
 	if loadBQ {
+		*bq = bq.Defaults() // Validate wants the defaults filled in (read_streams 4, …)
 		if err := bq.Validate("bigquery"); err != nil {
 			return nil, err
 		}
