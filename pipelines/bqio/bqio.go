@@ -4,14 +4,27 @@ package bqio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/value"
 )
 
-// WriteTables loads every table found under outDir into the dataset.
-func WriteTables(ctx context.Context, cfg bigquery.Config, outDir string, runDate value.Day, applySQL bool) (map[string]int64, error) {
+// WriteTables loads every table found under outDir into the dataset. each, when not nil,
+// gets every table's rows as read (see bigquery.Client.WriteOutputDirEach).
+func WriteTables(ctx context.Context, cfg bigquery.Config, outDir string, runDate value.Day, applySQL bool, each func(rows any)) (map[string]int64, error) {
+	cfg = cfg.Defaults()
+	ctx, cancel := context.WithTimeout(ctx, cfg.LoadTimeout)
+	defer cancel()
+	n, err := writeTables(ctx, cfg, outDir, runDate, applySQL, each)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("the load did not finish within bigquery.load_timeout (%s): is the endpoint reachable? %w", cfg.LoadTimeout, err)
+	}
+	return n, err
+}
+
+func writeTables(ctx context.Context, cfg bigquery.Config, outDir string, runDate value.Day, applySQL bool, each func(rows any)) (map[string]int64, error) {
 	c, err := bigquery.NewClient(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -22,7 +35,7 @@ func WriteTables(ctx context.Context, cfg bigquery.Config, outDir string, runDat
 			return nil, err
 		}
 	}
-	n, err := c.WriteOutputDir(ctx, outDir, runDate)
+	n, err := c.WriteOutputDirEach(ctx, outDir, runDate, each)
 	if err == nil && len(n) == 0 {
 		err = fmt.Errorf("no table found under %s to load", outDir)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Replace modes: how a rerun of a run date replaces that day's rows.
@@ -60,7 +61,14 @@ type Config struct {
 	UploadChunkMB int `yaml:"upload_chunk_mb"`
 	// Labels are put on every job and on created tables (cost attribution).
 	Labels map[string]string `yaml:"labels"`
+	// LoadTimeout bounds the whole load of a run's tables (default 30m, at most 24h). The
+	// client retries refused connections and 5xx answers without end: without a bound, a
+	// wrong endpoint or an outage would hold the nightly run (and its lock) forever.
+	LoadTimeout time.Duration `yaml:"load_timeout"`
 }
+
+// DefaultLoadTimeout is LoadTimeout's default.
+const DefaultLoadTimeout = 30 * time.Minute
 
 // Defaults returns the config with every unset field at its default.
 func (c Config) Defaults() Config {
@@ -72,6 +80,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.Replace == "" {
 		c.Replace = ReplacePartition
+	}
+	if c.LoadTimeout == 0 {
+		c.LoadTimeout = DefaultLoadTimeout
 	}
 	return c
 }
@@ -128,6 +139,9 @@ func (c Config) Validate(path string) error {
 	}
 	if c.UploadChunkMB > 1024 {
 		return fmt.Errorf("%s: %d MiB is more than 1024", p("upload_chunk_mb"), c.UploadChunkMB)
+	}
+	if c.LoadTimeout < 0 || c.LoadTimeout > 24*time.Hour {
+		return fmt.Errorf("%s: %s is out of range (0 = default %s, at most 24h)", p("load_timeout"), c.LoadTimeout, DefaultLoadTimeout)
 	}
 	switch c.Replace {
 	case ReplacePartition, ReplaceDelete:
