@@ -8,6 +8,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/audiencesync/audiencesync/transforms/nightly"
 	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/audiencesync/audiencesync/transforms/parquetio"
+	"github.com/audiencesync/audiencesync/transforms/report"
 	"github.com/audiencesync/audiencesync/transforms/rfm"
 	"github.com/audiencesync/audiencesync/transforms/sources"
 	"github.com/audiencesync/audiencesync/transforms/tables"
@@ -88,15 +90,28 @@ func TestBigQueryInputsAndTables(t *testing.T) {
 		t.Errorf("period_metrics from BigQuery differ (-csv +bq):\n%s", diff)
 	}
 
-	// Load the tables, twice for the same run date: the rows are replaced, not added.
+	// Load the tables, twice for the same run date: the rows are replaced, not added. The
+	// second load also hands the rows it reads to the report (the driver's path with a
+	// report): the report's tables must equal its own read.
+	folded, err := report.ReadSummaryTables(ctx, csvOut, runDate)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 2; i++ {
-		n, err := bqio.WriteTables(ctx, cfg, csvOut, runDate, true)
+		var each func(rows any)
+		if i == 1 {
+			each = folded.AddRows
+		}
+		n, err := bqio.WriteTables(ctx, cfg, csvOut, runDate, true, each)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n["customer_metrics"] != int64(len(a)) {
 			t.Errorf("load %d: customer_metrics loaded %d rows, want %d", i, n["customer_metrics"], len(a))
 		}
+	}
+	if own, err := report.ReadTables(ctx, csvOut, runDate); err != nil || !reflect.DeepEqual(folded, own) {
+		t.Errorf("the report's tables from the load's rows differ from its own read (%v)", err)
 	}
 	rows, err := bqtest.Query(ctx, c, fmt.Sprintf("SELECT COUNT(*) AS n, COUNT(DISTINCT customer_id) AS d, ROUND(SUM(revenue), 2) AS rev FROM `%s.%s.customer_metrics`", cfg.Project, cfg.Dataset))
 	if err != nil {

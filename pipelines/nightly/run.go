@@ -86,9 +86,11 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 		return nil, err
 	}
 	// The summary (and the report) come from the counters and the run's own tables, each
-	// read once; without a report only the summary's few rows are read.
+	// read once: without a report only the summary's few rows are read, and with a BigQuery
+	// load the report folds in the rows the load decodes (each table read once for both).
 	readTables := report.ReadSummaryTables
-	if j.opts.Report {
+	shared := j.opts.Report && j.loadBQ
+	if j.opts.Report && !shared {
 		readTables = report.ReadTables
 	}
 	t, err := readTables(ctx, out, j.runDate())
@@ -112,10 +114,16 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	if err := writeSummary(ctx, out, sum); err != nil {
 		return nil, err
 	}
+	folded := false // the report's tables came with the BigQuery load
 	if j.loadBQ && inputsOK {
 		// Load jobs from the Parquet the pipeline staged: one per table, each replacing the
 		// run date's partition, so a rerun never duplicates a day.
-		n, err := bqio.WriteTables(ctx, j.cfg.BigQuery, out, j.runDate(), j.opts.BigQuery.ApplySQL)
+		var each func(rows any)
+		if shared {
+			each = t.AddRows
+		}
+		n, err := bqio.WriteTables(ctx, j.cfg.BigQuery, out, j.runDate(), j.opts.BigQuery.ApplySQL, each)
+		folded = shared && err == nil
 		if err != nil {
 			log.Error("bigquery load failed", "err", err)
 			markFailed(sum, "bigquery: "+err.Error())
@@ -129,6 +137,15 @@ func run(ctx context.Context, j *job, log *slog.Logger) (*tables.Summary, error)
 	// The runner's buffers are garbage now: collect them before the report allocates, or
 	// the report pays for scanning them in GC assists.
 	goruntime.GC()
+	if shared && !folded {
+		// The load did not run or stopped part way: the report reads the tables itself.
+		full, err := report.ReadTables(ctx, out, j.runDate())
+		if err != nil {
+			return nil, err
+		}
+		full.SetSyncLog(t.SyncLog())
+		t = full
+	}
 	if j.opts.Report {
 		// The report keeps its history of headline figures (for "change since the previous
 		// run") in the run's state staging, published with the run.

@@ -50,9 +50,16 @@ func WriteOutputDir(ctx context.Context, cfg Config, outDir string, runDate valu
 
 // WriteOutputDir is the function of the same name on an open client.
 func (c *Client) WriteOutputDir(ctx context.Context, outDir string, runDate value.Day) (map[string]int64, error) {
+	return c.WriteOutputDirEach(ctx, outDir, runDate, nil)
+}
+
+// WriteOutputDirEach is WriteOutputDir that also hands each table's rows, once decoded, to
+// each (as the table's []row type, e.g. []tables.CustomerMetrics) before loading them: the
+// pipeline's report folds them in instead of reading the tables a second time.
+func (c *Client) WriteOutputDirEach(ctx context.Context, outDir string, runDate value.Day, each func(rows any)) (map[string]int64, error) {
 	written := map[string]int64{}
 	for _, t := range tables.All {
-		n, found, err := c.WriteOutputTable(ctx, outDir, t.Name, runDate)
+		n, found, err := c.writeOutputTable(ctx, outDir, t.Name, runDate, each)
 		if err != nil {
 			return written, err
 		}
@@ -66,6 +73,10 @@ func (c *Client) WriteOutputDir(ctx context.Context, outDir string, runDate valu
 // WriteOutputTable loads one table of the Parquet output directory (for a Beam DoFn that
 // gets one table name per element). found is false when outDir has no directory for it.
 func (c *Client) WriteOutputTable(ctx context.Context, outDir, table string, runDate value.Day) (n int64, found bool, err error) {
+	return c.writeOutputTable(ctx, outDir, table, runDate, nil)
+}
+
+func (c *Client) writeOutputTable(ctx context.Context, outDir, table string, runDate value.Day, each func(rows any)) (n int64, found bool, err error) {
 	t, ok := tables.ByName(table)
 	if !ok {
 		return 0, false, fmt.Errorf("bigquery: unknown table %q (see transforms/tables.All)", table)
@@ -82,6 +93,9 @@ func (c *Client) WriteOutputTable(ctx context.Context, outDir, table string, run
 	rows, err := readParquetFiles(ctx, files, reflect.TypeOf(t.Row))
 	if err != nil {
 		return 0, true, err
+	}
+	if each != nil {
+		each(rows.Interface())
 	}
 	n, err = c.writeRows(ctx, t, runDate, rows)
 	return n, true, err

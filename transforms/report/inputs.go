@@ -249,10 +249,63 @@ func (in *Tables) SetSyncLog(rows []tables.SyncLog) { in.syncs = rows }
 // CLVModels returns the run's clv_model rows.
 func (in *Tables) CLVModels() []tables.CLVModel { return in.clv }
 
+func newTables(runDate value.Day) *Tables {
+	return &Tables{
+		day:       int32(runDate),
+		customers: map[string]*custAgg{}, churned: map[string]int64{},
+		segments: map[[2]string]int64{}, otherDate: map[string]int64{}, audIDs: map[[3]string]int64{},
+	}
+}
+
+// AddRows folds in the rows of one table that another reader of the run's tables already
+// decoded (the BigQuery load: the report then needs no read of its own), as ReadTables
+// would have read them. rows is the table's []row type (tables.CustomerMetrics, …).
+// sync_log and clv_model rows are not added: ReadSummaryTables read them and the delivery
+// phase replaced sync_log. It must not run concurrently with itself.
+func (in *Tables) AddRows(rows any) {
+	switch rs := rows.(type) {
+	case []tables.CustomerMetrics:
+		addRun(in, "customer_metrics", rs, func(c *tables.CustomerMetrics) int32 { return c.RunDate }, func(c *tables.CustomerMetrics) {
+			a := in.customers[c.Currency]
+			if a == nil {
+				a = newCustAgg()
+				in.customers[c.Currency] = a
+			}
+			a.add(custRow{RunDate: c.RunDate, Currency: c.Currency, Orders: c.Orders, Revenue: c.Revenue, Active: c.Active,
+				RFMRecency: c.RFMRecency, RFMFrequency: c.RFMFrequency, RFMBest: c.RFMBest, RFMSegment: c.RFMSegment, PredCLV: c.PredCLV})
+		})
+	case []tables.ChurnList:
+		addRun(in, "churn_list", rs, func(c *tables.ChurnList) int32 { return c.RunDate }, func(c *tables.ChurnList) { in.churned[c.Currency]++ })
+	case []tables.SegmentMembership:
+		addRun(in, "segment_membership", rs, func(m *tables.SegmentMembership) int32 { return m.RunDate },
+			func(m *tables.SegmentMembership) { in.segments[[2]string{m.Source, m.Segment}]++ })
+	case []tables.AudienceMember:
+		addRun(in, "audience_members", rs, func(a *tables.AudienceMember) int32 { return a.RunDate },
+			func(a *tables.AudienceMember) { in.audIDs[[3]string{a.Audience, a.Platform, a.IdentifierType}]++ })
+	case []tables.PeriodMetrics:
+		in.periods = append(in.periods, rs...)
+	case []tables.CohortRetention:
+		in.cohorts = append(in.cohorts, rs...)
+	case []tables.KMeansCentroid:
+		in.centroids = append(in.centroids, rs...)
+	}
+}
+
+// addRun is scanRun over decoded rows: fn for the rows of the run's day, the others counted.
+func addRun[T any](in *Tables, table string, rows []T, date func(*T) int32, fn func(*T)) {
+	for i := range rows {
+		if date(&rows[i]) != in.day {
+			in.otherDate[table]++
+			continue
+		}
+		fn(&rows[i])
+	}
+}
+
 // ReadSummaryTables reads only what the run summary needs of a run's tables (clv_model and
 // sync_log, a few rows each): the driver's read when no report is written.
 func ReadSummaryTables(ctx context.Context, outDir string, runDate value.Day) (*Tables, error) {
-	in := &Tables{day: int32(runDate)}
+	in := newTables(runDate)
 	for _, err := range []error{
 		readTable(ctx, outDir, "sync_log", &in.syncs),
 		readTable(ctx, outDir, "clv_model", &in.clv),
@@ -266,11 +319,7 @@ func ReadSummaryTables(ctx context.Context, outDir string, runDate value.Day) (*
 
 // ReadTables reads every table of the run dated runDate under outDir, each once.
 func ReadTables(ctx context.Context, outDir string, runDate value.Day) (*Tables, error) {
-	in := &Tables{
-		day:       int32(runDate),
-		customers: map[string]*custAgg{}, churned: map[string]int64{},
-		segments: map[[2]string]int64{}, otherDate: map[string]int64{}, audIDs: map[[3]string]int64{},
-	}
+	in := newTables(runDate)
 
 	// Tables written by one run hold only its date; a folder that accumulated several
 	// dates must not mix them into one figure, so other dates are counted and left out.
