@@ -4,7 +4,6 @@ package bqio
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
@@ -15,13 +14,10 @@ import (
 // gets every table's rows as read (see bigquery.Client.WriteOutputDirEach).
 func WriteTables(ctx context.Context, cfg bigquery.Config, outDir string, runDate value.Day, applySQL bool, each func(rows any)) (map[string]int64, error) {
 	cfg = cfg.Defaults()
-	ctx, cancel := context.WithTimeout(ctx, cfg.LoadTimeout)
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	n, err := writeTables(ctx, cfg, outDir, runDate, applySQL, each)
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("the load did not finish within bigquery.load_timeout (%s): is the endpoint reachable? %w", cfg.LoadTimeout, err)
-	}
-	return n, err
+	return n, cfg.TimedOut(ctx, "the load", err)
 }
 
 func writeTables(ctx context.Context, cfg bigquery.Config, outDir string, runDate value.Day, applySQL bool, each func(rows any)) (map[string]int64, error) {

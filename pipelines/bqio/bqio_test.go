@@ -15,9 +15,9 @@ import (
 )
 
 // A BigQuery that only ever answers 503 (an outage, a wrong endpoint behind a proxy): the
-// client library retries such answers without end, so the load must stop at load_timeout
+// client library retries such answers without end, so the load must stop at bigquery.timeout
 // with an error that says so, not hold the nightly run and its lock forever.
-func TestLoadStopsAtLoadTimeout(t *testing.T) {
+func TestLoadStopsAtTimeout(t *testing.T) {
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -29,10 +29,10 @@ func TestLoadStopsAtLoadTimeout(t *testing.T) {
 	if err := tables.WriteFile(context.Background(), out, 0, []tables.CustomerMetrics{{RunDate: int32(day), CustomerID: "c1", Currency: "RUB"}}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := bigquery.Config{Project: "p", Dataset: "d", Endpoint: srv.URL, ReadAPI: bigquery.ReadREST, LoadTimeout: 2 * time.Second}
+	cfg := bigquery.Config{Project: "p", Dataset: "d", Endpoint: srv.URL, ReadAPI: bigquery.ReadREST, Timeout: 2 * time.Second}
 	_, err := WriteTables(context.Background(), cfg, out, day, false, nil)
-	if err == nil || !strings.Contains(err.Error(), "bigquery.load_timeout (2s)") {
-		t.Fatalf("err = %v; want the load stopped at load_timeout", err)
+	if err == nil || !strings.Contains(err.Error(), "bigquery.timeout (2s)") {
+		t.Fatalf("err = %v; want the load stopped at bigquery.timeout", err)
 	}
 	if calls.Load() < 2 {
 		t.Errorf("%d requests: the test wants the client to have retried", calls.Load())

@@ -78,7 +78,7 @@ var bounds = []bound{
 	{pattern: "sinks.*.http.burst", min: 1, max: 100, zero: "default 1"},
 
 	{pattern: "bigquery.read_streams", min: 1, max: 1000, zero: "default 4"},
-	{pattern: "bigquery.load_timeout", min: float64(time.Minute), max: float64(24 * time.Hour), zero: "default 30m"},
+	{pattern: "bigquery.timeout", min: float64(time.Second), max: float64(24 * time.Hour), zero: "default 30m"},
 	{pattern: "bigquery.upload_chunk_mb", min: -1, max: 1024, zero: "the client's default, 16"}, // -1 = one streamed request
 }
 

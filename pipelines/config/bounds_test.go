@@ -97,8 +97,8 @@ func TestBounds(t *testing.T) {
 			[]string{"0", "1", "100"}, []string{"-1", "101"}},
 		{"bigquery.read_streams", "bigquery:\n  project: p\n  dataset: d\n  read_streams: %s\n", 4, "1..1000; 0 = default 4",
 			[]string{"0", "1", "1000"}, []string{"-1", "1001"}},
-		{"bigquery.load_timeout", "bigquery:\n  project: p\n  dataset: d\n  load_timeout: %s\n", 4, "1m0s..24h0m0s; 0 = default 30m",
-			[]string{"0s", "1m", "24h"}, []string{"59s", "25h", "-1m"}},
+		{"bigquery.timeout", "bigquery:\n  project: p\n  dataset: d\n  timeout: %s\n", 4, "1s..24h0m0s; 0 = default 30m",
+			[]string{"0s", "1s", "24h"}, []string{"999ms", "25h", "-1m"}},
 		{"bigquery.upload_chunk_mb", "bigquery:\n  project: p\n  dataset: d\n  upload_chunk_mb: %s\n", 4, "-1..1024; 0 = the client's default, 16",
 			[]string{"-1", "0", "1024"}, []string{"-2", "1025"}},
 	}

@@ -1,6 +1,8 @@
 package bigquery
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -61,14 +63,16 @@ type Config struct {
 	UploadChunkMB int `yaml:"upload_chunk_mb"`
 	// Labels are put on every job and on created tables (cost attribution).
 	Labels map[string]string `yaml:"labels"`
-	// LoadTimeout bounds the whole load of a run's tables (default 30m, at most 24h). The
-	// client retries refused connections and 5xx answers without end: without a bound, a
-	// wrong endpoint or an outage would hold the nightly run (and its lock) forever.
-	LoadTimeout time.Duration `yaml:"load_timeout"`
+	// Timeout bounds each phase of a run that talks to BigQuery (default 30m, at most 24h):
+	// checking and planning the bq:// inputs, reading each of their streams, and loading the
+	// run's tables. The client retries refused connections and 5xx answers without end:
+	// without a bound, a wrong endpoint or an outage would hold the nightly run (and its
+	// lock) forever.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
-// DefaultLoadTimeout is LoadTimeout's default.
-const DefaultLoadTimeout = 30 * time.Minute
+// DefaultTimeout is Timeout's default.
+const DefaultTimeout = 30 * time.Minute
 
 // Defaults returns the config with every unset field at its default.
 func (c Config) Defaults() Config {
@@ -81,8 +85,8 @@ func (c Config) Defaults() Config {
 	if c.Replace == "" {
 		c.Replace = ReplacePartition
 	}
-	if c.LoadTimeout == 0 {
-		c.LoadTimeout = DefaultLoadTimeout
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
 	}
 	return c
 }
@@ -140,8 +144,8 @@ func (c Config) Validate(path string) error {
 	if c.UploadChunkMB > 1024 {
 		return fmt.Errorf("%s: %d MiB is more than 1024", p("upload_chunk_mb"), c.UploadChunkMB)
 	}
-	if c.LoadTimeout < 0 || c.LoadTimeout > 24*time.Hour {
-		return fmt.Errorf("%s: %s is out of range (0 = default %s, at most 24h)", p("load_timeout"), c.LoadTimeout, DefaultLoadTimeout)
+	if c.Timeout < 0 || c.Timeout > 24*time.Hour {
+		return fmt.Errorf("%s: %s is out of range (0 = default %s, at most 24h)", p("timeout"), c.Timeout, DefaultTimeout)
 	}
 	switch c.Replace {
 	case ReplacePartition, ReplaceDelete:
@@ -157,4 +161,13 @@ func (c Config) Validate(path string) error {
 		}
 	}
 	return nil
+}
+
+// TimedOut explains err when ctx, bounded by Timeout, ran out: what took too long and which
+// setting bounds it. Other errors come back as they are.
+func (c Config) TimedOut(ctx context.Context, what string, err error) error {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s did not finish within bigquery.timeout (%s): is the endpoint reachable? %w", what, c.Defaults().Timeout, err)
+	}
+	return err
 }

@@ -2,7 +2,11 @@ package sources
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/decimal128"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/audiencesync/audiencesync/sinks/bigquery"
+	"github.com/audiencesync/audiencesync/transforms/orders"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -174,5 +180,25 @@ func TestDecodeBigQueryStyleArrow(t *testing.T) {
 	s.Types = append(s.Types, "STRING")
 	if _, err := decodeArrowBatch(s, batch, func([]string) error { return nil }); err == nil || !strings.Contains(err.Error(), "lacks column missing") {
 		t.Errorf("missing column: err = %v", err)
+	}
+}
+
+// A read stream behind an endpoint that only answers 503 stops at bigquery.timeout: the
+// client would retry it without end, and the run would never finish.
+func TestBQReadSplitStopsAtTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":{"code":503,"message":"unavailable"}}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	ext, err := json.Marshal(BQSplit{Source: "bq://p.raw.orders", Table: "p.raw.orders", Header: []string{"order_id"}, Types: []string{"STRING"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &BQReader{Config: bigquery.Config{Project: "p", Dataset: "d", Endpoint: srv.URL, ReadAPI: bigquery.ReadREST, Timeout: 2 * time.Second}}
+	defer r.Close()
+	s := Split{Input: orders.InputOrders, Path: "bq://p.raw.orders", Format: "bq", Ext: ext}
+	err = r.ReadSplit(context.Background(), s, func([]string) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "reading stream 0 did not finish within bigquery.timeout (2s)") {
+		t.Fatalf("ReadSplit: %v; want it stopped at bigquery.timeout", err)
 	}
 }

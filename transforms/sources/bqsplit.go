@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -101,7 +102,11 @@ func (r *BQReader) ReadSplit(ctx context.Context, s Split, emit func([]string) e
 		r.clients[cfg.Project] = c
 	}
 	r.mu.Unlock()
-	return BQReadSplit(ctx, c, sp, emit)
+	// The client keeps the caller's context (its token source refreshes with it); the
+	// stream's reads get the bound.
+	rctx, cancel := context.WithTimeout(ctx, cfg.Defaults().Timeout)
+	defer cancel()
+	return cfg.TimedOut(rctx, s.Path+": reading stream "+strconv.FormatInt(s.Start, 10), BQReadSplit(rctx, c, sp, emit))
 }
 
 // Close releases the clients.
