@@ -18,8 +18,8 @@ import (
 // (which never contain contact data: readers and sinks redact) and where the summary is.
 // j is nil when the run failed before its date was known.
 func alert(ctx context.Context, log *slog.Logger, webhook string, j *job, sum *tables.Summary, runErr error) {
-	if webhook == "" {
-		return
+	if webhook == "" || terminating.stopping.Load() {
+		return // a stopped run's failures (a removed spill folder, …) are the signal's, not news
 	}
 	msg := map[string]any{"pipeline": "audiencesync-nightly", "ok": false}
 	if j != nil {

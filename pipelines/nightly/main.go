@@ -28,7 +28,13 @@ import (
 	"github.com/audiencesync/audiencesync/sinks/secret/redact"
 )
 
-func main() { os.Exit(realMain()) }
+func main() {
+	code := realMain()
+	if terminating.stopping.Load() {
+		select {} // a termination signal's handler is cleaning up: its exit code is the run's
+	}
+	os.Exit(code)
+}
 
 // realMain returns the exit code, so that deferred work (the CPU profile) completes.
 func realMain() int {

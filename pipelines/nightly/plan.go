@@ -69,17 +69,13 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 			return nil, err
 		}
 	}
-	// BigQuery retries refused connections and 5xx answers without end: the planning of
-	// bq:// inputs (column checks, read sessions, the default run date's query) is bounded.
-	ctx, cancel := context.WithTimeout(ctx, bq.Defaults().Timeout)
-	defer cancel()
 	var inputs []nightly.Source
 	for _, in := range []struct {
 		name, val string
 	}{{orders.InputOrders, o.Orders}, {orders.InputCustomers, o.Customers}, {orders.InputLines, o.OrderLines}, {orders.InputSpend, o.Spend}} {
 		s, err := expand(ctx, *bq, in.name, in.val)
 		if err != nil {
-			return nil, bq.TimedOut(ctx, "planning --"+in.name, err)
+			return nil, err
 		}
 		inputs = append(inputs, s...)
 	}
@@ -105,7 +101,7 @@ func plan(ctx context.Context, o *Options) (*job, error) {
 			}
 		}
 		if runDate, err = sources.DefaultRunDate(ctx, paths, *bq, zone, today); err != nil {
-			return nil, fmt.Errorf("--run_date default: %w", bq.TimedOut(ctx, "reading the last order date", err))
+			return nil, fmt.Errorf("--run_date default: %w", err)
 		}
 	}
 	if err := runpkg.CheckRunDate(runDate, today); err != nil {

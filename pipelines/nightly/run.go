@@ -185,13 +185,11 @@ func compute(ctx context.Context, j *job, log *slog.Logger) (map[string]int64, e
 		dir, err := nightly.NewSpillDir(parent)
 		switch {
 		case err == nil:
-			unhook := terminating.add(func() { os.RemoveAll(dir) })
-			defer func() {
-				unhook()
+			defer terminating.add(func() {
 				if err := os.RemoveAll(dir); err != nil { // left for a later run to remove
 					log.Warn("spill folder not removed", "dir", dir, "err", err)
 				}
-			}()
+			})()
 			fileio.Checkpoint("spill.created", dir)
 			g.Read.SpillDir = dir
 		case j.opts.SpillDir == "auto":

@@ -23,10 +23,10 @@ import (
 // runState is the lock and the run folder of this run.
 type runState struct {
 	lock *runpkg.Lock
-	// unhook unregisters the lock's release on a termination signal.
-	unhook func()
-	run    *runpkg.Run
-	log    *slog.Logger
+	// release releases the lock, once, whether a termination signal or end does it.
+	release func()
+	run     *runpkg.Run
+	log     *slog.Logger
 }
 
 // begin takes the run lock on the state folder and the output, settles what an earlier
@@ -44,8 +44,7 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 		}
 		return nil, 1
 	}
-	unhook := releaseOnTermination(lock.Release)
-	release := func() { unhook(); lock.Release(ctx) }
+	release := lockRelease(lock.Release, ctx, func(err error) { log.Error("run lock not released", "err", err) })
 	for _, p := range lock.Previous {
 		log.Warn("the previous run ended without releasing its lock (killed?); its unpublished outputs are removed", "previous", p.String())
 	}
@@ -67,12 +66,14 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 	if j.graph.StateDir != "" {
 		j.reportHistory, err = r.StageStateFile(ctx, "report_history.json")
 		// Segment history: record the layout this run writes (published with the run) and
-		// drop the layouts no run reads any more.
+		// drop the layouts no run reads any more (a failure to drop them only costs space).
 		if err == nil {
 			err = score.WriteLayout(ctx, r.StateStage, j.graph.Read.Buckets)
 		}
 		if err == nil {
-			err = score.PruneLayouts(ctx, j.graph.StateDir)
+			if perr := score.PruneLayouts(ctx, j.graph.StateDir); perr != nil {
+				log.Warn("old segment history layouts not removed", "err", perr)
+			}
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nightly:", redact.String(err.Error()))
@@ -81,16 +82,11 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 		}
 	}
 	log.Info("run started", "run_id", r.ID, "run_folder", r.Dir)
-	return &runState{lock: lock, unhook: unhook, run: r, log: log}, 0
+	return &runState{lock: lock, release: release, run: r, log: log}, 0
 }
 
 // end releases the lock.
-func (rs *runState) end(ctx context.Context) {
-	rs.unhook()
-	if err := rs.lock.Release(ctx); err != nil {
-		rs.log.Error("run lock not released", "err", err)
-	}
-}
+func (rs *runState) end(ctx context.Context) { rs.release() }
 
 // fail writes the failed run's summary into its own folder, which is not published: the
 // output's current run stays the previous complete one.
@@ -109,7 +105,12 @@ func (rs *runState) fail(ctx context.Context, j *job, runErr error) {
 
 // publish makes the completed run the output's current run.
 func (rs *runState) publish(ctx context.Context) error {
-	m, err := runpkg.Publish(ctx, rs.run, rs.lock, time.Now())
+	var m *runpkg.Manifest
+	err := terminating.publish(func() (bool, error) {
+		var err error
+		m, err = runpkg.Publish(ctx, rs.run, rs.lock, time.Now())
+		return m != nil, err
+	})
 	if err != nil && m != nil {
 		// The pointer switched: the run is published; its staged state is moved into
 		// place by the next start (or this tidy-up failed).

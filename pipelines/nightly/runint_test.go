@@ -563,14 +563,7 @@ func testTerminate(t *testing.T, h *harness, root, base string, p1 *published) {
 		t.Fatal(err)
 	}
 	hold := filepath.Join(work, "hold")
-	os.WriteFile(hold, nil, 0o644)
-	a := h.cmd(out, state, day2, "TMPDIR="+tmp, "AUDIENCESYNC_TEST_HOLD="+hold, "AUDIENCESYNC_TEST_HOLD_OP=spill.created")
-	var aOut bytes.Buffer
-	a.Stdout, a.Stderr = &aOut, &aOut
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Process.Kill()
+	a, aOut := h.startHeld(t, out, state, hold, "spill.created", "TMPDIR="+tmp)
 	spill := func() []string { m, _ := filepath.Glob(filepath.Join(tmp, "audiencesync-spill-*")); return m }
 	for deadline := time.Now().Add(2 * time.Minute); len(spill()) == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -601,4 +594,55 @@ func testTerminate(t *testing.T, h *harness, root, base string, p1 *published) {
 	if pub, err := readPublished(out); err != nil || pub.runDate != day2 {
 		t.Errorf("the run after the terminated one did not publish: %+v %v", pub, err)
 	}
+
+	// A signal while the run publishes: the publish ends first (its state moved into place)
+	// and the message says the run was published.
+	work2 := filepath.Join(root, "sigterm-publish")
+	copyTree(t, base, work2)
+	out, state = work2+"/out", work2+"/state"
+	b, bOut := h.startHeld(t, out, state, hold, "publish.switched", "TMPDIR="+tmp)
+	before := readLink(out + "/current") // day1's run
+	for deadline := time.Now().Add(2 * time.Minute); readLink(out+"/current") == before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not reach publish.switched:\n%s", bOut.String())
+		}
+	}
+	if err := b.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the handler is waiting for the publish to end
+	os.Remove(hold)
+	err = b.Wait()
+	if !errors.As(err, &ee) || ee.ExitCode() != 143 || !strings.Contains(bOut.String(), "the run was published before the signal") {
+		t.Fatalf("SIGTERM during publish: %v, want exit 143 and the word that the run was published\n%s", err, bOut.String())
+	}
+	if pub, err := readPublished(out); err != nil || pub.runDate != day2 {
+		t.Errorf("the run published during the signal is not the published run: %+v %v", pub, err)
+	}
+	if staged, _ := filepath.Glob(filepath.Join(state, runpkg.StagingDir, "*")); len(staged) != 0 {
+		t.Errorf("the publish did not finish before the exit: state staging left %v", staged)
+	}
+}
+
+// startHeld starts the run of day2 that holds at checkpoint op while the file hold exists
+// (it makes it); the process is killed at the end of the test if still running.
+func (h *harness) startHeld(t *testing.T, out, state, hold, op string, env ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := h.cmd(out, state, day2, append(env, "AUDIENCESYNC_TEST_HOLD="+hold, "AUDIENCESYNC_TEST_HOLD_OP="+op)...)
+	var buf bytes.Buffer
+	c.Stdout, c.Stderr = &buf, &buf
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill() })
+	return c, &buf
+}
+
+// readLink is the target of a symbolic link, "" when there is none.
+func readLink(p string) string {
+	s, _ := os.Readlink(p)
+	return s
 }

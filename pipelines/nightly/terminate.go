@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -14,22 +15,28 @@ import (
 // run can undo cheaply: the spill folder (up to three quarters of the input's size on disk,
 // otherwise removed by a later run after an hour) and, on an object store, the run lock (a
 // local flock goes with the process anyway; a gs:// lock would need --break_lock). So the
-// handler runs the cleanups registered for this, then exits 128+signal (143 for SIGTERM),
-// as the process would have. The unpublished run folder and state staging are removed by
-// the next start, as after any kill; the published run stays the previous complete one.
+// handler waits for a publish in progress to end, runs the cleanups registered for this,
+// and exits 128+signal (143 for SIGTERM), as the process would have. The lock is registered
+// only with the in-process runner: a remote runner's job goes on without this process, and
+// its lock must keep an overlapping run out. An unpublished run folder and state staging
+// are removed by the next start, as after any kill. A second signal ends the process at once.
 
 // terminating holds the cleanups to run on a termination signal.
 var terminating = &cleanups{}
 
 type cleanups struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // held while cleanups run: by the handler, or by the normal path's done
 	next int
 	fns  map[int]func()
+
+	publishing sync.Mutex  // held through publishing; the handler takes it and keeps it
+	published  atomic.Bool // the run is published (the handler says so)
+	stopping   atomic.Bool // a signal arrived: the failures that follow are its, not the run's
 }
 
-// add registers f; the returned func unregisters it (call it once the normal path has done
-// the same work).
-func (c *cleanups) add(f func()) (remove func()) {
+// add registers f; done runs f now unless the handler already did, and unregisters it. A
+// signal during done waits for it to end.
+func (c *cleanups) add(f func()) (done func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fns == nil {
@@ -41,7 +48,10 @@ func (c *cleanups) add(f func()) (remove func()) {
 	return func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		delete(c.fns, id)
+		if f, ok := c.fns[id]; ok {
+			delete(c.fns, id)
+			f()
+		}
 	}
 }
 
@@ -57,13 +67,31 @@ func (c *cleanups) run() {
 	}
 }
 
+// publish runs fn (the publish step; ok: the run is published) with the handler held off.
+func (c *cleanups) publish(fn func() (ok bool, err error)) error {
+	c.publishing.Lock()
+	defer c.publishing.Unlock()
+	ok, err := fn()
+	if ok {
+		c.published.Store(true)
+	}
+	return err
+}
+
 // handleTermination installs the handler for the rest of the process.
 func handleTermination() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		sig := <-ch
-		fmt.Fprintf(os.Stderr, "nightly: %v: stopping; this run is not published (the published run is unchanged), cleaning up\n", sig)
+		signal.Stop(ch) // a second signal ends the process at once
+		terminating.stopping.Store(true)
+		terminating.publishing.Lock() // a publish in progress ends first; none starts after
+		if terminating.published.Load() {
+			fmt.Fprintf(os.Stderr, "nightly: %v: stopping; the run was published before the signal, cleaning up\n", sig)
+		} else {
+			fmt.Fprintf(os.Stderr, "nightly: %v: stopping; this run is not published (the published run is unchanged), cleaning up\n", sig)
+		}
 		terminating.run()
 		code := 1
 		if s, ok := sig.(syscall.Signal); ok {
@@ -73,11 +101,16 @@ func handleTermination() {
 	}()
 }
 
-// releaseOnTermination registers the lock's release; the returned func unregisters it.
-func releaseOnTermination(release func(context.Context) error) (remove func()) {
-	return terminating.add(func() {
-		if err := release(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, "nightly: run lock not released:", err)
+// lockRelease returns the release of the run lock: with the in-process runner also run by
+// the handler on a signal (see above).
+func lockRelease(release func(context.Context) error, ctx context.Context, logErr func(error)) (done func()) {
+	f := func() {
+		if err := release(context.WithoutCancel(ctx)); err != nil {
+			logErr(err)
 		}
-	})
+	}
+	if !inProcessRunner() {
+		return f
+	}
+	return terminating.add(f)
 }

@@ -85,7 +85,8 @@ func (c *Client) readClient(ctx context.Context) (*storage.BigQueryReadClient, e
 			c.readConn = conn
 			opts = append(opts, option.WithGRPCConn(conn), option.WithoutAuthentication())
 		}
-		c.read, c.readErr = storage.NewBigQueryReadClient(ctx, opts...)
+		// The client outlives the call that makes it (one per Client): not its cancellation.
+		c.read, c.readErr = storage.NewBigQueryReadClient(context.WithoutCancel(ctx), opts...)
 		if c.readErr != nil {
 			c.readErr = fmt.Errorf("bigquery: open Storage Read API client: %w (set read_api: rest to read without it)", c.readErr)
 		}

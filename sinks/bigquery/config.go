@@ -64,8 +64,9 @@ type Config struct {
 	// Labels are put on every job and on created tables (cost attribution).
 	Labels map[string]string `yaml:"labels"`
 	// Timeout bounds each phase of a run that talks to BigQuery (default 30m, at most 24h):
-	// checking and planning the bq:// inputs, reading each of their streams, and loading the
-	// run's tables. The client retries refused connections and 5xx answers without end:
+	// checking and planning each bq:// input and loading the run's tables each get Timeout
+	// in all; a read stream fails when no row came for Timeout (a long stream is fine, a
+	// stalled one is not). The client retries refused connections and 5xx answers without end:
 	// without a bound, a wrong endpoint or an outage would hold the nightly run (and its
 	// lock) forever.
 	Timeout time.Duration `yaml:"timeout"`
@@ -163,10 +164,11 @@ func (c Config) Validate(path string) error {
 	return nil
 }
 
-// TimedOut explains err when ctx, bounded by Timeout, ran out: what took too long and which
-// setting bounds it. Other errors come back as they are.
+// TimedOut explains err when ctx, bounded by Timeout, ran out (context.Cause is
+// DeadlineExceeded): what took too long and which setting bounds it. Other errors come back
+// as they are.
 func (c Config) TimedOut(ctx context.Context, what string, err error) error {
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if err != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		return fmt.Errorf("%s did not finish within bigquery.timeout (%s): is the endpoint reachable? %w", what, c.Defaults().Timeout, err)
 	}
 	return err

@@ -104,9 +104,12 @@ func readLayout(ctx context.Context, state string) (int, error) {
 	return n, nil
 }
 
-// inferLayout is the layout to read from state that has no LAYOUT: this bucket count's when
-// it has this bucket's part, else the one whose part 0 holds the latest run date; 0 when
-// there is no history.
+// inferLayout is the layout to read from state that has no LAYOUT (written by versions
+// before it): this bucket count's when it has this bucket's part, else the one whose part 0
+// holds the latest run date; 0 when there is no history. (Own count first keeps a run that
+// writes straight into state, without staging, reading the layout it started from; state
+// of an older version that changed --buckets and changed it back is read as that version
+// read it, once: the first run of this version writes LAYOUT.)
 func inferLayout(ctx context.Context, state string, bucket, buckets int) (int, error) {
 	p := fileio.Join(historyDir(state, buckets), parquetio.PartName(bucket))
 	if ok, err := fileio.Lookup(ctx, p); err != nil || ok {
@@ -178,8 +181,15 @@ func SaveHistory(ctx context.Context, state string, bucket, buckets int, run val
 			previous = max(previous, r.RunDate)
 		}
 	}
+	seen := map[int32]bool{} // run rows kept, by date: one each (a regrouped layout brings one per old part)
 	for _, r := range prevRows {
-		if r.RunDate > int32(run) || r.CustomerID == "" && r.RunDate == previous {
+		switch {
+		case r.CustomerID == "":
+			if (r.RunDate == previous || r.RunDate > int32(run)) && !seen[r.RunDate] {
+				seen[r.RunDate] = true
+				rows = append(rows, r)
+			}
+		case r.RunDate > int32(run):
 			rows = append(rows, r)
 		}
 	}

@@ -139,6 +139,23 @@ func TestHistoryLeaveAndReturn(t *testing.T) {
 			}
 			night(t, state, 101, c.buckets[1], c.day101...)
 			got := night(t, state, 102, c.buckets[2], "a", "b")
+			// Each part holds one run row per run date it covers (a regrouped layout must
+			// not bring one per old part).
+			for b := 0; b < c.buckets[2]; b++ {
+				rows, err := LoadHistory(context.Background(), state, b, c.buckets[2])
+				if err != nil {
+					t.Fatal(err)
+				}
+				runRows := map[int32]int{}
+				for _, r := range rows {
+					if r.CustomerID == "" {
+						runRows[r.RunDate]++
+					}
+				}
+				if runRows[102] != 1 || runRows[101] != 1 || len(runRows) != 2 {
+					t.Fatalf("bucket %d: run rows by date %v, want one of 101 and one of 102", b, runRows)
+				}
+			}
 			if got["a"] != 102 {
 				t.Errorf("a left on day 101 and came back on 102: entered_at %d, want 102", got["a"])
 			}

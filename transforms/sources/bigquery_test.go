@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -198,7 +199,15 @@ func TestBQReadSplitStopsAtTimeout(t *testing.T) {
 	defer r.Close()
 	s := Split{Input: orders.InputOrders, Path: "bq://p.raw.orders", Format: "bq", Ext: ext}
 	err = r.ReadSplit(context.Background(), s, func([]string) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "reading stream 0 did not finish within bigquery.timeout (2s)") {
+	if err == nil || !strings.Contains(err.Error(), "reading stream 0 (no row for that long) did not finish within bigquery.timeout (2s)") {
 		t.Fatalf("ReadSplit: %v; want it stopped at bigquery.timeout", err)
+	}
+	// Planning (the pipeline plans bq:// inputs in a DoFn: read sessions, a query source's
+	// job) gets the same bound, for a table and for a query.
+	for _, src := range []string{"bq://p.raw.orders", "bq://p?query=" + url.QueryEscape("SELECT * FROM raw.orders")} {
+		_, err := PlanBigQuery(context.Background(), r.Config, orders.InputOrders, src)
+		if err == nil || !strings.Contains(err.Error(), "planning "+src+" did not finish within bigquery.timeout (2s)") {
+			t.Errorf("PlanBigQuery(%s): %v; want it stopped at bigquery.timeout", src, err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/audiencesync/audiencesync/sinks/bigquery"
 	"github.com/audiencesync/audiencesync/transforms/orders"
@@ -47,6 +48,8 @@ func PlanBigQuery(ctx context.Context, cfg bigquery.Config, input, src string) (
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Defaults().Timeout)
+	defer cancel()
 	c, err := bigquery.NewClient(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -54,7 +57,7 @@ func PlanBigQuery(ctx context.Context, cfg bigquery.Config, input, src string) (
 	defer c.Close()
 	sps, err := BQSplits(ctx, c, src, schema.Columns(), cfg.Defaults().ReadStreams)
 	if err != nil {
-		return nil, err
+		return nil, cfg.TimedOut(ctx, "planning "+src, err)
 	}
 	var out []Split
 	for i, sp := range sps {
@@ -102,11 +105,25 @@ func (r *BQReader) ReadSplit(ctx context.Context, s Split, emit func([]string) e
 		r.clients[cfg.Project] = c
 	}
 	r.mu.Unlock()
-	// The client keeps the caller's context (its token source refreshes with it); the
-	// stream's reads get the bound.
-	rctx, cancel := context.WithTimeout(ctx, cfg.Defaults().Timeout)
+	// The stream fails when it stalls: no row for the whole timeout.
+	rctx, touch, cancel := idleContext(ctx, cfg.Defaults().Timeout)
 	defer cancel()
-	return cfg.TimedOut(rctx, s.Path+": reading stream "+strconv.FormatInt(s.Start, 10), BQReadSplit(rctx, c, sp, emit))
+	n := 0
+	err = BQReadSplit(rctx, c, sp, func(row []string) error {
+		if n++; n%1024 == 0 {
+			touch()
+		}
+		return emit(row)
+	})
+	return cfg.TimedOut(rctx, s.Path+": reading stream "+strconv.FormatInt(s.Start, 10)+" (no row for that long)", err)
+}
+
+// idleContext is ctx cancelled with cause DeadlineExceeded once touch has not been called
+// for d.
+func idleContext(ctx context.Context, d time.Duration) (context.Context, func(), context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() { t.Reset(d) }, func() { t.Stop(); cancel(context.Canceled) }
 }
 
 // Close releases the clients.
@@ -133,6 +150,8 @@ func CheckBQColumns(ctx context.Context, cfg bigquery.Config, input, src string)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Defaults().Timeout)
+	defer cancel()
 	c, err := bigquery.NewClient(ctx, cfg)
 	if err != nil {
 		return err
@@ -140,7 +159,7 @@ func CheckBQColumns(ctx context.Context, cfg bigquery.Config, input, src string)
 	defer c.Close()
 	md, err := c.BigQuery().DatasetInProject(s.Project, s.Dataset).Table(s.Table).Metadata(ctx)
 	if err != nil {
-		return fmt.Errorf("--%s %s: %w", input, src, err)
+		return fmt.Errorf("--%s: %w", input, cfg.TimedOut(ctx, "checking the columns of "+src, err))
 	}
 	var cols []string
 	for _, f := range md.Schema {

@@ -135,7 +135,7 @@ func (s Split) readParquet(ctx context.Context, _ orders.Index, fn func(Record) 
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Path, err)
 	}
-	defer rg.rows.Close()
+	defer safely(s.Path, func() (struct{}, error) { return struct{}{}, rg.rows.Close() })
 	row := s.FirstLine
 	for {
 		// Decoding runs under safely; fn (the validator) does not.
