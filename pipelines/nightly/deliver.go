@@ -83,7 +83,7 @@ func deliverOnly(ctx context.Context, o *Options, log *slog.Logger) int {
 		}
 		return 1
 	}
-	defer lockRelease(lock.Release, ctx, func(err error) { log.Error("run lock not released", "err", err) })()
+	defer lockRelease(ctx, lock.Release, func(err error) { log.Error("run lock not released", "err", err) })()
 	logs, err := delivery.Run(ctx, delivery.RunOptions{Plan: plan, Members: o.DeliverOnly, Output: o.Output,
 		StateDir: o.StateDir, DryRun: o.Audiences != "send", Force: o.ForceRemovals})
 	if err != nil {

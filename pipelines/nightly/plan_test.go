@@ -57,7 +57,7 @@ func TestPlanBigQueryInputStopsAtTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = plan(context.Background(), o)
-	if err == nil || !strings.Contains(err.Error(), "--orders: checking the columns of bq://shop-prod.raw.orders did not finish within bigquery.timeout (2s)") {
+	if err == nil || !strings.Contains(err.Error(), "--orders bq://shop-prod.raw.orders: checking its columns did not finish within bigquery.timeout (2s)") {
 		t.Fatalf("plan: %v; want it stopped at bigquery.timeout", err)
 	}
 }

@@ -44,7 +44,7 @@ func begin(ctx context.Context, j *job, log *slog.Logger) (*runState, int) {
 		}
 		return nil, 1
 	}
-	release := lockRelease(lock.Release, ctx, func(err error) { log.Error("run lock not released", "err", err) })
+	release := lockRelease(ctx, lock.Release, func(err error) { log.Error("run lock not released", "err", err) })
 	for _, p := range lock.Previous {
 		log.Warn("the previous run ended without releasing its lock (killed?); its unpublished outputs are removed", "previous", p.String())
 	}

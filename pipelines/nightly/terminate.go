@@ -103,7 +103,7 @@ func handleTermination() {
 
 // lockRelease returns the release of the run lock: with the in-process runner also run by
 // the handler on a signal (see above).
-func lockRelease(release func(context.Context) error, ctx context.Context, logErr func(error)) (done func()) {
+func lockRelease(ctx context.Context, release func(context.Context) error, logErr func(error)) (done func()) {
 	f := func() {
 		if err := release(context.WithoutCancel(ctx)); err != nil {
 			logErr(err)

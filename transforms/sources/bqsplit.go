@@ -159,7 +159,7 @@ func CheckBQColumns(ctx context.Context, cfg bigquery.Config, input, src string)
 	defer c.Close()
 	md, err := c.BigQuery().DatasetInProject(s.Project, s.Dataset).Table(s.Table).Metadata(ctx)
 	if err != nil {
-		return fmt.Errorf("--%s: %w", input, cfg.TimedOut(ctx, "checking the columns of "+src, err))
+		return fmt.Errorf("--%s %s: %w", input, src, cfg.TimedOut(ctx, "checking its columns", err))
 	}
 	var cols []string
 	for _, f := range md.Schema {
